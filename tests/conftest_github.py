@@ -1,0 +1,1 @@
+"""Placeholder: the fake GitHub server fixtures land here."""
