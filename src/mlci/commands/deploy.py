@@ -1,0 +1,304 @@
+"""`mlci deploy` and `mlci rollback`: gate, register, deliver, assign the stage, record it on GitHub.
+
+Order matters. The gates run before anything is written; the version tag is pushed before delivery
+(it reserves the number, and a re-run finds it); the stage tag only after the target accepted the
+model, so `NAME#STAGE` never names a version that is not live. A GitHub Deployment records every
+attempt: in_progress, then success or failure with the run's log.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlci import promote
+from mlci.artifact import ensure_pushed, fetch
+from mlci.config import ModelConfig
+from mlci.context import RunContext
+from mlci.errors import GateFailed, MlciError
+from mlci.fsutil import write_text_atomic
+from mlci.modelcard import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
+from mlci.registry import Bump, RegistryEntry, fetch_tags, model
+from mlci.safety import md_code, md_escape, one_line
+from mlci.targets import Delivery, Target, open_target, sha256_of
+
+CARD_DIR = ".mlci/deploy"
+
+
+@dataclass(frozen=True)
+class Deployed:
+    name: str
+    version: str
+    stage: str
+    commit: str
+    sha256: str
+    location: str
+    card_path: str
+    tags: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "version": self.version,
+            "stage": self.stage,
+            "commit": self.commit,
+            "sha256": self.sha256,
+            "location": self.location,
+            "tags": list(self.tags),
+        }
+
+
+def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, ModelConfig]]:
+    models = ctx.config.models
+    if not models:
+        raise MlciError(
+            "no model is configured, so there is nothing to deploy",
+            "add one to mlci.yaml:  models: {my-model: {path: models/model.pkl}}",
+        )
+    unknown = [n for n in names if n not in models]
+    if unknown:
+        raise MlciError(
+            f"model '{unknown[0]}' is not in {ctx.config.source or 'mlci.yaml'}",
+            f"configured models: {', '.join(sorted(models))}",
+        )
+    chosen = list(names) or list(models)
+    for name in chosen:
+        if not models[name].path:
+            raise MlciError(f"models.{name}.path is empty", "set it to the model artifact, a DVC output")
+    return [(name, models[name]) for name in chosen]
+
+
+def deploy(ctx: RunContext, names: Sequence[str], stage: str, target: str, bump: Bump) -> list[Deployed]:
+    commit = ctx.runtime.sha if ctx.runtime.sha else ""
+    head = _head(ctx.root)
+    if commit and commit != head:
+        click.echo(f"note: deploying the checked-out commit {head[:12]}, not GITHUB_SHA {commit[:12]}")
+    chosen = models_to_deploy(ctx, names)
+    deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
+    done: list[Deployed] = []
+    for name, config in chosen:
+        gates = check_gates(ctx, name, config, head)
+        done.append(_deploy_one(ctx, name, config, head, stage, deployer, bump, gates))
+    _publish_outputs(ctx, done)
+    return done
+
+
+def _deploy_one(
+    ctx: RunContext,
+    name: str,
+    config: ModelConfig,
+    commit: str,
+    stage: str,
+    target: Target,
+    bump: Bump,
+    gates: list[GateLine],
+) -> Deployed:
+    remote = ctx.config.deploy.remote
+    with ctx.actions.group(f"deploy {one_line(name)} → {one_line(stage)}"):
+        state = ensure_pushed(ctx.root, config.path, ctx.config.train.remote)
+        click.echo(f"artifact {one_line(config.path)}: {state}")
+        promotion = promote.register(ctx.root, name, commit, bump=bump, remote=remote)
+        version = promotion.version.version
+        click.echo(f"version {version}" + (" (already registered: re-run)" if promotion.reused else ""))
+        card = build_card(ctx, name, config, version, stage, commit, gates)
+        result = _deliver_recorded(ctx, name, config, card, target)
+    return _finish(ctx, card, result, promotion.tags)
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    sha256: str
+    location: str
+    tags: tuple[str, ...]
+
+
+def _deliver_recorded(ctx: RunContext, name: str, config: ModelConfig, card: Card, target: Target) -> _Delivered:
+    """Fetch, deliver and assign the stage inside a GitHub Deployment (failure recorded, then raised)."""
+    client = ctx.github()
+    environment = ctx.config.deploy.environment
+    description = one_line(f"{name} {card.version} → {card.stage}", 140)
+    deployment = client.create_deployment(
+        card.commit,
+        environment,
+        description=description,
+        payload={"model": name, "version": card.version, "stage": card.stage},
+    )
+    log_url = ctx.runtime.run_url or None
+    client.create_deployment_status(deployment["id"], "in_progress", log_url=log_url, description=description)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mlci-deploy-") as tmp:
+            artifact = fetch(ctx.root, config.path, card.commit, Path(tmp), ctx.config.train.remote)
+            text = card.render(ctx.root)
+            sha = sha256_of(artifact)
+            extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
+            delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
+            location = target.deliver(delivery)
+            tags = promote.assign(ctx.root, name, card.commit, card.stage, remote=ctx.config.deploy.remote)
+            if ctx.config.deploy.release:
+                _release(ctx, name, card, text, artifact)
+    except BaseException as exc:
+        reason = one_line(exc.message if isinstance(exc, MlciError) else f"{type(exc).__name__}: {exc}", 140)
+        client.create_deployment_status(deployment["id"], "failure", log_url=log_url, description=reason)
+        raise
+    url = location if location.startswith(("http://", "https://")) else None
+    client.create_deployment_status(
+        deployment["id"], "success", log_url=log_url, environment_url=url, description=description
+    )
+    return _Delivered(sha, location, tags)
+
+
+def _finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...] = ()) -> Deployed:
+    sha, location = result.sha256, result.location
+    path = ctx.root / CARD_DIR / card.name / "MODEL_CARD.md"
+    text = card.render(ctx.root)
+    write_text_atomic(path, text)
+    ctx.actions.append_summary(text)
+    click.echo(f"{one_line(card.name)} {card.version} is live in {one_line(card.stage)} ({one_line(location)})")
+    relative = path.relative_to(ctx.root).as_posix()
+    all_tags = tags + result.tags
+    return Deployed(card.name, card.version, card.stage, card.commit, sha, location, relative, all_tags)
+
+
+def _release(ctx: RunContext, name: str, card: Card, text: str, artifact: Path) -> None:
+    from gto.constants import name_to_tag
+
+    client = ctx.github()
+    tag = f"{name_to_tag(name)}@{card.version}"
+    release = client.get_release_by_tag(tag) or client.create_release(tag, f"{name} {card.version}", text)
+    if artifact.is_file():
+        client.upload_release_asset(release, artifact, f"{name_to_tag(name)}-{card.version}-{artifact.name}")
+
+
+def build_card(
+    ctx: RunContext,
+    name: str,
+    config: ModelConfig,
+    version: str,
+    stage: str,
+    commit: str,
+    gates: list[GateLine],
+    rollback_from: str = "",
+) -> Card:
+    from mlci.metrics import read_metrics
+
+    runtime = ctx.runtime
+    subject, author = commit_facts(ctx.root, commit)
+    lock = read_lock(ctx.root, commit)
+    return Card(
+        name=name,
+        version=version,
+        stage=stage,
+        commit=commit,
+        description=config.description,
+        repository=runtime.repository,
+        run_url=runtime.run_url,
+        server_url=runtime.server_url,
+        subject=subject,
+        author=author,
+        pr=pull_request(subject, runtime.event, runtime.server_url, runtime.repository),
+        data=data_versions(ctx.root, commit, lock),
+        params=lock_params(lock, config.stages),
+        metrics=_model_metrics(read_metrics(ctx.root, commit), config),
+        gates=gates,
+        rollback_from=rollback_from,
+    )
+
+
+def _model_metrics(metrics: dict[str, dict[str, float]], config: ModelConfig) -> dict[str, dict[str, Any]]:
+    if not config.metrics:
+        return dict(metrics)
+    return {file: values for file, values in metrics.items() if file in config.metrics}
+
+
+def check_gates(ctx: RunContext, name: str, config: ModelConfig, commit: str) -> list[GateLine]:
+    """The absolute gates (min/max) on this commit's metrics; a failure stops the deploy (exit 1)."""
+    from mlci.gates import evaluate_gates
+    from mlci.metrics import read_metrics, rows_from_values
+
+    metrics = _model_metrics(read_metrics(ctx.root, commit), config)
+    rows = rows_from_values({}, metrics, ctx.config)
+    results = [
+        *evaluate_gates(ctx.config.gates, rows, model="", absolute_only=True),
+        *evaluate_gates(ctx.config.gates, rows, model=name, absolute_only=True),
+    ]
+    lines = [GateLine(f"{r.file}:{r.key}" if r.file else r.key, r.passed, r.value, r.reason) for r in results]
+    failed = [line for line in lines if not line.passed]
+    if failed:
+        table = "\n".join(f"| {md_code(f.metric)} | {md_escape(f.reason)} |" for f in failed)
+        ctx.actions.append_summary(
+            f"## ❌ {md_escape(name)} was not deployed\n\nThe commit fails its quality gates:\n\n"
+            f"| Gate | Why |\n|---|---|\n{table}\n"
+        )
+        for f in failed:
+            ctx.actions.annotate("error", one_line(f.reason), title=f"gate {one_line(f.metric, 80)}")
+        raise GateFailed(
+            f"{name} was not deployed: {len(failed)} quality gate(s) failed on commit {commit[:12]}: "
+            + "; ".join(one_line(f.reason, 120) for f in failed),
+            "nothing was tagged or delivered; fix the model and merge again",
+        )
+    return lines
+
+
+def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str) -> Deployed:
+    (_, config), *_ = models_to_deploy(ctx, [name])
+    deployer = open_target(ctx.config.deploy, target, ctx.root)
+    fetch_tags(ctx.root, ctx.config.deploy.remote)
+    state = model(ctx.root, name)
+    current = state.stage(stage)
+    chosen = _rollback_version(state.versions(), state.stage_history(stage), current, name, stage, to)
+    card = build_card(ctx, name, config, chosen.version, stage, chosen.commit, [], current.version if current else "")
+    with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
+        result = _deliver_recorded(ctx, name, config, card, deployer)
+    done = _finish(ctx, card, result)
+    _publish_outputs(ctx, [done])
+    return done
+
+
+def _rollback_version(
+    versions: list[RegistryEntry],
+    history: list[RegistryEntry],
+    current: RegistryEntry | None,
+    name: str,
+    stage: str,
+    to: str,
+) -> RegistryEntry:
+    if to:
+        wanted = to if to.startswith("v") else f"v{to}"
+        found = next((v for v in versions if v.version == wanted), None)
+        if found is None:
+            known = ", ".join(v.version for v in versions) or "none"
+            raise MlciError(f"{name} has no registered version {wanted}", f"registered versions: {known}")
+        return found
+    if current is None:
+        raise MlciError(f"{name} has no version in stage '{stage}', so there is nothing to roll back")
+    registered = {v.version: v for v in versions}
+    for entry in history[1:]:
+        if entry.version != current.version and entry.version in registered:
+            return registered[entry.version]
+    raise MlciError(
+        f"{name} has had no other version in '{stage}' before {current.version}",
+        "name the version to go back to: mlci rollback NAME --to vX.Y.Z",
+    )
+
+
+def _publish_outputs(ctx: RunContext, done: list[Deployed]) -> None:
+    if not done:
+        return
+    last = done[-1]
+    ctx.actions.set_output("version", last.version)
+    ctx.actions.set_output("stage", last.stage)
+    ctx.actions.set_output("sha256", last.sha256)
+    ctx.actions.set_output("model-card", last.card_path)
+    ctx.actions.set_output("deployed", json.dumps([d.as_json() for d in done]))
+
+
+def _head(root: Path) -> str:
+    from mlci.gitutil import git
+
+    return git(root, "rev-parse", "HEAD")
