@@ -52,10 +52,16 @@ def test_config_is_frozen(tmp_path: Path) -> None:
     [
         ("gate:\n  - metric: x\n", "mlci.yaml: unknown key 'gate', did you mean 'gates'?"),
         ("gates:\n  - metric: x\n    mni: 1\n", "mlci.yaml: unknown key 'gates[0].mni', did you mean 'min'?"),
-        ("gates:\n  - metric: x\n    min: high\n", "mlci.yaml: 'gates[0].min' must be a number, got a string 'high'"),
+        (
+            "gates:\n  - metric: x\n    min: high\n",
+            "mlci.yaml: 'gates[0].min' must be a number, got a string 'high'",
+        ),
         ("gates:\n  - min: 1\n", "mlci.yaml: 'gates[0].metric' is required"),
         ("report:\n  comment: yes please\n", "'report.comment' must be true or false"),
-        ("deploy:\n  targets:\n    s3:\n      type: ftp\n", "'deploy.targets.s3.type' must be one of 'local'"),
+        (
+            "deploy:\n  targets:\n    s3:\n      type: ftp\n",
+            "'deploy.targets.s3.type' must be one of 'local'",
+        ),
         ("models: [a, b]\n", "'models' must be a mapping, got a list"),
         ("gates:\n  - metric: x\n    min: .nan\n", "'gates[0].min' must be a number"),
         ("- just\n- a list\n", "mlci.yaml: the file must be a mapping, got a list"),
@@ -104,5 +110,7 @@ def test_every_config_field_is_documented() -> None:
     missing = []
     for cls in (getattr(module, name) for name in dir(module)):
         if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__:
-            missing += [f"{cls.__name__}.{f.name}" for f in dataclasses.fields(cls) if f"`{f.name}`" not in doc]
+            missing += [
+                f"{cls.__name__}.{f.name}" for f in dataclasses.fields(cls) if f"`{f.name}`" not in doc
+            ]
     assert missing == [] or all(m.endswith(".source") for m in missing), missing

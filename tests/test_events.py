@@ -21,10 +21,11 @@ def test_pull_request_events_run_the_report() -> None:
 def test_push_to_the_default_branch_deploys_elsewhere_trains() -> None:
     payload = copy.deepcopy(load_event("push/with-new-branch"))
     default = payload["repository"]["default_branch"]
-    assert command_for_event("push", payload, default) == "train"  # the payload pushes a new branch
-    payload["ref"] = f"refs/heads/{default}"
+    assert payload["ref"] == f"refs/heads/{default}"
     assert command_for_event("push", payload, default) == "deploy"
     assert command_for_event("push", payload, "") == "deploy"  # default branch read from the payload
+    payload["ref"] = "refs/heads/feature/better-model"
+    assert command_for_event("push", payload, default) == "train"
 
 
 def test_deleted_tag_push_is_explained() -> None:

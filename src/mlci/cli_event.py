@@ -6,7 +6,14 @@ import click
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def event(fmt: str) -> None:
     """Print the command the current GitHub event maps to (push→train/deploy, PR→report, ...)."""
     import json
