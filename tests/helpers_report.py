@@ -22,7 +22,8 @@ SCORE_PY = textwrap.dedent(
     pathlib.Path("eval").mkdir(exist_ok=True)
     json.dump({"val": {"acc": round(0.5 + a / 10, 6), "loss": 1 / (1 + a), "per_class": {"cat": a / 3}},
                "epochs": b}, open("eval/scores.json", "w"))
-    yaml.safe_dump({"latency_ms": 10.0 * b + a, "name": "net-" + str(b), "ok": a > 1}, open("speed.yaml", "w"))
+    speed = {"latency_ms": 10.0 * b + a, "name": "net-" + str(b), "ok": a > 1}
+    yaml.safe_dump(speed, open("speed.yaml", "w"))
     json.dump({"auc": 0.7 + a / 100, "deep": {"nested": {"rmse": 2.0 / (1 + b)}}}, open("cached.json", "w"))
     pathlib.Path("model.bin").write_bytes(bytes(range(256)) * (b * 40))
     """

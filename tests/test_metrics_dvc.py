@@ -26,7 +26,7 @@ def assert_same_as_dvc(root: Path, base: str, head: str) -> list[MetricRow]:
             (row.base, row.base_text, expected["old"]),
             (row.head, row.head_text, expected["new"]),
         ):
-            if isinstance(their, bool) or isinstance(their, str):
+            if isinstance(their, (bool, str)):
                 assert text == (str(their).lower() if isinstance(their, bool) else their)
             elif their is None:
                 assert mine is None and not text
