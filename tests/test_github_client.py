@@ -178,7 +178,7 @@ def test_comment_create_keeps_failing(
     client: GitHubClient, fake_github: FakeGitHub, sleeps: list[float]
 ) -> None:
     fake_github.fail("POST", r"/comments$", status=500, times=None)
-    with pytest.raises(GitHubError):
+    with pytest.raises(GitHubError, match="after 4 attempts"):
         client.upsert_comment(4, "report", MARKER)
     assert len(fake_github.calls("POST")) == 4 and sleeps == [1.0, 2.0, 4.0]
     assert 4 not in fake_github.comments
