@@ -29,7 +29,9 @@ def deploy(names: tuple[str, ...], stage: str | None, target: str | None, bump: 
 
 @click.command()
 @click.argument("name")
-@click.option("--to", "to", default="", help="Version to go back to (default: the previous one in the stage).")
+@click.option(
+    "--to", "to", default="", help="Version to go back to (default: the previous one in the stage)."
+)
 @click.option("--stage", default=None, help="Stage to roll back (default: deploy.stage).")
 @click.option("--target", "target", default=None, help="Target from deploy.targets (default: deploy.target).")
 def rollback(name: str, to: str, stage: str | None, target: str | None) -> None:

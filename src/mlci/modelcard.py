@@ -70,7 +70,9 @@ def commit_facts(root: Path | str, rev: str) -> tuple[str, str]:
     return subject, author
 
 
-def pull_request(subject: str, event: Mapping[str, Any], server_url: str, repository: str) -> PullRequest | None:
+def pull_request(
+    subject: str, event: Mapping[str, Any], server_url: str, repository: str
+) -> PullRequest | None:
     """The merged PR, from the merge commit's subject ("Merge pull request #N" or "Title (#N)")."""
     merge, squash = _MERGE.match(subject), _SQUASH.search(subject)
     if not (merge or squash):

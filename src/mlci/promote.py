@@ -26,6 +26,7 @@ from mlci.registry import (
     model,
     push_tags,
     remote_has_tags,
+    tag_prefix,
 )
 
 ATTEMPTS = 5
@@ -38,7 +39,9 @@ class Promotion:
     reused: bool  # the commit was registered already
 
 
-def register(root: Path, name: str, commit: str, *, bump: Bump = "patch", remote: str = "origin") -> Promotion:
+def register(
+    root: Path, name: str, commit: str, *, bump: Bump = "patch", remote: str = "origin"
+) -> Promotion:
     """The version on `commit`: the existing one (a re-run), else the next free one."""
 
     def plan(state: Model) -> list[NewTag]:
@@ -46,7 +49,7 @@ def register(root: Path, name: str, commit: str, *, bump: Bump = "patch", remote
             return []
         version = bump_version(state.used_versions(), bump)
         message = f"Registering artifact {name} version {version}"
-        return [NewTag(f"{_tag_name(name)}@{version}", commit, message)]
+        return [NewTag(f"{tag_prefix(name)}@{version}", commit, message)]
 
     tags = _write(root, name, plan, remote)
     entry = model(root, name).version_at(commit)
@@ -65,7 +68,7 @@ def assign(root: Path, name: str, commit: str, stage: str, *, remote: str = "ori
         if current and current.commit == commit:
             return []
         message = f"Assigning stage {stage} to artifact {name} version {version.version}"
-        return [NewTag(f"{_tag_name(name)}#{stage}#{state.next_counter()}", commit, message)]
+        return [NewTag(f"{tag_prefix(name)}#{stage}#{state.next_counter()}", commit, message)]
 
     return tuple(_write(root, name, plan, remote))
 
@@ -96,9 +99,3 @@ def _write(root: Path, name: str, plan: Callable[[Model], list[NewTag]], remote:
         "tagging at the same time",
         "give the deploy job a `concurrency` group per model and environment, then re-run it",
     )
-
-
-def _tag_name(name: str) -> str:
-    from gto.constants import name_to_tag
-
-    return str(name_to_tag(name))

@@ -107,7 +107,7 @@ class Model:
 def semver(version: str) -> tuple[int, int, int, str]:
     core, _, pre = version.removeprefix("v").partition("-")
     parts = [int(p) if p.isdigit() else 0 for p in core.split("+")[0].split(".")[:3]]
-    major, minor, patch = (parts + [0, 0, 0])[:3]
+    major, minor, patch = ([*parts, 0, 0, 0])[:3]
     return (major, minor, patch, pre or "~")  # "~" sorts a release after its pre-releases
 
 
@@ -202,6 +202,13 @@ def fetch_tags(root: Path | str, remote: str = "origin", *, required: bool = Fal
 
 
 # --- writing ------------------------------------------------------------------------------------
+
+
+def tag_prefix(name: str) -> str:
+    """The model name as GTO writes it in a tag (a ":" in a name becomes "=")."""
+    from gto.constants import name_to_tag
+
+    return str(name_to_tag(name))  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)

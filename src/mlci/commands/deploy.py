@@ -24,7 +24,7 @@ from mlci.context import RunContext
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.modelcard import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
-from mlci.registry import Bump, RegistryEntry, fetch_tags, model
+from mlci.registry import Bump, RegistryEntry, fetch_tags, model, tag_prefix
 from mlci.safety import md_code, md_escape, one_line
 from mlci.targets import Delivery, Target, open_target, sha256_of
 
@@ -118,7 +118,9 @@ class _Delivered:
     tags: tuple[str, ...]
 
 
-def _deliver_recorded(ctx: RunContext, name: str, config: ModelConfig, card: Card, target: Target) -> _Delivered:
+def _deliver_recorded(
+    ctx: RunContext, name: str, config: ModelConfig, card: Card, target: Target
+) -> _Delivered:
     """Fetch, deliver and assign the stage inside a GitHub Deployment (failure recorded, then raised)."""
     client = ctx.github()
     environment = ctx.config.deploy.environment
@@ -159,20 +161,20 @@ def _finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ..
     text = card.render(ctx.root)
     write_text_atomic(path, text)
     ctx.actions.append_summary(text)
-    click.echo(f"{one_line(card.name)} {card.version} is live in {one_line(card.stage)} ({one_line(location)})")
+    click.echo(
+        f"{one_line(card.name)} {card.version} is live in {one_line(card.stage)} ({one_line(location)})"
+    )
     relative = path.relative_to(ctx.root).as_posix()
     all_tags = tags + result.tags
     return Deployed(card.name, card.version, card.stage, card.commit, sha, location, relative, all_tags)
 
 
 def _release(ctx: RunContext, name: str, card: Card, text: str, artifact: Path) -> None:
-    from gto.constants import name_to_tag
-
     client = ctx.github()
-    tag = f"{name_to_tag(name)}@{card.version}"
+    tag = f"{tag_prefix(name)}@{card.version}"
     release = client.get_release_by_tag(tag) or client.create_release(tag, f"{name} {card.version}", text)
     if artifact.is_file():
-        client.upload_release_asset(release, artifact, f"{name_to_tag(name)}-{card.version}-{artifact.name}")
+        client.upload_release_asset(release, artifact, f"{tag_prefix(name)}-{card.version}-{artifact.name}")
 
 
 def build_card(
@@ -252,7 +254,9 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str) -> De
     state = model(ctx.root, name)
     current = state.stage(stage)
     chosen = _rollback_version(state.versions(), state.stage_history(stage), current, name, stage, to)
-    card = build_card(ctx, name, config, chosen.version, stage, chosen.commit, [], current.version if current else "")
+    card = build_card(
+        ctx, name, config, chosen.version, stage, chosen.commit, [], current.version if current else ""
+    )
     with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
         result = _deliver_recorded(ctx, name, config, card, deployer)
     done = _finish(ctx, card, result)
