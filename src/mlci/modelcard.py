@@ -94,28 +94,37 @@ def read_lock(root: Path | str, rev: str) -> Mapping[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def data_versions(root: Path | str, rev: str, lock: Mapping[str, Any]) -> list[DataVersion]:
-    """Data files and folders (DVC-tracked, not code), with their md5 as dvc.lock / .dvc recorded them."""
+def data_versions(
+    root: Path | str, rev: str, lock: Mapping[str, Any], exclude: str = ""
+) -> list[DataVersion]:
+    """The data the pipeline read: stage inputs that DVC tracks (not code), and `.dvc`-tracked files.
+
+    `exclude` drops the model artifact itself (an input of the evaluation stage).
+    """
     import yaml
 
     stages = lock.get("stages") or {}
+    tracked = {str(o.get("path")) for s in stages.values() for o in (s.get("outs") or [])}
     entries: dict[str, Mapping[str, Any]] = {}
     for stage in stages.values():
-        for item in [*(stage.get("deps") or []), *(stage.get("outs") or [])]:
+        for item in stage.get("deps") or []:
             entries.setdefault(str(item.get("path")), item)
-    tracked = {str(o.get("path")) for s in stages.values() for o in (s.get("outs") or [])}
     for dvcfile in _dvc_files(root, rev):
         meta = yaml.safe_load(git(root, "show", f"{rev}:{dvcfile}", check=False) or "{}") or {}
-        folder = str(Path(dvcfile).parent)
+        folder = Path(dvcfile).parent
         for out in meta.get("outs") or []:
-            path = str(Path(folder) / str(out.get("path"))) if folder != "." else str(out.get("path"))
+            path = (folder / str(out.get("path"))).as_posix()
             entries[path] = out
             tracked.add(path)
     return [
         DataVersion(path, str(item.get("md5", "")), item.get("size"), item.get("nfiles"))
         for path, item in sorted(entries.items())
-        if item.get("md5") and any(path == t or path.startswith(t.rstrip("/") + "/") for t in tracked)
+        if item.get("md5") and path != exclude and any(_inside(path, t) for t in tracked)
     ]
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _dvc_files(root: Path | str, rev: str) -> list[str]:

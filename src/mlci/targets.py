@@ -140,12 +140,20 @@ class LocalTarget:
                 raise MlciError(f"the copy of {delivery.artifact.name} does not match its sha256")
             write_text_atomic(work / CARD_FILE, delivery.card)
             write_text_atomic(work / META_FILE, json.dumps(delivery.metadata(), indent=2) + "\n")
+            _readable(work)
             if final.exists():  # an earlier, different copy under this version (never current)
                 shutil.rmtree(final)
             os.replace(work, final)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
+
+
+def _readable(folder: Path) -> None:
+    """mkdtemp/mkstemp make owner-only entries; a served model must be readable by its server."""
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _holds(folder: Path, sha256: str) -> bool:

@@ -204,7 +204,7 @@ def build_card(
         subject=subject,
         author=author,
         pr=pull_request(subject, runtime.event, runtime.server_url, runtime.repository),
-        data=data_versions(ctx.root, commit, lock),
+        data=data_versions(ctx.root, commit, lock, exclude=config.path),
         params=lock_params(lock, config.stages),
         metrics=_model_metrics(read_metrics(ctx.root, commit), config),
         gates=gates,
