@@ -241,7 +241,7 @@ def check_gates(ctx: RunContext, name: str, config: ModelConfig, commit: str) ->
             ctx.actions.annotate("error", one_line(f.reason), title=f"gate {one_line(f.metric, 80)}")
         raise GateFailed(
             f"{name} was not deployed: {len(failed)} quality gate(s) failed on commit {commit[:12]}: "
-            + "; ".join(one_line(f.reason, 120) for f in failed),
+            + "; ".join(f"{one_line(f.metric, 80)}: {one_line(f.reason, 120)}" for f in failed),
             "nothing was tagged or delivered; fix the model and merge again",
         )
     return lines
