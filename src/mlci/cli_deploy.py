@@ -13,8 +13,13 @@ BUMPS = click.Choice(["major", "minor", "patch"])
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--stage", default=None, help="Stage to assign (default: deploy.stage, 'prod').")
 @click.option("--target", "target", default=None, help="Target from deploy.targets (default: deploy.target).")
+@click.option(
+    "--environment", default=None, help="GitHub Deployment environment (default: deploy.environment)."
+)
 @click.option("--bump", type=BUMPS, default=None, help="Version part to bump (default: deploy.bump, patch).")
-def deploy(names: tuple[str, ...], stage: str | None, target: str | None, bump: Any) -> None:
+def deploy(
+    names: tuple[str, ...], stage: str | None, target: str | None, environment: str | None, bump: Any
+) -> None:
     """Deploy the checked-out commit: gates, version tag, target, stage tag, GitHub Deployment.
 
     NAME defaults to every model in mlci.yaml. Run it on a push to the default branch.
@@ -24,7 +29,14 @@ def deploy(names: tuple[str, ...], stage: str | None, target: str | None, bump: 
 
     ctx = RunContext.load()
     settings = ctx.config.deploy
-    run(ctx, names, stage or settings.stage, target or settings.target, bump or settings.bump)
+    run(
+        ctx,
+        names,
+        stage or settings.stage,
+        target or settings.target,
+        bump or settings.bump,
+        environment or "",
+    )
 
 
 @click.command()
@@ -34,14 +46,17 @@ def deploy(names: tuple[str, ...], stage: str | None, target: str | None, bump: 
 )
 @click.option("--stage", default=None, help="Stage to roll back (default: deploy.stage).")
 @click.option("--target", "target", default=None, help="Target from deploy.targets (default: deploy.target).")
-def rollback(name: str, to: str, stage: str | None, target: str | None) -> None:
+@click.option(
+    "--environment", default=None, help="GitHub Deployment environment (default: deploy.environment)."
+)
+def rollback(name: str, to: str, stage: str | None, target: str | None, environment: str | None) -> None:
     """Put an earlier version of NAME back in the stage and deliver it again."""
     from mlci.commands.deploy import rollback as run
     from mlci.context import RunContext
 
     ctx = RunContext.load()
     settings = ctx.config.deploy
-    run(ctx, name, to, stage or settings.stage, target or settings.target)
+    run(ctx, name, to, stage or settings.stage, target or settings.target, environment or "")
 
 
 @click.command()

@@ -74,7 +74,9 @@ def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, M
     return [(name, models[name]) for name in chosen]
 
 
-def deploy(ctx: RunContext, names: Sequence[str], stage: str, target: str, bump: Bump) -> list[Deployed]:
+def deploy(
+    ctx: RunContext, names: Sequence[str], stage: str, target: str, bump: Bump, environment: str = ""
+) -> list[Deployed]:
     commit = ctx.runtime.sha if ctx.runtime.sha else ""
     head = _head(ctx.root)
     if commit and commit != head:
@@ -84,7 +86,8 @@ def deploy(ctx: RunContext, names: Sequence[str], stage: str, target: str, bump:
     done: list[Deployed] = []
     for name, config in chosen:
         gates = check_gates(ctx, name, config, head)
-        done.append(_deploy_one(ctx, name, config, head, stage, deployer, bump, gates))
+        env_name = environment or ctx.config.deploy.environment
+        done.append(_deploy_one(ctx, name, config, head, stage, deployer, bump, gates, env_name))
     _publish_outputs(ctx, done)
     return done
 
@@ -98,6 +101,7 @@ def _deploy_one(
     target: Target,
     bump: Bump,
     gates: list[GateLine],
+    environment: str,
 ) -> Deployed:
     remote = ctx.config.deploy.remote
     with ctx.actions.group(f"deploy {one_line(name)} → {one_line(stage)}"):
@@ -107,7 +111,7 @@ def _deploy_one(
         version = promotion.version.version
         click.echo(f"version {version}" + (" (already registered: re-run)" if promotion.reused else ""))
         card = build_card(ctx, name, config, version, stage, commit, gates)
-        result = _deliver_recorded(ctx, name, config, card, target)
+        result = _deliver_recorded(ctx, name, config, card, target, environment)
     return _finish(ctx, card, result, promotion.tags)
 
 
@@ -119,11 +123,10 @@ class _Delivered:
 
 
 def _deliver_recorded(
-    ctx: RunContext, name: str, config: ModelConfig, card: Card, target: Target
+    ctx: RunContext, name: str, config: ModelConfig, card: Card, target: Target, environment: str
 ) -> _Delivered:
     """Fetch, deliver and assign the stage inside a GitHub Deployment (failure recorded, then raised)."""
     client = ctx.github()
-    environment = ctx.config.deploy.environment
     description = one_line(f"{name} {card.version} → {card.stage}", 140)
     deployment = client.create_deployment(
         card.commit,
@@ -247,7 +250,7 @@ def check_gates(ctx: RunContext, name: str, config: ModelConfig, commit: str) ->
     return lines
 
 
-def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str) -> Deployed:
+def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, environment: str = "") -> Deployed:
     (_, config), *_ = models_to_deploy(ctx, [name])
     deployer = open_target(ctx.config.deploy, target, ctx.root)
     fetch_tags(ctx.root, ctx.config.deploy.remote)
@@ -258,7 +261,8 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str) -> De
         ctx, name, config, chosen.version, stage, chosen.commit, [], current.version if current else ""
     )
     with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
-        result = _deliver_recorded(ctx, name, config, card, deployer)
+        env_name = environment or ctx.config.deploy.environment
+        result = _deliver_recorded(ctx, name, config, card, deployer, env_name)
     done = _finish(ctx, card, result)
     _publish_outputs(ctx, [done])
     return done
