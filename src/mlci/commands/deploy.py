@@ -8,6 +8,7 @@ attempt: in_progress, then success or failure with the run's log.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Sequence
@@ -85,32 +86,27 @@ def deploy(
     deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
     done: list[Deployed] = []
     for name, config in chosen:
-        gates = check_gates(ctx, name, config, head)
+        metrics = _model_metrics(read_metrics(ctx.root, head), config)  # read once: ~1 s with DVC
+        gates = check_gates(ctx, name, metrics, head)
         env_name = environment or ctx.config.deploy.environment
-        done.append(_deploy_one(ctx, name, config, head, stage, deployer, bump, gates, env_name))
+        card = Card(name, "", stage, head, metrics=metrics, gates=gates)
+        done.append(_deploy_one(ctx, config, card, deployer, bump, env_name))
     _publish_outputs(ctx, done)
     return done
 
 
 def _deploy_one(
-    ctx: RunContext,
-    name: str,
-    config: ModelConfig,
-    commit: str,
-    stage: str,
-    target: Target,
-    bump: Bump,
-    gates: list[GateLine],
-    environment: str,
+    ctx: RunContext, config: ModelConfig, draft: Card, target: Target, bump: Bump, environment: str
 ) -> Deployed:
-    remote = ctx.config.deploy.remote
-    with ctx.actions.group(f"deploy {one_line(name)} → {one_line(stage)}"):
+    """`draft` carries name, stage, commit, metrics and gates; the version comes from the registry."""
+    name, commit = draft.name, draft.commit
+    with ctx.actions.group(f"deploy {one_line(name)} → {one_line(draft.stage)}"):
         state = ensure_pushed(ctx.root, config.path, ctx.config.train.remote)
         click.echo(f"artifact {one_line(config.path)}: {state}")
-        promotion = promote.register(ctx.root, name, commit, bump=bump, remote=remote)
+        promotion = promote.register(ctx.root, name, commit, bump=bump, remote=ctx.config.deploy.remote)
         version = promotion.version.version
         click.echo(f"version {version}" + (" (already registered: re-run)" if promotion.reused else ""))
-        card = build_card(ctx, name, config, version, stage, commit, gates)
+        card = build_card(ctx, config, dataclasses.replace(draft, version=version))
         result = _deliver_recorded(ctx, name, config, card, target, environment)
     return _finish(ctx, card, result, promotion.tags)
 
@@ -180,26 +176,13 @@ def _release(ctx: RunContext, name: str, card: Card, text: str, artifact: Path) 
         client.upload_release_asset(release, artifact, f"{tag_prefix(name)}-{card.version}-{artifact.name}")
 
 
-def build_card(
-    ctx: RunContext,
-    name: str,
-    config: ModelConfig,
-    version: str,
-    stage: str,
-    commit: str,
-    gates: list[GateLine],
-    rollback_from: str = "",
-) -> Card:
-    from mlci.metrics import read_metrics
-
-    runtime = ctx.runtime
+def build_card(ctx: RunContext, config: ModelConfig, draft: Card) -> Card:
+    """Complete a card (name, version, stage, commit, metrics, gates given) from git and dvc.lock."""
+    runtime, commit = ctx.runtime, draft.commit
     subject, author = commit_facts(ctx.root, commit)
     lock = read_lock(ctx.root, commit)
-    return Card(
-        name=name,
-        version=version,
-        stage=stage,
-        commit=commit,
+    return dataclasses.replace(
+        draft,
         description=config.description,
         repository=runtime.repository,
         run_url=runtime.run_url,
@@ -209,10 +192,13 @@ def build_card(
         pr=pull_request(subject, runtime.event, runtime.server_url, runtime.repository),
         data=data_versions(ctx.root, commit, lock, exclude=config.path),
         params=lock_params(lock, config.stages),
-        metrics=_model_metrics(read_metrics(ctx.root, commit), config),
-        gates=gates,
-        rollback_from=rollback_from,
     )
+
+
+def read_metrics(root: Path, commit: str) -> dict[str, dict[str, float]]:
+    from mlci.metrics import read_metrics as read
+
+    return read(root, commit)
 
 
 def _model_metrics(metrics: dict[str, dict[str, float]], config: ModelConfig) -> dict[str, dict[str, Any]]:
@@ -221,12 +207,13 @@ def _model_metrics(metrics: dict[str, dict[str, float]], config: ModelConfig) ->
     return {file: values for file, values in metrics.items() if file in config.metrics}
 
 
-def check_gates(ctx: RunContext, name: str, config: ModelConfig, commit: str) -> list[GateLine]:
+def check_gates(
+    ctx: RunContext, name: str, metrics: dict[str, dict[str, Any]], commit: str
+) -> list[GateLine]:
     """The absolute gates (min/max) on this commit's metrics; a failure stops the deploy (exit 1)."""
     from mlci.gates import evaluate_gates
-    from mlci.metrics import read_metrics, rows_from_values
+    from mlci.metrics import rows_from_values
 
-    metrics = _model_metrics(read_metrics(ctx.root, commit), config)
     rows = rows_from_values({}, metrics, ctx.config)
     results = [
         *evaluate_gates(ctx.config.gates, rows, model="", absolute_only=True),
@@ -257,9 +244,10 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, envir
     state = model(ctx.root, name)
     current = state.stage(stage)
     chosen = _rollback_version(state.versions(), state.stage_history(stage), current, name, stage, to)
-    card = build_card(
-        ctx, name, config, chosen.version, stage, chosen.commit, [], current.version if current else ""
-    )
+    metrics = _model_metrics(read_metrics(ctx.root, chosen.commit), config)
+    previous = current.version if current else ""
+    draft = Card(name, chosen.version, stage, chosen.commit, metrics=metrics, rollback_from=previous)
+    card = build_card(ctx, config, draft)
     with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
         env_name = environment or ctx.config.deploy.environment
         result = _deliver_recorded(ctx, name, config, card, deployer, env_name)
