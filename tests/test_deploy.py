@@ -250,3 +250,25 @@ def test_two_concurrent_deploys_of_different_commits_leave_a_consistent_registry
     assert stage_tags == ["classifier#prod#1", "classifier#prod#2"]
     for where in clones:
         assert local_only_tags(where) == set()
+
+
+def test_a_release_carries_the_model_card_and_the_artifact(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    config = yaml.safe_load((example_repo.root / "mlci.yaml").read_text())
+    config["deploy"] = {"release": True}
+    example_repo.write("mlci.yaml", yaml.safe_dump(config))
+    example_repo.commit("Publish releases")
+    env = deploy_env(example_repo, fake_github, tmp_path / "run")
+
+    first, again = (
+        run_cli("deploy", cwd=example_repo.root, env=env),
+        run_cli("deploy", cwd=example_repo.root, env=env),
+    )
+
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    (release,) = fake_github.releases
+    assert release["tag_name"] == "classifier@v0.0.1"
+    assert "# Model card: classifier `v0.0.1`" in release["body"]
+    asset = fake_github.asset(release["id"], "classifier-v0.0.1-model.pkl")
+    assert asset == (example_repo.root / "models/model.pkl").read_bytes()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +176,28 @@ def test_a_shallow_clone_that_cannot_fetch_is_an_error_not_a_partial_registry(tm
     assert proc.returncode == 2
     assert "could not fetch the registry tags from 'origin'" in proc.stderr
     assert "fetch-depth" in proc.stderr or "partial registry" in proc.stderr
+
+
+def _gto(root: Path, *args: str) -> None:
+    gto = Path(sys.executable).parent / "gto"
+    subprocess.run([str(gto), *args], cwd=root, check=True, capture_output=True, text=True)
+
+
+def test_tags_written_by_gto_are_read_as_gto_reads_them(tmp_path: Path) -> None:
+    root, _, shas = git_project(tmp_path, commits=4)
+    for sha in shas[:3]:
+        _gto(root, "register", "clf", sha)
+    _gto(root, "assign", "clf", "--version", "v0.0.1", "--stage", "prod")
+    time.sleep(1.1)  # GTO orders assignments by tag time, in whole seconds
+    _gto(root, "assign", "clf", "--version", "v0.0.2", "--stage", "prod")
+    _gto(root, "deprecate", "clf", "v0.0.3")  # deregisters v0.0.3: tag clf@v0.0.3!
+
+    proc = run_cli("registry", "clf", "--format", "json", cwd=root)
+
+    assert proc.returncode == 0, proc.stderr
+    ours = json.loads(proc.stdout)["models"][0]
+    theirs = gto_show(root, "clf")
+    assert [v["version"] for v in ours["versions"]] == ["v0.0.1", "v0.0.2"]
+    assert sorted(v["version"] for v in ours["versions"]) == sorted(v["version"] for v in theirs)
+    assert ours["stages"] == gto_show(root)["clf"]["stage"] == {"prod": "v0.0.2"}
+    assert promote.register(root, "clf", shas[3]).version.version == "v0.0.4"  # v0.0.3 is never reused

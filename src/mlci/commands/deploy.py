@@ -172,8 +172,9 @@ def _release(ctx: RunContext, name: str, card: Card, text: str, artifact: Path) 
     client = ctx.github()
     tag = f"{tag_prefix(name)}@{card.version}"
     release = client.get_release_by_tag(tag) or client.create_release(tag, f"{name} {card.version}", text)
-    if artifact.is_file():
-        client.upload_release_asset(release, artifact, f"{tag_prefix(name)}-{card.version}-{artifact.name}")
+    asset = f"{tag_prefix(name)}-{card.version}-{artifact.name}"
+    if artifact.is_file() and all(a.get("name") != asset for a in release.get("assets") or []):
+        client.upload_release_asset(release, artifact, asset)  # not again on a re-run
 
 
 def build_card(ctx: RunContext, config: ModelConfig, draft: Card) -> Card:
