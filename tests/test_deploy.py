@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -272,3 +273,18 @@ def test_a_release_carries_the_model_card_and_the_artifact(
     assert "# Model card: classifier `v0.0.1`" in release["body"]
     asset = fake_github.asset(release["id"], "classifier-v0.0.1-model.pkl")
     assert asset == (example_repo.root / "models/model.pkl").read_bytes()
+
+
+def test_an_artifact_missing_from_cache_and_remote_is_a_clear_error_before_any_tag(
+    example_repo: ExampleRepo, tmp_path: Path
+) -> None:
+    runner = clone(example_repo.origin, tmp_path / "runner")  # no DVC cache here
+    shutil.rmtree(example_repo.remote)
+    example_repo.remote.mkdir()  # the remote lost its files
+
+    proc = run_cli("deploy", cwd=runner)
+
+    assert proc.returncode == 2
+    assert "models/model.pkl of this commit is in neither the DVC cache nor the remote" in proc.stderr
+    assert "dvc push" in proc.stderr
+    assert git(runner, "tag") == "" and remote_tags(example_repo.origin) == {}
