@@ -247,10 +247,23 @@ def test_two_concurrent_deploys_of_different_commits_leave_a_consistent_registry
     versions = {t: c for t, c in tags.items() if "@" in t}
     assert sorted(versions.values()) == sorted([first, second])  # one version per commit
     assert sorted(versions) == ["classifier@v0.0.1", "classifier@v0.0.2"]  # distinct, none reused
-    stage_tags = sorted(t for t in tags if "#prod#" in t)
-    assert stage_tags == ["classifier#prod#1", "classifier#prod#2"]
+    stage_tags = [t for t in tags if "#prod#" in t]  # 2, or 1 when the older deploy was superseded
+    assert stage_tags and len({t.rsplit("#", 1)[1] for t in stage_tags}) == len(stage_tags)
     for where in clones:
         assert local_only_tags(where) == set()
+    # whichever pushed first, the later commit holds the stage: the older one never moves it back
+    git(repo.root, "fetch", "-q", "--tags", "--force", "origin")
+    assert gto_show(repo.root)["classifier"]["stage"]["prod"] == _version_of(tags, second)
+
+    rerun = run_cli("deploy", cwd=clones[0])  # a re-run of the older commit's workflow
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert "was registered but not deployed: a later commit" in rerun.stderr
+    assert remote_tags(repo.origin) == tags
+
+
+def _version_of(tags: dict[str, str], commit: str) -> str:
+    return next(t.split("@")[1] for t, c in tags.items() if "@" in t and c == commit)
 
 
 def test_a_release_carries_the_model_card_and_the_artifact(

@@ -59,9 +59,23 @@ def test_registering_a_commit_again_reuses_its_version(tmp_path: Path) -> None:
     before = remote_tags(origin)
 
     again = promote.register(root, "clf", shas[0])
-    assert promote.assign(root, "clf", shas[0], "prod") == ()
+    assert promote.assign(root, "clf", shas[0], "prod").tags == ()
     assert again.reused and again.version.version == "v0.0.1" and again.tags == ()
     assert remote_tags(origin) == before
+
+
+def test_a_deploy_never_moves_the_stage_back_to_an_older_commit(tmp_path: Path) -> None:
+    root, origin, shas = git_project(tmp_path)
+    for sha in shas[:2]:
+        promote.register(root, "clf", sha)
+    promote.assign(root, "clf", shas[1], "prod")
+    before = remote_tags(origin)
+
+    stale = promote.assign(root, "clf", shas[0], "prod", forward_only=True)
+
+    assert stale.tags == () and stale.superseded_by and stale.superseded_by.version == "v0.0.2"
+    assert remote_tags(origin) == before
+    assert promote.assign(root, "clf", shas[0], "prod").tags == ("clf#prod#2",)  # a rollback may
 
 
 def test_rollback_reassignment_is_read_the_same_by_gto_and_mlci(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlci.errors import MlciError
+from mlci.gitutil import git
 from mlci.registry import (
     Bump,
     Model,
@@ -57,20 +58,53 @@ def register(
     return Promotion(entry, tuple(tags), reused=not tags)
 
 
-def assign(root: Path, name: str, commit: str, stage: str, *, remote: str = "origin") -> tuple[str, ...]:
-    """Make the version on `commit` current in `stage` (a new `NAME#STAGE#N` tag unless it already is)."""
+@dataclass(frozen=True)
+class Assignment:
+    tags: tuple[str, ...]  # tags this run created (empty: already current, or superseded)
+    superseded_by: RegistryEntry | None = None  # forward_only: the later version that holds the stage
+
+
+def assign(
+    root: Path, name: str, commit: str, stage: str, *, remote: str = "origin", forward_only: bool = False
+) -> Assignment:
+    """Make the version on `commit` current in `stage` (a new `NAME#STAGE#N` tag unless it already is).
+
+    forward_only (deploys): never move the stage from a later commit back to this one. The check runs
+    on the freshly fetched state inside the push loop, so two racing deploys cannot both win.
+    """
+    newer: list[RegistryEntry] = []
 
     def plan(state: Model) -> list[NewTag]:
+        newer.clear()
         version = state.version_at(commit)
         if version is None:
             raise MlciError(f"no version of '{name}' is registered on commit {commit[:12]}")
         current = state.stage(stage)
         if current and current.commit == commit:
             return []
+        if forward_only and current and _is_ancestor(root, commit, current.commit):
+            newer.append(current)
+            return []
         message = f"Assigning stage {stage} to artifact {name} version {version.version}"
         return [NewTag(f"{tag_prefix(name)}#{stage}#{state.next_counter()}", commit, message)]
 
-    return tuple(_write(root, name, plan, remote))
+    tags = tuple(_write(root, name, plan, remote))
+    return Assignment(tags, newer[0] if newer else None)
+
+
+def newer_in_stage(root: Path, name: str, commit: str, stage: str) -> RegistryEntry | None:
+    """The stage's version when it sits on a later commit than `commit`, else None.
+
+    A re-run of an old workflow run must not move the stage back; going back is `mlci rollback`.
+    """
+    current = model(root, name).stage(stage)
+    if current is None or current.commit == commit:
+        return None
+    return current if _is_ancestor(root, commit, current.commit) else None
+
+
+def _is_ancestor(root: Path, older: str, newer: str) -> bool:
+    return bool(older != newer and git(root, "merge-base", older, newer, check=False) == older)
 
 
 def _write(root: Path, name: str, plan: Callable[[Model], list[NewTag]], remote: str) -> list[str]:

@@ -42,6 +42,7 @@ class Deployed:
     location: str
     card_path: str
     tags: tuple[str, ...]
+    live: bool = True  # False: a later commit was already live in the stage, nothing was delivered
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class Deployed:
             "sha256": self.sha256,
             "location": self.location,
             "tags": list(self.tags),
+            "live": self.live,
         }
 
 
@@ -106,9 +108,27 @@ def _deploy_one(
         promotion = promote.register(ctx.root, name, commit, bump=bump, remote=ctx.config.deploy.remote)
         version = promotion.version.version
         click.echo(f"version {version}" + (" (already registered: re-run)" if promotion.reused else ""))
+        newer = promote.newer_in_stage(ctx.root, name, commit, draft.stage)
+        if newer:
+            return _stale(ctx, draft, version, newer, promotion.tags)
         card = build_card(ctx, config, dataclasses.replace(draft, version=version))
         result = _deliver_recorded(ctx, name, config, card, target, environment)
     return _finish(ctx, card, result, promotion.tags)
+
+
+def _stale(
+    ctx: RunContext, draft: Card, version: str, newer: RegistryEntry, tags: tuple[str, ...]
+) -> Deployed:
+    message = (
+        f"{draft.name} {version} was registered but not deployed: a later commit, {newer.version} "
+        f"({newer.commit[:12]}), is already live in {draft.stage}"
+    )
+    ctx.actions.annotate("warning", one_line(message), title="mlci deploy")
+    ctx.actions.append_summary(
+        f"## {md_escape(draft.name)} {md_code(version)} not deployed\n\n{md_escape(message)}. To go back to it: "
+        f"{md_code(f'mlci rollback {draft.name} --to {version}')}\n"
+    )
+    return Deployed(draft.name, version, draft.stage, draft.commit, "", "", "", tags, live=False)
 
 
 @dataclass(frozen=True)
@@ -116,10 +136,17 @@ class _Delivered:
     sha256: str
     location: str
     tags: tuple[str, ...]
+    live: bool = True
 
 
 def _deliver_recorded(
-    ctx: RunContext, name: str, config: ModelConfig, card: Card, target: Target, environment: str
+    ctx: RunContext,
+    name: str,
+    config: ModelConfig,
+    card: Card,
+    target: Target,
+    environment: str,
+    forward: bool = True,
 ) -> _Delivered:
     """Fetch, deliver and assign the stage inside a GitHub Deployment (failure recorded, then raised)."""
     client = ctx.github()
@@ -140,18 +167,26 @@ def _deliver_recorded(
             extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
             delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
             location = target.deliver(delivery)
-            tags = promote.assign(ctx.root, name, card.commit, card.stage, remote=ctx.config.deploy.remote)
+            assigned = promote.assign(
+                ctx.root, name, card.commit, card.stage, remote=ctx.config.deploy.remote, forward_only=forward
+            )
             if ctx.config.deploy.release:
                 _release(ctx, name, card, text, artifact)
     except BaseException as exc:
         reason = one_line(exc.message if isinstance(exc, MlciError) else f"{type(exc).__name__}: {exc}", 140)
         client.create_deployment_status(deployment["id"], "failure", log_url=log_url, description=reason)
         raise
+    newer = assigned.superseded_by
+    if newer:  # a later commit took the stage while this ran (no concurrency group?)
+        note = f"superseded by {newer.version} ({newer.commit[:12]}) while delivering; it keeps {card.stage}"
+        ctx.actions.annotate("warning", one_line(f"{name} {card.version}: {note}"), title="mlci deploy")
+        client.create_deployment_status(deployment["id"], "inactive", log_url=log_url, description=note[:140])
+        return _Delivered(sha, location, assigned.tags, live=False)
     url = location if location.startswith(("http://", "https://")) else None
     client.create_deployment_status(
         deployment["id"], "success", log_url=log_url, environment_url=url, description=description
     )
-    return _Delivered(sha, location, tags)
+    return _Delivered(sha, location, assigned.tags)
 
 
 def _finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...] = ()) -> Deployed:
@@ -160,12 +195,13 @@ def _finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ..
     text = card.render(ctx.root)
     write_text_atomic(path, text)
     ctx.actions.append_summary(text)
-    click.echo(
-        f"{one_line(card.name)} {card.version} is live in {one_line(card.stage)} ({one_line(location)})"
-    )
+    state = "is live in" if result.live else "was delivered but is superseded in"
+    click.echo(f"{one_line(card.name)} {card.version} {state} {one_line(card.stage)} ({one_line(location)})")
     relative = path.relative_to(ctx.root).as_posix()
     all_tags = tags + result.tags
-    return Deployed(card.name, card.version, card.stage, card.commit, sha, location, relative, all_tags)
+    return Deployed(
+        card.name, card.version, card.stage, card.commit, sha, location, relative, all_tags, result.live
+    )
 
 
 def _release(ctx: RunContext, name: str, card: Card, text: str, artifact: Path) -> None:
@@ -251,7 +287,7 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, envir
     card = build_card(ctx, config, draft)
     with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
         env_name = environment or ctx.config.deploy.environment
-        result = _deliver_recorded(ctx, name, config, card, deployer, env_name)
+        result = _deliver_recorded(ctx, name, config, card, deployer, env_name, forward=False)
     done = _finish(ctx, card, result)
     _publish_outputs(ctx, [done])
     return done
