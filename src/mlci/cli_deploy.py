@@ -51,7 +51,7 @@ def deploy(
 )
 def rollback(name: str, to: str, stage: str | None, target: str | None, environment: str | None) -> None:
     """Put an earlier version of NAME back in the stage and deliver it again."""
-    from mlci.commands.deploy import rollback as run
+    from mlci.commands.rollback import rollback as run
     from mlci.context import RunContext
 
     ctx = RunContext.load()

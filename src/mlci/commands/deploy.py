@@ -1,4 +1,4 @@
-"""`mlci deploy` and `mlci rollback`: gate, register, deliver, assign the stage, record it on GitHub.
+"""`mlci deploy`: gate, register, deliver, assign the stage, record it on GitHub.
 
 Order matters. The gates run before anything is written; the version tag is pushed before delivery
 (it reserves the number, and a re-run finds it); the stage tag only after the target accepted the
@@ -25,7 +25,7 @@ from mlci.context import RunContext
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.modelcard import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
-from mlci.registry import Bump, RegistryEntry, fetch_tags, model, tag_prefix
+from mlci.registry import Bump, RegistryEntry, tag_prefix
 from mlci.safety import md_code, md_escape, one_line
 from mlci.targets import Delivery, Target, open_target, sha256_of
 
@@ -88,12 +88,12 @@ def deploy(
     deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
     done: list[Deployed] = []
     for name, config in chosen:
-        metrics = _model_metrics(read_metrics(ctx.root, head), config)  # read once: ~1 s with DVC
+        metrics = model_metrics(read_metrics(ctx.root, head), config)  # read once: ~1 s with DVC
         gates = check_gates(ctx, name, metrics, head)
         env_name = environment or ctx.config.deploy.environment
         card = Card(name, "", stage, head, metrics=metrics, gates=gates)
         done.append(_deploy_one(ctx, config, card, deployer, bump, env_name))
-    _publish_outputs(ctx, done)
+    publish_outputs(ctx, done)
     return done
 
 
@@ -112,8 +112,8 @@ def _deploy_one(
         if newer:
             return _stale(ctx, draft, version, newer, promotion.tags)
         card = build_card(ctx, config, dataclasses.replace(draft, version=version))
-        result = _deliver_recorded(ctx, name, config, card, target, environment)
-    return _finish(ctx, card, result, promotion.tags)
+        result = deliver_recorded(ctx, name, config, card, target, environment)
+    return finish(ctx, card, result, promotion.tags)
 
 
 def _stale(
@@ -139,7 +139,7 @@ class _Delivered:
     live: bool = True
 
 
-def _deliver_recorded(
+def deliver_recorded(
     ctx: RunContext,
     name: str,
     config: ModelConfig,
@@ -189,7 +189,7 @@ def _deliver_recorded(
     return _Delivered(sha, location, assigned.tags)
 
 
-def _finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...] = ()) -> Deployed:
+def finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...] = ()) -> Deployed:
     sha, location = result.sha256, result.location
     path = ctx.root / CARD_DIR / card.name / "MODEL_CARD.md"
     text = card.render(ctx.root)
@@ -238,7 +238,7 @@ def read_metrics(root: Path, commit: str) -> dict[str, dict[str, float]]:
     return read(root, commit)
 
 
-def _model_metrics(metrics: dict[str, dict[str, float]], config: ModelConfig) -> dict[str, dict[str, Any]]:
+def model_metrics(metrics: dict[str, dict[str, float]], config: ModelConfig) -> dict[str, dict[str, Any]]:
     if not config.metrics:
         return dict(metrics)
     return {file: values for file, values in metrics.items() if file in config.metrics}
@@ -274,53 +274,7 @@ def check_gates(
     return lines
 
 
-def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, environment: str = "") -> Deployed:
-    (_, config), *_ = models_to_deploy(ctx, [name])
-    deployer = open_target(ctx.config.deploy, target, ctx.root)
-    fetch_tags(ctx.root, ctx.config.deploy.remote)
-    state = model(ctx.root, name)
-    current = state.stage(stage)
-    chosen = _rollback_version(state.versions(), state.stage_history(stage), current, name, stage, to)
-    metrics = _model_metrics(read_metrics(ctx.root, chosen.commit), config)
-    previous = current.version if current else ""
-    draft = Card(name, chosen.version, stage, chosen.commit, metrics=metrics, rollback_from=previous)
-    card = build_card(ctx, config, draft)
-    with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
-        env_name = environment or ctx.config.deploy.environment
-        result = _deliver_recorded(ctx, name, config, card, deployer, env_name, forward=False)
-    done = _finish(ctx, card, result)
-    _publish_outputs(ctx, [done])
-    return done
-
-
-def _rollback_version(
-    versions: list[RegistryEntry],
-    history: list[RegistryEntry],
-    current: RegistryEntry | None,
-    name: str,
-    stage: str,
-    to: str,
-) -> RegistryEntry:
-    if to:
-        wanted = to if to.startswith("v") else f"v{to}"
-        found = next((v for v in versions if v.version == wanted), None)
-        if found is None:
-            known = ", ".join(v.version for v in versions) or "none"
-            raise MlciError(f"{name} has no registered version {wanted}", f"registered versions: {known}")
-        return found
-    if current is None:
-        raise MlciError(f"{name} has no version in stage '{stage}', so there is nothing to roll back")
-    registered = {v.version: v for v in versions}
-    for entry in history[1:]:
-        if entry.version != current.version and entry.version in registered:
-            return registered[entry.version]
-    raise MlciError(
-        f"{name} has had no other version in '{stage}' before {current.version}",
-        "name the version to go back to: mlci rollback NAME --to vX.Y.Z",
-    )
-
-
-def _publish_outputs(ctx: RunContext, done: list[Deployed]) -> None:
+def publish_outputs(ctx: RunContext, done: list[Deployed]) -> None:
     if not done:
         return
     last = done[-1]
