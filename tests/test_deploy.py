@@ -301,3 +301,28 @@ def test_an_artifact_missing_from_cache_and_remote_is_a_clear_error_before_any_t
     assert "models/model.pkl of this commit is in neither the DVC cache nor the remote" in proc.stderr
     assert "dvc push" in proc.stderr
     assert git(runner, "tag") == "" and remote_tags(example_repo.origin) == {}
+
+
+def test_every_models_gates_pass_before_any_model_is_deployed(example_repo: ExampleRepo) -> None:
+    config = yaml.safe_load((example_repo.root / "mlci.yaml").read_text())
+    config["models"]["strict-classifier"] = {"path": "models/model.pkl"}
+    config["gates"].append({"metric": "test.accuracy", "model": "strict-classifier", "min": 0.99})
+    example_repo.write("mlci.yaml", yaml.safe_dump(config))
+    example_repo.commit("A second, stricter model")
+
+    proc = run_cli("deploy", cwd=example_repo.root)
+
+    assert proc.returncode == 1
+    assert "strict-classifier was not deployed" in proc.stderr
+    assert example_repo.git("tag") == "" and remote_tags(example_repo.origin) == {}  # not even `classifier`
+
+
+def test_a_model_name_gto_cannot_read_back_is_refused(example_repo: ExampleRepo) -> None:
+    config = yaml.safe_load((example_repo.root / "mlci.yaml").read_text())
+    config["models"] = {"my model#2": {"path": "models/model.pkl"}}
+    example_repo.write("mlci.yaml", yaml.safe_dump(config))
+
+    proc = run_cli("deploy", cwd=example_repo.root)
+
+    assert proc.returncode == 2
+    assert "cannot be used in a registry tag" in proc.stderr and "GTO" in proc.stderr

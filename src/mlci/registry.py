@@ -204,6 +204,19 @@ def fetch_tags(root: Path | str, remote: str = "origin", *, required: bool = Fal
 # --- writing ------------------------------------------------------------------------------------
 
 
+def check_name(name: str, what: str = "model name") -> None:
+    """Names must fit GTO's grammar, or the tags written for them would not be read back (by GTO or mlci)."""
+    from gto.constants import fullname_re, name_re
+
+    pattern = fullname_re if what == "model name" else name_re
+    if not pattern.fullmatch(name):
+        raise MlciError(
+            f"{what} {name!r} cannot be used in a registry tag",
+            "use letters, digits, '-', '_' and '/' inside, starting and ending with a letter or digit "
+            "(GTO's naming rules)",
+        )
+
+
 def tag_prefix(name: str) -> str:
     """The model name as GTO writes it in a tag (a ":" in a name becomes "=")."""
     from gto.constants import name_to_tag

@@ -25,7 +25,7 @@ from mlci.context import RunContext
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.modelcard import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
-from mlci.registry import Bump, RegistryEntry, tag_prefix
+from mlci.registry import Bump, RegistryEntry, check_name, tag_prefix
 from mlci.safety import md_code, md_escape, one_line
 from mlci.targets import Delivery, Target, open_target, sha256_of
 
@@ -72,6 +72,7 @@ def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, M
         )
     chosen = list(names) or list(models)
     for name in chosen:
+        check_name(name)
         if not models[name].path:
             raise MlciError(f"models.{name}.path is empty", "set it to the model artifact, a DVC output")
     return [(name, models[name]) for name in chosen]
@@ -85,14 +86,16 @@ def deploy(
     if commit and commit != head:
         click.echo(f"note: deploying the checked-out commit {head[:12]}, not GITHUB_SHA {commit[:12]}")
     chosen = models_to_deploy(ctx, names)
+    check_name(stage, "stage")
     deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
-    done: list[Deployed] = []
-    for name, config in chosen:
-        metrics = model_metrics(read_metrics(ctx.root, head), config)  # read once: ~1 s with DVC
+    everything = read_metrics(ctx.root, head)  # once for all models: ~1 s with DVC
+    drafts = []
+    for name, config in chosen:  # every model's gates before anything is written
+        metrics = model_metrics(everything, config)
         gates = check_gates(ctx, name, metrics, head)
-        env_name = environment or ctx.config.deploy.environment
-        card = Card(name, "", stage, head, metrics=metrics, gates=gates)
-        done.append(_deploy_one(ctx, config, card, deployer, bump, env_name))
+        drafts.append((config, Card(name, "", stage, head, metrics=metrics, gates=gates)))
+    env_name = environment or ctx.config.deploy.environment
+    done = [_deploy_one(ctx, config, draft, deployer, bump, env_name) for config, draft in drafts]
     publish_outputs(ctx, done)
     return done
 
