@@ -215,3 +215,12 @@ def test_tags_written_by_gto_are_read_as_gto_reads_them(tmp_path: Path) -> None:
     assert sorted(v["version"] for v in ours["versions"]) == sorted(v["version"] for v in theirs)
     assert ours["stages"] == gto_show(root)["clf"]["stage"] == {"prod": "v0.0.2"}
     assert promote.register(root, "clf", shas[3]).version.version == "v0.0.4"  # v0.0.3 is never reused
+
+
+def test_stages_outside_the_gto_config_are_refused(tmp_path: Path) -> None:
+    root, _, _ = git_project(tmp_path, commits=1)
+    (root / ".gto").write_text("stages: [dev, staging, prod]\n")
+
+    registry.check_stage(root, "prod")
+    with pytest.raises(MlciError, match=r"stage 'production' is not one of the stages \.gto allows"):
+        registry.check_stage(root, "production")

@@ -217,6 +217,26 @@ def check_name(name: str, what: str = "model name") -> None:
         )
 
 
+def check_stage(root: Path | str, stage: str) -> None:
+    """A valid stage name, and one of the `stages` a GTO config (`.gto`) allows, when it lists any."""
+    import yaml
+
+    check_name(stage, "stage")
+    path = Path(root) / ".gto"
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise MlciError(
+            ".gto is not valid YAML", "fix it, or delete it if you do not use GTO's config"
+        ) from None
+    allowed = config.get("stages") if isinstance(config, dict) else None
+    if isinstance(allowed, list) and stage not in allowed:
+        raise MlciError(
+            f"stage '{stage}' is not one of the stages .gto allows: {', '.join(map(str, allowed))}",
+            "pass --stage with one of them, or add it to `stages` in .gto",
+        )
+
+
 def tag_prefix(name: str) -> str:
     """The model name as GTO writes it in a tag (a ":" in a name becomes "=")."""
     from gto.constants import name_to_tag

@@ -25,7 +25,7 @@ from mlci.context import RunContext
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.modelcard import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
-from mlci.registry import Bump, RegistryEntry, check_name, tag_prefix
+from mlci.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix
 from mlci.safety import md_code, md_escape, one_line
 from mlci.targets import Delivery, Target, open_target, sha256_of
 
@@ -86,7 +86,7 @@ def deploy(
     if commit and commit != head:
         click.echo(f"note: deploying the checked-out commit {head[:12]}, not GITHUB_SHA {commit[:12]}")
     chosen = models_to_deploy(ctx, names)
-    check_name(stage, "stage")
+    check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
     everything = read_metrics(ctx.root, head)  # once for all models: ~1 s with DVC
     drafts = []

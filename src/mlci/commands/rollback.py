@@ -15,14 +15,14 @@ from mlci.commands.deploy import (
 from mlci.context import RunContext
 from mlci.errors import MlciError
 from mlci.modelcard import Card
-from mlci.registry import RegistryEntry, check_name, fetch_tags, model
+from mlci.registry import RegistryEntry, check_stage, fetch_tags, model
 from mlci.safety import one_line
 from mlci.targets import open_target
 
 
 def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, environment: str = "") -> Deployed:
     (_, config), *_ = models_to_deploy(ctx, [name])
-    check_name(stage, "stage")
+    check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, target, ctx.root)
     fetch_tags(ctx.root, ctx.config.deploy.remote)
     state = model(ctx.root, name)
