@@ -117,7 +117,7 @@ def pin(ref: str | None) -> str:
 def render_files(root: Path, ref: str) -> dict[str, str]:
     """Relative path → text of everything init writes."""
     models = find_models(root)
-    context = {
+    context: dict[str, Any] = {
         "models": models,
         "version": __version__,
         "ref": ref,
