@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from mlci.errors import MlciError
 from mlci.gitutil import git
 
 MODEL = "classifier"
+MARKER = ".mlci-demo"
 REPOSITORY = "local/mlci-demo"
 
 
@@ -57,8 +59,12 @@ class Demo:
 
 def run_demo(dest: Path) -> Path:
     base = dest.resolve()
-    if base.exists() and any(base.iterdir()):
+    if (base / MARKER).exists():  # our own earlier run: start again
+        shutil.rmtree(base)
+    elif base.exists() and any(base.iterdir()):
         raise MlciError(f"{dest} is not empty", "give `mlci demo` a new or empty folder")
+    base.mkdir(parents=True, exist_ok=True)
+    (base / MARKER).write_text("made by `mlci demo`; running it again replaces this folder\n")
     demo = Demo(base)
     os.environ["PATH"] = example.tool_env()["PATH"]  # DVC stages run `python`: this interpreter's
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
