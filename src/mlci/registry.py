@@ -75,11 +75,13 @@ class Model:
         """The versions assigned to `stage`, newest assignment first (entries carry the tag time)."""
         history: list[RegistryEntry] = []
         unassigned: set[str] = set()
+        by_commit = {v.commit: v.version for v in self.versions()}  # once: a lookup per event was O(n²)
         for event in sorted(self.events, key=lambda e: e.order, reverse=True):
             if event.stage != stage:
                 continue
-            version = self.version_at(event.commit)
-            label = version.version if version else event.commit
+            label = by_commit.get(
+                event.commit, event.commit
+            )  # GTO: an unregistered commit is its own version
             if event.action == "unassign":
                 unassigned.add(label)
             elif event.action == "assign" and label not in unassigned:
