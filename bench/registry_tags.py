@@ -57,7 +57,8 @@ def main(n: int) -> None:
         timed("mlci.registry.find_stage", lambda: registry.find_stage(root, "clf", "prod").version)  # type: ignore[union-attr]
         timed("mlci.registry.list_versions", lambda: len(registry.list_versions(root, "clf")))
         timed(
-            "gto.api.find_versions_in_stage", lambda: gto.api.find_versions_in_stage(str(root), "clf", "prod")
+            "gto.api.find_versions_in_stage",
+            lambda: [v.version for v in gto.api.find_versions_in_stage(str(root), "clf", "prod")],
         )
         timed("gto.api.show(name)", lambda: len(gto.api.show(str(root), "clf")))
 

@@ -3,7 +3,7 @@
 `NAME@vX.Y.Z` (annotated) registers a version on a commit, `NAME#STAGE#N` assigns a stage to the
 version on that commit; the assignment with the latest tag time (then the highest N) is current.
 Tag names are parsed with GTO's own grammar, but the tags are read with one `git for-each-ref`:
-`gto.api.show` took 11-16 s on a repo with 1,000 registry tags, this takes under 0.1 s.
+on 1,000 registry tags `gto.api.show` took 8-16 s, `find_stage` here 0.12 s (bench/registry_tags.py).
 """
 
 from __future__ import annotations
