@@ -183,12 +183,14 @@ def fetch_tags(root: Path | str, remote: str = "origin", *, required: bool = Fal
     A shallow clone has no tags at all: showing its registry would be wrong, so there the fetch is
     required; elsewhere a missing remote only means a local registry.
     """
-    required = required or is_shallow(root)
+    shallow = is_shallow(root)
+    required = required or shallow
     if remote not in git(root, "remote").split():
         if required:
+            why = "this clone is shallow and has" if shallow else "this repository has"
             raise MlciError(
-                f"this clone is shallow and has no '{remote}' remote to fetch the registry tags from",
-                "check out with `fetch-depth: 0` (actions/checkout) so every tag is there",
+                f"{why} no '{remote}' remote to fetch the registry tags from",
+                "add the remote, or set deploy.remote in mlci.yaml; in Actions check out with `fetch-depth: 0`",
             )
         return False
     try:
