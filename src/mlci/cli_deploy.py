@@ -62,7 +62,14 @@ def rollback(name: str, to: str, stage: str | None, target: str | None, environm
 @click.command()
 @click.argument("name", default="")
 @click.option("--stage", default="", help="Only the models in this stage (JSON: a strategy.matrix list).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--fetch", is_flag=True, help="Fetch the remote's tags first (always done in a shallow clone).")
 def registry(name: str, stage: str, fmt: Any, fetch: bool) -> None:
     """Show the model registry: versions, stages, commits and dates (GTO's git tags)."""
