@@ -326,3 +326,30 @@ def test_a_model_name_gto_cannot_read_back_is_refused(example_repo: ExampleRepo)
 
     assert proc.returncode == 2
     assert "cannot be used in a registry tag" in proc.stderr and "GTO" in proc.stderr
+
+
+def test_a_deploy_killed_midway_is_finished_by_its_re_run(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    config = yaml.safe_load((example_repo.root / "mlci.yaml").read_text())
+    config["deploy"] = {"targets": {"crash": {"type": "command", "run": "kill -9 $PPID"}}}  # kills mlci
+    example_repo.write("mlci.yaml", yaml.safe_dump(config))
+    example_repo.commit("A target that dies")
+    env = deploy_env(example_repo, fake_github, tmp_path / "run")
+
+    killed = run_cli("deploy", "--target", "crash", cwd=example_repo.root, env=env)
+
+    assert killed.returncode == -9
+    assert set(remote_tags(example_repo.origin)) == {"classifier@v0.0.1"}  # registered, no stage
+    assert local_only_tags(example_repo.root) == set()
+    (stuck,) = fake_github.deployments
+    assert statuses(fake_github, stuck) == ["in_progress"]
+
+    rerun = run_cli("deploy", cwd=example_repo.root, env=env)
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert set(remote_tags(example_repo.origin)) == {"classifier@v0.0.1", "classifier#prod#1"}
+    assert statuses(fake_github, stuck) == ["in_progress", "error"]
+    assert statuses(fake_github, fake_github.deployments[0]) == ["in_progress", "success"]
+    meta = json.loads((example_repo.root / STORE / "current" / "metadata.json").read_text())
+    assert meta["version"] == "v0.0.1"

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +28,9 @@ from mlci.modelcard import Card, GateLine, commit_facts, data_versions, lock_par
 from mlci.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix
 from mlci.safety import md_code, md_escape, one_line
 from mlci.targets import Delivery, Target, open_target, sha256_of
+
+if TYPE_CHECKING:
+    from mlci.publish import GitHubApi
 
 CARD_DIR = ".mlci/deploy"
 
@@ -154,6 +157,7 @@ def deliver_recorded(
     """Fetch, deliver and assign the stage inside a GitHub Deployment (failure recorded, then raised)."""
     client = ctx.github()
     description = one_line(f"{name} {card.version} → {card.stage}", 140)
+    _close_interrupted(client, environment, card.commit, name, ctx.runtime.run_url)
     deployment = client.create_deployment(
         card.commit,
         environment,
@@ -190,6 +194,17 @@ def deliver_recorded(
         deployment["id"], "success", log_url=log_url, environment_url=url, description=description
     )
     return _Delivered(sha, location, assigned.tags)
+
+
+def _close_interrupted(client: GitHubApi, environment: str, commit: str, name: str, run_url: str) -> None:
+    """A killed run leaves its Deployment `in_progress` forever; the re-run closes it as `error`."""
+    for old in client.list_deployments(environment=environment, sha=commit):
+        if (old.get("payload") or {}).get("model") != name:
+            continue
+        statuses = client.list_deployment_statuses(int(old["id"]))
+        if statuses and statuses[0].get("state") in ("in_progress", "queued", "pending"):
+            note = "interrupted before it finished; deployed again" + (f" by {run_url}" if run_url else "")
+            client.create_deployment_status(int(old["id"]), "error", description=note[:140])
 
 
 def finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...] = ()) -> Deployed:
