@@ -224,3 +224,17 @@ def test_stages_outside_the_gto_config_are_refused(tmp_path: Path) -> None:
     registry.check_stage(root, "prod")
     with pytest.raises(MlciError, match=r"stage 'production' is not one of the stages \.gto allows"):
         registry.check_stage(root, "production")
+
+
+def test_a_runner_without_a_git_identity_tags_as_the_actions_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _, shas = git_project(tmp_path)
+    empty = tmp_path / "empty.gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))  # like a fresh runner: no user.name/email
+
+    promote.register(root, "clf", shas[0])
+
+    tagger = git(root, "for-each-ref", "refs/tags/clf@v0.0.1", "--format=%(taggername) %(taggeremail)")
+    assert tagger == f"{registry.BOT_NAME} <{registry.BOT_EMAIL}>"

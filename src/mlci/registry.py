@@ -19,6 +19,8 @@ from mlci.errors import MlciError
 from mlci.gitutil import GitError, git, is_shallow
 
 Bump = Literal["major", "minor", "patch"]
+BOT_NAME = "github-actions[bot]"  # the tagger when git has no identity (a fresh runner)
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 _FORMAT = "%(refname:strip=2)%00%(objecttype)%00%(*objectname)%00%(objectname)%00%(taggerdate:unix)"
 
 
@@ -258,6 +260,8 @@ class NewTag:
 def create_tags(root: Path | str, tags: Sequence[NewTag], after: datetime | None) -> None:
     """Annotated tags, dated strictly after the model's last event so their order is never a tie."""
     env = dict(os.environ)
+    if not (env.get("GIT_COMMITTER_EMAIL") or git(root, "config", "user.email", check=False)):
+        env.update(GIT_COMMITTER_NAME=BOT_NAME, GIT_COMMITTER_EMAIL=BOT_EMAIL)  # a CI runner has no identity
     now = datetime.now(timezone.utc).timestamp()
     stamp = max(now, after.timestamp() + 1) if after else now
     env["GIT_COMMITTER_DATE"] = f"@{int(stamp)} +0000"
