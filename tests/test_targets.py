@@ -82,6 +82,20 @@ def test_a_delivery_that_breaks_midway_leaves_the_previous_version_current(tmp_p
     assert sorted(p.name for p in (store / "clf").iterdir()) == ["current", "v0.0.1"]  # no debris
 
 
+def test_the_next_delivery_clears_what_a_killed_one_left(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    model = _model(tmp_path / "model.pkl", 5)
+    LocalTarget(store).deliver(_delivery(model, "v0.0.1"))
+    debris = store / "clf" / ".v0.0.2.k1ll3d"  # what SIGKILL during the copy of v0.0.2 leaves
+    debris.mkdir()
+    (debris / "model.pkl").write_bytes(model.read_bytes()[:100])
+
+    LocalTarget(store).deliver(_delivery(model, "v0.0.2"))
+
+    assert sorted(p.name for p in (store / "clf").iterdir()) == ["current", "v0.0.1", "v0.0.2"]
+    assert current_version(store, "clf") == "v0.0.2"
+
+
 def test_a_folder_artifact_is_copied_whole_with_a_stable_digest(tmp_path: Path) -> None:
     folder = tmp_path / "model"
     _model(folder / "forest.pkl", 4)

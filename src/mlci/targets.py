@@ -128,7 +128,10 @@ class LocalTarget:
 
     @staticmethod
     def _stage_version(model_dir: Path, final: Path, delivery: Delivery) -> None:
-        # Build the version folder aside, then rename it in: a crash leaves only a temp folder.
+        # Build the version folder aside, then rename it in: a crash leaves only a temp folder,
+        # which the next delivery of that version removes.
+        for leftover in model_dir.glob(f".{delivery.version}.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
         work = Path(tempfile.mkdtemp(prefix=f".{delivery.version}.", dir=model_dir))
         try:
             dest = work / delivery.artifact.name
