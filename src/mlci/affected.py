@@ -105,7 +105,7 @@ def _load_yaml(text: str) -> Any:
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = pl.load_yaml(text)
     except yaml.YAMLError:
         return {}
     return data if data is not None else {}
@@ -113,7 +113,8 @@ def _load_yaml(text: str) -> Any:
 
 def _touched_stages(head: pl.Pipeline, snap: _BaseSnapshot, changed: set[str]) -> dict[str, list[str]]:
     base = snap.pipeline(head.files)
-    base_groups = _base_groups(head.files, snap)
+    templated = any(s.raw is None for s in head.stages.values())
+    base_groups = _base_groups(head.files, snap) if templated else {}
     dvc_files = _changed_dvc_outs(snap.root, changed)
     current: dict[str, Any] = {}
     touched: dict[str, list[str]] = {}

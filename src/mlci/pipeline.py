@@ -6,6 +6,7 @@ Plain YAML parsing keeps `mlci affected` fast (no DVC Repo load). Templated pipe
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -64,9 +65,20 @@ class Pipeline:
         path = norm(path)
         index = self._out_index()
         names = [name for p in _parents(path) for name in index.get(p, ())]
-        prefix = path + "/"  # outputs inside a folder the path names (rare: walk them all)
-        names += [n for p, ns in index.items() if p.startswith(prefix) for n in ns]
+        prefix = path + "/"  # outputs inside a folder the path names: a range of the sorted paths
+        ordered = self._sorted_outs()
+        for i in range(bisect.bisect_left(ordered, prefix), len(ordered)):
+            if not ordered[i].startswith(prefix):
+                break
+            names += index[ordered[i]]
         return list(dict.fromkeys(names))
+
+    def _sorted_outs(self) -> list[str]:
+        cached: list[str] | None = self.__dict__.get("_sorted")
+        if cached is None:
+            cached = sorted(self._out_index())
+            object.__setattr__(self, "_sorted", cached)
+        return cached
 
     def _out_index(self) -> dict[str, list[str]]:
         cached: dict[str, list[str]] | None = self.__dict__.get("_index")
@@ -98,6 +110,13 @@ def is_templated(text: str) -> bool:
     return "${" in text or "foreach:" in text or "matrix:" in text
 
 
+def load_yaml(text: str) -> Any:
+    """YAML through libyaml when present: ~10x faster than pure Python on a big dvc.yaml."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
 def parse(files: Mapping[str, str]) -> Pipeline:
     """Parse {dvc.yaml path: its text} into a Pipeline; a broken file is an MlciError naming it."""
     import yaml
@@ -105,7 +124,7 @@ def parse(files: Mapping[str, str]) -> Pipeline:
     stages: dict[str, Stage] = {}
     for path, text in sorted(files.items()):
         try:
-            data = yaml.safe_load(text) or {}
+            data = load_yaml(text) or {}
         except yaml.YAMLError as exc:
             raise MlciError(
                 f"{path}: invalid YAML: {exc}", "fix the file; `dvc repro --dry` checks it"

@@ -165,40 +165,46 @@ def _plugin_installed(scheme: str) -> bool:
 
 
 # DVC's words for a remote it could not use, and what that means for the user.
-_PATTERNS: tuple[tuple[str, str], ...] = (
+_PATTERNS: tuple[tuple[str, str, str], ...] = (
     (
-        r"credential|NoCredentialsError|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|"
-        r"AccessDenied|403|Forbidden|Unauthorized|401|authenticat",
-        "the credentials were refused or are missing",
+        r"Checkout failed for following targets|do not exist neither locally nor on remote|missing-files",
+        "data the pipeline needs is not in the remote (was it pushed?)",
+        "push it from where it was produced: `dvc push --run-cache -r {name}` (mlci train pushes by default)",
     ),
     (
-        r"NoSuchBucket|bucket does not exist|ContainerNotFound|404 Not Found",
+        r"credential|NoCredentialsError|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|"
+        r"AccessDenied|\b403\b|Forbidden|Unauthorized|\b401\b|authenticat",
+        "the credentials were refused or are missing",
+        "",
+    ),
+    (
+        r"NoSuchBucket|bucket does not exist|ContainerNotFound|\b404 Not Found",
         "the bucket or container does not exist",
+        "",
     ),
     (
         r"Could not connect|ConnectionError|ConnectTimeout|Name or service not known|timed out|"
         r"Temporary failure in name resolution|EndpointConnectionError|unreachable",
         "the remote is unreachable",
+        "",
     ),
-    (r"missing dependencies|pip install 'dvc\[", "DVC's plugin for this remote type is not installed"),
-    (r"failed to (pull|push|fetch)|failed to transfer|no such file or directory.*", "transfer failed"),
+    (r"missing dependencies|pip install 'dvc\[", "DVC's plugin for this remote type is not installed", ""),
+    (r"failed to (pull|push|fetch)|failed to transfer|No such file or directory", "transfer failed", ""),
 )
 
 
 def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | None:
     """A RemoteError when DVC's output says the remote failed (not the pipeline); else None."""
-    lines = [ln for ln in output.splitlines() if "ERROR" in ln or "error" in ln.lower()]
-    text = "\n".join(lines) or output[-2000:]
-    if re.search(r"failed to reproduce|failed to run:", text) and not re.search(
-        r"failed to (pull|fetch)", text
-    ):
-        return None  # a stage's own command failed
-    for pattern, meaning in _PATTERNS:
+    lines = output.splitlines()
+    first = next((i for i, ln in enumerate(lines) if ln.startswith("ERROR")), None)
+    text = "\n".join(lines[first:] if first is not None else lines[-20:])
+    if "failed to run:" in text:
+        return None  # a stage's own command failed: not the remote's doing
+    for pattern, meaning, fix in _PATTERNS:
         if re.search(pattern, text, flags=re.IGNORECASE):
-            detail = one_line(lines[-1] if lines else text, 300)
-            return RemoteError(
-                f"{remote.describe()}: {action} failed: {meaning} ({detail})", fix_hint(remote)
-            )
+            detail = one_line(" ".join(lines[first:][:3]) if first is not None else lines[-1:], 300)
+            hint = fix.format(name=remote.name) if fix else fix_hint(remote)
+            return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
     return None
 
 
