@@ -61,8 +61,9 @@ def three_models(root: Path) -> Path:
         (root / "src" / f"train_{name}.py").write_text(f"print('{name}')\n")
         stages[f"train_{name}"] = {
             "cmd": f"python src/train_{name}.py",
-            "deps": [f"src/train_{name}.py", "data/prepared", "src/common.py"] if name == "gamma" else
-                    [f"src/train_{name}.py", "data/prepared"],
+            "deps": [f"src/train_{name}.py", "data/prepared", "src/common.py"]
+            if name == "gamma"
+            else [f"src/train_{name}.py", "data/prepared"],
             "params": [f"{name}.lr", f"{name}.depth"],
             "outs": [f"models/{name}.pkl"],
             "metrics": [{f"metrics/{name}.json": {"cache": False}}],

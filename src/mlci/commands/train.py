@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from mlci.commitback import changed_paths, commit_and_push
 from mlci.context import RunContext
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
+from mlci.gha import Actions
 from mlci.gitutil import ensure_commit, git, resolve
 from mlci.render import render
 from mlci.safety import one_line
@@ -48,12 +50,13 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     branch = _commit_branch(ctx) if opts.commit else ""
     pull = cfg.pull if opts.pull is None else opts.pull
     echo = _echo(opts.json_output)
+    actions = Actions(ctx.runtime, stream=sys.stderr) if opts.json_output else ctx.actions  # stdout: JSON
 
     result = TrainResult(remote=remote.name)
     selected = pl.closure(pipeline, targets) if targets else list(pipeline.stages)
     with (
         rm.as_default(ctx.root, remote, default),
-        ctx.actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
+        actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
     ):
         token = stop_token() if ctx.runtime.in_actions else ""
         if token:
@@ -75,7 +78,7 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     ]
     ran = result.names("ran")
     if (cfg.push if opts.push is None else opts.push) and ran:
-        with ctx.actions.group(f"dvc push --run-cache -r {one_line(remote.name, 60)}"):
+        with actions.group(f"dvc push --run-cache -r {one_line(remote.name, 60)}"):
             result.push_seconds = push(ctx.root, remote, selected, pipeline)
             result.pushed = True
     notes: list[str] = []
