@@ -32,10 +32,11 @@ def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit:
 
 @click.command()
 @click.option("--base", default=None, help="Compare with this revision [default: the PR base / push before].")
+@click.option("--all", "all_models", is_flag=True, help="List every model, whatever changed.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "list"]), default="text", show_default=True
 )
-def affected(base: str | None, fmt: str) -> None:
+def affected(base: str | None, all_models: bool, fmt: str) -> None:
     """List the models a change touches (code, params keys, data), for a strategy.matrix.
 
     --format json prints {"include": [{"model": NAME}, ...]}. Outputs: matrix, models, any.
@@ -43,4 +44,4 @@ def affected(base: str | None, fmt: str) -> None:
     from mlci.commands.train import run_affected
     from mlci.context import RunContext
 
-    run_affected(RunContext.load(), base, fmt)
+    run_affected(RunContext.load(), base, fmt, all_models=all_models)

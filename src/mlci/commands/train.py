@@ -189,9 +189,9 @@ def _publish(
 # --- affected ------------------------------------------------------------------------------------
 
 
-def run_affected(ctx: RunContext, base: str | None, fmt: str) -> Affected:
+def run_affected(ctx: RunContext, base: str | None, fmt: str, *, all_models: bool = False) -> Affected:
     pipeline = pl.read(ctx.root)
-    rev, why = _base(ctx, base)
+    rev, why = ("", "every model was asked for (--all)") if all_models else _base(ctx, base)
     result = find_affected(ctx.root, rev, ctx.config, pipeline) if rev else everything(ctx.config, why)
     matrix = json.dumps(result.matrix(), separators=(",", ":"))
     ctx.actions.set_output("matrix", matrix)
