@@ -1,7 +1,7 @@
 """Commit a run's results (dvc.lock, metrics, plots in git) back to the branch it trained.
 
 Several matrix jobs (one per model) may push to the same PR branch at once. When our push is
-rejected because a sibling job pushed first, and the branch only moved by results, we merge:
+rejected because a sibling job pushed first (the new commits all carry our results message), we merge:
 their dvc.lock with our stages' entries, our files for the rest, and push again. When the branch
 moved by anything else (a new commit of code or params), our results are stale: the run for that
 newer commit commits its own, so we stop with a warning instead.
@@ -34,9 +34,10 @@ class CommitResult:
 
 def changed_paths(root: Path, candidates: Sequence[str]) -> list[str]:
     """The candidates (and any .gitignore DVC touched) that differ from HEAD or are new."""
-    out = git(root, "status", "--porcelain", "--untracked-files=all", "--", *candidates, "*.gitignore")
-    paths = [line[3:].strip().strip('"') for line in out.splitlines() if line.strip()]
-    return sorted(dict.fromkeys(paths))
+    specs = ["--", *candidates, "*.gitignore"]
+    modified = git(root, "diff", "--name-only", "--no-renames", "HEAD", *specs).splitlines()
+    new = git(root, "ls-files", "--others", "--exclude-standard", *specs).splitlines()
+    return sorted({p for p in modified + new if p})
 
 
 def commit_and_push(
@@ -72,8 +73,8 @@ def commit_and_push(
             )
         git(root, "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}")
         theirs = git(root, "rev-parse", "FETCH_HEAD")
-        moved = set(git(root, "diff", "--name-only", trained, theirs).splitlines())
-        if moved - set(files) - {"dvc.lock"}:
+        subjects = set(git(root, "log", "--format=%s", f"{trained}..{theirs}").splitlines())
+        if subjects - {message.splitlines()[0]}:  # not only other jobs' result commits
             warn(
                 f"not committing results: branch '{branch}' has new commits since this run started; "
                 "the run for the newest commit commits its own results"
