@@ -215,12 +215,17 @@ def load_with_dvc(root: Path) -> Pipeline:
                 else:
                     deps.append(rel)
             outs = tuple(
-                Out(norm(Path(o.fs_path).relative_to(root).as_posix()), cache=bool(o.use_cache))
+                Out(norm(Path(o.fs_path).relative_to(root).as_posix()), bool(o.use_cache), _kind(o))
                 for o in st.outs
             )
-            group = st.addressing.rsplit(":", 1)[-1].split("@", 1)[0]
-            stages[st.addressing] = Stage(st.addressing, tuple(deps), params, outs, raw=None, group=group)
+            address = st.name if dvcfile == "dvc.yaml" else f"{dvcfile}:{st.name}"
+            group = st.name.split("@", 1)[0]
+            stages[address] = Stage(address, tuple(deps), params, outs, raw=None, group=group)
     return Pipeline(stages=stages, files=tuple(sorted(files)))
+
+
+def _kind(out: Any) -> str:
+    return "metrics" if getattr(out, "metric", None) else "plots" if getattr(out, "plot", None) else "out"
 
 
 def closure(pipeline: Pipeline, names: Iterable[str]) -> list[str]:
