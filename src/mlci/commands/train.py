@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import click
@@ -57,18 +59,14 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     with (
         rm.as_default(ctx.root, remote, default),
         actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
+        _commands_stopped(ctx, echo),
     ):
-        token = stop_token() if ctx.runtime.in_actions else ""
-        if token:
-            echo(f"::stop-commands::{token}")
-        try:
-            result.stages = reproduce(ctx.root, targets, pull=pull, remote=remote, echo=echo)
-        finally:
-            if token:
-                echo(f"::{token}::")
+        result.stages = reproduce(ctx.root, targets, pull=pull, remote=remote, echo=echo)
     result.seconds = round(sum(s.seconds for s in result.stages), 3)
-    candidates = ["dvc.lock", *(o.path for s in selected for o in pipeline.stages[s].uncached)]
-    files = changed_paths(ctx.root, candidates)
+    locks = [posixpath.join(posixpath.dirname(f), "dvc.lock") for f in pipeline.files]
+    files = changed_paths(
+        ctx.root, [*locks, *(o.path for s in selected for o in pipeline.stages[s].uncached)]
+    )
     result.changed = bool(files)
     result.metrics_files = [
         o.path
@@ -96,6 +94,19 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
             notes.append(f"Results not committed: {done.note}.")
     _publish(ctx, result, branch, files, notes, opts.json_output)
     return result
+
+
+@contextmanager
+def _commands_stopped(ctx: RunContext, echo: Callable[[str], None]) -> Iterator[None]:
+    """The pipeline's own output cannot issue workflow commands (it may come from a PR)."""
+    token = stop_token() if ctx.runtime.in_actions else ""
+    if token:
+        echo(f"::stop-commands::{token}")
+    try:
+        yield
+    finally:
+        if token:
+            echo(f"::{token}::")
 
 
 def _targets(ctx: RunContext, pipeline: pl.Pipeline, models: Sequence[str]) -> list[str]:
