@@ -149,3 +149,12 @@ def test_hundred_models_one_change(tmp_path: Path, capsys: pytest.CaptureFixture
     assert len(everything.models) == 100
     with capsys.disabled():
         print(f"\naffected on 100 models / 300 stages: {elapsed * 1000:.0f} ms")
+
+
+def test_model_entry_change_in_config(repo: Path) -> None:
+    set_yaml(repo / "mlci.yaml", "models.alpha.description", "documentation only")
+    assert affected(repo) == []
+    set_yaml(repo / "mlci.yaml", "models.beta.stages", ["prepare", "train_beta"])
+    proc = run_cli("affected", "--base", "HEAD", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("beta: model changed in mlci.yaml")

@@ -51,7 +51,11 @@ def find_affected(root: Path, base: str, config: Config, head: pl.Pipeline) -> A
     touched = _touched_stages(head, snapshot, changed)
     _propagate(head, touched)
     result = Affected(base=since, models=[], stages=touched, changed_files=len(changed))
-    base_models = snapshot.yaml("mlci.yaml").get("models") or {}
+    base_models = _models_section(snapshot.yaml("mlci.yaml"))
+    head_file = root / "mlci.yaml"
+    head_models = _models_section(
+        _load_yaml(head_file.read_text(encoding="utf-8")) if head_file.is_file() else {}
+    )
     for name in model_names(config):
         if name == ALL:
             why = [f"{s}: {r[0]}" for s, r in touched.items()]
@@ -59,12 +63,24 @@ def find_affected(root: Path, base: str, config: Config, head: pl.Pipeline) -> A
             model = config.models[name]
             stages = pl.model_stages(head, name, model.stages, model.path)
             why = [f"{s}: {touched[s][0]}" for s in stages if s in touched]
-            if isinstance(base_models, dict) and name not in base_models:
+            if name not in base_models:
                 why.insert(0, "new model in mlci.yaml")
+            elif _what_trains(base_models[name]) != _what_trains(head_models.get(name)):
+                why.insert(0, "model changed in mlci.yaml")
         if why:
             result.models.append(name)
             result.reasons[name] = why
     return result
+
+
+def _models_section(data: Any) -> dict[str, Any]:
+    models = data.get("models") if isinstance(data, dict) else None
+    return models if isinstance(models, dict) else {}
+
+
+def _what_trains(entry: Any) -> Any:
+    """The part of a model's entry that decides what trains it (a new description does not)."""
+    return {k: entry.get(k) for k in ("path", "stages")} if isinstance(entry, dict) else entry
 
 
 def _changed_files(root: Path, since: str) -> set[str]:
