@@ -245,3 +245,11 @@ def test_json_format_keeps_stdout_parseable(runner: Runner) -> None:
     data = json.loads(out)
     assert data["stages_run"] == [] and data["remote"] == "storage"
     assert "Stage 'train' didn't change" in err
+
+
+def test_cloud_remote_without_dvc_plugin_says_what_to_install(runner: Runner) -> None:
+    example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", "s3://ml-bucket/cache")
+    code, _, err = runner.train()
+    assert code == 2
+    assert "DVC remote 'storage' (s3://ml-bucket/cache)" in err and "pip install 'dvc[s3]'" in err
+    assert runs(runner.log) == []
