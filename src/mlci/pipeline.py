@@ -114,7 +114,7 @@ def load_yaml(text: str) -> Any:
     """YAML through libyaml when present: ~10x faster than pure Python on a big dvc.yaml."""
     import yaml
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def parse(files: Mapping[str, str]) -> Pipeline:
@@ -152,8 +152,6 @@ def _stage(address: str, group: str, folder: str, spec: Mapping[str, Any]) -> St
     for kind in ("outs", "metrics", "plots"):
         for item in spec.get(kind) or []:
             name, options = _entry(item)
-            if kind == "plots" and not options and "/" not in name and "." not in name:
-                continue  # a top-level-style plot id, not a file
             outs.append(Out(rel(name), cache=bool(options.get("cache", True)), kind=kind))
     params: dict[str, tuple[str, ...] | None] = {}
     for item in spec.get("params") or []:

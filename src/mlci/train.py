@@ -13,6 +13,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ def dvc_command(*args: str) -> list[str]:
 
 def reproduce(
     root: Path,
+    pipeline: pl.Pipeline,
     targets: Sequence[str],
     *,
     pull: bool,
@@ -75,12 +77,11 @@ def reproduce(
     echo: Callable[[str], None],
 ) -> list[StageResult]:
     """Run `dvc repro` on the targets (all stages when empty); raise MlciError when it fails."""
-    pipeline = pl.read(root)
     selected = pl.closure(pipeline, targets) if targets else list(pipeline.stages)
     present_before = {name: _outs_present(root, pipeline.stages[name]) for name in selected}
     args = ["repro", *(["--pull", "--allow-missing"] if pull else []), *targets]
     events: list[tuple[str, Outcome, float]] = []
-    lines: list[str] = []
+    lines: deque[str] = deque(maxlen=400)  # enough to explain a failure, bounded for chatty training
     proc = subprocess.Popen(
         dvc_command(*args),
         cwd=root,

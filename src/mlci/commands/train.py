@@ -61,7 +61,7 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
         _commands_stopped(ctx, echo),
     ):
-        result.stages = reproduce(ctx.root, targets, pull=pull, remote=remote, echo=echo)
+        result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
     result.seconds = round(sum(s.seconds for s in result.stages), 3)
     locks = [posixpath.join(posixpath.dirname(f), "dvc.lock") for f in pipeline.files]
     files = changed_paths(
