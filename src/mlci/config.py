@@ -185,13 +185,13 @@ def load_config(repo_root: Path | str, filename: str = CONFIG_FILE) -> Config:
     raw = _read_yaml(path, filename)
     if raw is None:
         return Config(source=filename)
-    config = _build(Config, raw, filename, "")
-    return dataclasses.replace(config, source=filename)
+    return parse_config(raw, filename)
 
 
 def parse_config(raw: Any, filename: str = CONFIG_FILE) -> Config:
     """Validate an already-parsed mapping (tests, `mlci init`)."""
-    return dataclasses.replace(_build(Config, raw or {}, filename, ""), source=filename)
+    config: Config = _build(Config, raw or {}, filename, "")
+    return dataclasses.replace(config, source=filename)
 
 
 def _read_yaml(path: Path, filename: str) -> Any:
@@ -226,7 +226,9 @@ def _build(cls: type[Any], raw: Any, filename: str, where: str) -> Any:
     missing = [
         name
         for name, f in fields.items()
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in values
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and name not in values
     ]
     if missing:
         raise ConfigError(f"{filename}: '{_join(where, missing[0])}' is required", None)
@@ -254,8 +256,11 @@ def _convert(tp: Any, value: Any, filename: str, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{filename}: '{where}' must be a mapping, got {_kind(value)}")
-        return {str(k): _convert(args[1], v if v is not None else {}, filename, f"{where}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+        return {
+            str(k): _convert(args[1], v if v is not None else {}, filename, f"{where}.{k}")
+            for k, v in value.items()
+        }
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value if value is not None else {}, filename, where)
     return _scalar(tp, value, filename, where)
 
