@@ -149,6 +149,12 @@ class DatasetContract:
 class DataConfig:
     datasets: dict[str, DatasetContract] = field(default_factory=dict)
     profile_cache: str = ".mlci/profiles"
+    # no contract declared for a dataset: check the one inferred from the base revision (types,
+    # nullability, categories; no ranges) and let its violations fail the data gate
+    infer_contract: bool = True
+    drift_fails: bool = True  # for datasets without a declared contract (see DatasetContract.drift_fails)
+    max_examples: int = 3  # example rows shown per violation
+    max_categories: int = 20  # `mlci data infer`: a text column with at most this many values gets `allowed`
 
 
 @dataclass(frozen=True)
