@@ -62,6 +62,7 @@ class ColumnProfile:
     edges: list[float] = field(default_factory=list)  # fine bin edges; bin i is (edges[i-1], edges[i]]
     coarse_edges: list[float] = field(default_factory=list)  # a subset of `edges`
     counts: list[int] = field(default_factory=list)  # len(edges) + 1 fine bins
+    sums: list[float] = field(default_factory=list)  # sum of the values in each fine bin
     values: list[float] | None = field(default_factory=list)  # exact values; None once over the limit
     categories: dict[str, int] = field(default_factory=dict)
     other: int = 0  # categorical values beyond max_categories
@@ -206,6 +207,7 @@ class ProfileBuilder:
             step = fine // coarse
             col.coarse_edges = sorted({float(raw[i - 1]) for i in range(step, fine, step)})
             col.counts = [0] * (len(col.edges) + 1)
+            col.sums = [0.0] * (len(col.edges) + 1)
             self._sorted_edges[name] = np.array(col.edges)
         self._samples.clear()
 
@@ -227,6 +229,7 @@ class ProfileBuilder:
                 col.kind = "numeric"
                 col.edges, col.coarse_edges = list(ref.edges), list(ref.coarse_edges)
                 col.counts = [0] * (len(ref.edges) + 1) if ref.counts else []
+                col.sums = [0.0] * len(col.counts)
                 import numpy as np
 
                 self._sorted_edges[name] = np.array(ref.edges)
@@ -268,6 +271,8 @@ class ProfileBuilder:
             idx = np.searchsorted(edges, present, side="left")
             add = np.bincount(idx, minlength=len(edges) + 1)
             col.counts = [int(a + b) for a, b in zip(col.counts, add, strict=True)]
+            add_sums = np.bincount(idx, weights=present, minlength=len(edges) + 1)
+            col.sums = [float(a + b) for a, b in zip(col.sums, add_sums, strict=True)]
 
     def _add_categorical(self, col: ColumnProfile, array: Any) -> None:
         import pyarrow as pa
@@ -418,6 +423,7 @@ def _merge_column(x: ColumnProfile, y: ColumnProfile, exact_limit: int) -> Colum
         out.min = y.min if x.min is None else min(x.min, y.min or x.min)
         out.max = y.max if x.max is None else max(x.max, y.max or x.max)
         out.counts = [a + b for a, b in zip(x.counts, y.counts, strict=True)] if x.counts else list(y.counts)
+        out.sums = [a + b for a, b in zip(x.sums, y.sums, strict=True)] if x.sums else list(y.sums)
     both = (x.values or []) + (y.values or [])
     out.values = both if x.values is not None and y.values is not None and len(both) <= exact_limit else None
     for key, n in y.categories.items():
