@@ -55,19 +55,29 @@ class ContractChecker:
 
         present = series.notna()
         if not rule.nullable:
-            self._add(name, "nullable", "has missing values (nullable: false)", series, ~present, first_row, where)
+            self._add(
+                name, "nullable", "has missing values (nullable: false)", series, ~present, first_row, where
+            )
         numbers = None
         if rule.type in ("int", "float", "number") or rule.min is not None or rule.max is not None:
-            numbers = series if pd.api.types.is_numeric_dtype(series.dtype) else pd.to_numeric(series, errors="coerce")
+            numbers = (
+                series
+                if pd.api.types.is_numeric_dtype(series.dtype)
+                else pd.to_numeric(series, errors="coerce")
+            )
             if pd.api.types.is_bool_dtype(numbers.dtype):
                 numbers = numbers.astype("int64")
         bad_type = _bad_type(rule.type, series, numbers, present)
         if bad_type is not None:
             self._add(name, "type", f"values that are not {rule.type}", series, bad_type, first_row, where)
         if numbers is not None and rule.min is not None:
-            self._add(name, "min", f"values below min {rule.min:g}", series, numbers < rule.min, first_row, where)
+            self._add(
+                name, "min", f"values below min {rule.min:g}", series, numbers < rule.min, first_row, where
+            )
         if numbers is not None and rule.max is not None:
-            self._add(name, "max", f"values above max {rule.max:g}", series, numbers > rule.max, first_row, where)
+            self._add(
+                name, "max", f"values above max {rule.max:g}", series, numbers > rule.max, first_row, where
+            )
         if rule.allowed:
             text = as_text(series)
             outside = present & ~text.isin(list(rule.allowed))
@@ -89,7 +99,9 @@ class ContractChecker:
         merged = hashes if self._seen_keys is None else np.concatenate([self._seen_keys, hashes])
         self._seen_keys = np.unique(merged)
 
-    def _add(self, column: str, rule: str, message: str, series: Any, mask: Any, first_row: int, where: str) -> None:
+    def _add(
+        self, column: str, rule: str, message: str, series: Any, mask: Any, first_row: int, where: str
+    ) -> None:
         count = int(mask.sum())
         if not count:
             return
@@ -137,9 +149,13 @@ def dataset_violations(contract: DatasetContract, stats: DataStats) -> list[Viol
             if name not in contract.columns:
                 found.append(Violation(name, "strict_columns", "column is not declared in the contract"))
     if contract.min_rows is not None and stats.rows < contract.min_rows:
-        found.append(Violation("", "min_rows", f"{stats.rows:,} rows, fewer than min_rows {contract.min_rows:,}"))
+        found.append(
+            Violation("", "min_rows", f"{stats.rows:,} rows, fewer than min_rows {contract.min_rows:,}")
+        )
     if contract.max_rows is not None and stats.rows > contract.max_rows:
-        found.append(Violation("", "max_rows", f"{stats.rows:,} rows, more than max_rows {contract.max_rows:,}"))
+        found.append(
+            Violation("", "max_rows", f"{stats.rows:,} rows, more than max_rows {contract.max_rows:,}")
+        )
     found.extend(_label_balance(contract, stats))
     return found
 
@@ -171,7 +187,9 @@ def infer_contract(
 ) -> DatasetContract:
     """A contract the data in `stats` meets. `bounds=False` leaves out ranges and row counts: the
     implicit contract a PR is checked against when none is declared (new extremes are not errors)."""
-    columns = {name: _infer_column(col_stats, bounds, max_categories) for name, col_stats in stats.columns.items()}
+    columns = {
+        name: _infer_column(col_stats, bounds, max_categories) for name, col_stats in stats.columns.items()
+    }
     min_share = None
     label_stats = stats.columns.get(label) if label else None
     if bounds and label_stats is not None and label_stats.values:

@@ -37,7 +37,9 @@ def discover(root: Path, config: Config, paths: tuple[str, ...] = ()) -> list[Da
         name: Dataset(name, _norm(c.path or name), c, _anchor(root, _norm(c.path or name)))
         for name, c in config.data.datasets.items()
     }
-    found = declared or {_name(p, set()): Dataset(_name(p, set()), p, None, _anchor(root, p)) for p in pipeline_data(root)}
+    found = declared or {
+        _name(p, set()): Dataset(_name(p, set()), p, None, _anchor(root, p)) for p in pipeline_data(root)
+    }
     if not paths:
         return list(found.values())
     chosen: list[Dataset] = []
