@@ -112,13 +112,30 @@ class ContractChecker:
             positions = mask.to_numpy().nonzero()[0][:room]
             for pos in positions:
                 row = first_row + int(pos)
-                found.examples.append(f"{where + ' ' if where else ''}row {row}: {series.iloc[pos]!r}")
+                found.examples.append(
+                    f"{where + ' ' if where else ''}row {row}: {show_value(series.iloc[pos])}"
+                )
 
     def finish(self, stats: DataStats) -> list[Violation]:
         """All violations: the counted row rules, then the rules about the whole dataset."""
         found = list(self._found.values())
         found.extend(dataset_violations(self.contract, stats))
         return found
+
+
+def show_value(value: Any) -> str:
+    """A cell as a reader wants it in an example: missing, a plain number, or quoted text."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return "(missing)"
+    if isinstance(value, str):
+        return repr(value)
+    if hasattr(value, "item"):  # numpy scalars print as np.float64(...)
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _bad_type(kind: str, series: Any, numbers: Any, present: Any) -> Any:
@@ -207,8 +224,8 @@ def infer_contract(
 
 def _infer_column(col: Any, bounds: bool, max_categories: int) -> ColumnContract:
     kind = col.kind
-    if kind == "float" and col.whole and col.nulls and col.min is not None:
-        kind = "int"  # an int column with missing values: pandas reads it as float
+    if kind == "float" and col.whole and col.min is not None:
+        kind = "int"  # CSV integers are read as float (pyarrow's reader, or pandas' with missing values)
     numeric = kind in KINDS_NUMERIC
     allowed: tuple[str, ...] = ()
     if kind in ("str", "category") and col.values is not None and 0 < len(col.values) <= max_categories:

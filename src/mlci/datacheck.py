@@ -42,8 +42,8 @@ class Annotation:
 class Changes:
     rows_base: int
     rows_head: int
-    rows_added: int  # head rows that are not in the base (by content)
-    rows_removed: int  # base rows that are not in the head
+    rows_added: int | None  # head rows that are not in the base (by content); None when columns changed
+    rows_removed: int | None  # base rows that are not in the head
     columns_added: list[str]
     columns_removed: list[str]
     types_changed: list[dict[str, str]]  # name, base, head
@@ -107,7 +107,7 @@ class DataReport:
         out: list[Annotation] = []
         for r in self.results:
             file, line = r.dataset.anchor
-            title = one_line(f"mlci data: {r.dataset.path}", 120)
+            title = "mlci data check"
             out.extend(Annotation("error", one_line(m, 400), file, line, title) for m in r.failures)
             out.extend(Annotation("warning", one_line(m, 400), file, line, title) for m in r.warnings)
         return out
@@ -205,13 +205,16 @@ def compare_stats(base: Snapshot, head: Snapshot) -> Changes:
         if share_b != share_h:
             missing.append({"name": name, "base": share_b, "head": share_h})
     missing.sort(key=lambda m: -abs(m["head"] - m["base"]))
+    added = [n for n in h.columns if n not in b.columns]
+    removed = [n for n in b.columns if n not in h.columns]
+    same_columns = list(b.columns) == list(h.columns)  # else every row differs: not worth saying
     return Changes(
         rows_base=b.rows,
         rows_head=h.rows,
-        rows_added=int(np.isin(head.hashes, base.hashes, invert=True).sum()),
-        rows_removed=int(np.isin(base.hashes, head.hashes, invert=True).sum()),
-        columns_added=[n for n in h.columns if n not in b.columns],
-        columns_removed=[n for n in b.columns if n not in h.columns],
+        rows_added=int(np.isin(head.hashes, base.hashes, invert=True).sum()) if same_columns else None,
+        rows_removed=int(np.isin(base.hashes, head.hashes, invert=True).sum()) if same_columns else None,
+        columns_added=added,
+        columns_removed=removed,
         types_changed=[
             {"name": n, "base": b.columns[n].kind, "head": h.columns[n].kind}
             for n in common
