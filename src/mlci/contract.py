@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from mlci.config import ColumnContract, DatasetContract
-from mlci.datastats import KINDS_NUMERIC, DataStats, as_text
+from mlci.datastats import KINDS_NUMERIC, DataStats, as_text, contains
 
 
 @dataclass
@@ -91,13 +91,13 @@ class ContractChecker:
         hashes = pd.util.hash_pandas_object(chunk[keys], index=False).to_numpy()
         repeated = pd.Series(hashes).duplicated().to_numpy()
         if self._seen_keys is not None:
-            repeated |= np.isin(hashes, self._seen_keys)
+            repeated = repeated | contains(self._seen_keys, hashes)
         mask = pd.Series(repeated, index=chunk.index)
         shown = chunk[keys].astype(str).agg(", ".join, axis=1) if repeated.any() else chunk[keys[0]]
         label = ", ".join(keys)
         self._add(label, "unique", "duplicated key values", shown, mask, first_row, where)
         merged = hashes if self._seen_keys is None else np.concatenate([self._seen_keys, hashes])
-        self._seen_keys = np.unique(merged)
+        self._seen_keys = np.sort(merged)
 
     def _add(
         self, column: str, rule: str, message: str, series: Any, mask: Any, first_row: int, where: str

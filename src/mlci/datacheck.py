@@ -17,6 +17,7 @@ from mlci.config import Config, DatasetContract
 from mlci.contract import Violation, infer_contract
 from mlci.datascan import Snapshot, scan_base, scan_head
 from mlci.datasets import Dataset, discover, recorded_hash, workspace_hash
+from mlci.datastats import contains
 from mlci.drift import DriftResult, Thresholds, compare
 from mlci.errors import MlciError
 from mlci.gha import Level
@@ -134,11 +135,11 @@ class DataSection:
 
 def data_section(root: Path, base_rev: str, head_rev: str, config: Config) -> DataSection | None:
     """The PR report's "Data" section; None when no dataset's content differs between the revisions."""
-    changed = [
-        d
-        for d in discover(root, config)
-        if recorded_hash(root, base_rev, d.path) != recorded_hash(root, head_rev, d.path)
-    ]
+    changed: list[Dataset] = []
+    for d in discover(root, config):
+        head_hash = recorded_hash(root, head_rev, d.path)
+        if head_hash is not None and head_hash != recorded_hash(root, base_rev, d.path):
+            changed.append(d)  # a dataset the PR deletes has nothing left to check
     if not changed:
         return None
     report = run_checks(root, config, changed, base_rev, head_rev)
@@ -164,7 +165,8 @@ def check_dataset(
         result.notes.append("new in this change: nothing to compare it with at the base")
     if base is not None:
         result.changes = compare_stats(base, head)
-        result.drift = _drift(config, base, head, result.notes)
+        keys = contract.unique if contract else ()  # ids differ by design: their "drift" is noise
+        result.drift = _drift(config, base, head, keys, result.notes)
     _verdict(config, dataset, result)
     return result
 
@@ -194,8 +196,6 @@ def _head_source(root: Path, path: str, head_rev: str | None) -> str | None:
 
 
 def compare_stats(base: Snapshot, head: Snapshot) -> Changes:
-    import numpy as np
-
     b, h = base.stats, head.stats
     common = [n for n in b.columns if n in h.columns]
     missing: list[dict[str, Any]] = []
@@ -211,8 +211,8 @@ def compare_stats(base: Snapshot, head: Snapshot) -> Changes:
     return Changes(
         rows_base=b.rows,
         rows_head=h.rows,
-        rows_added=int(np.isin(head.hashes, base.hashes, invert=True).sum()) if same_columns else None,
-        rows_removed=int(np.isin(base.hashes, head.hashes, invert=True).sum()) if same_columns else None,
+        rows_added=int((~contains(base.hashes, head.hashes)).sum()) if same_columns else None,
+        rows_removed=int((~contains(head.hashes, base.hashes)).sum()) if same_columns else None,
         columns_added=added,
         columns_removed=removed,
         types_changed=[
@@ -226,11 +226,13 @@ def compare_stats(base: Snapshot, head: Snapshot) -> Changes:
     )
 
 
-def _drift(config: Config, base: Snapshot, head: Snapshot, notes: list[str]) -> DriftResult | None:
+def _drift(
+    config: Config, base: Snapshot, head: Snapshot, exclude: tuple[str, ...], notes: list[str]
+) -> DriftResult | None:
     if base.profile is None or head.profile is None or head.stats.rows == 0:
         return None
     try:
-        return compare(base.profile, head.profile, Thresholds.from_config(config.monitor))
+        return compare(base.profile, head.profile, Thresholds.from_config(config.monitor), exclude)
     except MlciError as exc:  # schemas too different to compare: the contract says what changed
         notes.append(f"drift not computed: {exc.message}")
         return None

@@ -87,7 +87,11 @@ def _within(path: str, folder: str) -> bool:
 
 
 def _norm(path: str) -> str:
-    return str(PurePosixPath(path.replace("\\", "/"))).lstrip("./") if path not in (".", "") else path
+    """A repo-relative POSIX path: `./data\\x.csv` and `data/x.csv` name the same dataset."""
+    text = str(PurePosixPath(path.replace("\\", "/")))
+    while text.startswith("./"):
+        text = text[2:]
+    return text
 
 
 def _name(path: str, taken: set[str]) -> str:
