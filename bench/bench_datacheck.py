@@ -46,7 +46,8 @@ for name, rule in contract["columns"].items():
     if "max" in rule: checks.append(pa.Check.le(rule["max"]))
     if "allowed" in rule: checks.append(pa.Check.isin(rule["allowed"]))
     dtype = {"float": float, "int": int, "str": str}[rule.get("type", "str")]
-    cols[name] = pa.Column(dtype, checks=checks, nullable=rule.get("nullable", True), unique=name in contract.get("unique", []))
+    unique = name in contract.get("unique", [])
+    cols[name] = pa.Column(dtype, checks=checks, nullable=rule.get("nullable", True), unique=unique)
 schema = pa.DataFrameSchema(cols, strict=True)
 frame = pd.read_csv(sys.argv[1])
 try:
