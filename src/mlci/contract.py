@@ -56,7 +56,7 @@ class ContractChecker:
         present = series.notna()
         if not rule.nullable:
             self._add(
-                name, "nullable", "has missing values (nullable: false)", series, ~present, first_row, where
+                name, "nullable", "missing values", series, ~present, first_row, where
             )
         numbers = None
         if rule.type in ("int", "float", "number") or rule.min is not None or rule.max is not None:
@@ -81,7 +81,7 @@ class ContractChecker:
         if rule.allowed:
             text = as_text(series)
             outside = present & ~text.isin(list(rule.allowed))
-            self._add(name, "allowed", "values not in `allowed`", series, outside, first_row, where)
+            self._add(name, "allowed", "values not in the allowed list", series, outside, first_row, where)
 
     def _check_unique(self, chunk: Any, first_row: int, where: str) -> None:
         import numpy as np
