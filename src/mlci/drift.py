@@ -99,6 +99,9 @@ class ColumnDrift:
     current: dict[str, Any]
     histogram: dict[str, list[Any]]  # labels, reference shares, current shares
     notes: list[str] = field(default_factory=list)
+    method: str = ""  # the effect size shown as `score`: wasserstein, psi, jensen-shannon, unseen
+    score: float | None = None
+    threshold: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -223,7 +226,11 @@ def compare_column(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> Column
         result = _categorical(ref, cur, rule)
     else:
         return _ignored(ref, cur, f"type {ref.dtype} is not compared (neither numeric nor text)")
+    before = len(result.reasons)
     _missing_change(ref, cur, rule, result)
+    if len(result.reasons) > before and not before:  # only the missing values changed
+        delta = abs(result.stats["missing_delta"])
+        result.method, result.score, result.threshold = "missing", delta, rule.missing_rate
     result.drifted = bool(result.reasons)
     return result
 
@@ -271,6 +278,11 @@ def _numeric(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     w_norm = w / std if std > 0 else (0.0 if w == 0 else None)
     result.stats = {"ks_statistic": d, "p_value": p, "wasserstein": w, "wasserstein_norm": w_norm, "psi": psi}
     result.histogram = _numeric_histogram(ref, cur)
+    # the score shown is the effect that is furthest over (or closest to) its threshold
+    if w_norm is not None and w_norm / rule.wasserstein >= psi / rule.psi:
+        result.method, result.score, result.threshold = "wasserstein", w_norm, rule.wasserstein
+    else:
+        result.method, result.score, result.threshold = "psi", psi, rule.psi
     if p >= rule.p_value:
         return result
     if w_norm is None:
@@ -307,6 +319,10 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDr
         "unseen_top": top_unseen,
     }
     result.histogram = _categorical_histogram(keys, r, c)
+    if unseen_share / rule.unseen_share > js / rule.js:
+        result.method, result.score, result.threshold = "unseen", unseen_share, rule.unseen_share
+    else:
+        result.method, result.score, result.threshold = "jensen-shannon", js, rule.js
     if unseen:
         result.notes.append(f"{len(unseen)} value(s) the reference never had, {unseen_share:.1%} of the rows")
     if p >= rule.p_value:
