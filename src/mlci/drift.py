@@ -99,12 +99,14 @@ class ColumnDrift:
     current: dict[str, Any]
     histogram: dict[str, list[Any]]  # labels, reference shares, current shares
     notes: list[str] = field(default_factory=list)
+    # (test, p-value, reason if large enough else "") for every test run; decided after adjustment
+    candidates_all: list[tuple[str, float, str]] = field(default_factory=list, repr=False)
     method: str = ""  # the effect size shown as `score`: wasserstein, psi, jensen-shannon, unseen
     score: float | None = None
     threshold: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "candidates_all"}
 
 
 @dataclass
@@ -214,11 +216,23 @@ def compare(
         elif name in changed:
             results.append(_type_changed(ref, cur))
         else:
-            results.append(compare_column(ref, cur, rule))
+            results.append(_measure(ref, cur, rule))
+    adjusted = _benjamini_hochberg([p for r in results for _, p, _ in r.candidates_all])
+    for result in results:
+        n = len(result.candidates_all)
+        _decide(result, thresholds.rule(result.name), adjusted[:n])
+        adjusted = adjusted[n:]
     return DriftResult(results, schema, thresholds.drift_share, reference.rows, current.rows)
 
 
 def compare_column(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
+    """One column on its own: its p-values are not adjusted for the other columns."""
+    result = _measure(ref, cur, rule)
+    _decide(result, rule, [p for _, p, _ in result.candidates_all])
+    return result
+
+
+def _measure(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     kind = ref.kind if ref.kind != "empty" else cur.kind
     if kind == "numeric":
         result = _numeric(ref, cur, rule)
@@ -226,13 +240,20 @@ def compare_column(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> Column
         result = _categorical(ref, cur, rule)
     else:
         return _ignored(ref, cur, f"type {ref.dtype} is not compared (neither numeric nor text)")
-    before = len(result.reasons)
     _missing_change(ref, cur, rule, result)
-    if len(result.reasons) > before and not before:  # only the missing values changed
+    return result
+
+
+def _decide(result: ColumnDrift, rule: Rule, adjusted: list[float]) -> None:
+    """Keep the large-enough changes whose adjusted p-value is significant."""
+    for (test, _, reason), p in zip(result.candidates_all, adjusted, strict=True):
+        result.stats[f"{test}_p_adjusted"] = p
+        if reason and p < rule.p_value:
+            result.reasons.append(reason)
+    if result.reasons and all(r.startswith("missing values") for r in result.reasons):
         delta = abs(result.stats["missing_delta"])
         result.method, result.score, result.threshold = "missing", delta, rule.missing_rate
     result.drifted = bool(result.reasons)
-    return result
 
 
 def _base(ref: ColumnProfile, cur: ColumnProfile, kind: str, test: str) -> ColumnDrift:
@@ -283,16 +304,16 @@ def _numeric(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
         result.method, result.score, result.threshold = "wasserstein", w_norm, rule.wasserstein
     else:
         result.method, result.score, result.threshold = "psi", psi, rule.psi
-    if p >= rule.p_value:
-        return result
+    large = []
     if w_norm is None:
         result.notes.append("constant in the reference: any change is drift")
-        result.reasons.append(f"constant {_short(ref.min)} in the reference, varies now (W={w:.3g})")
-        return result
-    if w_norm >= rule.wasserstein:
-        result.reasons.append(f"Wasserstein {w_norm:.3g} std ≥ {rule.wasserstein:g} (KS p={p:.2g})")
-    if psi >= rule.psi:
-        result.reasons.append(f"PSI {psi:.3g} ≥ {rule.psi:g} (KS p={p:.2g})")
+        large.append(f"constant {_short(ref.min)} in the reference, varies now (W={w:.3g})")
+    else:
+        if w_norm >= rule.wasserstein:
+            large.append(f"Wasserstein {w_norm:.3g} std ≥ {rule.wasserstein:g} (KS p={p:.2g})")
+        if psi >= rule.psi:
+            large.append(f"PSI {psi:.3g} ≥ {rule.psi:g} (KS p={p:.2g})")
+    result.candidates_all.append(("distribution", p, "; ".join(large)))
     return result
 
 
@@ -325,12 +346,12 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDr
         result.method, result.score, result.threshold = "jensen-shannon", js, rule.js
     if unseen:
         result.notes.append(f"{len(unseen)} value(s) the reference never had, {unseen_share:.1%} of the rows")
-    if p >= rule.p_value:
-        return result
+    large = []
     if js >= rule.js:
-        result.reasons.append(f"Jensen–Shannon {js:.3g} ≥ {rule.js:g} (chi² p={p:.2g})")
+        large.append(f"Jensen–Shannon {js:.3g} ≥ {rule.js:g} (chi² p={p:.2g})")
     if unseen_share >= rule.unseen_share:
-        result.reasons.append(f"unseen values {unseen_share:.1%} of rows ≥ {rule.unseen_share:.1%}")
+        large.append(f"unseen values {unseen_share:.1%} of rows ≥ {rule.unseen_share:.1%}")
+    result.candidates_all.append(("distribution", p, "; ".join(large)))
     return result
 
 
@@ -340,11 +361,26 @@ def _missing_change(ref: ColumnProfile, cur: ColumnProfile, rule: Rule, result: 
     p = _two_proportion_p(ref.missing, ref.count, cur.missing, cur.count)
     result.stats["missing_delta"] = delta
     result.stats["missing_p_value"] = p
-    if abs(delta) >= rule.missing_rate and p < rule.p_value:
-        result.reasons.append(f"missing values {a:.1%} → {b:.1%}")
+    if ref.missing or cur.missing:  # with none on either side the test cannot reject: not counted
+        large = f"missing values {a:.1%} → {b:.1%}" if abs(delta) >= rule.missing_rate else ""
+        result.candidates_all.append(("missing", p, large))
 
 
 # --- statistics ----------------------------------------------------------------------------------
+
+
+def _benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """Adjusted p-values that keep the expected share of false alarms among the flagged tests at
+    the threshold, however many columns are tested (Benjamini & Hochberg, 1995)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p_values[i] * m / rank)
+        adjusted[i] = min(running, 1.0)
+    return adjusted
 
 
 def _exact_ks_wasserstein(a: list[float], b: list[float]) -> tuple[float, float, float]:
