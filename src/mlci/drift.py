@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +167,7 @@ class DriftResult:
 def compare_schema(reference: Profile, current: Profile, exclude: Collection[str] = ()) -> SchemaDiff:
     ref = [n for n in reference.columns if n not in exclude]
     cur = [n for n in current.columns if n not in exclude]
+    check_columns(ref, cur)
     cur_set, ref_set = set(cur), set(ref)
     common = [n for n in ref if n in cur_set]
     missing = [n for n in ref if n not in cur_set]
@@ -178,16 +179,23 @@ def compare_schema(reference: Profile, current: Profile, exclude: Collection[str
             changed.append(
                 {"name": name, "reference": f"{a.kind} ({a.dtype})", "current": f"{b.kind} ({b.dtype})"}
             )
-    if ref and (not common or len(missing) > len(ref) / 2):
+    return SchemaDiff(common=common, missing=missing, new=new, changed=changed)
+
+
+def check_columns(reference: Sequence[str], current: Sequence[str]) -> None:
+    """Raise when the current columns are wholly different: none in common, or most missing."""
+    cur_set, ref_set = set(current), set(reference)
+    missing = [n for n in reference if n not in cur_set]
+    new = [n for n in current if n not in ref_set]
+    if reference and (len(missing) == len(reference) or len(missing) > len(reference) / 2):
         shown = ", ".join(repr(n) for n in missing[:8]) + (" …" if len(missing) > 8 else "")
         extra = ", ".join(repr(n) for n in new[:8]) + (" …" if len(new) > 8 else "")
         raise MlciError(
-            f"the current data does not look like the reference: {len(missing)} of {len(ref)} reference "
-            f"columns are missing ({shown})" + (f"; it has other columns ({extra})" if new else ""),
+            f"the current data does not look like the reference: {len(missing)} of {len(reference)} "
+            f"reference columns are missing ({shown})" + (f"; it has other columns ({extra})" if new else ""),
             "check that --current points to the same kind of data as the model was trained on "
             "(same column names; a CSV needs a header row)",
         )
-    return SchemaDiff(common=common, missing=missing, new=new, changed=changed)
 
 
 # --- comparison ----------------------------------------------------------------------------------

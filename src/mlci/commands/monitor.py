@@ -8,6 +8,7 @@ metrics; the reference side is a profile, built once and cached by content hash.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from mlci.config import ModelConfig
 from mlci.context import RunContext
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
+from mlci.gha import Actions
 from mlci.gitutil import git
 from mlci.monitor_reference import Reference, load_reference
 from mlci.safety import one_line
@@ -121,32 +123,42 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
     target = model.target if model else ""
     notes: list[str] = []
     data_builder = ProfileBuilder(ref.profile.settings, reference=ref.profile)
-    pred_builder = (
-        ProfileBuilder(ref.prediction.settings, reference=ref.prediction) if ref.prediction else None
-    )
+    pred_builder = None
+    if ref.prediction is not None and ref.model is not None:
+        pred_builder = ProfileBuilder(ref.prediction.settings, reference=ref.prediction)
     scorer = None
+    model_obj = ref.model
     with open_data(ctx.root, spec, cwd=Path.cwd()) as data:
         paths = [_shown(ctx.root, p) for p in data.files] if not data.hashes else [spec]
-        for batch in data.batches(monitor.chunk_rows):
+        for i, batch in enumerate(data.batches(monitor.chunk_rows)):
+            if i == 0:  # a wholly different table is an input error, before the model sees it
+                reference_columns = [n for n in ref.profile.columns if n != target]
+                drift.check_columns(reference_columns, [n for n in batch.schema.names if n != target])
             data_builder.add(batch)
-            if ref.model is None:
+            if model_obj is None:
                 continue
             frame = monitor_model.features(batch, target)
-            labels, score = monitor_model.predict(ref.model, frame)
+            try:
+                labels, score = monitor_model.predict(model_obj, frame)
+            except MlciError as exc:  # e.g. a feature is missing: still report the data drift
+                notes.append(f"prediction drift and decay not checked: {exc.message}")
+                model_obj, pred_builder, scorer = None, None, None
+                continue
             if pred_builder is not None:
                 pred_builder.add(monitor_model.prediction_batch_from(labels, score))
             if target and target in batch.schema.names:
-                scorer = scorer or monitor_model.Scorer(ref.model, target)
+                scorer = scorer or monitor_model.Scorer(model_obj, target)
                 scorer.add(batch.to_pandas(), labels, score)
     current = data_builder.finish({"spec": spec})
     result = drift.compare(ref.profile, current, thresholds, exclude={target} if target else ())
     prediction = None
-    if pred_builder is not None and ref.prediction is not None:
-        prediction = drift.compare(ref.prediction, pred_builder.finish(), thresholds)
+    predicted = pred_builder.finish() if pred_builder is not None else None
+    if predicted is not None and predicted.rows and ref.prediction is not None:
+        prediction = drift.compare(ref.prediction, predicted, thresholds)
     decay = None
     if scorer is not None:
         decay = _decay(ctx, ref, scorer, model)
-    elif ref.model is not None and target:
+    elif model_obj is not None and target:
         notes.append(f"no performance decay check: the current data has no label column {target!r}")
     return Observed(result, prediction, decay, paths, spec, current.rows, notes)
 
@@ -171,7 +183,10 @@ def emit(ctx: RunContext, opts: Options, report: dict[str, Any], markdown: str) 
     ctx.actions.set_output("drift-detected", str(report["drift_detected"]).lower())
     ctx.actions.set_output("retrain-needed", str(report["retrain_needed"]).lower())
     if report["drift_detected"] or report["retrain_needed"]:
-        ctx.actions.annotate("warning", one_line(report["summary"], 400), title="mlci monitor")
+        # on stderr: stdout may be the JSON report a later step parses
+        Actions(ctx.runtime, stream=sys.stderr).annotate(
+            "warning", one_line(report["summary"], 400), title="mlci monitor"
+        )
 
 
 def hand_over(ctx: RunContext, name: str, report: dict[str, Any], opts: Options) -> None:
