@@ -268,7 +268,7 @@ def _convert(tp: Any, value: Any, filename: str, where: str) -> Any:
             str(k): _convert(args[1], v if v is not None else {}, filename, f"{where}.{k}")
             for k, v in value.items()
         }
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value if value is not None else {}, filename, where)
     return _scalar(tp, value, filename, where)
 

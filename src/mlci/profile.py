@@ -249,10 +249,8 @@ class ProfileBuilder:
 
     def _add_numeric(self, col: ColumnProfile, array: Any, *, stats: bool, counts: bool) -> None:
         import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
 
-        values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+        values = float64_values(array)
         present = values[~np.isnan(values)]
         if stats:
             col.missing += len(values) - len(present)
@@ -292,6 +290,27 @@ class ProfileBuilder:
                 col.categories[key] = col.categories.get(key, 0) + int(n)
             else:
                 col.other += int(n)
+
+
+def float64_values(array: Any) -> np.ndarray:
+    """An Arrow numeric array as float64 with NaN for nulls, straight from its buffers.
+
+    (`Array.to_numpy` and Python scalars make pyarrow import pandas: 0.4 s of start-up.)"""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.cast(array, pa.float64())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if len(arr) == 0:
+        return np.empty(0)
+    values = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    if arr.null_count:
+        bits = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
+        values = values.copy()
+        values[bits[arr.offset : arr.offset + len(arr)] == 0] = np.nan
+    return values
 
 
 class _Sampler:
