@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -51,7 +52,7 @@ def test_pr_that_adds_rows_passes(example_repo: ExampleRepo) -> None:
     proc, report = check_json(example_repo, "--base", base)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     raw = dataset(report)
-    assert raw["passed"] and raw["contract"] == "inferred"
+    assert raw["passed"] and raw["contract"] == "inferred" and raw["warnings"] == []
     assert raw["changes"]["rows_added"] == 40 and raw["changes"]["rows_removed"] == 0
     assert raw["drift"]["drifted_columns"] == []
     # the default datasets: the pipeline's DVC-tracked tabular deps
@@ -91,7 +92,17 @@ def test_broken_declared_range_fails_naming_column_and_rule(example_repo: Exampl
     assert violation["examples"][0].startswith(f"row {first + 1}: ")
 
 
+def declare(repo: ExampleRepo, contract: dict[str, Any], **sections: Any) -> None:
+    """Commit a declared contract for the raw data (the team's state before the PR)."""
+    repo.write(
+        "mlci.yaml", yaml.safe_dump({"data": {"datasets": {"raw": {"path": RAW, **contract}}}, **sections})
+    )
+    repo.commit("Declare the data contract")
+
+
 def test_dropped_column_fails(example_repo: ExampleRepo) -> None:
+    assert run_cli("data", "infer", RAW, "--write", cwd=example_repo.root).returncode == 0
+    example_repo.commit("Declare the inferred contract")
     base = change_raw(example_repo, lambda f: f.drop(columns=["mean_texture"]), "Drop a column")
     proc = run_cli("data", "check", RAW, "--base", base, cwd=example_repo.root)
     assert proc.returncode == 1, proc.stderr
@@ -102,6 +113,8 @@ def test_dropped_column_fails(example_repo: ExampleRepo) -> None:
 def test_shifted_distribution_fails_with_annotation_on_the_dvc_file(
     example_repo: ExampleRepo, tmp_path: Path
 ) -> None:
+    declare(example_repo, {"strict_columns": False})  # no column rules: only drift can fail it
+
     def shift(frame: pd.DataFrame) -> pd.DataFrame:
         frame["mean_area"] = frame["mean_area"] * 1.5
         return frame
@@ -117,6 +130,26 @@ def test_shifted_distribution_fails_with_annotation_on_the_dvc_file(
     assert read_outputs(tmp_path / "gh" / "output")["data-passed"] == "false"
     summary = (tmp_path / "gh" / "summary").read_text()
     assert "Data ❌ failed" in summary and "`mean_area`" in summary
+
+
+def test_without_a_declared_contract_findings_are_reported_not_gated(example_repo: ExampleRepo) -> None:
+    def damage(frame: pd.DataFrame) -> pd.DataFrame:
+        frame["mean_area"] = frame["mean_area"] * 1.5
+        return frame.drop(columns=["mean_texture"])
+
+    base = change_raw(example_repo, damage, "Rescale mean_area, drop mean_texture")
+    env = {"GITHUB_ACTIONS": "true"}
+    proc = run_cli("data", "check", RAW, "--base", base, cwd=example_repo.root, env=env)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [
+        line for line in proc.stdout.splitlines() if line.startswith("::warning file=data/raw.csv.dvc")
+    ]
+    assert any("column 'mean_texture' breaks rule 'columns'" in w for w in warnings)
+    assert any("column 'mean_area' drifted" in w for w in warnings)
+    assert "reported, not gated" in proc.stdout
+    example_repo.write("mlci.yaml", yaml.safe_dump({"data": {"gate_inferred": True}}))
+    proc = run_cli("data", "check", RAW, "--base", base, cwd=example_repo.root)
+    assert proc.returncode == 1 and "column 'mean_texture' breaks rule 'columns'" in proc.stderr
 
 
 def test_infer_round_trips_through_mlci_yaml(example_repo: ExampleRepo) -> None:
@@ -193,20 +226,26 @@ def test_data_section_seam(example_repo: ExampleRepo) -> None:
         example_repo, lambda f: f.assign(size_band=f["size_band"].where(f.index % 7 > 0, "huge")), "New band"
     )
     section = data_section(example_repo.root, base, example_repo.head(), config)
-    assert section is not None and not section.passed
-    assert section.markdown.startswith("### Data ❌ failed")
+    assert section is not None and section.passed  # no declared contract: reported, not gated
     assert [d["path"] for d in section.json["datasets"]] == [RAW]  # only the data that changed
     assert any(
-        a.file == "data/raw.csv.dvc" and "column 'size_band' breaks rule 'allowed'" in a.message
+        a.level == "warning"
+        and a.file == "data/raw.csv.dvc"
+        and "column 'size_band' breaks rule 'allowed'" in a.message
         for a in section.annotations
     )
+    gating = dataclasses.replace(config, data=dataclasses.replace(config.data, gate_inferred=True))
+    section = data_section(example_repo.root, base, example_repo.head(), gating)
+    assert section is not None and not section.passed
+    assert section.markdown.startswith("### Data ❌ failed")
+    assert section.json["datasets"][0]["base_cached"] is True  # the first call cached the base
 
 
 def test_text_from_the_data_is_escaped(example_repo: ExampleRepo) -> None:
     example_repo.write("data/evil.csv", "n\n1\n<img src=x>@team\n")
     proc = run_cli("data", "check", "data/evil.csv", cwd=example_repo.root)
     assert proc.returncode == 0, proc.stderr  # no contract, no base: a report only
-    assert "no contract" in proc.stdout
+    assert "no contract declared" in proc.stdout
     example_repo.write(
         "mlci.yaml",
         yaml.safe_dump(

@@ -55,9 +55,7 @@ class ContractChecker:
 
         present = series.notna()
         if not rule.nullable:
-            self._add(
-                name, "nullable", "missing values", series, ~present, first_row, where
-            )
+            self._add(name, "nullable", "missing values", series, ~present, first_row, where)
         numbers = None
         if rule.type in ("int", "float", "number") or rule.min is not None or rule.max is not None:
             numbers = (

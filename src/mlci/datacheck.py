@@ -174,7 +174,7 @@ def check_dataset(
 def _contract(config: Config, dataset: Dataset, base: Snapshot | None) -> tuple[DatasetContract | None, str]:
     if dataset.contract is not None:
         return dataset.contract, "declared"
-    if base is not None and config.data.infer_contract:
+    if base is not None:
         label = label_for(config, dataset.path, base.stats.columns)
         return infer_contract(base.stats, dataset.path, label=label, bounds=False), "inferred"
     return None, "none"
@@ -239,14 +239,20 @@ def _drift(
 
 
 def _verdict(config: Config, dataset: Dataset, result: DatasetResult) -> None:
-    if result.contract_source == "none":
-        result.notes.append("no contract: declare one in mlci.yaml (`mlci data infer --write`) to gate on it")
-        return
+    """Declared contracts gate; an inferred one only reports (warnings) unless `gate_inferred`."""
+    declared = dataset.contract is not None
+    gated = declared or config.data.gate_inferred
+    if not declared:
+        result.notes.append(
+            "no contract declared: findings are "
+            + ("checks (data.gate_inferred)" if gated else "reported, not gated")
+            + "; declare one with `mlci data infer --write`"
+        )
     for v in result.violations:
-        result.failures.append(violation_line(dataset, v))
+        (result.failures if gated else result.warnings).append(violation_line(dataset, v))
     if result.drift is None:
         return
-    drift_fails = dataset.contract.drift_fails if dataset.contract else config.data.drift_fails
+    drift_fails = dataset.contract.drift_fails if dataset.contract else gated
     for col in result.drift.columns:
         if col.drifted:
             line = f"{dataset.path}: column '{col.name}' drifted versus the base: {'; '.join(col.reasons)}"

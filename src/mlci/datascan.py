@@ -36,7 +36,9 @@ class Snapshot:
 
 
 def profile_settings(config: Config) -> ProfileSettings:
-    return ProfileSettings(bins=config.monitor.bins, exact_limit=config.monitor.large_sample)
+    # as `mlci monitor` profiles its reference (monitor_reference.settings_for)
+    monitor = config.monitor
+    return ProfileSettings(bins=monitor.bins, exact_limit=monitor.large_sample, hold_rows=monitor.chunk_rows)
 
 
 def scan_base(root: Path, config: Config, path: str, rev: str) -> Snapshot | None:
