@@ -275,3 +275,32 @@ def test_bad_input_is_a_usage_error(example_repo: ExampleRepo) -> None:
     before = (example_repo.root / "mlci.yaml").read_text()
     proc = run_cli("data", "infer", "data/broken.csv", "--write", cwd=example_repo.root)
     assert proc.returncode == 2 and (example_repo.root / "mlci.yaml").read_text() == before
+
+
+def test_folder_of_parquet_files(example_repo: ExampleRepo) -> None:
+    frame = pd.read_csv(example_repo.root / RAW)
+    folder = example_repo.root / "data" / "batches"
+    folder.mkdir()
+    frame.iloc[:300].to_parquet(folder / "part-0.parquet", index=False)
+    frame.iloc[300:].to_parquet(folder / "part-1.parquet", index=False)
+    limit = float(frame["mean_radius"].max())
+    contract = {"path": "data/batches", "strict_columns": False, "drift_fails": False}
+    contract["columns"] = {"mean_radius": {"type": "float", "max": limit}}
+    example_repo.write("mlci.yaml", yaml.safe_dump({"data": {"datasets": {"batches": contract}}}))
+    example_repo.dvc("add", "-q", "data/batches")
+    base = example_repo.commit("Data arrives in Parquet batches")
+    new = frame.iloc[:25].copy()
+    new.loc[new.index[4], "mean_radius"] = limit + 1
+    new.to_parquet(folder / "part-2.parquet", index=False)
+    example_repo.dvc("add", "-q", "data/batches")
+    example_repo.commit("A new batch")
+    proc, report = check_json(example_repo, "--base", base)
+    assert proc.returncode == 1
+    result = dataset(report, "data/batches")
+    (violation,) = result["violations"]
+    assert (violation["column"], violation["rule"], violation["count"]) == ("mean_radius", "max", 1)
+    assert violation["examples"] == [f"data/batches/part-2.parquet row 5: {limit + 1}"]
+    changes = result["changes"]
+    assert changes["rows_base"] + 25 == changes["rows_head"]
+    assert changes["rows_added"] == 1  # by content: 24 of the 25 new rows repeat rows of the base
+    assert changes["duplicates_head"] == changes["duplicates_base"] + 24
