@@ -120,8 +120,10 @@ def test_shifted_distribution_fails_with_annotation_on_the_dvc_file(
         return frame
 
     base = change_raw(example_repo, shift, "Rescale mean_area")
-    env = actions_env(tmp_path / "gh", "pull_request", load_event("pull_request/opened"))
-    proc = run_cli("data", "check", RAW, "--base", base, cwd=example_repo.root, env=env)
+    event = load_event("pull_request/opened")
+    event["pull_request"]["base"]["sha"] = base  # no --base: on a PR the base is the PR's base
+    env = actions_env(tmp_path / "gh", "pull_request", event)
+    proc = run_cli("data", "check", RAW, cwd=example_repo.root, env=env)
     assert proc.returncode == 1, proc.stderr
     errors = [
         line for line in proc.stdout.splitlines() if line.startswith("::error file=data/raw.csv.dvc,line=1")
