@@ -171,6 +171,16 @@ def test_infer_round_trips_through_mlci_yaml(example_repo: ExampleRepo) -> None:
     assert "inferred from base" not in proc.stdout and "| declared |" in proc.stdout
 
 
+def test_infer_write_into_an_existing_data_section(example_repo: ExampleRepo) -> None:
+    example_repo.write("mlci.yaml", "# team settings\ndata:\n  gate_inferred: true\n")
+    proc = run_cli("data", "infer", RAW, "--write", cwd=example_repo.root)
+    assert proc.returncode == 0, proc.stderr
+    assert "comments were not kept" in proc.stdout
+    data = load_config(example_repo.root).data
+    assert data.gate_inferred is True and list(data.datasets) == ["raw"]
+    assert run_cli("data", "check", cwd=example_repo.root).returncode == 0
+
+
 def test_base_profile_is_cached_by_content_hash(example_repo: ExampleRepo) -> None:
     base = change_raw(example_repo, lambda f: new_rows(f, 10), "Add 10 rows")
     _, first = check_json(example_repo, RAW, "--base", base)

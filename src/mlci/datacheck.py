@@ -21,6 +21,7 @@ from mlci.datastats import contains
 from mlci.drift import DriftResult, Thresholds, compare
 from mlci.errors import MlciError
 from mlci.gha import Level
+from mlci.gitutil import ensure_commit
 from mlci.render import render
 from mlci.safety import one_line
 
@@ -135,6 +136,7 @@ class DataSection:
 
 def data_section(root: Path, base_rev: str, head_rev: str, config: Config) -> DataSection | None:
     """The PR report's "Data" section; None when no dataset's content differs between the revisions."""
+    base_rev, head_rev = ensure_commit(root, base_rev), ensure_commit(root, head_rev)  # shallow CI clones
     changed: list[Dataset] = []
     for d in discover(root, config):
         head_hash = recorded_hash(root, head_rev, d.path)
