@@ -94,8 +94,11 @@ class ContractChecker:
         shown = chunk[keys].astype(str).agg(", ".join, axis=1) if repeated.any() else chunk[keys[0]]
         label = ", ".join(keys)
         self._add(label, "unique", "duplicated key values", shown, mask, first_row, where)
-        merged = hashes if self._seen_keys is None else np.concatenate([self._seen_keys, hashes])
-        self._seen_keys = np.sort(merged)
+        chunk_sorted = np.sort(hashes)
+        if self._seen_keys is None:
+            self._seen_keys = chunk_sorted
+        else:  # two sorted runs: the stable sort (timsort) merges them in linear time
+            self._seen_keys = np.sort(np.concatenate([self._seen_keys, chunk_sorted]), kind="stable")
 
     def _add(
         self, column: str, rule: str, message: str, series: Any, mask: Any, first_row: int, where: str
