@@ -178,7 +178,10 @@ def _contract(config: Config, dataset: Dataset, base: Snapshot | None) -> tuple[
         return dataset.contract, "declared"
     if base is not None:
         label = label_for(config, dataset.path, base.stats.columns)
-        return infer_contract(base.stats, dataset.path, label=label, bounds=False), "inferred"
+        inferred = infer_contract(
+            base.stats, dataset.path, label=label, bounds=False, max_categories=config.data.max_categories
+        )
+        return inferred, "inferred"
     return None, "none"
 
 
