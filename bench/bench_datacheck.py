@@ -55,6 +55,7 @@ try:
     print("valid")
 except pa.errors.SchemaErrors as exc:
     print(len(exc.failure_cases), "failure cases")
+    sys.exit(1)
 """
 
 
