@@ -132,7 +132,18 @@ def mlci_project(work: Path) -> Path:
         (root / "mlci.yaml").write_text("monitor:\n  profile_dir: .mlci/profiles\n")
         subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
         subprocess.run(
-            ["git", "-C", str(root), "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qm", "x"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@example.com",
+                "commit",
+                "-qm",
+                "x",
+            ],
             check=True,
         )
     return root
@@ -143,7 +154,17 @@ def run_mlci(root: Path, ref: Path, cur: Path, cached: bool) -> dict[str, Any]:
         for old in (root / ".mlci" / "profiles").glob("*.json"):
             old.unlink()
     out = root / "report.json"
-    command = ["monitor", "--reference", str(ref), "--current", str(cur), "--format", "json", "--output", str(out)]
+    command = [
+        "monitor",
+        "--reference",
+        str(ref),
+        "--current",
+        str(cur),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    ]
     result = measure([sys.executable, "-m", "mlci", *command], cwd=root)
     result.pop("stdout")
     report = json.loads(out.read_text())
@@ -158,11 +179,15 @@ def run_evidently(python: str, ref: Path, cur: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000])
     parser.add_argument("--evidently-python", default="", help="python of a venv with evidently installed")
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "mlci-bench-drift"))
-    parser.add_argument("--skip-evidently-above", type=int, default=10**9, help="rows above which Evidently is skipped")
+    parser.add_argument(
+        "--skip-evidently-above", type=int, default=10**9, help="rows above which Evidently is skipped"
+    )
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -194,7 +219,9 @@ def summary_line(entry: dict[str, Any]) -> str:
     for key in ("mlci", "mlci_cached", "evidently"):
         if key in entry:
             r = entry[key]
-            same = "same columns" if r["drifted"] == sorted(DRIFTED) or r["drifted"] == DRIFTED else r["drifted"]
+            same = (
+                "same columns" if r["drifted"] == sorted(DRIFTED) or r["drifted"] == DRIFTED else r["drifted"]
+            )
             parts.append(f"{key} {r['seconds']:.2f}s {r['peak_mib']:.0f}MiB ({same})")
     for key in ("mlci_misses", "evidently_misses"):
         if key in entry:
@@ -203,7 +230,13 @@ def summary_line(entry: dict[str, Any]) -> str:
 
 
 def _strip(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: ({kk: vv for kk, vv in v.items() if kk != "stderr"} if isinstance(v, dict) else v) for k, v in e.items()} for e in results]
+    return [
+        {
+            k: ({kk: vv for kk, vv in v.items() if kk != "stderr"} if isinstance(v, dict) else v)
+            for k, v in e.items()
+        }
+        for e in results
+    ]
 
 
 if __name__ == "__main__":
