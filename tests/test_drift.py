@@ -132,8 +132,12 @@ def test_empty_current_data_is_an_input_error() -> None:
 
 def test_missing_new_and_retyped_columns_are_listed() -> None:
     ref = table(1000, seed=17)
-    cur = table(1000, seed=18).drop_columns(["num10", "num11"]).append_column("extra", pa.array(np.ones(1000)))
-    cur = cur.set_column(cur.schema.get_field_index("num12"), "num12", pa.array([str(i) for i in range(1000)]))
+    cur = (
+        table(1000, seed=18).drop_columns(["num10", "num11"]).append_column("extra", pa.array(np.ones(1000)))
+    )
+    cur = cur.set_column(
+        cur.schema.get_field_index("num12"), "num12", pa.array([str(i) for i in range(1000)])
+    )
     reference, current = profiles(ref, cur)
     result = compare(reference, current)
     assert result.schema.missing == ["num10", "num11"]
@@ -181,7 +185,9 @@ def test_own_statistics_agree_with_scipy() -> None:
     rng = np.random.default_rng(26)
     a, b = rng.normal(size=50), rng.normal(1, 2, size=70)
     wa, wb = rng.random(50), rng.random(70)
-    assert drift._wasserstein_weighted(a, wa, b, wb) == pytest.approx(stats.wasserstein_distance(a, b, wa, wb))
+    assert drift._wasserstein_weighted(a, wa, b, wb) == pytest.approx(
+        stats.wasserstein_distance(a, b, wa, wb)
+    )
     assert drift._two_proportion_p(30, 1000, 60, 1000) == pytest.approx(
         2 * stats.norm.sf(abs(0.03 - 0.06) / np.sqrt(0.045 * 0.955 * 2 / 1000))
     )

@@ -117,7 +117,9 @@ def test_saved_reference_profile_needs_no_reference_data(example_repo: ExampleRe
     again = json_report(example_repo, "--current", TEST_CSV)
     assert first["reference"]["cached"] is False and again["reference"]["cached"] is True
     # no model and no DVC data at all any more: the saved profile is all the reference there is
-    example_repo.write("mlci.yaml", "models:\n  classifier:\n    data: data/prepared/train.csv\n    target: target\n")
+    example_repo.write(
+        "mlci.yaml", "models:\n  classifier:\n    data: data/prepared/train.csv\n    target: target\n"
+    )
     shutil.rmtree(example_repo.root / ".dvc" / "cache")
     shutil.rmtree(example_repo.remote)
     later = json_report(example_repo, "--current", TEST_CSV, "--reference-profile", str(profile))
@@ -146,7 +148,9 @@ def test_reference_at_a_git_revision(example_repo: ExampleRepo) -> None:
         (lambda d: (d / "missing.csv").write_text("a,b\n1,2\n"), "does not look like the reference"),
     ],
 )
-def test_bad_current_data_is_exit_2_with_a_message(example_repo: ExampleRepo, make: Any, message: str) -> None:
+def test_bad_current_data_is_exit_2_with_a_message(
+    example_repo: ExampleRepo, make: Any, message: str
+) -> None:
     make(example_repo.root)
     proc = monitor(example_repo, "--current", "missing.csv")
     assert proc.returncode == 2, proc.stderr

@@ -43,13 +43,16 @@ def test_globs_and_folders_of_parquet_and_csv(tmp_path: Path) -> None:
         assert rows(data.batches()) == 20
     with open_data(tmp_path, "incoming/*.parquet", cwd=tmp_path) as data:
         assert rows(data.batches(chunk_rows=3)) == 10
-    with pytest.raises(MlciError, match="notes.txt is neither CSV nor Parquet"):
+    with pytest.raises(MlciError, match=r"notes\.txt is neither CSV nor Parquet"):
         open_data(tmp_path, "incoming/*", cwd=tmp_path)
 
 
 def test_a_broken_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.parquet").write_text("this is not parquet")
-    with open_data(tmp_path, "bad.parquet", cwd=tmp_path) as data, pytest.raises(MlciError, match="bad.parquet"):
+    with (
+        open_data(tmp_path, "bad.parquet", cwd=tmp_path) as data,
+        pytest.raises(MlciError, match=r"bad\.parquet"),
+    ):
         list(data.batches())
 
 
@@ -80,6 +83,6 @@ def test_dvc_data_missing_locally_is_fetched_from_the_remote(example_repo: Examp
 
 
 def test_neither_a_file_nor_a_dvc_path(example_repo: ExampleRepo) -> None:
-    with pytest.raises(MlciError, match="no data at nowhere.csv") as info:
+    with pytest.raises(MlciError, match=r"no data at nowhere\.csv") as info:
         open_data(example_repo.root, "nowhere.csv", cwd=example_repo.root)
     assert info.value.hint and "glob" in info.value.hint

@@ -36,7 +36,7 @@ class ProfileSettings:
     bins: int = 10  # coarse bins: PSI, histograms in the report
     fine_bins: int = 100  # fine bins: KS statistic and Wasserstein distance at scale
     exact_limit: int = 5000  # keep exact values up to this many per column (exact tests)
-    sample_size: int = 100_000  # values per column the reference's quantile edges come from
+    sample_size: int = 50_000  # at most this many values per column place the quantile edges
     max_categories: int = 1000  # distinct values counted per categorical column
     hold_rows: int = 200_000  # rows kept from pass 1 to avoid a second pass over small data
 
@@ -335,7 +335,7 @@ class _Sampler:
         self.seen += len(values)
         self.parts.append(taken)
         self.kept += len(taken)
-        while self.kept > 2 * self.limit:
+        while self.kept > self.limit:
             merged = np.concatenate(self.parts)[::2]
             # positions were multiples of `step`; keeping every other makes them multiples of 2*step
             self.step *= 2

@@ -128,8 +128,10 @@ def read_batches(
 def _parquet(path: Path, chunk_rows: int, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as handle:
-        yield from handle.iter_batches(batch_size=chunk_rows, columns=columns)
+    # No pre-buffering and no decoding threads: measured on 1M rows (2 cores), each cut ~50-100 MB
+    # of peak memory and neither made reading slower; the profiling after it is single-threaded.
+    with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as handle:
+        yield from handle.iter_batches(batch_size=chunk_rows, columns=columns, use_threads=False)
 
 
 def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> Iterator[pa.RecordBatch]:
