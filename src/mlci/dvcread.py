@@ -70,7 +70,7 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
         outs = _outs(repo)
         metrics = _metrics(repo, label, outs)
         params = _params(repo, label)
-        plot_data = _plots(repo, label) if plots else {}
+    plot_data = _plots(repo, label) if plots else {}  # DVC's plots switch revisions themselves
     return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data)
 
 
@@ -173,8 +173,9 @@ def _outs(repo: Any) -> dict[str, TrackedOut]:
 
 
 def _plots(repo: Any, label: str) -> dict[str, Any]:
-    result = repo.plots.show(hide_workspace=False, on_error="return")
-    entry: Mapping[str, Any] = next(iter(result.values()), {})
+    """DVC's `plots.show` for one revision: definitions and data sources (errors stay inside)."""
+    result = repo.plots.show(revs=[label])
+    entry = result.get(label, {})
     return dict(entry) if isinstance(entry, Mapping) else {}
 
 
