@@ -185,7 +185,7 @@ def gates_table(results: Sequence[GateResult]) -> str:
     body = [
         [
             "✅" if g.passed else "❌",
-            md_code(g.gate.metric) + (f" ({md_escape(g.gate.model)})" if g.gate.model else ""),
+            cell_code(g.gate.metric) + (f" ({md_escape(g.gate.model)})" if g.gate.model else ""),
             md_escape(f"{g.file}:{g.key}") if g.file else "—",
             fmt_number(g.value),
             md_escape(g.reason),
@@ -215,7 +215,12 @@ def _param(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return fmt_number(value, 6)
-    return md_code(value)
+    return cell_code(value)
+
+
+def cell_code(value: object) -> str:
+    """Inline code inside a table cell: GitHub splits cells at a `|` even within code, unless escaped."""
+    return md_code(value).replace("|", "\\|")
 
 
 def data_table(rows: Sequence[DataRow]) -> str:
@@ -229,8 +234,8 @@ def data_table(rows: Sequence[DataRow]) -> str:
         files = ""
         if r.base_files is not None or r.head_files is not None:
             files = f"{r.base_files or 0:,} → {r.head_files or 0:,}"
-        md5 = f"{md_code(r.base_md5[:8] or '—')} → {md_code(r.head_md5[:8] or '—')}"
-        body.append([md_code(r.path), r.status, size, files, md5])
+        md5 = f"{cell_code(r.base_md5[:8] or '—')} → {cell_code(r.head_md5[:8] or '—')}"
+        body.append([cell_code(r.path), r.status, size, files, md5])
     return tabulate(
         body, ["Path", "Change", "Size", "Files", "md5"], tablefmt="github", disable_numparse=True
     )
