@@ -207,9 +207,8 @@ def test_fork_safe_post_side_posts_once_and_validates(
     }
     post_env = github_env(tmp_path / "post", fake_github, run_event, event="workflow_run")
     post_env["GITHUB_REPOSITORY"] = fake_github.repository
-    elsewhere = tmp_path / "empty-checkout"
+    elsewhere = tmp_path / "runner-temp"  # the post job has no checkout at all
     elsewhere.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=elsewhere, check=True)
     for _ in range(2):
         proc = run_cli("report", "--post", str(bundle), cwd=elsewhere, env=post_env)
         assert proc.returncode == 0, proc.stderr

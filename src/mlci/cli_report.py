@@ -42,15 +42,15 @@ def report(
 
     Exit codes: 0 report written (gates passed or none), 1 a gate failed, 2 input/config error.
     """
+    if post:
+        from mlci.reportpost import post_bundle, post_context
+
+        click.echo(post_bundle(post_context(), post), err=True)
+        return
+    from mlci.commands.report import ReportOptions, run_report
     from mlci.context import RunContext
 
     ctx = RunContext.load()
-    if post:
-        from mlci.reportpost import post_bundle
-
-        click.echo(post_bundle(ctx, post), err=True)
-        return
-    from mlci.commands.report import ReportOptions, run_report
 
     options = ReportOptions(
         base=base,

@@ -90,6 +90,22 @@ def _inert_mentions(body: str) -> str:
     return re.sub(r"@(?=[A-Za-z0-9])", "@\u200d", body)
 
 
+def post_context() -> RunContext:
+    """The run's context; the post job has no checkout, so outside a git repository the defaults."""
+    from mlci.config import Config
+    from mlci.context import RunContext
+    from mlci.gha import Actions, Runtime
+    from mlci.gitutil import GitError
+
+    try:
+        return RunContext.load()
+    except GitError:
+        runtime = Runtime.from_env()
+        actions = Actions(runtime)
+        actions.mask(runtime.token)
+        return RunContext(root=Path.cwd(), config=Config(), runtime=runtime, actions=actions)
+
+
 def post_bundle(ctx: RunContext, path: Path | str) -> str:
     """Post (or edit) the sticky comment from a bundle; returns what happened."""
     from mlci.commands.report import marker
