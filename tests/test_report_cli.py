@@ -291,3 +291,38 @@ def test_several_models_one_report_with_gates_per_model(tmp_path: Path, fmt: str
     assert {m["model"] for m in document["metrics"]} == {"net", "speed"}
     markdown = run_cli("report", "--base", base, "--head", head, cwd=repo.root).stdout
     assert "#### Model `net`: the network" in markdown and "#### Model `speed`" in markdown
+
+
+def test_data_change_shows_path_md5_and_size_growth(example_repo: ExampleRepo, tmp_path: Path) -> None:
+    raw = example_repo.root / "data" / "raw.csv"
+    before = raw.stat().st_size
+    base = example_repo.head()
+    lines = raw.read_text().splitlines(keepends=True)
+    raw.write_text("".join(lines + lines[1:] * 20))  # the same rows, 21 times
+    after = raw.stat().st_size
+    example_repo.dvc("add", "-q", "data/raw.csv")
+    head = example_repo.commit("More data")
+    out = tmp_path / "r.json"
+    proc = run_cli(
+        "report", "--base", base, "--head", head, "--format", "json", "-o", str(out), cwd=example_repo.root
+    )
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(out.read_text())["data"]
+    assert row["path"] == "data/raw.csv" and row["status"] == "modified"
+    assert (row["base_size"], row["head_size"], row["size_change"]) == (before, after, after - before)
+    assert row["base_md5"] != row["head_md5"]
+    markdown = run_cli("report", "--base", base, "--head", head, "--no-comment", cwd=example_repo.root).stdout
+    data_line = next(line for line in markdown.splitlines() if "`data/raw.csv`" in line)
+    assert "modified" in data_line and "(+" in data_line and "kB" in data_line
+
+
+def test_configured_direction_marks_a_rise_as_worse(example_repo: ExampleRepo, tmp_path: Path) -> None:
+    base, head = feature_branch(example_repo)
+    set_gates(example_repo, [], metrics={"lower_is_better": ["test.roc_auc"]})
+    out = tmp_path / "r.json"
+    run_cli(
+        "report", "--base", base, "--head", head, "--format", "json", "-o", str(out), cwd=example_repo.root
+    )
+    rows = {m["key"]: m for m in json.loads(out.read_text())["metrics"]}
+    assert rows["test.roc_auc"]["direction"] == "lower" and rows["test.accuracy"]["direction"] == "higher"
+    assert rows["test.log_loss"]["direction"] == "lower"
