@@ -45,10 +45,10 @@ def build_repo(root: Path, metrics: int) -> tuple[str, str]:
     shas = []
     for step in (0, 1):
         for index, name in enumerate(files):
-            values = {
-                f"block{i // 10}": {f"m{i}": round(0.5 + step * 0.001 * (i % 7) + i / 1000, 6)}
-                for i in range(index, metrics, len(files))
-            }
+            values: dict[str, dict[str, float]] = {}
+            for i in range(index, metrics, len(files)):
+                value = round(0.5 + step * 0.001 * (i % 7) + i / 100_000, 6)
+                values.setdefault(f"block{i // 10}", {})[f"m{i}"] = value
             text = (
                 json.dumps(values)
                 if name.endswith(".json")
@@ -124,6 +124,7 @@ def comment_size(root: Path, base: str, head: str) -> tuple[int, int, int]:
     full = render_markdown(report)
     comment = render_markdown(report, limit=COMMENT_LIMIT)
     shown = sum(1 for line in comment.splitlines() if line.startswith("| eval/"))
+    assert len(report.rows) == sum(1 for line in full.splitlines() if line.startswith("| eval/"))
     return len(full), len(comment), shown
 
 
@@ -146,9 +147,10 @@ def main() -> None:
         big = Path(tmp) / "big"
         base, head = build_repo(big, args.big)
         full, comment, shown = comment_size(big, base, head)
+        changed = sum(1 for i in range(args.big) if i % 7)
         print(
-            f"{args.big} metrics: full report {full:,} chars; PR comment {comment:,} chars "
-            f"(limit 65,536), {shown} rows shown in the comment"
+            f"{args.big} metrics ({changed} changed): full report {full:,} chars; PR comment {comment:,} "
+            f"chars (limit 65,536), {shown} rows shown in the comment"
         )
 
 

@@ -135,3 +135,18 @@ def test_mermaid_labels_cannot_break_out_of_the_chart() -> None:
     (view,) = build_views(evil, evil)
     chart = mermaid_line(view, "a", "b")
     assert "```" not in chart and "<script>" not in chart and chart.count('"') == 6
+
+
+def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_first() -> None:
+    count = 3000
+    old = {"eval/scores.json": {f"group.metric_{i:04d}": 1.0 for i in range(count)}}
+    new = {"eval/scores.json": {f"group.metric_{i:04d}": 1.0 + i / count for i in range(count)}}
+    gates = [{"metric": "group.metric_0001", "max_rise": 0.0}]  # a tiny rise, gated and failing
+    report = report_for(Snapshot("main", metrics=old), Snapshot("f", metrics=new), gates=gates)  # type: ignore[arg-type]
+    body = render_markdown(report, limit=COMMENT_LIMIT)
+    assert len(body) <= COMMENT_LIMIT
+    shown = [line for line in body.splitlines() if line.startswith("| group.metric\\_")]
+    assert 100 < len(shown) < count - 1
+    assert "group.metric\\_0001" in shown[0]  # the failed gate leads
+    assert "group.metric\\_2999" in shown[1]  # then the biggest relative change
+    assert f"{count - len(shown)} of {count} metrics not shown" in body

@@ -38,15 +38,17 @@ def render_markdown(
 ) -> str:
     """The report; with `limit`, the largest form of it that fits."""
     text = _render(report, repo_root, run_url, rows_cap=None, compact=False, hint=full_report_hint)
-    if limit is None or len(text) <= limit - _ROOM:
+    room = limit - _ROOM if limit is not None else 0
+    if limit is None or len(text) <= room:
         return text
     cap: int | None = None
     while True:
         text = _render(report, repo_root, run_url, rows_cap=cap, compact=True, hint=full_report_hint)
-        shown = sum(len(_visible(s.rows, report.gates, True)) for s in report.sections)
-        if len(text) <= limit - _ROOM or (cap is not None and cap <= 5):
+        if len(text) <= room or (cap is not None and cap <= 5):
             return text
-        cap = max(5, (cap or shown) // 2)
+        # rows are most of the text: scale the cap by how far over the limit this form is
+        shown = sum(len(_visible(s.rows, report.gates, True, cap)) for s in report.sections)
+        cap = max(5, min(shown - 1, int(shown * room / len(text) * 0.97)))
 
 
 def _render(
@@ -56,9 +58,7 @@ def _render(
     sections: list[dict[str, Any]] = []
     hidden = 0
     for section in report.sections:
-        rows = _visible(section.rows, report.gates, compact)
-        if rows_cap is not None and len(rows) > rows_cap:
-            rows = rows[:rows_cap]
+        rows = _visible(section.rows, report.gates, compact, rows_cap)
         hidden += len(section.rows) - len(rows)
         sections.append(
             {
@@ -121,11 +121,24 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-def _visible(rows: Sequence[MetricRow], gates: Sequence[GateResult], compact: bool) -> list[MetricRow]:
+def _visible(
+    rows: Sequence[MetricRow], gates: Sequence[GateResult], compact: bool, cap: int | None = None
+) -> list[MetricRow]:
+    """All rows; compact: changed or gated rows; capped: failed-gate rows, gated rows, then the
+    biggest relative changes first."""
     if not compact:
         return list(rows)
-    gated = {(g.file, g.key) for g in gates}
-    return [r for r in rows if r.status != "unchanged" or (r.file, r.key) in gated]
+    verdicts = {(g.file, g.key): g.passed for g in gates if g.file}
+    shown = [r for r in rows if r.status != "unchanged" or (r.file, r.key) in verdicts]
+    if cap is None or len(shown) <= cap:
+        return shown
+
+    def priority(row: MetricRow) -> tuple[int, float]:
+        verdict = verdicts.get((row.file, row.key))
+        rank = 0 if verdict is False else 1 if verdict else 2 if row.status != "changed" else 3
+        return rank, -abs(row.change_pct if row.change_pct is not None else row.change or 0.0)
+
+    return sorted(shown, key=priority)[:cap]
 
 
 def _several_files(rows: Sequence[MetricRow]) -> bool:
