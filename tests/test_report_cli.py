@@ -326,3 +326,16 @@ def test_configured_direction_marks_a_rise_as_worse(example_repo: ExampleRepo, t
     rows = {m["key"]: m for m in json.loads(out.read_text())["metrics"]}
     assert rows["test.roc_auc"]["direction"] == "lower" and rows["test.accuracy"]["direction"] == "higher"
     assert rows["test.log_loss"]["direction"] == "lower"
+
+
+def test_github_rejecting_the_comment_is_a_warning_not_a_failure(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    sha = example_repo.head()
+    set_gates(example_repo, [{"metric": "test.accuracy", "min": 0.0}])
+    fake_github.fail("POST", r"/issues/\d+/comments$", status=422, times=None)
+    env = github_env(tmp_path / "gh", fake_github, pr_payload(fake_github.repository, sha, sha))
+    proc = run_cli("report", cwd=example_repo.root, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "::warning title=mlci report not posted::" in proc.stdout and "job summary" in proc.stdout
+    assert read_outputs(tmp_path / "gh" / "output")["gates-passed"] == "true"
