@@ -339,3 +339,19 @@ def test_github_rejecting_the_comment_is_a_warning_not_a_failure(
     assert proc.returncode == 0, proc.stderr
     assert "::warning title=mlci report not posted::" in proc.stdout and "job summary" in proc.stdout
     assert read_outputs(tmp_path / "gh" / "output")["gates-passed"] == "true"
+
+
+def test_a_git_repo_without_dvc_is_exit_2(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", "-b", "main", str(tmp_path)], check=True)
+    (tmp_path / "f").write_text("x")
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "x"], cwd=tmp_path, check=True)
+    proc = run_cli("report", cwd=tmp_path)
+    assert proc.returncode == 2 and "not a DVC project" in proc.stderr and "dvc init" in proc.stderr
+
+
+def test_post_of_a_missing_or_non_json_file_is_exit_2(tmp_path: Path) -> None:
+    assert "no such report file" in run_cli("report", "--post", "nope.json", cwd=tmp_path).stderr
+    (tmp_path / "x.json").write_text("<html>")
+    proc = run_cli("report", "--post", "x.json", cwd=tmp_path)
+    assert proc.returncode == 2 and "not a JSON report bundle" in proc.stderr
