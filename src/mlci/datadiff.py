@@ -43,7 +43,9 @@ def diff_data(base: Mapping[str, TrackedOut], head: Mapping[str, TrackedOut]) ->
     """Tracked data whose content differs between the revisions, sorted by path."""
     rows: list[DataRow] = []
     for path in sorted(set(base) | set(head)):
-        old, new = base.get(path), head.get(path)
+        old, new = _produced(base.get(path)), _produced(head.get(path))
+        if old is None and new is None:
+            continue
         if (old and old.kind != "data") or (new and new.kind != "data"):
             continue
         if old and new and old.md5 == new.md5:
@@ -62,6 +64,11 @@ def diff_data(base: Mapping[str, TrackedOut], head: Mapping[str, TrackedOut]) ->
             )
         )
     return rows
+
+
+def _produced(out: TrackedOut | None) -> TrackedOut | None:
+    """An output declared in dvc.yaml but never produced (no hash in dvc.lock) counts as absent."""
+    return out if out is not None and out.md5 else None
 
 
 def human_size(size: int | None, signed: bool = False) -> str:
