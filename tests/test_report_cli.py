@@ -355,3 +355,16 @@ def test_post_of_a_missing_or_non_json_file_is_exit_2(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text("<html>")
     proc = run_cli("report", "--post", "x.json", cwd=tmp_path)
     assert proc.returncode == 2 and "not a JSON report bundle" in proc.stderr
+
+
+def test_without_a_token_reruns_keep_one_comment_in_the_outbox(
+    example_repo: ExampleRepo, tmp_path: Path
+) -> None:
+    sha = example_repo.head()
+    env = actions_env(tmp_path / "gh", "pull_request", pr_payload("octo/models", sha, sha))
+    for _ in range(3):
+        proc = run_cli("report", cwd=example_repo.root, env=env)
+        assert proc.returncode in (0, 1), proc.stderr
+    state = json.loads((example_repo.root / ".mlci/outbox/state.json").read_text())
+    (comment,) = [c for c in state["comments"] if c["issue"] == PR]
+    assert comment["body"].startswith("<!-- mlci:report:default -->\n### ")
