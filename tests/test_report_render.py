@@ -112,7 +112,7 @@ def test_long_curves_are_resampled_onto_one_shared_grid() -> None:
     assert len(view.base) == len(view.head) == 40
     # the grid spans the data and the resampled values stay on the curve: y(x=1) is 1 at base
     assert view.grid[0] == 0.0 and view.grid[-1] == 1.0 and view.base[-1] == 1.0
-    chart = mermaid_line(view, "aaaaaaa", "bbbbbbb")
+    chart = mermaid_line(view)
     assert chart.count("\n  line [") == 2 and 'x-axis "fpr" 0 --> 1' in chart
 
 
@@ -133,7 +133,7 @@ def test_mermaid_labels_cannot_break_out_of_the_chart() -> None:
         "sources": {"data": {'x"]\n```\n<script>': {"data": rows}}},
     }
     (view,) = build_views(evil, evil)
-    chart = mermaid_line(view, "a", "b")
+    chart = mermaid_line(view)
     assert "```" not in chart and "<script>" not in chart and chart.count('"') == 6
 
 

@@ -229,8 +229,9 @@ def _label_key(label: str) -> tuple[int, float, str]:
 # --- Mermaid --------------------------------------------------------------------------------------
 
 
-def mermaid_line(view: PlotView, base_name: str, head_name: str) -> str:
-    """An `xychart-beta` with the base line in grey and the head line in blue."""
+def mermaid_line(view: PlotView) -> str:
+    """An `xychart-beta` with the base line in grey and the head line in blue (xycharts have no
+    legend: the report's caption under the chart names the revisions)."""
     lines = [f"%%{{init: {{'themeVariables': {{'xyChart': {{'plotColorPalette': '{_palette(view)}'}}}}}}}}%%"]
     lines += ["xychart-beta", f'  title "{_label(view.id)}"']
     grid = view.grid
@@ -245,7 +246,6 @@ def mermaid_line(view: PlotView, base_name: str, head_name: str) -> str:
     for series in (view.base, view.head):
         if series:
             lines.append(f"  line [{', '.join(_num(v) for v in series)}]")
-    del base_name, head_name  # the caption under the chart names the revisions
     return "\n".join(lines)
 
 

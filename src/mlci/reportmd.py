@@ -257,7 +257,7 @@ def data_table(rows: Sequence[DataRow]) -> str:
 def _plot(view: PlotView, report: Report) -> dict[str, Any]:
     plot: dict[str, Any] = {"id": md_code(view.id), "kind": view.kind, "changed": view.changed, "note": ""}
     if view.kind == "line":
-        plot["mermaid"] = mermaid_line(view, report.base.short, report.head.short)
+        plot["mermaid"] = mermaid_line(view)
         sides = []
         if view.base:
             sides.append(f"grey: base {md_code(report.base.short)}")
