@@ -58,16 +58,19 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
     report_file = _write_outputs(ctx, options, text, full, document)
     ctx.actions.append_summary(full)
 
-    hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
-    body = render_markdown(
-        report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=run_url, full_report_hint=hint
-    )
-    if report.pr_number is not None:
-        _write_post_bundle(ctx, report, body)
-    if options.comment and ctx.config.report.comment:
-        publish_comment(ctx, report, body)
-    if report.gates and ctx.config.report.check_run and report.head.sha and ctx.runtime.in_actions:
-        publish_check_run(ctx, report, body)
+    check_run = bool(report.gates and ctx.config.report.check_run and report.head.sha)
+    check_run = check_run and ctx.runtime.in_actions
+    if report.pr_number is not None or check_run:  # only these need the comment-sized body
+        hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
+        body = render_markdown(
+            report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=run_url, full_report_hint=hint
+        )
+        if report.pr_number is not None:
+            _write_post_bundle(ctx, report, body)
+            if options.comment and ctx.config.report.comment:
+                publish_comment(ctx, report, body)
+        if check_run:
+            publish_check_run(ctx, report, body)
     _annotate_failures(ctx, report)
 
     ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
