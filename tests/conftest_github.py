@@ -1,1 +1,18 @@
-"""Placeholder: the fake GitHub server fixtures land here."""
+"""Pytest plugin: the `fake_github` fixture, a fake GitHub REST API on loopback (see tests/fakegithub.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakegithub import FakeGitHub
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
