@@ -1,0 +1,363 @@
+"""`mlci retrain`: fresh labelled data → the rolling retrain branch → one pull request.
+
+Order matters for recovery: data to the DVC remote, then the branch to origin, then the pull request.
+A run that dies anywhere leaves a state the next run completes: it rebuilds the same data on the same
+base, finds the branch already carries it (no new commit), and opens the pull request if none is open.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+
+from mlci import retrain_branch as branches
+from mlci import retrain_dvc as dvc
+from mlci import retrain_pr as prs
+from mlci.context import RunContext
+from mlci.errors import MlciError
+from mlci.gitutil import default_branch
+from mlci.retrain import (
+    DataUpdate,
+    append_rows,
+    choose_model,
+    content_hash,
+    file_md5,
+    find_dataset,
+    load_fresh,
+    pointer_md5,
+    read_table,
+    replace_rows,
+)
+from mlci.safety import md_code, md_escape, one_line
+
+Action = Literal["opened", "updated", "unchanged", "no-change", "declined"]
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    model: str
+    branch: str
+    action: Action  # no-change: the data is already on the default branch; declined: a person closed it
+    data_hash: str = ""
+    commit: str = ""  # the branch's commit ("" when no branch was made)
+    new_commit: bool = False
+    pr_number: int | None = None
+    pr_url: str = ""
+    dispatched: bool = False
+    message: str = ""
+
+
+@dataclass
+class _Plan:
+    model: str
+    dataset: str
+    branch: str
+    base_branch: str
+    tips: branches.Tips
+
+
+def run_retrain(
+    ctx: RunContext, name: str, report: dict[str, Any] | None, data_paths: list[str]
+) -> RetrainResult:
+    """The whole loop step: data → DVC remote → branch on origin → pull request (or why not)."""
+    prepared = push_branch(ctx, name, report, data_paths)
+    if isinstance(prepared, RetrainResult):
+        return prepared
+    return open_pull(ctx, prepared)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A retrain branch that is pushed (data in the DVC remote first) and waits for its pull request."""
+
+    plan: _Plan
+    sha: str
+    new_commit: bool
+    data_hash: str
+    context: dict[str, Any]
+
+
+def push_branch(
+    ctx: RunContext, name: str, report: dict[str, Any] | None, data_paths: list[str]
+) -> Prepared | RetrainResult:
+    """Everything up to and including the branch push; a RetrainResult when there is nothing to propose."""
+    config = ctx.config
+    model = choose_model(config, name, report)
+    dataset = find_dataset(ctx.root, config, model)
+    branch = branches.check_branch_name(ctx.root, f"{config.retrain.branch_prefix.rstrip('/')}/{model}")
+    client = ctx.github()
+    online = bool(ctx.runtime.token and ctx.runtime.repository)
+    base_branch = ctx.runtime.default_branch or (
+        str(client.get_repo().get("default_branch") or "main") if online else default_branch(ctx.root)
+    )
+    plan = _Plan(model, dataset, branch, base_branch, branches.fetch_tips(ctx.root, base_branch, branch))
+    fresh_paths = _fresh_paths(ctx.root, data_paths, report)
+    with ctx.actions.group(f"retrain {one_line(model)}: {one_line(dataset)} → {one_line(branch)}"):
+        with branches.scratch_checkout(ctx.root, plan.tips.base) as work:
+            built = _build(ctx, plan, work, fresh_paths, report)
+        if isinstance(built, RetrainResult):
+            return built
+        sha, new_commit, data_hash, context = built
+        if plan.tips.remote and sha != plan.tips.branch:
+            branches.push_branch(ctx.root, sha, branch, plan.tips.branch)
+        branches.set_local_branch(ctx.root, branch, sha)
+    return Prepared(plan, sha, new_commit, data_hash, context)
+
+
+def open_pull(ctx: RunContext, prepared: Prepared) -> RetrainResult:
+    """Open the pull request of a pushed branch, or update the open one; start its checks if needed."""
+    plan, client = prepared.plan, ctx.github()
+    update: DataUpdate = prepared.context["update"]
+    outcome = prs.ensure_pull(
+        client,
+        branch=plan.branch,
+        base=plan.base_branch,
+        title=prs.pr_title(plan.model, update),
+        body=prs.pr_body(ctx.root, **prepared.context),
+        settings=ctx.config.retrain,
+    )
+    for warning in outcome.warnings:
+        ctx.actions.annotate("warning", warning, title="mlci retrain")
+    dispatched = _dispatch(ctx, client, plan.branch, prepared.new_commit or outcome.action == "opened")
+    return RetrainResult(
+        plan.model,
+        plan.branch,
+        outcome.action,
+        prepared.data_hash,
+        prepared.sha,
+        prepared.new_commit,
+        outcome.number,
+        outcome.url,
+        dispatched,
+        f"pull request #{outcome.number} {outcome.action} for {plan.branch}",
+    )
+
+
+def _build(
+    ctx: RunContext, plan: _Plan, work: Path, fresh_paths: list[Path], report: Mapping[str, Any] | None
+) -> RetrainResult | tuple[str, bool, str, dict[str, Any]]:
+    """Update the data in the scratch checkout and commit it (or find the branch already has it)."""
+    mode = ctx.config.retrain.mode
+    pointer = f"{plan.dataset}.dvc"
+    old_md5 = pointer_md5((work / pointer).read_text(encoding="utf-8"))
+    update, data_hash = _update_data(ctx, plan, work, fresh_paths)
+    mark = prs.marker(plan.model, data_hash)
+    closed = prs.closed_for(ctx.github(), plan.branch, mark)
+    if closed is not None:
+        word = "merged" if closed.get("merged_at") or closed.get("merged") else "closed"
+        return _stop(
+            plan, "declined", data_hash, f"pull request #{closed.get('number')} with this data was {word}"
+        )
+    if not update.changed:
+        return _stop(
+            plan, "no-change", data_hash, f"{plan.base_branch} already has this data in {plan.dataset}"
+        )
+    if mode in ("append", "replace", "command"):
+        dvc.add(work, plan.dataset)
+    new_md5 = pointer_md5((work / pointer).read_text(encoding="utf-8"))
+    if new_md5 == old_md5:
+        return _stop(
+            plan, "no-change", data_hash, f"{plan.base_branch} already has this data in {plan.dataset}"
+        )
+    dvc.push(work, plan.dataset, ctx.config.train.remote)
+    drifted, checked = prs.drift_rows(report)
+    context: dict[str, Any] = {
+        "marker": mark,
+        "model": plan.model,
+        "summary": str((report or {}).get("summary") or ""),
+        "drifted": drifted,
+        "columns_checked": checked,
+        "drift_detected": bool((report or {}).get("drift_detected")),
+        "decayed": prs.decay_rows(report),
+        "dataset": plan.dataset,
+        "mode": mode,
+        "rows_before": update.rows_before,
+        "rows_after": update.rows_after,
+        "rows_added": update.rows_added,
+        "fresh_paths": [_shown(ctx.root, p) for p in fresh_paths],
+        "old_md5": old_md5,
+        "new_md5": new_md5,
+        "run_url": ctx.runtime.run_url,
+        "update": update,
+    }
+    reuse = _reusable(ctx.root, plan, pointer, new_md5)
+    if reuse:
+        return reuse, False, data_hash, context
+    message = _commit_message(plan, update, data_hash, drifted, context["decayed"])
+    sha = branches.commit_all(work, message)
+    assert sha is not None  # the pointer changed
+    return sha, True, data_hash, context
+
+
+def _stop(plan: _Plan, action: Action, data_hash: str, why: str) -> RetrainResult:
+    return RetrainResult(plan.model, plan.branch, action, data_hash, message=f"no pull request: {why}")
+
+
+def _update_data(ctx: RunContext, plan: _Plan, work: Path, fresh_paths: list[Path]) -> tuple[DataUpdate, str]:
+    mode, target = ctx.config.retrain.mode, work / plan.dataset
+    if mode == "update":
+        before = pointer_md5((work / f"{plan.dataset}.dvc").read_text(encoding="utf-8"))
+        dvc.update(work, plan.dataset)
+        after = pointer_md5((work / f"{plan.dataset}.dvc").read_text(encoding="utf-8"))
+        return DataUpdate(plan.dataset, mode, None, None, None, before != after), after
+    dvc.pull(work, plan.dataset)
+    if mode == "command":
+        before = file_md5(target)
+        _run_command(ctx, work, plan, fresh_paths)
+        after = file_md5(target) if target.exists() else ""
+        return DataUpdate(plan.dataset, mode, None, None, None, before != after), after
+    current = read_table(target)
+    fresh = load_fresh(fresh_paths, current, plan.dataset)
+    apply = append_rows if mode == "append" else replace_rows
+    return apply(target, current, fresh, plan.dataset), content_hash(fresh)
+
+
+def _run_command(ctx: RunContext, work: Path, plan: _Plan, fresh_paths: list[Path]) -> None:
+    command = ctx.config.retrain.command
+    if not command:
+        raise MlciError(
+            "retrain.mode is `command` but retrain.command is empty", "set `retrain.command` in mlci.yaml"
+        )
+    env = dict(os.environ)
+    env.update(
+        MLCI_MODEL=plan.model,
+        MLCI_DATASET=plan.dataset,
+        MLCI_FRESH_DATA=os.pathsep.join(str(p) for p in fresh_paths),
+    )
+    proc = subprocess.run(command, shell=True, cwd=work, env=env, check=False)
+    if proc.returncode != 0:
+        raise MlciError(
+            f"retrain.command exited with {proc.returncode}", "run it by hand in the repository to see why"
+        )
+
+
+def _reusable(root: Path, plan: _Plan, pointer: str, new_md5: str) -> str | None:
+    """The branch's tip, when it is our commit of this data on this base: nothing to commit again."""
+    if plan.tips.branch is None:
+        return None
+    tip = branches.read_commit(root, plan.tips.branch)
+    if tip.model != plan.model:
+        raise MlciError(
+            f"branch {one_line(plan.branch)} has a commit mlci did not make ({tip.sha[:12]}): "
+            "not overwriting it",
+            "merge or close its pull request and delete the branch, or set another `retrain.branch_prefix`",
+        )
+    same = tip.parent == plan.tips.base and pointer_md5(branches.show_file(root, tip.sha, pointer)) == new_md5
+    return tip.sha if same else None
+
+
+def _commit_message(
+    plan: _Plan,
+    update: DataUpdate,
+    data_hash: str,
+    drifted: list[dict[str, Any]],
+    decayed: list[dict[str, Any]],
+) -> str:
+    rows = f"{update.rows_added} new rows in " if update.rows_added else "new data in "
+    lines = [one_line(f"mlci: retrain {plan.model} on {rows}{plan.dataset}", 72), ""]
+    if drifted:
+        lines.append(one_line("Drifted columns: " + ", ".join(c["name"] for c in drifted), 500))
+    if decayed:
+        lines.append(one_line("Decayed metrics: " + ", ".join(d["metric"] for d in decayed), 500))
+    if update.rows_before is not None:
+        lines.append(f"Rows: {update.rows_before} -> {update.rows_after} ({update.mode})")
+    lines += [
+        "",
+        f"{branches.TRAILER_MODEL}: {one_line(plan.model).replace(' ', '_')}",
+        f"{branches.TRAILER_DATA}: {data_hash}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _fresh_paths(root: Path, data_paths: Sequence[str], report: Mapping[str, Any] | None) -> list[Path]:
+    """--data wins over the report's current.paths; relative paths: the working folder, else the repo."""
+    given = list(data_paths)
+    if not given and report:
+        current = report.get("current") or {}
+        given = [str(p) for p in (current.get("paths") or [])] if isinstance(current, Mapping) else []
+    paths = []
+    for item in given:
+        path = Path(item)
+        if not path.is_absolute():
+            path = Path.cwd() / item if (Path.cwd() / item).exists() else root / item
+        paths.append(path.resolve())
+    return paths
+
+
+def _shown(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _dispatch(ctx: RunContext, client: Any, branch: str, wanted: bool) -> bool:
+    """With GITHUB_TOKEN our push and pull request start no workflow: start the checks ourselves."""
+    if not wanted or prs.token_kind(os.environ) != "github-token":
+        return False
+    workflow = ctx.config.retrain.dispatch_workflow
+    if not workflow:
+        ctx.actions.annotate(
+            "warning",
+            "the pull request was made with GITHUB_TOKEN, so its checks will not start on their own: set "
+            "`retrain.dispatch_workflow` in mlci.yaml, or give mlci a PAT or app token as MLCI_GITHUB_TOKEN",
+            title="mlci retrain",
+        )
+        return False
+    client.dispatch_workflow(workflow, branch, {})
+    click.echo(f"started workflow {md_code(workflow)} on {one_line(branch)}")
+    return True
+
+
+# --- the CLI's entry point ----------------------------------------------------------------------
+
+
+def main(name: str, report_file: str | None, data_paths: Sequence[str]) -> RetrainResult | None:
+    ctx = RunContext.load()
+    report = load_report(report_file) if report_file else None
+    if report is not None and report.get("retrain_needed") is False and not data_paths:
+        click.echo("the monitor report says no retraining is needed: nothing to do")
+        ctx.actions.set_output("retrain-action", "not-needed")
+        return None
+    result = run_retrain(ctx, name, report, list(data_paths))
+    publish_result(ctx, result)
+    return result
+
+
+def load_report(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MlciError(
+            f"monitor report not found: {path}", "pass the JSON file `mlci monitor` wrote"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MlciError(f"{path} is not a JSON monitor report: {one_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise MlciError(f"{path} is not a JSON monitor report: expected an object at the top")
+    return data
+
+
+def publish_result(ctx: RunContext, result: RetrainResult) -> None:
+    """Say what happened: one line on stdout, the step's outputs, a line in the job summary."""
+    click.echo(one_line(result.message, 300))
+    for key, value in (
+        ("retrain-action", result.action),
+        ("branch", result.branch),
+        ("pr-number", str(result.pr_number or "")),
+        ("pr-url", result.pr_url),
+        ("commit", result.commit),
+    ):
+        ctx.actions.set_output(key, value)
+    link = f" ([#{result.pr_number}]({result.pr_url}))" if result.pr_number and result.pr_url else ""
+    ctx.actions.append_summary(
+        f"### mlci retrain {md_code(result.model)}\n\n{md_escape(result.message)}{link}\n"
+    )

@@ -1,0 +1,165 @@
+"""The rolling retrain branch: where it stands on origin, a scratch checkout to build it, the push.
+
+The new commit is built in a temporary `git worktree` on the default branch's tip, so the user's
+checkout (and any uncommitted work in it) is never touched. Only our branch is ever pushed, with a
+lease on the sha we saw: a branch someone moved since is not overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlci.errors import MlciError
+from mlci.gitutil import GitError, git, resolve
+from mlci.safety import one_line
+
+REMOTE = "origin"
+TRAILER_MODEL = "Mlci-Retrain"
+TRAILER_DATA = "Mlci-Data"
+
+
+@dataclass(frozen=True)
+class Tips:
+    base: str  # the default branch's tip
+    branch: str | None  # our branch's tip (on origin when there is one), None when it does not exist
+    remote: bool  # whether there is an `origin` to fetch from and push to
+
+
+@dataclass(frozen=True)
+class BranchCommit:
+    sha: str
+    parent: str
+    model: str  # the Mlci-Retrain trailer ("" when a person made this commit)
+    data_hash: str  # the Mlci-Data trailer
+
+
+def check_branch_name(root: Path, branch: str) -> str:
+    out = git(root, "check-ref-format", "--branch", branch, check=False)
+    if not out:
+        raise MlciError(
+            f"'{one_line(branch)}' is not a valid git branch name",
+            "check `retrain.branch_prefix` in mlci.yaml and the model name",
+        )
+    return branch
+
+
+def has_remote(root: Path) -> bool:
+    return REMOTE in git(root, "remote").split()
+
+
+def fetch_tips(root: Path, default: str, branch: str) -> Tips:
+    """Fetch the default branch and ours from origin (a local-only repo: read the local branches)."""
+    if not has_remote(root):
+        base = resolve(root, f"refs/heads/{default}")
+        if base is None:
+            raise MlciError(f"branch '{one_line(default)}' does not exist in this repository")
+        return Tips(base, resolve(root, f"refs/heads/{branch}"), remote=False)
+    git(
+        root,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        REMOTE,
+        f"+refs/heads/{default}:refs/remotes/{REMOTE}/{default}",
+    )
+    listed = git(root, "ls-remote", "--heads", REMOTE, f"refs/heads/{branch}")
+    ours = listed.split()[0] if listed else None
+    if ours:
+        git(
+            root,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            REMOTE,
+            f"+refs/heads/{branch}:refs/remotes/{REMOTE}/{branch}",
+        )
+    base = resolve(root, f"refs/remotes/{REMOTE}/{default}")
+    assert base is not None  # just fetched
+    return Tips(base, ours, remote=True)
+
+
+def read_commit(root: Path, sha: str) -> BranchCommit:
+    parents, _, message = git(root, "log", "-1", "--format=%P%n%B", sha).partition("\n")
+    return BranchCommit(
+        sha,
+        parents.split()[0] if parents else "",
+        _trailer(message, TRAILER_MODEL),
+        _trailer(message, TRAILER_DATA),
+    )
+
+
+def _trailer(message: str, key: str) -> str:
+    found = re.findall(rf"^{key}: *(\S+) *$", message, flags=re.MULTILINE)
+    return found[-1] if found else ""
+
+
+def show_file(root: Path, sha: str, path: str) -> str | None:
+    """A file's text at a commit; None when it is not there."""
+    try:
+        return git(root, "show", f"{sha}:{path}")
+    except GitError:
+        return None
+
+
+@contextmanager
+def scratch_checkout(root: Path, base: str) -> Iterator[Path]:
+    """A temporary worktree at `base`, sharing the repo's DVC cache and local DVC config."""
+    folder = Path(tempfile.mkdtemp(prefix="mlci-retrain-"))
+    work = folder / "work"
+    git(root, "worktree", "add", "--quiet", "--detach", str(work), base)
+    try:
+        _share_dvc(root, work)
+        yield work
+    finally:
+        git(root, "worktree", "remove", "--force", str(work), check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+        git(root, "worktree", "prune", check=False)
+
+
+def _share_dvc(root: Path, work: Path) -> None:
+    """Remote credentials live in the untracked config.local; the cache is shared, not copied."""
+    if not (work / ".dvc").is_dir():
+        return
+    local = root / ".dvc" / "config.local"
+    text = local.read_text(encoding="utf-8") if local.is_file() else ""
+    if "[cache]" not in text:
+        cache = (root / ".dvc" / "cache").resolve()
+        text += f"\n[cache]\n    dir = {cache.as_posix()}\n"
+    (work / ".dvc" / "config.local").write_text(text, encoding="utf-8")
+
+
+def commit_all(work: Path, message: str) -> str | None:
+    """Commit every change in the scratch checkout; None when there is nothing to commit."""
+    git(work, "add", "-A")
+    if not git(work, "status", "--porcelain"):
+        return None
+    git(work, "commit", "--quiet", "--no-verify", "-F", "-", input=message)
+    return git(work, "rev-parse", "HEAD")
+
+
+def push_branch(root: Path, sha: str, branch: str, expected: str | None) -> None:
+    """Force-push our branch, but only if origin still has `expected` there (None: must not exist)."""
+    lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+    try:
+        git(root, "push", "--quiet", "--no-verify", lease, REMOTE, f"{sha}:refs/heads/{branch}")
+    except GitError as exc:
+        raise MlciError(
+            f"could not push {one_line(branch)}: {exc.message}",
+            "someone changed the branch since mlci looked, or the token cannot push: run again, "
+            "and give the job `contents: write`",
+        ) from None
+
+
+def set_local_branch(root: Path, branch: str, sha: str) -> bool:
+    """Point the local branch at `sha` too, unless a checkout has it open (then leave it alone)."""
+    listed = git(root, "worktree", "list", "--porcelain")
+    if f"branch refs/heads/{branch}" in listed.splitlines():
+        return False
+    git(root, "update-ref", f"refs/heads/{branch}", sha)
+    return True

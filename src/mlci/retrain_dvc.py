@@ -1,0 +1,55 @@
+"""The DVC steps of a retrain, run in-process (one import instead of a `dvc` start-up per step)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mlci.errors import MlciError
+from mlci.safety import one_line
+
+
+@contextlib.contextmanager
+def _repo(work: Path, doing: str, hint: str) -> Iterator[Any]:
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    # DVC logs progress and warnings itself; the command says what happened in its own words
+    logging.getLogger("dvc").setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), Repo(str(work)) as repo:
+            yield repo
+    except DvcException as exc:
+        cause = f": {one_line(exc.__cause__)}" if exc.__cause__ else ""
+        raise MlciError(f"{doing} failed: {one_line(exc)}{cause}", hint) from None
+
+
+def pull(work: Path, dataset: str) -> None:
+    """Bring the dataset into the scratch checkout (from the shared cache, else the remote)."""
+    with _repo(
+        work, f"dvc pull {dataset}", "check that `dvc pull` works here (remote and credentials)"
+    ) as repo:
+        repo.pull(targets=[f"{dataset}.dvc"])
+
+
+def add(work: Path, dataset: str) -> None:
+    with _repo(work, f"dvc add {dataset}", "check the dataset file and the DVC cache") as repo:
+        repo.add([dataset])
+
+
+def update(work: Path, dataset: str) -> None:
+    """`dvc update`: fetch the newest version of imported data."""
+    hint = "mode `update` is for data brought in with `dvc import` or `dvc import-url`"
+    with _repo(work, f"dvc update {dataset}.dvc", hint) as repo:
+        repo.update(targets=[f"{dataset}.dvc"])
+
+
+def push(work: Path, dataset: str, remote: str = "") -> None:
+    """Upload the new data so the pull request can be reproduced by anyone (CI included)."""
+    hint = "configure a DVC remote (`dvc remote add -d NAME URL`) and its credentials in this job"
+    with _repo(work, f"dvc push {dataset}.dvc", hint) as repo:
+        repo.push(targets=[f"{dataset}.dvc"], remote=remote or None)
