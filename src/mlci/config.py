@@ -226,7 +226,9 @@ def _build(cls: type[Any], raw: Any, filename: str, where: str) -> Any:
     missing = [
         name
         for name, f in fields.items()
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in values
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and name not in values
     ]
     if missing:
         raise ConfigError(f"{filename}: '{_join(where, missing[0])}' is required", None)
@@ -254,8 +256,11 @@ def _convert(tp: Any, value: Any, filename: str, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{filename}: '{where}' must be a mapping, got {_kind(value)}")
-        return {str(k): _convert(args[1], v if v is not None else {}, filename, f"{where}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+        return {
+            str(k): _convert(args[1], v if v is not None else {}, filename, f"{where}.{k}")
+            for k, v in value.items()
+        }
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value if value is not None else {}, filename, where)
     return _scalar(tp, value, filename, where)
 

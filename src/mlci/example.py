@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from mlci.gitutil import git
 from mlci.render import templates_dir
@@ -30,7 +31,7 @@ def write_project(dest: Path) -> None:
     raw_frame().to_csv(dest / "data" / "raw.csv", index=False)
 
 
-def raw_frame():  # type: ignore[no-untyped-def]
+def raw_frame() -> Any:
     """The data set that ships with scikit-learn, with tidy names and one categorical column."""
     import pandas as pd
     from sklearn.datasets import load_breast_cancer

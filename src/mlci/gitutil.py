@@ -80,7 +80,7 @@ def ensure_commit(root: Path | str, rev: str, remote: str = "origin") -> str:
             check=False,
         )
         if proc.returncode == 0:
-            found = resolve(root, "FETCH_HEAD") if ref == rev else resolve(root, "FETCH_HEAD")
+            found = resolve(root, "FETCH_HEAD")
             if found:
                 return found
     raise GitError(

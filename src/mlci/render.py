@@ -54,7 +54,7 @@ def fmt_number(value: object, digits: int = 4) -> str:
         return f"{value:,}"
     if math.isnan(value) or math.isinf(value):
         return str(value)
-    if value != 0 and (abs(value) < 10 ** -digits or abs(value) >= 10**9):
+    if value != 0 and (abs(value) < 10**-digits or abs(value) >= 10**9):
         return f"{value:.{digits - 1}e}"
     text = f"{value:,.{digits}f}".rstrip("0").rstrip(".")
     return text if text not in ("-0", "") else "0"
