@@ -28,28 +28,33 @@ def _repo(work: Path, doing: str, hint: str) -> Iterator[Any]:
         raise MlciError(f"{doing} failed: {one_line(exc)}{cause}", hint) from None
 
 
+def _at(work: Path, relative: str) -> str:
+    """DVC resolves targets against the process's working folder, not the repo: give it full paths."""
+    return str(work / relative)
+
+
 def pull(work: Path, dataset: str) -> None:
     """Bring the dataset into the scratch checkout (from the shared cache, else the remote)."""
     with _repo(
         work, f"dvc pull {dataset}", "check that `dvc pull` works here (remote and credentials)"
     ) as repo:
-        repo.pull(targets=[f"{dataset}.dvc"])
+        repo.pull(targets=[_at(work, f"{dataset}.dvc")])
 
 
 def add(work: Path, dataset: str) -> None:
     with _repo(work, f"dvc add {dataset}", "check the dataset file and the DVC cache") as repo:
-        repo.add([dataset])
+        repo.add([_at(work, dataset)])
 
 
 def update(work: Path, dataset: str) -> None:
     """`dvc update`: fetch the newest version of imported data."""
     hint = "mode `update` is for data brought in with `dvc import` or `dvc import-url`"
     with _repo(work, f"dvc update {dataset}.dvc", hint) as repo:
-        repo.update(targets=[f"{dataset}.dvc"])
+        repo.update(targets=[_at(work, f"{dataset}.dvc")])
 
 
 def push(work: Path, dataset: str, remote: str = "") -> None:
     """Upload the new data so the pull request can be reproduced by anyone (CI included)."""
     hint = "configure a DVC remote (`dvc remote add -d NAME URL`) and its credentials in this job"
     with _repo(work, f"dvc push {dataset}.dvc", hint) as repo:
-        repo.push(targets=[f"{dataset}.dvc"], remote=remote or None)
+        repo.push(targets=[_at(work, f"{dataset}.dvc")], remote=remote or None)
