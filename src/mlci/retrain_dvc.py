@@ -14,7 +14,7 @@ from mlci.safety import one_line
 
 
 @contextlib.contextmanager
-def _repo(work: Path, doing: str, hint: str) -> Iterator[Any]:
+def _repo(work: Path, doing: str, hint: str, remote: bool = False) -> Iterator[Any]:
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
@@ -26,6 +26,12 @@ def _repo(work: Path, doing: str, hint: str) -> Iterator[Any]:
     except DvcException as exc:
         cause = f": {one_line(exc.__cause__)}" if exc.__cause__ else ""
         raise MlciError(f"{doing} failed: {one_line(exc)}{cause}", hint) from None
+    except Exception as exc:
+        # A remote's storage backend raises its own errors (OSError, botocore, HTTP …) straight through
+        # DVC's API; they are about the remote or its credentials, which the user fixes, not bugs here.
+        if not remote and not isinstance(exc, OSError):
+            raise
+        raise MlciError(f"{doing} failed: {type(exc).__name__}: {one_line(exc)}", hint) from None
 
 
 def _at(work: Path, relative: str) -> str:
@@ -49,12 +55,12 @@ def add(work: Path, dataset: str) -> None:
 def update(work: Path, dataset: str) -> None:
     """`dvc update`: fetch the newest version of imported data."""
     hint = "mode `update` is for data brought in with `dvc import` or `dvc import-url`"
-    with _repo(work, f"dvc update {dataset}.dvc", hint) as repo:
+    with _repo(work, f"dvc update {dataset}.dvc", hint, remote=True) as repo:
         repo.update(targets=[_at(work, f"{dataset}.dvc")])
 
 
 def push(work: Path, dataset: str, remote: str = "") -> None:
     """Upload the new data so the pull request can be reproduced by anyone (CI included)."""
-    hint = "configure a DVC remote (`dvc remote add -d NAME URL`) and its credentials in this job"
-    with _repo(work, f"dvc push {dataset}.dvc", hint) as repo:
+    hint = "check that `dvc push` works in this job: a default DVC remote (`dvc remote list`), its URL and credentials"
+    with _repo(work, f"dvc push {dataset}.dvc", hint, remote=True) as repo:
         repo.push(targets=[_at(work, f"{dataset}.dvc")], remote=remote or None)
