@@ -28,7 +28,7 @@ ALLOW_PRS = "Settings → Actions → General → “Allow GitHub Actions to cre
 
 
 def marker(model: str, data_hash: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._/-]", "_", model)
+    safe = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._/-]", "_", model))  # "--" would end the comment
     return f"<!-- mlci:retrain:{safe}:{data_hash} -->"
 
 
