@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pandas as pd
 import pytest
 
@@ -168,8 +171,9 @@ def test_offline_writes_the_branch_to_origin_and_the_pull_request_to_the_outbox(
 ) -> None:
     report = monitor_report(tmp_path, [write_fresh(tmp_path, drifted_rows(25))])
 
+    runner = {"GIT_CONFIG_GLOBAL": os.devnull}  # like a runner: no git identity anywhere
     for _ in range(2):
-        proc = retrain(example_repo, "--from-report", str(report))
+        proc = retrain(example_repo, "--from-report", str(report), env=runner)
         assert proc.returncode == 0, proc.stderr
 
     outbox = example_repo.root / ".mlci" / "outbox"
@@ -178,8 +182,8 @@ def test_offline_writes_the_branch_to_origin_and_the_pull_request_to_the_outbox(
     assert "<!-- mlci:retrain:classifier:" in body
     assert origin_sha(example_repo) == example_repo.git("rev-parse", f"refs/heads/{BRANCH}")
     assert commits_ahead(example_repo) == 1
+    assert example_repo.git("log", "-1", "--format=%an", BRANCH) == "github-actions[bot]"
     assert remote_object(example_repo, pointer_at(example_repo, BRANCH)["md5"]).is_file()
-    import json
 
     assert len(json.loads((outbox / "state.json").read_text())["pulls"]) == 1
 

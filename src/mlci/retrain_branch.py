@@ -7,6 +7,7 @@ lease on the sha we saw: a branch someone moved since is not overwritten.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -22,6 +23,8 @@ from mlci.safety import one_line
 REMOTE = "origin"
 TRAILER_MODEL = "Mlci-Retrain"
 TRAILER_DATA = "Mlci-Data"
+BOT_NAME = "github-actions[bot]"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,8 @@ def scratch_checkout(root: Path, base: str) -> Iterator[Path]:
     """A temporary worktree at `base`, sharing the repo's DVC cache and local DVC config."""
     folder = Path(tempfile.mkdtemp(prefix="mlci-retrain-"))
     work = folder / "work"
-    git(root, "worktree", "add", "--quiet", "--detach", str(work), base)
+    # no hooks: a `dvc install`ed post-checkout hook would run `dvc checkout` of everything here
+    git(root, "-c", f"core.hooksPath={os.devnull}", "worktree", "add", "--quiet", "--detach", str(work), base)
     try:
         _share_dvc(root, work)
         yield work
@@ -139,8 +143,15 @@ def commit_all(work: Path, message: str) -> str | None:
     git(work, "add", "-A")
     if not git(work, "status", "--porcelain"):
         return None
-    git(work, "commit", "--quiet", "--no-verify", "-F", "-", input=message)
+    git(work, *_identity(work), "commit", "--quiet", "--no-verify", "-F", "-", input=message)
     return git(work, "rev-parse", "HEAD")
+
+
+def _identity(work: Path) -> list[str]:
+    """A runner has no git identity: commit as the Actions bot unless the repo or user set one."""
+    if git(work, "config", "user.email", check=False):
+        return []
+    return ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
 
 
 def push_branch(root: Path, sha: str, branch: str, expected: str | None) -> None:
