@@ -44,6 +44,7 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    target: str = ""  # the request target as sent, e.g. /api/v3/repos/o/r/pulls?state=open
     status: int = 0  # 0: no response was sent (dropped connection)
 
     @property
@@ -151,6 +152,7 @@ ROUTES: list[tuple[str, str, str]] = [
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the client's connection pool expects
     timeout = 10  # an idle keep-alive connection frees its thread after this
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid the 40 ms delayed-ACK stall
 
     def _serve(self) -> None:
         self.server.fake.handle(self)  # type: ignore[attr-defined]
@@ -194,7 +196,9 @@ class FakeGitHub:
         server.block_on_close = False  # do not wait for idle keep-alive connections on close
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True, name="fake-github").start()
+        # A short poll interval: shutdown() waits for it, once per test.
+        serve = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True, name="fake-github")
+        serve.start()
         return self
 
     def stop(self) -> None:
@@ -274,7 +278,7 @@ class FakeGitHub:
         split = urlsplit(h.path)
         path = re.sub(r"^/api/(v3/)?", "/", split.path)
         headers = {k.lower(): v.replace(self.token, "***") for k, v in h.headers.items()}
-        record = Recorded(h.command, path, dict(parse_qsl(split.query)), headers, raw)
+        record = Recorded(h.command, path, dict(parse_qsl(split.query)), headers, raw, h.path)
         with self._lock:
             self.requests.append(record)
             fault = next((f for f in self.faults if f.take(h.command, path)), None)

@@ -187,13 +187,13 @@ def load_config(repo_root: Path | str, filename: str = CONFIG_FILE) -> Config:
     raw = _read_yaml(path, filename)
     if raw is None:
         return Config(source=filename)
-    config = _build(Config, raw, filename, "")
-    return dataclasses.replace(config, source=filename)
+    return parse_config(raw, filename)
 
 
 def parse_config(raw: Any, filename: str = CONFIG_FILE) -> Config:
     """Validate an already-parsed mapping (tests, `mlci init`)."""
-    return dataclasses.replace(_build(Config, raw or {}, filename, ""), source=filename)
+    config: Config = _build(Config, raw or {}, filename, "")
+    return dataclasses.replace(config, source=filename)
 
 
 def _read_yaml(path: Path, filename: str) -> Any:

@@ -125,7 +125,10 @@ class GitHubClient:
             found = find()
             if found is not None:
                 return found
-        return create()
+        try:
+            return create()
+        except GitHubError as exc:
+            raise exc.after_attempts(len(BACKOFF) + 1) if exc.transient else exc from None
 
     # Repository and comments
 

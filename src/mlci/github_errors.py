@@ -44,6 +44,13 @@ class GitHubError(MlciError):
         # A 5xx, timeout or dropped connection: the request may be retried (it may also have landed).
         self.transient = transient
 
+    def after_attempts(self, attempts: int) -> GitHubError:
+        """Say how often we tried, when it was more than once."""
+        if attempts > 1:
+            self.message += f" (after {attempts} attempts)"
+            self.args = (self.message,)
+        return self
+
     def scrub(self, secret: str) -> GitHubError:
         """Remove a secret from every text of the error (defence in depth: we never put it there)."""
         if secret:

@@ -98,7 +98,7 @@ class Transport:
                     method, url, params=params, json=json, data=data, headers=headers, timeout=self.timeout
                 )
             except requests.RequestException as exc:
-                error = self._network_error(method, url, exc, attempt)
+                error = self._network_error(method, url, exc)
                 # A connect timeout never reached GitHub, so even a POST may go again.
                 safe = retry or isinstance(exc, requests.ConnectTimeout)
                 delay = BACKOFF[attempt - 1] if safe and attempt < MAX_ATTEMPTS else None
@@ -108,21 +108,19 @@ class Transport:
                 error = error_for(method, url, response)
                 delay = self._delay(response, error, attempt, retry, waited)
             if delay is None:
-                raise error
+                raise error.after_attempts(attempt)
             waited += delay
             self.sleep(delay)
         raise AssertionError("unreachable: the last attempt always returns or raises")
 
-    def _network_error(
-        self, method: str, url: str, exc: requests.RequestException, attempt: int
-    ) -> GitHubError:
+    def _network_error(self, method: str, url: str, exc: requests.RequestException) -> GitHubError:
         what = describe_request(method, url)
         if isinstance(exc, requests.Timeout):
             reason = f"no answer within {self.timeout:g} s"
         else:
             reason = f"connection failed ({type(exc).__name__})"
         return GitHubError(
-            f"{what}: {reason} after {attempt} attempt(s)",
+            f"{what}: {reason}",
             url=url,
             hint=f"is {self.api_url} reachable from this runner?",
             transient=True,
@@ -143,9 +141,6 @@ class Transport:
             return wait
         if error.transient and retry and attempt < MAX_ATTEMPTS:
             return BACKOFF[attempt - 1]
-        if error.transient:
-            error.message += f" (after {attempt} attempt(s))"
-            error.args = (error.message,)
         return None
 
     def _rate_limit_wait(self, response: requests.Response, attempt: int) -> float:
@@ -180,6 +175,8 @@ class Transport:
         url: str | None = path
         query: Mapping[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
         while url:
+            if not url.startswith((self.api_url, "/")):  # never send the token to another host
+                raise GitHubError(f"refusing to follow a pagination link outside {self.api_url}: {url}")
             response = self.request("GET", url, params=query)
             page = response.json()
             items.extend(page if isinstance(page, list) else [])

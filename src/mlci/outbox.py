@@ -36,6 +36,8 @@ _EMPTY: Json = {
     "dispatches": [],
 }
 
+_NAMED = {"labels": "name", "requested_reviewers": "login", "assignees": "login"}
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "x"
@@ -198,8 +200,9 @@ class Outbox:
             if pull is None:
                 raise NotFound(f"outbox: no pull request #{number}")
             for key, value in changes.items():
-                if key in ("labels", "requested_reviewers", "assignees"):
-                    value = pull[key] + [v for v in value if v not in pull[key]]
+                if key in _NAMED:  # GitHub's shapes: labels [{"name"}], people [{"login"}]
+                    known = {item[_NAMED[key]] for item in pull[key]}
+                    value = pull[key] + [{_NAMED[key]: v} for v in value if v not in known]
                 pull[key] = {**pull["base"], "ref": value} if key == "base" else value
             self._save_pull(pull)
         return pull
@@ -214,7 +217,8 @@ class Outbox:
         return dict(pull)
 
     def add_labels(self, number: int, labels: list[str]) -> list[Json]:
-        return [{"name": n} for n in self._edit_pull(number, labels=labels)["labels"]]
+        added: list[Json] = self._edit_pull(number, labels=labels)["labels"]
+        return added
 
     def request_reviewers(self, number: int, reviewers: list[str]) -> Json:
         return self._edit_pull(number, requested_reviewers=reviewers)
