@@ -11,7 +11,8 @@ import yaml
 from mlci.config import parse_config
 from mlci.errors import MlciError
 from mlci.retrain import DataUpdate, find_dataset
-from mlci.retrain_pr import decay_rows, drift_rows, marker, pr_body, token_kind
+from mlci.retrain_pr import marker, pr_body, token_kind
+from mlci.retrain_report import decay_rows, drift_rows
 
 
 def _project(root: Path, stages: dict[str, object], tracked: list[str]) -> None:

@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlci.errors import MlciError
 from mlci.gitutil import GitError, git, resolve
+from mlci.retrain import DataUpdate
 from mlci.safety import one_line
 
 REMOTE = "origin"
@@ -174,3 +176,27 @@ def set_local_branch(root: Path, branch: str, sha: str) -> bool:
         return False
     git(root, "update-ref", f"refs/heads/{branch}", sha)
     return True
+
+
+def commit_message(
+    model: str,
+    dataset: str,
+    update: DataUpdate,
+    data_hash: str,
+    drifted: list[dict[str, Any]],
+    decayed: list[dict[str, Any]],
+) -> str:
+    rows = f"{update.rows_added} new rows in " if update.rows_added else "new data in "
+    lines = [one_line(f"mlci: retrain {model} on {rows}{dataset}", 72), ""]
+    if drifted:
+        lines.append(one_line("Drifted columns: " + ", ".join(c["name"] for c in drifted), 500))
+    if decayed:
+        lines.append(one_line("Decayed metrics: " + ", ".join(d["metric"] for d in decayed), 500))
+    if update.rows_before is not None:
+        lines.append(f"Rows: {update.rows_before} -> {update.rows_after} ({update.mode})")
+    lines += [
+        "",
+        f"{TRAILER_MODEL}: {one_line(model).replace(' ', '_')}",
+        f"{TRAILER_DATA}: {data_hash}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ pull request carrying the marker of the same data means a person said no: mlci d
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -128,41 +128,3 @@ def pr_title(model: str, update: DataUpdate) -> str:
 
 def pr_body(root: Path, **context: Any) -> str:
     return render("retrain_pr.md.j2", repo_root=root, **context)
-
-
-def drift_rows(report: Mapping[str, Any] | None) -> tuple[list[Json], int]:
-    """The drifted columns of a monitor report (odd fields tolerated), and how many were checked."""
-    columns = [c for c in (report or {}).get("columns") or [] if isinstance(c, Mapping)]
-    drifted = [
-        {
-            "name": str(c.get("name", "?")),
-            "method": str(c.get("method") or c.get("test") or ""),
-            "score": _number(c, "score", "statistic", "psi", "value", "p_value"),
-            "threshold": _number(c, "threshold"),
-        }
-        for c in columns
-        if c.get("drifted")
-    ]
-    return drifted, len(columns)
-
-
-def decay_rows(report: Mapping[str, Any] | None) -> list[Json]:
-    decay = (report or {}).get("decay")
-    failed: Sequence[Any] = decay.get("failed") or [] if isinstance(decay, Mapping) else []
-    rows = []
-    for item in failed:
-        if isinstance(item, Mapping):
-            name = str(item.get("metric") or item.get("name") or "?")
-            rest = {k: v for k, v in item.items() if k not in ("metric", "name")}
-            rows.append({"metric": name, "detail": ", ".join(f"{k} {v}" for k, v in rest.items())})
-        else:
-            rows.append({"metric": str(item), "detail": ""})
-    return rows
-
-
-def _number(item: Mapping[str, Any], *keys: str) -> float | None:
-    for key in keys:
-        value = item.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None

@@ -19,6 +19,7 @@ import click
 from mlci import retrain_branch as branches
 from mlci import retrain_dvc as dvc
 from mlci import retrain_pr as prs
+from mlci import retrain_report as report_io
 from mlci.context import RunContext
 from mlci.errors import MlciError
 from mlci.gitutil import default_branch
@@ -97,17 +98,16 @@ def push_branch(
         str(client.get_repo().get("default_branch") or "main") if online else default_branch(ctx.root)
     )
     plan = _Plan(model, dataset, branch, base_branch, branches.fetch_tips(ctx.root, base_branch, branch))
-    fresh_paths = _fresh_paths(ctx.root, data_paths, report)
+    fresh_paths = report_io.fresh_paths(ctx.root, data_paths, report)
     with ctx.actions.group(f"retrain {one_line(model)}: {one_line(dataset)} → {one_line(branch)}"):
         with branches.scratch_checkout(ctx.root, plan.tips.base) as work:
             built = _build(ctx, plan, work, fresh_paths, report)
         if isinstance(built, RetrainResult):
             return built
-        sha, new_commit, data_hash, context = built
-        if plan.tips.remote and sha != plan.tips.branch:
-            branches.push_branch(ctx.root, sha, branch, plan.tips.branch)
-        branches.set_local_branch(ctx.root, branch, sha)
-    return Prepared(plan, sha, new_commit, data_hash, context)
+        if plan.tips.remote and built.sha != plan.tips.branch:
+            branches.push_branch(ctx.root, built.sha, branch, plan.tips.branch)
+        branches.set_local_branch(ctx.root, branch, built.sha)
+    return built
 
 
 def open_pull(ctx: RunContext, prepared: Prepared) -> RetrainResult:
@@ -141,58 +141,65 @@ def open_pull(ctx: RunContext, prepared: Prepared) -> RetrainResult:
 
 def _build(
     ctx: RunContext, plan: _Plan, work: Path, fresh_paths: list[Path], report: Mapping[str, Any] | None
-) -> RetrainResult | tuple[str, bool, str, dict[str, Any]]:
-    """Update the data in the scratch checkout and commit it (or find the branch already has it)."""
-    mode = ctx.config.retrain.mode
-    pointer = f"{plan.dataset}.dvc"
-    old_md5 = pointer_md5((work / pointer).read_text(encoding="utf-8"))
+) -> RetrainResult | Prepared:
+    """Update the data in the scratch checkout, push it to the DVC remote and commit it (or find the
+    branch already has that commit); a RetrainResult when there is nothing to propose."""
+    pointer = work / f"{plan.dataset}.dvc"
+    old_md5 = pointer_md5(pointer.read_text(encoding="utf-8"))
     update, data_hash = _update_data(ctx, plan, work, fresh_paths)
     mark = prs.marker(plan.model, data_hash)
     closed = prs.closed_for(ctx.github(), plan.branch, mark)
     if closed is not None:
         word = "merged" if closed.get("merged_at") or closed.get("merged") else "closed"
-        return _stop(
-            plan, "declined", data_hash, f"pull request #{closed.get('number')} with this data was {word}"
-        )
-    if not update.changed:
-        return _stop(
-            plan, "no-change", data_hash, f"{plan.base_branch} already has this data in {plan.dataset}"
-        )
-    if mode in ("append", "replace", "command"):
+        why = f"pull request #{closed.get('number')} with this data was {word}"
+        return _stop(plan, "declined", data_hash, why)
+    if update.changed and update.mode != "update":
         dvc.add(work, plan.dataset)
-    new_md5 = pointer_md5((work / pointer).read_text(encoding="utf-8"))
-    if new_md5 == old_md5:
-        return _stop(
-            plan, "no-change", data_hash, f"{plan.base_branch} already has this data in {plan.dataset}"
-        )
+    new_md5 = pointer_md5(pointer.read_text(encoding="utf-8"))
+    if not update.changed or new_md5 == old_md5:
+        why = f"{plan.base_branch} already has this data in {plan.dataset}"
+        return _stop(plan, "no-change", data_hash, why)
     dvc.push(work, plan.dataset, ctx.config.train.remote)
-    drifted, checked = prs.drift_rows(report)
-    context: dict[str, Any] = {
-        "marker": mark,
+    context = _pr_context(ctx.root, plan, update, report, fresh_paths, (old_md5, new_md5))
+    context.update(marker=mark, run_url=ctx.runtime.run_url)
+    reuse = _reusable(ctx.root, plan, f"{plan.dataset}.dvc", new_md5)
+    if reuse:
+        return Prepared(plan, reuse, False, data_hash, context)
+    message = branches.commit_message(
+        plan.model, plan.dataset, update, data_hash, context["drifted"], context["decayed"]
+    )
+    sha = branches.commit_all(work, message)
+    assert sha is not None  # the pointer changed
+    return Prepared(plan, sha, True, data_hash, context)
+
+
+def _pr_context(
+    root: Path,
+    plan: _Plan,
+    update: DataUpdate,
+    report: Mapping[str, Any] | None,
+    fresh_paths: list[Path],
+    md5s: tuple[str, str],
+) -> dict[str, Any]:
+    """What the pull request body template is given (values escaped there, not here)."""
+    drifted, checked = report_io.drift_rows(report)
+    return {
         "model": plan.model,
         "summary": str((report or {}).get("summary") or ""),
         "drifted": drifted,
         "columns_checked": checked,
         "drift_detected": bool((report or {}).get("drift_detected")),
-        "decayed": prs.decay_rows(report),
+        "decayed": report_io.decay_rows(report),
         "dataset": plan.dataset,
-        "mode": mode,
+        "mode": update.mode,
         "rows_before": update.rows_before,
         "rows_after": update.rows_after,
         "rows_added": update.rows_added,
-        "fresh_paths": [_shown(ctx.root, p) for p in fresh_paths],
-        "old_md5": old_md5,
-        "new_md5": new_md5,
-        "run_url": ctx.runtime.run_url,
+        "fresh_paths": [report_io.shown(root, p) for p in fresh_paths],
+        "old_md5": md5s[0],
+        "new_md5": md5s[1],
         "update": update,
     }
-    reuse = _reusable(ctx.root, plan, pointer, new_md5)
-    if reuse:
-        return reuse, False, data_hash, context
-    message = _commit_message(plan, update, data_hash, drifted, context["decayed"])
-    sha = branches.commit_all(work, message)
-    assert sha is not None  # the pointer changed
-    return sha, True, data_hash, context
 
 
 def _stop(plan: _Plan, action: Action, data_hash: str, why: str) -> RetrainResult:
@@ -252,51 +259,6 @@ def _reusable(root: Path, plan: _Plan, pointer: str, new_md5: str) -> str | None
     return tip.sha if same else None
 
 
-def _commit_message(
-    plan: _Plan,
-    update: DataUpdate,
-    data_hash: str,
-    drifted: list[dict[str, Any]],
-    decayed: list[dict[str, Any]],
-) -> str:
-    rows = f"{update.rows_added} new rows in " if update.rows_added else "new data in "
-    lines = [one_line(f"mlci: retrain {plan.model} on {rows}{plan.dataset}", 72), ""]
-    if drifted:
-        lines.append(one_line("Drifted columns: " + ", ".join(c["name"] for c in drifted), 500))
-    if decayed:
-        lines.append(one_line("Decayed metrics: " + ", ".join(d["metric"] for d in decayed), 500))
-    if update.rows_before is not None:
-        lines.append(f"Rows: {update.rows_before} -> {update.rows_after} ({update.mode})")
-    lines += [
-        "",
-        f"{branches.TRAILER_MODEL}: {one_line(plan.model).replace(' ', '_')}",
-        f"{branches.TRAILER_DATA}: {data_hash}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _fresh_paths(root: Path, data_paths: Sequence[str], report: Mapping[str, Any] | None) -> list[Path]:
-    """--data wins over the report's current.paths; relative paths: the working folder, else the repo."""
-    given = list(data_paths)
-    if not given and report:
-        current = report.get("current") or {}
-        given = [str(p) for p in (current.get("paths") or [])] if isinstance(current, Mapping) else []
-    paths = []
-    for item in given:
-        path = Path(item)
-        if not path.is_absolute():
-            path = Path.cwd() / item if (Path.cwd() / item).exists() else root / item
-        paths.append(path.resolve())
-    return paths
-
-
-def _shown(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.name
-
-
 def _dispatch(ctx: RunContext, client: Any, branch: str, wanted: bool) -> bool:
     """With GITHUB_TOKEN our push and pull request start no workflow: start the checks ourselves."""
     if not wanted or prs.token_kind(os.environ) != "github-token":
@@ -320,7 +282,7 @@ def _dispatch(ctx: RunContext, client: Any, branch: str, wanted: bool) -> bool:
 
 def main(name: str, report_file: str | None, data_paths: Sequence[str]) -> RetrainResult | None:
     ctx = RunContext.load()
-    report = load_report(report_file) if report_file else None
+    report = report_io.load_report(report_file) if report_file else None
     if report is not None and report.get("retrain_needed") is False and not data_paths:
         click.echo("the monitor report says no retraining is needed: nothing to do")
         ctx.actions.set_output("retrain-action", "not-needed")
@@ -328,22 +290,6 @@ def main(name: str, report_file: str | None, data_paths: Sequence[str]) -> Retra
     result = run_retrain(ctx, name, report, list(data_paths))
     publish_result(ctx, result)
     return result
-
-
-def load_report(path: str) -> dict[str, Any]:
-    import json
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MlciError(
-            f"monitor report not found: {path}", "pass the JSON file `mlci monitor` wrote"
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MlciError(f"{path} is not a JSON monitor report: {one_line(exc)}") from None
-    if not isinstance(data, dict):
-        raise MlciError(f"{path} is not a JSON monitor report: expected an object at the top")
-    return data
 
 
 def publish_result(ctx: RunContext, result: RetrainResult) -> None:
