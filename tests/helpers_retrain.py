@@ -44,7 +44,14 @@ def monitor_report(folder: Path, paths: list[Path], **extra: Any) -> Path:
         "retrain_needed": True,
         "current": {"paths": [str(p) for p in paths]},
         "columns": [
-            {"name": "mean_radius", "drifted": True, "method": "psi", "score": 0.41, "threshold": 0.2},
+            {
+                "name": "mean_radius",
+                "drifted": True,
+                "method": "psi",
+                "score": 0.41,
+                "threshold": 0.2,
+                "reasons": ["PSI 0.41 ≥ 0.2"],
+            },
             {"name": "mean_area", "drifted": True, "method": "psi", "score": 0.52, "threshold": 0.2},
             {"name": "mean_texture", "drifted": False, "method": "psi", "score": 0.01, "threshold": 0.2},
         ],

@@ -50,7 +50,10 @@ def test_drift_opens_one_pull_request_with_the_data_pushed_first(
 
     [pull] = fake_github.pulls
     assert (pull["state"], pull["head"]["ref"], pull["base"]["ref"]) == ("open", BRANCH, "main")
-    assert "| `mean_radius` | psi | 0.41 | 0.2 |" in pull["body"] and "60 new rows" in pull["title"]
+    assert (
+        "| `mean_radius` | psi | 0.41 | 0.2 | PSI 0.41 ≥ 0.2 |" in pull["body"]
+        and "60 new rows" in pull["title"]
+    )
     assert [label["name"] for label in pull["labels"]] == ["mlci", "retrain"]
     assert [user["login"] for user in pull["requested_reviewers"]] == ["data-lead"]
     assert [d["ref"] for d in fake_github.dispatches] == [BRANCH]

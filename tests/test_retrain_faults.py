@@ -35,6 +35,7 @@ def report(tmp_path: Path) -> Path:
         pytest.param({"status": 502}, id="502-before-landing"),
         pytest.param({"status": 502, "after": True}, id="502-after-landing"),
         pytest.param({"kind": "drop"}, id="dropped-connection"),
+        pytest.param({"status": 422, "after": True}, id="opened-meanwhile-by-another-run"),
     ],
 )
 def test_a_failing_pull_request_call_still_ends_with_one_pull_request(

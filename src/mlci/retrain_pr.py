@@ -61,14 +61,7 @@ def ensure_pull(
 ) -> PullOutcome:
     """Open the pull request, or bring the open one up to date; labels, reviewers, assignees after."""
     try:
-        existing = open_for(client, branch)
-        if existing is None:
-            pull = client.create_pull(title, branch, base, body)
-            action: Literal["opened", "updated", "unchanged"] = "opened"
-        elif existing.get("title") == title and str(existing.get("body") or "") == body:
-            pull, action = existing, "unchanged"
-        else:
-            pull, action = client.update_pull(int(existing["number"]), title=title, body=body), "updated"
+        pull, action = _upsert_pull(client, branch, base, title, body)
     except PermissionDenied as exc:
         raise MlciError(
             f"GitHub refused to open the pull request for {one_line(branch)}: {exc.message}",
@@ -78,6 +71,23 @@ def ensure_pull(
     number = int(pull["number"])
     warnings = _decorate(client, number, settings) if action != "unchanged" else ()
     return PullOutcome(action, number, str(pull.get("html_url") or ""), warnings)
+
+
+def _upsert_pull(
+    client: GitHubApi, branch: str, base: str, title: str, body: str
+) -> tuple[Json, Literal["opened", "updated", "unchanged"]]:
+    existing = open_for(client, branch)
+    if existing is None:
+        try:
+            return client.create_pull(title, branch, base, body), "opened"
+        except GitHubError as exc:
+            # another run (an overlapping schedule) opened it between our look and our create
+            existing = open_for(client, branch) if exc.status == 422 else None
+            if existing is None:
+                raise
+    if existing.get("title") == title and str(existing.get("body") or "") == body:
+        return existing, "unchanged"
+    return client.update_pull(int(existing["number"]), title=title, body=body), "updated"
 
 
 def _decorate(client: GitHubApi, number: int, settings: RetrainConfig) -> tuple[str, ...]:

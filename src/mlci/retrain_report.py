@@ -62,6 +62,9 @@ def drift_rows(report: Mapping[str, Any] | None) -> tuple[list[Json], int]:
             "method": str(c.get("method") or c.get("test") or ""),
             "score": _number(c, "score", "statistic", "psi", "value", "p_value"),
             "threshold": _number(c, "threshold"),
+            "why": "; ".join(str(r) for r in c.get("reasons") or [] if r)
+            if isinstance(c.get("reasons"), list)
+            else "",
         }
         for c in columns
         if c.get("drifted")
@@ -76,8 +79,9 @@ def decay_rows(report: Mapping[str, Any] | None) -> list[Json]:
     for item in failed:
         if isinstance(item, Mapping):
             name = str(item.get("metric") or item.get("name") or "?")
-            rest = {k: v for k, v in item.items() if k not in ("metric", "name")}
-            rows.append({"metric": name, "detail": ", ".join(f"{k} {v}" for k, v in rest.items())})
+            rest = {k: v for k, v in item.items() if k not in ("metric", "name", "passed")}
+            detail = item.get("reason") or ", ".join(f"{k} {v}" for k, v in rest.items())
+            rows.append({"metric": name, "detail": str(detail)})
         else:
             rows.append({"metric": str(item), "detail": ""})
     return rows

@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -22,6 +22,7 @@ from mlci import retrain_pr as prs
 from mlci import retrain_report as report_io
 from mlci.context import RunContext
 from mlci.errors import MlciError
+from mlci.github_errors import GitHubError
 from mlci.gitutil import default_branch
 from mlci.retrain import (
     DataUpdate,
@@ -36,6 +37,9 @@ from mlci.retrain import (
     replace_rows,
 )
 from mlci.safety import md_code, md_escape, one_line
+
+if TYPE_CHECKING:
+    from mlci.publish import GitHubApi
 
 Action = Literal["opened", "updated", "unchanged", "no-change", "declined"]
 
@@ -66,11 +70,14 @@ class _Plan:
 def run_retrain(
     ctx: RunContext, name: str, report: dict[str, Any] | None, data_paths: list[str]
 ) -> RetrainResult:
-    """The whole loop step: data → DVC remote → branch on origin → pull request (or why not)."""
+    """The whole loop step: data → DVC remote → branch on origin → pull request (or why not).
+
+    Says what happened (stdout, step outputs, job summary); `mlci monitor --open-pr` calls this too.
+    """
     prepared = push_branch(ctx, name, report, data_paths)
-    if isinstance(prepared, RetrainResult):
-        return prepared
-    return open_pull(ctx, prepared)
+    result = prepared if isinstance(prepared, RetrainResult) else open_pull(ctx, prepared)
+    publish_result(ctx, result)
+    return result
 
 
 @dataclass(frozen=True)
@@ -259,7 +266,7 @@ def _reusable(root: Path, plan: _Plan, pointer: str, new_md5: str) -> str | None
     return tip.sha if same else None
 
 
-def _dispatch(ctx: RunContext, client: Any, branch: str, wanted: bool) -> bool:
+def _dispatch(ctx: RunContext, client: GitHubApi, branch: str, wanted: bool) -> bool:
     """With GITHUB_TOKEN our push and pull request start no workflow: start the checks ourselves."""
     if not wanted or prs.token_kind(os.environ) != "github-token":
         return False
@@ -272,8 +279,15 @@ def _dispatch(ctx: RunContext, client: Any, branch: str, wanted: bool) -> bool:
             title="mlci retrain",
         )
         return False
-    client.dispatch_workflow(workflow, branch, {})
-    click.echo(f"started workflow {md_code(workflow)} on {one_line(branch)}")
+    try:
+        client.dispatch_workflow(workflow, branch, {})
+    except GitHubError as exc:
+        raise MlciError(
+            f"the pull request is open, but starting {one_line(workflow)} on it failed: {exc.message}",
+            "check `retrain.dispatch_workflow` (a workflow file with `on: workflow_dispatch`) and the job's "
+            f"`actions: write`; start it by hand with `gh workflow run {workflow} --ref {branch}`",
+        ) from None
+    click.echo(f"started workflow {one_line(workflow)} on {one_line(branch)}")
     return True
 
 
@@ -287,9 +301,7 @@ def main(name: str, report_file: str | None, data_paths: Sequence[str]) -> Retra
         click.echo("the monitor report says no retraining is needed: nothing to do")
         ctx.actions.set_output("retrain-action", "not-needed")
         return None
-    result = run_retrain(ctx, name, report, list(data_paths))
-    publish_result(ctx, result)
-    return result
+    return run_retrain(ctx, name, report, list(data_paths))
 
 
 def publish_result(ctx: RunContext, result: RetrainResult) -> None:
