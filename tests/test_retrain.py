@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mlci import example
-from tests.conftest import ExampleRepo
+from tests.conftest import ExampleRepo, actions_env, read_outputs
 from tests.fakegithub import FakeGitHub
 from tests.helpers_retrain import (
     BRANCH,
@@ -34,7 +34,10 @@ def test_drift_opens_one_pull_request_with_the_data_pushed_first(
     fresh = drifted_rows(60)
     report = monitor_report(tmp_path, [write_fresh(tmp_path, fresh)])
 
-    proc = retrain(example_repo, "--from-report", str(report), env=online_env(fake_github))
+    payload = {"schedule": "17 5 * * *", "repository": {"full_name": fake_github.repository}}
+    step = actions_env(tmp_path / "step", "schedule", payload, **online_env(fake_github))
+
+    proc = retrain(example_repo, "--from-report", str(report), env=step)
 
     assert proc.returncode == 0, proc.stderr
     assert "pull request #1 opened" in proc.stdout
@@ -57,6 +60,12 @@ def test_drift_opens_one_pull_request_with_the_data_pushed_first(
     assert [label["name"] for label in pull["labels"]] == ["mlci", "retrain"]
     assert [user["login"] for user in pull["requested_reviewers"]] == ["data-lead"]
     assert [d["ref"] for d in fake_github.dispatches] == [BRANCH]
+    run_url = f"https://github.com/{fake_github.repository}/actions/runs/4242"
+    assert f"[this monitoring run]({run_url})" in pull["body"]
+    outputs = read_outputs(tmp_path / "step" / "output")
+    assert outputs["retrain-action"] == "opened" and outputs["pr-url"] == pull["html_url"]
+    assert outputs["commit"] == origin_sha(example_repo) and outputs["branch"] == BRANCH
+    assert pull["html_url"] in (tmp_path / "step" / "summary").read_text()
 
 
 def test_five_reruns_make_one_commit_and_one_pull_request(
