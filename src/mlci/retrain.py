@@ -158,6 +158,13 @@ def pointer_md5(text: str | None) -> str:
     return str(outs[0].get("md5") or "")
 
 
+def plain_md5(pointer: Path) -> bool:
+    """Whether a `.dvc` file records the plain md5 of its file's bytes (DVC 3: `hash: md5`)."""
+    data = yaml.safe_load(pointer.read_text(encoding="utf-8")) or {}
+    outs = data.get("outs") or [{}]
+    return outs[0].get("hash") == "md5" and not outs[0].get("nfiles")
+
+
 def file_md5(path: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as handle:

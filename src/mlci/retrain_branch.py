@@ -134,7 +134,10 @@ def _share_dvc(root: Path, work: Path) -> None:
         return
     local = root / ".dvc" / "config.local"
     text = local.read_text(encoding="utf-8") if local.is_file() else ""
-    if "[cache]" not in text:
+    shared = (
+        (work / ".dvc" / "config").read_text(encoding="utf-8") if (work / ".dvc" / "config").is_file() else ""
+    )
+    if "[cache]" not in text + shared:  # a cache the project configured itself is left as it is
         cache = (root / ".dvc" / "cache").resolve()
         text += f"\n[cache]\n    dir = {cache.as_posix()}\n"
     (work / ".dvc" / "config.local").write_text(text, encoding="utf-8")

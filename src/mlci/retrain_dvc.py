@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,27 @@ def _repo(work: Path, doing: str, hint: str, remote: bool = False) -> Iterator[A
 def _at(work: Path, relative: str) -> str:
     """DVC resolves targets against the process's working folder, not the repo: give it full paths."""
     return str(work / relative)
+
+
+def materialize(root: Path, work: Path, dataset: str) -> None:
+    """Put the dataset into the scratch checkout: a copy from the repo's own DVC cache when it is there
+    (no DVC start-up at all), else `dvc pull` (a fresh CI clone: from the remote)."""
+    from mlci.retrain import pointer_md5
+
+    md5 = pointer_md5((work / f"{dataset}.dvc").read_text(encoding="utf-8"))
+    cached = root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:] if len(md5) == 32 else None
+    if cached is not None and cached.is_file() and not _custom_cache(root):
+        shutil.copyfile(cached, work / dataset)
+        return
+    pull(work, dataset)
+
+
+def _custom_cache(root: Path) -> bool:
+    return any(
+        "[cache]" in path.read_text(encoding="utf-8")
+        for path in (root / ".dvc" / "config", root / ".dvc" / "config.local")
+        if path.is_file()
+    )
 
 
 def pull(work: Path, dataset: str) -> None:

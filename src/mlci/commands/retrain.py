@@ -32,6 +32,7 @@ from mlci.retrain import (
     file_md5,
     find_dataset,
     load_fresh,
+    plain_md5,
     pointer_md5,
     read_table,
     replace_rows,
@@ -160,16 +161,26 @@ def _build(
         word = "merged" if closed.get("merged_at") or closed.get("merged") else "closed"
         why = f"pull request #{closed.get('number')} with this data was {word}"
         return _stop(plan, "declined", data_hash, why)
-    if update.changed and update.mode != "update":
-        dvc.add(work, plan.dataset)
-    new_md5 = pointer_md5(pointer.read_text(encoding="utf-8"))
-    if not update.changed or new_md5 == old_md5:
-        why = f"{plan.base_branch} already has this data in {plan.dataset}"
-        return _stop(plan, "no-change", data_hash, why)
-    dvc.push(work, plan.dataset, ctx.config.train.remote)
+    if not update.changed:
+        return _stop(plan, "no-change", data_hash, f"{plan.base_branch} already has this data")
+    pointer_path = f"{plan.dataset}.dvc"
+    # DVC 3 records a file's plain md5: when the branch already has this very file, neither
+    # `dvc add` nor `dvc push` is needed (the branch was only ever pushed after its data)
+    early = file_md5(work / plan.dataset) if update.mode != "update" and plain_md5(pointer) else ""
+    reuse = _reusable(ctx.root, plan, pointer_path, early) if early else None
+    if not reuse:
+        if update.mode != "update":
+            dvc.add(work, plan.dataset)
+        early = pointer_md5(pointer.read_text(encoding="utf-8"))
+    new_md5 = early
+    if new_md5 == old_md5:
+        return _stop(plan, "no-change", data_hash, f"{plan.base_branch} already has this data")
     context = _pr_context(ctx.root, plan, update, report, fresh_paths, (old_md5, new_md5))
     context.update(marker=mark, run_url=ctx.runtime.run_url)
-    reuse = _reusable(ctx.root, plan, f"{plan.dataset}.dvc", new_md5)
+    if reuse:
+        return Prepared(plan, reuse, False, data_hash, context)
+    dvc.push(work, plan.dataset, ctx.config.train.remote)
+    reuse = _reusable(ctx.root, plan, pointer_path, new_md5)
     if reuse:
         return Prepared(plan, reuse, False, data_hash, context)
     message = branches.commit_message(
@@ -220,7 +231,7 @@ def _update_data(ctx: RunContext, plan: _Plan, work: Path, fresh_paths: list[Pat
         dvc.update(work, plan.dataset)
         after = pointer_md5((work / f"{plan.dataset}.dvc").read_text(encoding="utf-8"))
         return DataUpdate(plan.dataset, mode, None, None, None, before != after), after
-    dvc.pull(work, plan.dataset)
+    dvc.materialize(ctx.root, work, plan.dataset)
     if mode == "command":
         before = file_md5(target)
         _run_command(ctx, work, plan, fresh_paths)
