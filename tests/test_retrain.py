@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pandas as pd
-import pytest
+import yaml
 
 from mlci import example
 from tests.conftest import ExampleRepo, actions_env, read_outputs
@@ -28,7 +29,7 @@ from tests.helpers_retrain import (
 
 
 def test_drift_opens_one_pull_request_with_the_data_pushed_first(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     configure(example_repo, reviewers=["data-lead"], assignees=["ml-oncall"], dispatch_workflow="mlci.yml")
     fresh = drifted_rows(60)
@@ -69,7 +70,7 @@ def test_drift_opens_one_pull_request_with_the_data_pushed_first(
 
 
 def test_five_reruns_make_one_commit_and_one_pull_request(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     configure(example_repo, dispatch_workflow="mlci.yml")
     report = monitor_report(tmp_path, [write_fresh(tmp_path, drifted_rows(40))])
@@ -85,7 +86,7 @@ def test_five_reruns_make_one_commit_and_one_pull_request(
 
 
 def test_new_data_updates_the_open_pull_request(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     first = write_fresh(tmp_path / "a", drifted_rows(30, seed=1))
     second = write_fresh(tmp_path / "b", drifted_rows(30, seed=2))
@@ -104,7 +105,7 @@ def test_new_data_updates_the_open_pull_request(
 
 
 def test_a_closed_pull_request_is_not_reopened_for_the_same_data(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     report = monitor_report(tmp_path, [write_fresh(tmp_path, drifted_rows(40))])
     assert retrain(example_repo, "--from-report", str(report), env=online_env(fake_github)).returncode == 0
@@ -123,7 +124,7 @@ def test_a_closed_pull_request_is_not_reopened_for_the_same_data(
 
 
 def test_data_already_on_main_opens_nothing(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     seen = write_fresh(tmp_path, example.raw_frame().head(50))
 
@@ -135,7 +136,7 @@ def test_data_already_on_main_opens_nothing(
 
 
 def test_fresh_data_with_other_columns_is_refused_before_anything_changes(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     wrong = drifted_rows(20).drop(columns=["mean_area"]).assign(patient_id=1)
     objects_before = sorted(example_repo.remote.rglob("*"))
@@ -151,7 +152,7 @@ def test_fresh_data_with_other_columns_is_refused_before_anything_changes(
 
 
 def test_an_explicit_dataset_that_a_stage_writes_is_refused(
-    example_repo: ExampleRepo, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, tmp_path: Path
 ) -> None:
     configure(example_repo, dataset="data/prepared/train.csv")
 
@@ -162,7 +163,7 @@ def test_an_explicit_dataset_that_a_stage_writes_is_refused(
 
 
 def test_replace_mode_swaps_the_training_set(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     configure(example_repo, mode="replace")
     fresh = drifted_rows(200)
@@ -179,7 +180,7 @@ def test_replace_mode_swaps_the_training_set(
 
 
 def test_offline_writes_the_branch_to_origin_and_the_pull_request_to_the_outbox(
-    example_repo: ExampleRepo, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, tmp_path: Path
 ) -> None:
     report = monitor_report(tmp_path, [write_fresh(tmp_path, drifted_rows(25))])
 
@@ -201,7 +202,7 @@ def test_offline_writes_the_branch_to_origin_and_the_pull_request_to_the_outbox(
 
 
 def test_a_branch_someone_else_committed_to_is_not_overwritten(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: pytest.TempPathFactory
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     assert (
         retrain(
@@ -221,3 +222,17 @@ def test_a_branch_someone_else_committed_to_is_not_overwritten(
     assert proc.returncode == 2
     assert "did not make" in proc.stderr
     assert origin_sha(example_repo) == theirs
+
+
+def test_without_origin_the_branch_is_made_locally(example_repo: ExampleRepo, tmp_path: Path) -> None:
+    example_repo.git("remote", "remove", "origin")
+    fresh = drifted_rows(12)
+
+    proc = retrain(example_repo, "--data", str(write_fresh(tmp_path, fresh)))
+
+    assert proc.returncode == 0, proc.stderr
+    local = yaml.safe_load(example_repo.git("show", f"{BRANCH}:data/raw.csv.dvc"))["outs"][0]["md5"]
+    main = yaml.safe_load(example_repo.git("show", "main:data/raw.csv.dvc"))["outs"][0]["md5"]
+    assert local != main and remote_object(example_repo, local).is_file()
+    assert (example_repo.root / ".mlci" / "outbox" / "pull-request-mlci-retrain-classifier.md").is_file()
+    assert example_repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main"  # the checkout is untouched

@@ -18,7 +18,7 @@ BIN = Path(sys.executable).parent
 def _workflow() -> str:
     text = (ROOT / "docs" / "retrain.md").read_text()
     [block] = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
-    return block
+    return str(block)
 
 
 @pytest.mark.parametrize(

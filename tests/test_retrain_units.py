@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,12 @@ import yaml
 
 from mlci.config import parse_config
 from mlci.errors import MlciError
-from mlci.retrain import DataUpdate, find_dataset
+from mlci.retrain import DataUpdate, choose_model, find_dataset
 from mlci.retrain_pr import marker, pr_body, token_kind
 from mlci.retrain_report import decay_rows, drift_rows
 
 
-def _project(root: Path, stages: dict[str, object], tracked: list[str]) -> None:
+def _project(root: Path, stages: Mapping[str, object], tracked: list[str]) -> None:
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
     for path in tracked:
         (root / f"{path}.dvc").parent.mkdir(parents=True, exist_ok=True)
@@ -116,3 +117,13 @@ def test_a_model_name_cannot_close_the_marker() -> None:
     made = marker("x --> <b>", "h")
     assert made == "<!-- mlci:retrain:x_-___b_:h -->"
     assert re.fullmatch(r"<!--(?:(?!--).)+-->", made)
+
+
+def test_several_models_need_a_name() -> None:
+    config = parse_config({"models": {"a": {"data": "a.csv"}, "b": {"data": "b.csv"}}})
+
+    assert choose_model(config, "", {"model": "b"}) == "b"
+    with pytest.raises(MlciError, match=r"which model to retrain\? .*models in mlci.yaml: a, b"):
+        choose_model(config, "", None)
+    with pytest.raises(MlciError, match=r"model 'c' is not in mlci\.yaml"):
+        choose_model(config, "c", None)
