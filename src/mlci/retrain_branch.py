@@ -65,28 +65,21 @@ def fetch_tips(root: Path, default: str, branch: str) -> Tips:
         if base is None:
             raise MlciError(f"branch '{one_line(default)}' does not exist in this repository")
         return Tips(base, resolve(root, f"refs/heads/{branch}"), remote=False)
-    git(
-        root,
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        REMOTE,
-        f"+refs/heads/{default}:refs/remotes/{REMOTE}/{default}",
-    )
-    listed = git(root, "ls-remote", "--heads", REMOTE, f"refs/heads/{branch}")
-    ours = listed.split()[0] if listed else None
-    if ours:
-        git(
-            root,
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            REMOTE,
-            f"+refs/heads/{branch}:refs/remotes/{REMOTE}/{branch}",
+    # one look at origin, then one fetch of what exists (a network round trip each on a runner)
+    listed = git(root, "ls-remote", "--heads", REMOTE, f"refs/heads/{default}", f"refs/heads/{branch}")
+    heads = {ref: sha for sha, ref in (line.split("\t", 1) for line in listed.splitlines() if "\t" in line)}
+    if f"refs/heads/{default}" not in heads:
+        raise MlciError(
+            f"origin has no branch '{one_line(default)}' to base the retraining on",
+            "push the default branch first, or check the `origin` remote",
         )
-    base = resolve(root, f"refs/remotes/{REMOTE}/{default}")
-    assert base is not None  # just fetched
-    return Tips(base, ours, remote=True)
+    specs = [
+        f"+refs/heads/{name}:refs/remotes/{REMOTE}/{name}"
+        for name in (default, branch)
+        if f"refs/heads/{name}" in heads
+    ]
+    git(root, "fetch", "--quiet", "--no-tags", REMOTE, *specs)
+    return Tips(heads[f"refs/heads/{default}"], heads.get(f"refs/heads/{branch}"), remote=True)
 
 
 def read_commit(root: Path, sha: str) -> BranchCommit:
