@@ -73,11 +73,20 @@ def test_a_report_that_needs_no_retraining_changes_nothing(
     assert origin_sha(example_repo) == "" and fake_github.requests == []
 
 
-def test_a_broken_report_is_a_usage_error(example_repo: ExampleRepo, tmp_path: Path) -> None:
+def test_bad_input_is_a_usage_error_before_anything_is_fetched(
+    example_repo: ExampleRepo, tmp_path: Path
+) -> None:
     broken = tmp_path / "report.json"
     broken.write_text("{not json")
+    no_paths = monitor_report(tmp_path, [])
+    cases = {
+        ("--from-report", str(broken)): "is not a JSON monitor report",
+        ("--data", str(tmp_path / "missing.csv")): "fresh data not found",
+        ("--from-report", str(no_paths)): "no fresh data to retrain on",
+    }
+    for args, expected in cases.items():
+        proc = retrain(example_repo, *args)
 
-    proc = retrain(example_repo, "--from-report", str(broken))
-
-    assert proc.returncode == 2
-    assert "is not a JSON monitor report" in proc.stderr
+        assert proc.returncode == 2, args
+        assert expected in proc.stderr and "hint:" in proc.stderr
+    assert example_repo.git("for-each-ref", "refs/remotes/origin/mlci") == ""

@@ -15,6 +15,7 @@ from mlci.errors import MlciError
 from mlci.safety import one_line
 
 Json = dict[str, Any]
+_REPORT_HINT = "pass the report `mlci monitor` writes in its JSON format"
 
 
 def load_report(path: str) -> dict[str, Any]:
@@ -25,9 +26,9 @@ def load_report(path: str) -> dict[str, Any]:
             f"monitor report not found: {path}", "pass the JSON file `mlci monitor` wrote"
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MlciError(f"{path} is not a JSON monitor report: {one_line(exc)}") from None
+        raise MlciError(f"{path} is not a JSON monitor report: {one_line(exc)}", _REPORT_HINT) from None
     if not isinstance(data, dict):
-        raise MlciError(f"{path} is not a JSON monitor report: expected an object at the top")
+        raise MlciError(f"{path} is not a JSON monitor report: expected an object at the top", _REPORT_HINT)
     return data
 
 
@@ -44,6 +45,22 @@ def fresh_paths(root: Path, data_paths: Sequence[str], report: Mapping[str, Any]
             path = Path.cwd() / item if (Path.cwd() / item).exists() else root / item
         paths.append(path.resolve())
     return paths
+
+
+def require_fresh(paths: Sequence[Path], mode: str) -> None:
+    """`append` and `replace` need fresh files, and every file named must be there."""
+    if mode in ("append", "replace") and not paths:
+        raise MlciError(
+            "no fresh data to retrain on",
+            "pass --data PATH (labelled rows with the training data's columns) "
+            "or a monitor report with current.paths",
+        )
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise MlciError(
+            f"fresh data not found: {', '.join(map(one_line, missing))}",
+            "check --data or the report's current.paths (relative paths: from here, else the repo root)",
+        )
 
 
 def shown(root: Path, path: Path) -> str:

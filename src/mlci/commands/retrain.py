@@ -105,8 +105,9 @@ def push_branch(
     base_branch = ctx.runtime.default_branch or (
         str(client.get_repo().get("default_branch") or "main") if online else default_branch(ctx.root)
     )
-    plan = _Plan(model, dataset, branch, base_branch, branches.fetch_tips(ctx.root, base_branch, branch))
     fresh_paths = report_io.fresh_paths(ctx.root, data_paths, report)
+    report_io.require_fresh(fresh_paths, config.retrain.mode)  # before any fetch or checkout
+    plan = _Plan(model, dataset, branch, base_branch, branches.fetch_tips(ctx.root, base_branch, branch))
     with ctx.actions.group(f"retrain {one_line(model)}: {one_line(dataset)} → {one_line(branch)}"):
         with branches.scratch_checkout(ctx.root, plan.tips.base) as work:
             built = _build(ctx, plan, work, fresh_paths, report)
