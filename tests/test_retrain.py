@@ -183,11 +183,19 @@ def test_offline_writes_the_branch_to_origin_and_the_pull_request_to_the_outbox(
     example_repo: ExampleRepo, tmp_path: Path
 ) -> None:
     report = monitor_report(tmp_path, [write_fresh(tmp_path, drifted_rows(25))])
+    example_repo.set_param("train.max_depth", 6)  # someone's work in progress, not committed
+    example_repo.write("notes.txt", "untracked")
+    (example_repo.root / "data" / "raw.csv").write_text("half-edited")
+    status = example_repo.git("status", "--porcelain")
 
     runner = {"GIT_CONFIG_GLOBAL": os.devnull}  # like a runner: no git identity anywhere
     for _ in range(2):
         proc = retrain(example_repo, "--from-report", str(report), env=runner)
         assert proc.returncode == 0, proc.stderr
+
+    assert example_repo.git("status", "--porcelain") == status  # the checkout is left as it was
+    assert (example_repo.root / "data" / "raw.csv").read_text() == "half-edited"
+    assert example_repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main"
 
     outbox = example_repo.root / ".mlci" / "outbox"
     body = (outbox / "pull-request-mlci-retrain-classifier.md").read_text()
