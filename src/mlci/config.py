@@ -94,6 +94,7 @@ class ColumnThresholds:
     js: float | None = None
     p_value: float | None = None
     missing_rate: float | None = None
+    unseen_share: float | None = None  # share of rows with values the reference never had
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ class MonitorConfig:
     wasserstein: float = 0.1
     js: float = 0.1
     missing_rate: float = 0.05  # absolute change in the share of missing values
-    large_sample: int = 5000  # rows per side from which effect sizes decide
+    unseen_share: float = 0.01  # categorical: share of rows with values the reference never had
+    large_sample: int = 5000  # up to this many values per side: exact tests on them; above: binned
     bins: int = 10
     chunk_rows: int = 200_000
     profile_dir: str = ".mlci/profiles"
@@ -151,6 +153,12 @@ class DatasetContract:
 class DataConfig:
     datasets: dict[str, DatasetContract] = field(default_factory=dict)
     profile_cache: str = ".mlci/profiles"
+    # a dataset without a declared contract is checked against the one inferred from the base
+    # (types, nullability, categories; no ranges) and for drift; true: those findings fail the
+    # data gate too (default: report only, as warnings)
+    gate_inferred: bool = False
+    max_examples: int = 3  # example rows shown per violation
+    max_categories: int = 20  # `mlci data infer`: a text column with at most this many values gets `allowed`
 
 
 @dataclass(frozen=True)

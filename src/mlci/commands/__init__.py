@@ -1,0 +1,1 @@
+"""One module per command: orchestration only; domain modules do the work."""

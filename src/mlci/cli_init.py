@@ -1,0 +1,20 @@
+"""`mlci init`: set a DVC repository up for mlci."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option(
+    "--ref",
+    default=None,
+    help="Pin the workflows to this mlci commit SHA (default: the installed version's).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option("--dry-run", is_flag=True, help="Print what would be written, write nothing.")
+def init(ref: str | None, force: bool, dry_run: bool) -> None:
+    """Write mlci.yaml and the GitHub workflows into an existing DVC repository."""
+    from mlci.commands.init import run_init
+
+    run_init(ref=ref, force=force, dry_run=dry_run)

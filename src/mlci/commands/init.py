@@ -1,0 +1,42 @@
+"""`mlci init`: never overwrites without --force, writes all or nothing, and lists what it wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlci import scaffold
+from mlci.errors import MlciError
+from mlci.fsutil import write_text_atomic
+from mlci.gitutil import repo_root
+
+
+def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str = ".") -> list[Path]:
+    root = repo_root(start)
+    if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
+        missing = ".dvc/" if not (root / ".dvc").is_dir() else "dvc.yaml"
+        raise MlciError(
+            f"{root.name} is not a DVC project with a pipeline ({missing} is missing)",
+            "start one with `dvc init`, then describe your pipeline with `dvc stage add` (dvc.yaml)",
+        )
+    files = scaffold.render_files(root, scaffold.pin(ref))
+    existing = [name for name in files if (root / name).exists()]
+    if existing and not force:
+        raise MlciError(
+            "these files exist already: " + ", ".join(existing),
+            "pass --force to overwrite them (check them into git first to keep a copy)",
+        )
+    if dry_run:
+        for name, text in files.items():
+            click.echo(f"--- {name}\n{text}")
+        return []
+    written = [write_text_atomic(root / name, text) for name, text in files.items()]
+    click.echo("wrote:")
+    for name in files:
+        click.echo(f"  {name}")
+    models = scaffold.find_models(root)
+    if not models:
+        click.echo("no model outputs found in dvc.yaml: add them under `models:` in mlci.yaml")
+    click.echo("next: review mlci.yaml (docs/config.md), commit, and push; see the README for secrets")
+    return written
