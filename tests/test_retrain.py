@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 
 from mlci import example
-from tests.conftest import ExampleRepo, actions_env, read_outputs
+from tests.conftest import ExampleRepo, actions_env, read_outputs, run_cli
 from tests.fakegithub import FakeGitHub
 from tests.helpers_retrain import (
     BRANCH,
@@ -244,3 +244,19 @@ def test_without_origin_the_branch_is_made_locally(example_repo: ExampleRepo, tm
     assert local != main and remote_object(example_repo, local).is_file()
     assert (example_repo.root / ".mlci" / "outbox" / "pull-request-mlci-retrain-classifier.md").is_file()
     assert example_repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main"  # the checkout is untouched
+
+
+def test_monitor_open_pr_hands_its_report_to_retraining(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fresh = drifted_rows(150, scale=1.4)
+    current = write_fresh(tmp_path, fresh)
+
+    proc = run_cli(
+        "monitor", "--current", str(current), "--open-pr", cwd=example_repo.root, env=online_env(fake_github)
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    [pull] = fake_github.pulls
+    assert pull["head"]["ref"] == BRANCH and "`mean_radius`" in pull["body"]
+    assert len(data_on_branch(example_repo)) == len(example.raw_frame()) + len(fresh)
