@@ -253,3 +253,21 @@ def test_cloud_remote_without_dvc_plugin_says_what_to_install(runner: Runner) ->
     assert code == 2
     assert "DVC remote 'storage' (s3://ml-bucket/cache)" in err and "pip install 'dvc[s3]'" in err
     assert runs(runner.log) == []
+
+
+def test_train_remote_other_than_the_default(runner: Runner, tmp_path: Path) -> None:
+    backup = tmp_path / "backup-remote"
+    shutil.copytree(runner.remote, backup)
+    example.dvc(runner.root, "remote", "add", "--local", "backup", str(backup))
+    local_config = (runner.root / ".dvc" / "config.local").read_text()
+    (runner.root / "mlci.yaml").write_text("train:\n  remote: backup\n")
+    set_yaml(runner.root / "params.yaml", "train.n_estimators", 31)
+    before = {p.relative_to(runner.remote) for p in runner.remote.rglob("*")}
+    code, _, err = runner.train()
+    assert code == 0, err
+    assert runner.outcomes()["train"] == "ran" and runner.result()["remote"] == "backup"
+    assert {p.relative_to(runner.remote) for p in runner.remote.rglob("*")} == before  # default untouched
+    assert json.loads(example.dvc(runner.root, "status", "--cloud", "-r", "backup", "--json")) == {
+        "data/raw.csv": "deleted"
+    }
+    assert (runner.root / ".dvc" / "config.local").read_text() == local_config  # put back
