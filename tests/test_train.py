@@ -271,3 +271,17 @@ def test_train_remote_other_than_the_default(runner: Runner, tmp_path: Path) -> 
         "data/raw.csv": "deleted"
     }
     assert (runner.root / ".dvc" / "config.local").read_text() == local_config  # put back
+
+
+def test_first_run_creates_the_local_remote_and_pushes(tmp_path: Path) -> None:
+    root = tmp_path / "new"
+    root.mkdir()
+    example.write_project(root)
+    remote = tmp_path / "dvc-remote"  # not created yet: DVC makes it on the first push
+    example.init_repo(root, remote, tmp_path / "origin.git")
+    proc = run_cli("train", "--format", "json", cwd=root, env={RUNS_LOG: str(tmp_path / "runs.log")})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["stages_run"] == ["prepare", "train", "evaluate"] and data["pushed"] is True
+    status = json.loads(example.dvc(root, "status", "--cloud", "--json"))
+    assert status == {}  # everything, raw data included, is in the new remote

@@ -47,7 +47,8 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         )
     targets = _targets(ctx, pipeline, opts.models)
     remote, default = rm.find(ctx.root, cfg.remote)
-    for warning in rm.preflight(remote):
+    has_results = any((ctx.root / f).with_name("dvc.lock").exists() for f in pipeline.files)
+    for warning in rm.preflight(remote, has_results=has_results):
         ctx.actions.annotate("warning", warning, title="mlci train")
     branch = _commit_branch(ctx) if opts.commit else ""
     pull = cfg.pull if opts.pull is None else opts.pull
@@ -77,7 +78,7 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     ran = result.names("ran")
     if (cfg.push if opts.push is None else opts.push) and ran:
         with actions.group(f"dvc push --run-cache -r {one_line(remote.name, 60)}"):
-            result.push_seconds = push(ctx.root, remote, selected, pipeline)
+            result.push_seconds = push(ctx.root, remote, selected, pipeline, everything=not targets)
             result.pushed = True
     notes: list[str] = []
     if opts.commit:
