@@ -166,11 +166,13 @@ def test_no_remote_at_all(runner: Runner) -> None:
     assert "no DVC remote" in err and "dvc remote add -d" in err
 
 
-def test_failing_stage_is_reported_by_name(runner: Runner) -> None:
+def test_failing_stage_is_reported_by_name(runner: Runner, tmp_path: Path) -> None:
     (runner.root / "src" / "train.py").write_text("raise SystemExit('boom: bad data')\n")
-    code, _, err = runner.train()
+    env = actions_env(tmp_path / "gha", "push", load_event("push/payload"))
+    code, _, err = runner.train(env=env)
     assert code == 2
     assert "stage 'train' failed" in err and "dvc repro train" in err
+    assert "❌ stage 'train' failed" in (tmp_path / "gha" / "summary").read_text()
 
 
 def test_commit_back_to_the_pull_request_branch(runner: Runner, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from mlci.fsutil import write_text_atomic
 from mlci.gha import Actions
 from mlci.gitutil import ensure_commit, git, resolve
 from mlci.render import render
-from mlci.safety import one_line
+from mlci.safety import md_escape, one_line
 from mlci.train import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
@@ -62,7 +62,11 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
         _commands_stopped(ctx, echo),
     ):
-        result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
+        try:
+            result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
+        except MlciError as exc:  # the summary says what failed; the funnel prints it and exits 2
+            ctx.actions.append_summary(f"### mlci train\n\n❌ {md_escape(exc.message)}\n")
+            raise
     result.seconds = round(sum(s.seconds for s in result.stages), 3)
     locks = [posixpath.join(posixpath.dirname(f), "dvc.lock") for f in pipeline.files]
     files = changed_paths(
