@@ -93,12 +93,19 @@ def test_unchanged_commit_in_a_fresh_clone_recomputes_nothing(runner: Runner, tm
     assert git(runner.root, "status", "--porcelain") == ""
 
 
-def test_param_change_runs_dependent_stages_and_the_next_runner_restores_them(runner: Runner) -> None:
+def test_param_change_runs_dependent_stages_and_the_next_runner_restores_them(
+    runner: Runner, tmp_path: Path
+) -> None:
     set_yaml(runner.root / "params.yaml", "train.n_estimators", 25)
-    code, _, err = runner.train("--format", "json")
+    env = actions_env(tmp_path / "gha", "push", load_event("push/payload"))
+    code, _, err = runner.train("--format", "json", env=env)
     assert code == 0, err
     assert runs(runner.log) == ["train", "evaluate"]
     assert runner.outcomes() == {"prepare": "restored", "train": "ran", "evaluate": "ran"}
+    outputs = read_outputs(tmp_path / "gha" / "output")
+    assert json.loads(outputs["stages-run"]) == ["train", "evaluate"]
+    assert json.loads(outputs["stages-restored"]) == ["prepare"]
+    assert outputs["changed"] == "true"
     result = runner.result()
     assert result["changed"] is True and result["pushed"] is True
     # DVC's own view: nothing is only local ("new") or lost ("missing"); raw data stayed remote-only
