@@ -294,3 +294,14 @@ def test_first_run_creates_the_local_remote_and_pushes(tmp_path: Path) -> None:
     assert data["stages_run"] == ["prepare", "train", "evaluate"] and data["pushed"] is True
     status = json.loads(example.dvc(root, "status", "--cloud", "--json"))
     assert status == {}  # everything, raw data included, is in the new remote
+
+
+def test_unreachable_http_remote_names_the_remote(runner: Runner) -> None:
+    # port 9 (discard) on loopback: nothing listens, the connection is refused
+    example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", "http://127.0.0.1:9/cache")
+    set_yaml(runner.root / "params.yaml", "train.n_estimators", 28)
+    code, _, err = runner.train()
+    assert code == 2
+    assert "DVC remote 'storage' (http://127.0.0.1:9/cache)" in err
+    assert "could not be reached" in err and "dvc remote modify storage url" in err
+    assert runs(runner.log) == []

@@ -210,6 +210,9 @@ def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | N
         if re.search(pattern, text, flags=re.IGNORECASE):
             detail = one_line(" ".join(lines[first:][:3]) if first is not None else lines[-1:], 300)
             hint = fix.format(name=remote.name) if fix else fix_hint(remote)
+            if fix and remote.scheme != "local":  # DVC reports an unreachable remote as missing data too
+                meaning += ", or the remote could not be reached"
+                hint = f"{fix_hint(remote)}; if it is reachable, {hint}"
             return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
     return None
 
@@ -219,7 +222,8 @@ def fix_hint(remote: Remote) -> str:
     if scheme == "local":
         return f"check the folder exists on this runner, or `dvc remote modify {remote.name} url PATH`"
     _, fix = CREDENTIALS.get(scheme, ((), ""))
-    modify = f"`dvc remote modify {remote.name} url {scheme}://BUCKET/PATH` to fix the address"
+    where = "BUCKET" if scheme in ("s3", "gs", "azure", "oss") else "HOST"
+    modify = f"`dvc remote modify {remote.name} url {scheme}://{where}/PATH` to fix the address"
     return f"{fix}; {modify}" if fix else modify
 
 
