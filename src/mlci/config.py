@@ -73,17 +73,20 @@ class TargetConfig:
     run: str = ""  # command
     url: str = ""  # webhook
     secret_env: str = "MLCI_WEBHOOK_SECRET"  # webhook: env var holding the HMAC key
-    timeout: float = 10.0
-    retries: int = 3
+    timeout: float = 10.0  # webhook: seconds per request (a command runs until it ends: use timeout-minutes)
+    retries: int = 3  # webhook: retries on 5xx and connection errors, with backoff
 
 
 @dataclass(frozen=True)
 class DeployConfig:
     stage: str = "prod"
-    environment: str = "production"
+    environment: str = "production"  # GitHub Deployments environment
     target: str = "local"
+    # a user's `targets:` replaces this dict; mlci.targets keeps `local` available unless redefined
     targets: dict[str, TargetConfig] = field(default_factory=lambda: {"local": TargetConfig()})
-    release: bool = False
+    release: bool = False  # also a GitHub Release with the model card and the artifact
+    remote: str = "origin"  # git remote the registry tags are fetched from and pushed to
+    bump: Literal["major", "minor", "patch"] = "patch"  # default version bump of a new registration
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class ColumnThresholds:
     js: float | None = None
     p_value: float | None = None
     missing_rate: float | None = None
+    unseen_share: float | None = None  # share of rows with values the reference never had
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,8 @@ class MonitorConfig:
     wasserstein: float = 0.1
     js: float = 0.1
     missing_rate: float = 0.05  # absolute change in the share of missing values
-    large_sample: int = 5000  # rows per side from which effect sizes decide
+    unseen_share: float = 0.01  # categorical: share of rows with values the reference never had
+    large_sample: int = 5000  # up to this many values per side: exact tests on them; above: binned
     bins: int = 10
     chunk_rows: int = 200_000
     profile_dir: str = ".mlci/profiles"
@@ -149,6 +154,12 @@ class DatasetContract:
 class DataConfig:
     datasets: dict[str, DatasetContract] = field(default_factory=dict)
     profile_cache: str = ".mlci/profiles"
+    # a dataset without a declared contract is checked against the one inferred from the base
+    # (types, nullability, categories; no ranges) and for drift; true: those findings fail the
+    # data gate too (default: report only, as warnings)
+    gate_inferred: bool = False
+    max_examples: int = 3  # example rows shown per violation
+    max_categories: int = 20  # `mlci data infer`: a text column with at most this many values gets `allowed`
 
 
 @dataclass(frozen=True)
