@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import pickle
 import shutil
 from pathlib import Path
@@ -168,3 +169,37 @@ def test_open_pr_hands_the_report_over(example_repo: ExampleRepo) -> None:
     assert "mlci retrain classifier --from-report .mlci/monitor/classifier.json" in proc.stderr
     saved = json.loads((example_repo.root / ".mlci/monitor/classifier.json").read_text())
     assert saved["retrain_needed"] is True and saved["current"]["paths"] == [str(labelled)]
+
+
+def test_without_a_model_and_with_hostile_column_names(tmp_path: Path) -> None:
+    import numpy as np
+
+    from mlci.gitutil import git
+
+    root = tmp_path / "plain"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "commit", "-q", "--allow-empty", "-m", "empty")
+    rng = np.random.default_rng(27)
+    name = "x|<img src=y>`@octocat"
+    pd.DataFrame({name: rng.normal(size=500), "ok": rng.normal(size=500)}).to_csv(
+        root / "ref.csv", index=False
+    )
+    pd.DataFrame({name: rng.normal(2, 1, 400), "ok": rng.normal(size=400)}).to_csv(
+        root / "cur.csv", index=False
+    )
+    proc = run_cli("monitor", "--reference", "ref.csv", "--current", "cur.csv", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    row = next(line for line in text.splitlines() if "octocat" in line and line.startswith("| "))
+    # inside a code span (inert HTML and mention) with its pipe escaped: the row keeps its 8 cells
+    assert row.startswith("| ``x\\|<img src=y>`@octocat`` | numeric |")
+    assert len(re.split(r"(?<!\\)\|", row)) == 10
+    assert "<summary>x|&lt;img src=y&gt;`@\u200doctocat</summary>" in text
+    report = json.loads(
+        run_cli(
+            "monitor", "--reference", "ref.csv", "--current", "cur.csv", "--format", "json", cwd=root
+        ).stdout
+    )
+    assert report["dataset"]["drifted_columns"] == [name]
+    assert report["decay"]["available"] is False and report["prediction_drift"]["available"] is False

@@ -31,7 +31,6 @@ on large samples every p-value is tiny and the effect sizes decide. See docs/mon
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -492,9 +491,8 @@ def _two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
 
 def _numeric_histogram(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, list[Any]]:
     edges = ref.coarse_edges
-    labels = [f"≤{_short(edges[0])}"] if edges else ["all"]
-    labels += [f"{_short(a)}–{_short(b)}" for a, b in itertools.pairwise(edges)]
-    labels += [f">{_short(edges[-1])}"] if edges else []
+    # each bin by its upper edge: short enough for a chart's axis
+    labels = [f"≤{_short(e)}" for e in edges] + [f">{_short(edges[-1])}"] if edges else ["all"]
     return {
         "labels": labels,
         "reference": _shares(ref.coarse_counts()),

@@ -6,6 +6,7 @@ The JSON is the contract with the retraining step: `model`, `drift_detected`, `r
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from datetime import datetime, timezone
@@ -152,4 +153,6 @@ def chart(column: dict[str, Any]) -> dict[str, Any]:
             f"  line [{', '.join(str(x) for x in cur)}]",
         ]
     )
-    return {"name": column["name"], "mermaid": body}
+    # a <summary> is HTML: escaped for HTML, and @ made inert like md_escape does
+    label = html.escape(str(column["name"])).replace("@", "@\u200d")
+    return {"name": column["name"], "html_name": label, "mermaid": body}
