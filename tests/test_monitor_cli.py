@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import pickle
+import re
 import shutil
 from pathlib import Path
 from typing import Any
