@@ -203,7 +203,11 @@ def hand_over(ctx: RunContext, name: str, report: dict[str, Any], opts: Options)
             err=True,
         )
         return
-    run_retrain(ctx, name, report, [])
+    import inspect
+
+    # retrain's signature is (ctx, name, report[, data_paths]): the fresh data is in the report
+    extra: list[Any] = [[]] if len(inspect.signature(run_retrain).parameters) > 3 else []
+    run_retrain(ctx, name, report, *extra)
 
 
 def _optional(module: str, attr: str) -> Any:
