@@ -214,3 +214,24 @@ def test_without_a_model_and_with_hostile_column_names(tmp_path: Path) -> None:
     )
     assert report["dataset"]["drifted_columns"] == [name]
     assert report["decay"]["available"] is False and report["prediction_drift"]["available"] is False
+
+
+def test_the_reference_is_the_production_version_from_the_registry(example_repo: ExampleRepo) -> None:
+    pytest.importorskip("mlci.registry", reason="the registry comes with the deploy feature")
+    production = example_repo.head()
+    example_repo.git("tag", "-a", "classifier@v0.1.0", "-m", "Registering classifier v0.1.0", production)
+    example_repo.git(
+        "tag", "-a", "classifier#prod#1", "-m", "Assigning stage prod to classifier v0.1.0", production
+    )
+    example_repo.set_param("prepare.test_size", 0.5)
+    example_repo.retrain("Half the data for testing: not deployed")
+    report = json_report(example_repo, "--current", TEST_CSV)
+    assert report["production"] == {
+        "version": "v0.1.0",
+        "commit": production,
+        "stage": "prod",
+        "source": "registry",
+    }
+    example_repo.dvc("get", ".", "data/prepared/train.csv", "--rev", production, "-o", "../prod.csv")
+    assert report["reference"]["rows"] == len(pd.read_csv(example_repo.root.parent / "prod.csv"))
+    assert report["reference"]["model_commit"] == production
