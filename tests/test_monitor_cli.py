@@ -235,3 +235,16 @@ def test_the_reference_is_the_production_version_from_the_registry(example_repo:
     example_repo.dvc("get", ".", "data/prepared/train.csv", "--rev", production, "-o", "../prod.csv")
     assert report["reference"]["rows"] == len(pd.read_csv(example_repo.root.parent / "prod.csv"))
     assert report["reference"]["model_commit"] == production
+
+
+def test_a_missing_feature_is_listed_and_the_model_checks_say_why_they_did_not_run(
+    example_repo: ExampleRepo, tmp_path: Path
+) -> None:
+    frame = pd.read_csv(example_repo.root / TEST_CSV).drop(columns=["mean_texture"])
+    frame.to_csv(tmp_path / "current.csv", index=False)
+    report = json_report(example_repo, "--current", str(tmp_path / "current.csv"))
+    assert report["schema"]["missing"] == ["mean_texture"]
+    assert report["prediction_drift"]["available"] is False
+    assert "columns are missing" in report["prediction_drift"]["note"]
+    assert report["decay"]["available"] is False
+    assert any(n.startswith("prediction drift and decay not checked") for n in report["notes"])
