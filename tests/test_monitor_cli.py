@@ -248,3 +248,17 @@ def test_a_missing_feature_is_listed_and_the_model_checks_say_why_they_did_not_r
     assert "columns are missing" in report["prediction_drift"]["note"]
     assert report["decay"]["available"] is False
     assert any(n.startswith("prediction drift and decay not checked") for n in report["notes"])
+
+
+def test_current_data_as_a_dvc_tracked_path_that_is_not_pulled(example_repo: ExampleRepo) -> None:
+    frame = pd.read_csv(example_repo.root / TEST_CSV)
+    frame["mean_texture"] = frame["mean_texture"] + 8
+    example_repo.write("data/fresh/day1.csv", frame.to_csv(index=False))
+    example_repo.dvc("add", "-q", "data/fresh")
+    example_repo.dvc("push", "-q")
+    example_repo.commit("Fresh data")
+    shutil.rmtree(example_repo.root / "data" / "fresh")
+    shutil.rmtree(example_repo.root / ".dvc" / "cache")  # only the DVC remote has it now
+    report = json_report(example_repo, "--current", "data/fresh")
+    assert report["current"] == {"spec": "data/fresh", "paths": ["data/fresh"], "rows": len(frame)}
+    assert report["dataset"]["drifted_columns"] == ["mean_texture"]
