@@ -1,0 +1,253 @@
+"""`mlci train` and `mlci affected`: one job each, from checks to outputs."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import click
+
+from mlci import pipeline as pl
+from mlci import remote as rm
+from mlci.affected import ALL, Affected, everything, find_affected
+from mlci.commitback import changed_paths, commit_and_push
+from mlci.context import RunContext
+from mlci.errors import MlciError
+from mlci.fsutil import write_text_atomic
+from mlci.gha import Actions
+from mlci.gitutil import ensure_commit, git, resolve
+from mlci.render import render
+from mlci.safety import one_line
+from mlci.train import TrainResult, push, reproduce, stop_token
+
+RESULT_FILE = ".mlci/train/result.json"
+ICONS = {"ran": "🔁", "restored": "♻️", "unchanged": "✅"}
+ZERO_SHA = "0" * 40
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    models: tuple[str, ...] = ()
+    pull: bool | None = None  # None: config.train.pull
+    push: bool | None = None  # None: config.train.push
+    commit: bool = False
+    json_output: bool = False
+
+
+def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
+    cfg = ctx.config.train
+    pipeline = pl.read(ctx.root)
+    if not pipeline.stages:
+        raise MlciError(
+            "no DVC stages: dvc.yaml is missing or empty", "define your pipeline in dvc.yaml first"
+        )
+    targets = _targets(ctx, pipeline, opts.models)
+    remote, default = rm.find(ctx.root, cfg.remote)
+    for warning in rm.preflight(remote):
+        ctx.actions.annotate("warning", warning, title="mlci train")
+    branch = _commit_branch(ctx) if opts.commit else ""
+    pull = cfg.pull if opts.pull is None else opts.pull
+    echo = _echo(opts.json_output)
+    actions = Actions(ctx.runtime, stream=sys.stderr) if opts.json_output else ctx.actions  # stdout: JSON
+
+    result = TrainResult(remote=remote.name)
+    selected = pl.closure(pipeline, targets) if targets else list(pipeline.stages)
+    with (
+        rm.as_default(ctx.root, remote, default),
+        actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
+        _commands_stopped(ctx, echo),
+    ):
+        result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
+    result.seconds = round(sum(s.seconds for s in result.stages), 3)
+    locks = [posixpath.join(posixpath.dirname(f), "dvc.lock") for f in pipeline.files]
+    files = changed_paths(
+        ctx.root, [*locks, *(o.path for s in selected for o in pipeline.stages[s].uncached)]
+    )
+    result.changed = bool(files)
+    result.metrics_files = [
+        o.path
+        for s in selected
+        for o in pipeline.stages[s].outs
+        if o.kind == "metrics" and (ctx.root / o.path).exists()
+    ]
+    ran = result.names("ran")
+    if (cfg.push if opts.push is None else opts.push) and ran:
+        with actions.group(f"dvc push --run-cache -r {one_line(remote.name, 60)}"):
+            result.push_seconds = push(ctx.root, remote, selected, pipeline)
+            result.pushed = True
+    notes: list[str] = []
+    if opts.commit:
+        done = commit_and_push(
+            ctx.root,
+            files,
+            message=cfg.commit_message,
+            branch=branch,
+            stages=selected,
+            warn=lambda m: ctx.actions.annotate("warning", m, title="mlci train"),
+        )
+        result.commit = done.sha
+        if done.note:
+            notes.append(f"Results not committed: {done.note}.")
+    _publish(ctx, result, branch, files, notes, opts.json_output)
+    return result
+
+
+@contextmanager
+def _commands_stopped(ctx: RunContext, echo: Callable[[str], None]) -> Iterator[None]:
+    """The pipeline's own output cannot issue workflow commands (it may come from a PR)."""
+    token = stop_token() if ctx.runtime.in_actions else ""
+    if token:
+        echo(f"::stop-commands::{token}")
+    try:
+        yield
+    finally:
+        if token:
+            echo(f"::{token}::")
+
+
+def _targets(ctx: RunContext, pipeline: pl.Pipeline, models: Sequence[str]) -> list[str]:
+    targets: list[str] = []
+    for name in models:
+        if name == ALL and ALL not in ctx.config.models:
+            return []
+        model = ctx.config.models.get(name)
+        if model is None:
+            known = (
+                ", ".join(ctx.config.models) or f"none (use '{ALL}' or no argument for the whole pipeline)"
+            )
+            raise MlciError(f"unknown model '{one_line(name, 80)}'", f"models in mlci.yaml: {known}")
+        targets += [s for s in pl.model_stages(pipeline, name, model.stages, model.path) if s not in targets]
+    return targets
+
+
+def _commit_branch(ctx: RunContext) -> str:
+    """The branch results go to; checked before training so a bad setup fails fast."""
+    rt = ctx.runtime
+    if rt.pull_request:
+        if rt.is_fork:
+            raise MlciError(
+                "cannot commit results to a fork's branch (GITHUB_TOKEN cannot push there)",
+                "run `mlci train --no-commit` for pull requests from forks",
+            )
+        head = git(ctx.root, "rev-parse", "HEAD")
+        parents = git(ctx.root, "rev-list", "--parents", "-n", "1", "HEAD").split()
+        if rt.head_sha and head != rt.head_sha and len(parents) > 2:
+            raise MlciError(
+                "the checkout is GitHub's merge commit, not the pull request's branch: "
+                "results cannot be committed",
+                "check out the branch: actions/checkout with `ref: ${{ github.head_ref }}`",
+            )
+        return rt.head_ref
+    branch = rt.head_ref if rt.in_actions and rt.ref.startswith("refs/heads/") else ""
+    branch = branch or git(ctx.root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    if not branch:
+        raise MlciError("--commit needs a branch, and HEAD is detached", "check out a branch first")
+    return branch
+
+
+def _echo(json_output: bool) -> Callable[[str], None]:
+    def echo(line: str) -> None:
+        click.echo(line, err=json_output)
+
+    return echo
+
+
+def _publish(
+    ctx: RunContext, result: TrainResult, branch: str, files: list[str], notes: list[str], as_json: bool
+) -> None:
+    data = result.as_json()
+    write_text_atomic(ctx.root / RESULT_FILE, json.dumps(data, indent=2) + "\n")
+    out = ctx.actions.set_output
+    out("changed", "true" if result.changed else "false")
+    out("stages-run", json.dumps(result.names("ran")))
+    out("stages-restored", json.dumps(result.names("restored")))
+    out("metrics-files", json.dumps(result.metrics_files))
+    out("commit", result.commit)
+    counts = {k: len(result.names(k)) for k in ICONS}  # type: ignore[arg-type]
+    summary = render(
+        "train/summary.md.j2",
+        repo_root=ctx.root,
+        title="mlci train",
+        stages=result.stages,
+        icons=ICONS,
+        counts=counts,
+        seconds=result.seconds,
+        pushed=result.pushed,
+        push_seconds=result.push_seconds,
+        remote=result.remote,
+        commit=result.commit,
+        branch=branch,
+        files=files,
+        notes=notes,
+    )
+    ctx.actions.append_summary(summary)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for stage in result.stages:
+        click.echo(f"{stage.outcome:>9}  {one_line(stage.name, 80)}  {stage.seconds:.1f} s")
+    click.echo(
+        f"{counts['ran']} ran, {counts['restored']} restored, {counts['unchanged']} unchanged; "
+        f"changed: {'yes' if result.changed else 'no'}; pushed: {'yes' if result.pushed else 'no'}"
+        + (f"; committed {result.commit[:12]}" if result.commit else "")
+    )
+
+
+# --- affected ------------------------------------------------------------------------------------
+
+
+def run_affected(ctx: RunContext, base: str | None, fmt: str, *, all_models: bool = False) -> Affected:
+    pipeline = pl.read(ctx.root)
+    rev, why = ("", "every model was asked for (--all)") if all_models else _base(ctx, base)
+    result = find_affected(ctx.root, rev, ctx.config, pipeline) if rev else everything(ctx.config, why)
+    matrix = json.dumps(result.matrix(), separators=(",", ":"))
+    ctx.actions.set_output("matrix", matrix)
+    ctx.actions.set_output("models", json.dumps(result.models))
+    ctx.actions.set_output("any", "true" if result.models else "false")
+    rows = [(name, result.reasons.get(name, [])) for name in result.models]
+    ctx.actions.append_summary(
+        render(
+            "train/affected.md.j2",
+            repo_root=ctx.root,
+            base=result.base,
+            changed_files=result.changed_files,
+            rows=rows,
+        )
+    )
+    if fmt == "json":
+        click.echo(matrix)
+    elif fmt == "list":
+        for name in result.models:
+            click.echo(one_line(name, 200))
+    else:
+        if not result.models:
+            click.echo("no model is affected")
+        for name, reasons in rows:
+            click.echo(f"{one_line(name, 80)}: {one_line('; '.join(reasons), 300)}")
+    return result
+
+
+def _base(ctx: RunContext, base: str | None) -> tuple[str, str]:
+    """The commit to compare with, or "" and why everything counts as affected."""
+    root, rt = ctx.root, ctx.runtime
+    if base:
+        return ensure_commit(root, base), ""
+    if rt.pull_request and rt.base_sha:
+        return ensure_commit(root, rt.base_sha), ""
+    if rt.event_name == "push":
+        before = str(rt.event.get("before") or "")
+        if not before or before == ZERO_SHA:
+            return "", "a new branch: no previous commit to compare with"
+        try:
+            return ensure_commit(root, before), ""
+        except MlciError:
+            return "", f"the previous commit {before[:12]} is not reachable (force-push?)"
+    for candidate in (f"origin/{ctx.runtime.default_branch or 'main'}", "origin/main", "origin/master"):
+        found = resolve(root, candidate)
+        if found:
+            return found, ""
+    return "", "no base to compare with (pass --base REV)"
