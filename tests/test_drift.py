@@ -193,3 +193,23 @@ def test_own_statistics_agree_with_scipy() -> None:
     assert drift_stats.two_proportion_p(30, 1000, 60, 1000) == pytest.approx(
         2 * stats.norm.sf(abs(0.03 - 0.06) / np.sqrt(0.045 * 0.955 * 2 / 1000))
     )
+
+
+def test_thresholds_come_from_mlci_yaml() -> None:
+    from mlci.config import parse_config
+
+    config = parse_config(
+        {
+            "monitor": {
+                "drift_share": 0.2,
+                "columns": {"num00": {"ignore": True}, "num01": {"wasserstein": 50, "psi": 50}},
+            }
+        }
+    )
+    thresholds = Thresholds.from_config(config.monitor)
+    assert thresholds.rule("num01") == Rule(wasserstein=50.0, psi=50.0)
+    assert thresholds.rule("other") == Rule()
+    reference, current = profiles(table(5000, seed=21), table(5000, seed=22, drift=True))
+    result = compare(reference, current, thresholds)
+    assert result.drifted_columns() == ["num02", "num03", "cat0"]
+    assert result.drifted_share == pytest.approx(3 / 24) and not result.dataset_drift
