@@ -112,3 +112,17 @@ def test_nan_metric_does_not_crash(tmp_path: Path) -> None:
     assert rows["a"].head is not None and math.isnan(rows["a"].head)
     assert rows["a"].change is None and rows["b"].change is None
     assert rows["a"].status == "changed"
+
+
+def test_params_equal_dvc_params_diff(tmp_path: Path) -> None:
+    from mlci.dvcread import open_repo, read_snapshot
+    from mlci.paramdiff import diff_params
+
+    repo, base, head = scored_repo(tmp_path)
+    with open_repo(repo.root) as dvc_repo:
+        rows = diff_params(read_snapshot(dvc_repo, base).params, read_snapshot(dvc_repo, head).params)
+    oracle = dvc_json(repo.root, "params", "diff", base, head)
+    assert {(r.file, r.key): (r.base, r.head) for r in rows} == {
+        (file, key): (v["old"], v["new"]) for file, keys in oracle.items() for key, v in keys.items()
+    }
+    assert len(rows) == 2  # model.alpha and model.layers.depth

@@ -173,9 +173,31 @@ def _outs(repo: Any) -> dict[str, TrackedOut]:
 
 
 def _plots(repo: Any, label: str) -> dict[str, Any]:
-    result = repo.plots.show(hide_workspace=False, on_error="return")
-    entry: Mapping[str, Any] = next(iter(result.values()), {})
-    return dict(entry) if isinstance(entry, Mapping) else {}
+    """DVC's `plots.show` result for the current revision: definitions and data (errors stay inside).
+
+    `repo.plots.show(revs=...)` switches revisions itself and indexes the repo again for each one
+    (about 0.2-0.4 s a revision), so this runs the same steps on the index already loaded here.
+    """
+    try:
+        from dvc.repo.plots import (
+            _collect_definitions,
+            _get_data_targets,
+            _resolve_data_sources,
+            onerror_collect,
+        )
+    except ImportError:  # a DVC that moved its internals: the public, slower way
+        result = repo.plots.show(revs=[label])
+        entry = result.get(label, {})
+        return dict(entry) if isinstance(entry, Mapping) else {}
+    definitions = _collect_definitions(repo, targets=[], revision=label, onerror=onerror_collect, props={})
+    if not definitions or not definitions.get("data"):
+        return {}
+    sources = repo.plots._collect_data_sources(
+        repo, targets=_get_data_targets(definitions), recursive=False, props={}, onerror=onerror_collect
+    )
+    shown = {"definitions": definitions, "sources": sources}
+    _resolve_data_sources(shown, label, cache=True)
+    return shown
 
 
 def _raise_rev_error(entry: Mapping[str, Any], what: str, label: str) -> None:
