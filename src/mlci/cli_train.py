@@ -22,7 +22,7 @@ import click
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="Text for people, JSON (stage outcomes) for tools.",
+    help="json: print the result document on stdout (DVC's log goes to stderr).",
 )
 def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit: bool, fmt: str) -> None:
     """Run the DVC pipeline (or the stages of MODELS), reusing what the remote already has.
@@ -46,7 +46,7 @@ def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit:
     type=click.Choice(["text", "json", "list"]),
     default="text",
     show_default=True,
-    help="json: a strategy.matrix ({include: [{model: ...}]}); list: a JSON list of names.",
+    help="json: the strategy.matrix value; list: one model per line; text: each model with why.",
 )
 def affected(base: str | None, all_models: bool, fmt: str) -> None:
     """List the models a change touches (code, params keys, data), for a strategy.matrix.
