@@ -175,15 +175,14 @@ def test_unknown_model_and_several_models(example_repo: ExampleRepo) -> None:
     assert "mlci.yaml has 2 models: say which one to monitor" in proc.stderr
 
 
-def test_open_pr_hands_the_report_over(example_repo: ExampleRepo) -> None:
-    if importlib.util.find_spec("mlci.commands.retrain") is not None:
-        pytest.skip("retraining is built in: its own tests cover the hand-over")
+def test_open_pr_hands_the_report_over_to_retraining(example_repo: ExampleRepo) -> None:
     labelled = flipped(example_repo, 0.3)
     proc = monitor(example_repo, "--current", str(labelled), "--open-pr")
     assert proc.returncode == 0, proc.stderr
-    assert "mlci retrain classifier --from-report .mlci/monitor/classifier.json" in proc.stderr
-    saved = json.loads((example_repo.root / ".mlci/monitor/classifier.json").read_text())
-    assert saved["retrain_needed"] is True and saved["current"]["paths"] == [str(labelled)]
+    # no token: the retraining pull request goes to the outbox, its branch to origin
+    body = (example_repo.root / ".mlci/outbox/pull-request-mlci-retrain-classifier.md").read_text()
+    assert "test.accuracy" in body  # the decayed metric that asked for it
+    assert example_repo.git("ls-remote", "origin", "refs/heads/mlci/retrain/classifier")
 
 
 def test_without_a_model_and_with_hostile_column_names(tmp_path: Path) -> None:
