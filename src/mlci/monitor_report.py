@@ -6,6 +6,7 @@ The JSON is the contract with the retraining step: `model`, `drift_detected`, `r
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from datetime import datetime, timezone
@@ -65,7 +66,9 @@ def build_report(
 def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
     result = observed.prediction
     if result is None:
-        why = "no production model" if ref.model is None else "the reference has no prediction profile"
+        why = observed.model_note or (
+            "no production model" if ref.model is None else "the reference has no prediction profile"
+        )
         return {"available": False, "drift_detected": False, "note": why, "columns": []}
     return {
         "available": True,
@@ -76,7 +79,9 @@ def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
 
 
 def _absent(observed: Observed, ref: Reference) -> dict[str, Any]:
-    why = "no production model" if ref.model is None else "the current data has no labels"
+    why = observed.model_note or (
+        "no production model" if ref.model is None else "the current data has no labels"
+    )
     return {"available": False, "gate_failed": False, "note": why, "metrics": [], "gates": [], "failed": []}
 
 
@@ -152,4 +157,6 @@ def chart(column: dict[str, Any]) -> dict[str, Any]:
             f"  line [{', '.join(str(x) for x in cur)}]",
         ]
     )
-    return {"name": column["name"], "mermaid": body}
+    # a <summary> is HTML: escaped for HTML, and @ made inert like md_escape does
+    label = html.escape(str(column["name"])).replace("@", "@\u200d")
+    return {"name": column["name"], "html_name": label, "mermaid": body}
