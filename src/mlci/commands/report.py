@@ -1,0 +1,263 @@
+"""`mlci report`: metrics, params, data and plots of head vs base, gated, posted once per PR."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import click
+
+from mlci.errors import GateFailed, MlciError
+from mlci.fsutil import write_text_atomic
+from mlci.safety import one_line
+
+if TYPE_CHECKING:
+    from mlci.context import RunContext
+    from mlci.publish import GitHubApi
+    from mlci.reportdoc import Report, Revision
+
+REPORTS_DIR = ".mlci/reports"  # what the fork-safe workflow uploads as an artifact
+Format = Literal["markdown", "json"]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    base: str | None = None
+    head: str | None = None
+    format: Format = "markdown"
+    output: str | None = None
+    comment: bool = True
+
+
+def run_report(ctx: RunContext, options: ReportOptions) -> int:
+    """Build, write and publish the report; exit 1 (GateFailed) when a gate failed."""
+    from mlci.dvcread import open_repo, read_snapshot
+    from mlci.reportdoc import build_report, to_json
+    from mlci.reportmd import COMMENT_LIMIT, render_markdown
+
+    base, head = resolve_revisions(ctx, options)
+    # a group header only in Actions: locally stdout is the report itself (pipeable JSON)
+    group = (
+        ctx.actions.group(f"mlci report: {base.short} → {head.short}")
+        if ctx.runtime.in_actions
+        else nullcontext()
+    )
+    with group, open_repo(ctx.root) as repo:
+        plots = ctx.config.report.plots
+        old = read_snapshot(repo, base.sha or None, plots=plots)
+        new = read_snapshot(repo, head.sha or None, plots=plots)
+    report = build_report(ctx.config, base, head, old, new, pr_number=ctx.runtime.pr_number)
+
+    run_url = ctx.runtime.run_url
+    full = render_markdown(report, repo_root=ctx.root, run_url=run_url)
+    document = to_json(report)
+    text = json.dumps(document, indent=2) + "\n" if options.format == "json" else full
+    report_file = _write_outputs(ctx, options, text, full, document)
+    ctx.actions.append_summary(full)
+
+    hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
+    body = render_markdown(
+        report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=run_url, full_report_hint=hint
+    )
+    if report.pr_number is not None:
+        _write_post_bundle(ctx, report, body)
+    if options.comment and ctx.config.report.comment:
+        publish_comment(ctx, report, body)
+    if report.gates and ctx.config.report.check_run and report.head.sha and ctx.runtime.in_actions:
+        publish_check_run(ctx, report, body)
+    _annotate_failures(ctx, report)
+
+    ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
+    ctx.actions.set_output("report-file", report_file)
+    if not report.gates_passed:
+        failed, total = len(report.failed_gates), len(report.gates)
+        raise GateFailed(
+            f"{failed} of {total} quality gate{'s' if total != 1 else ''} failed",
+            "see the report's 'Failed gates' table; fix the model or change the gates in mlci.yaml",
+        )
+    return 0
+
+
+# --- revisions ----------------------------------------------------------------------------------
+
+
+def resolve_revisions(ctx: RunContext, options: ReportOptions) -> tuple[Revision, Revision]:
+    """Base and head commits: options, else the PR's from the payload, else default branch vs workspace."""
+    from mlci.gitutil import default_branch
+    from mlci.reportdoc import Revision
+
+    runtime = ctx.runtime
+    base_rev = options.base or runtime.base_sha or _local_base(ctx.root, default_branch(ctx.root))
+    head_rev = options.head or runtime.head_sha or None
+    base = Revision(base_rev, _commit(ctx, base_rev, "base"))
+    if head_rev is None:
+        return base, Revision("workspace", "")
+    return base, Revision(head_rev, _commit(ctx, head_rev, "head"))
+
+
+def _local_base(root: Path, branch: str) -> str:
+    from mlci.gitutil import resolve
+
+    if resolve(root, branch):
+        return branch
+    return f"origin/{branch}" if resolve(root, f"origin/{branch}") else branch
+
+
+def _commit(ctx: RunContext, rev: str, side: str) -> str:
+    """The commit `rev` names; in a shallow CI clone, fetched (depth 1) when missing."""
+    from mlci.gitutil import GitError, ensure_commit
+
+    try:
+        return ensure_commit(ctx.root, rev)
+    except GitError:
+        raise MlciError(
+            f"the {side} revision '{one_line(rev)}' is not in this clone and could not be fetched from origin",
+            "give actions/checkout `fetch-depth: 0` (or at least enough history to reach the PR base), "
+            "or pass --base/--head with revisions this clone has",
+        ) from None
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+
+def _write_outputs(
+    ctx: RunContext, options: ReportOptions, text: str, markdown: str, document: object
+) -> str:
+    """--output or stdout; in Actions also .mlci/reports/<id>.{md,json} (the artifact). Returns report-file."""
+    report_file = ""
+    if options.output:
+        path = Path(options.output)
+        write_text_atomic(path, text)
+        report_file = str(path)
+        click.echo(f"report written to {one_line(report_file)}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if ctx.runtime.in_actions:
+        folder = ctx.root / REPORTS_DIR
+        name = _safe_id(ctx.config.report.id)
+        write_text_atomic(folder / f"{name}.md", markdown)
+        write_text_atomic(folder / f"{name}.json", json.dumps(document, indent=2) + "\n")
+        if not report_file:
+            suffix = "json" if options.format == "json" else "md"
+            report_file = str((folder / f"{name}.{suffix}").relative_to(ctx.root))
+    return report_file
+
+
+def _write_post_bundle(ctx: RunContext, report: Report, body: str) -> None:
+    """What the fork-safe `workflow_run` side posts: the comment, its PR and the commit it is about."""
+    if not ctx.runtime.in_actions:
+        return
+    from mlci.reportpost import bundle
+
+    path = ctx.root / REPORTS_DIR / f"{_safe_id(report.id)}.comment.json"
+    write_text_atomic(path, json.dumps(bundle(report, body), indent=2) + "\n")
+
+
+def _safe_id(report_id: str) -> str:
+    from mlci.reportpost import check_report_id
+
+    return check_report_id(report_id)
+
+
+# --- GitHub ---------------------------------------------------------------------------------------
+
+
+def marker(report_id: str) -> str:
+    return f"<!-- mlci:report:{_safe_id(report_id)} -->"
+
+
+def publish_comment(ctx: RunContext, report: Report, body: str) -> None:
+    """One sticky comment per PR and report id; a fork's read-only token gets one warning instead."""
+    from mlci.github_errors import GitHubError, PermissionDenied
+
+    number = report.pr_number
+    if number is None:
+        return
+    if ctx.runtime.is_fork:
+        _outbox(ctx).upsert_comment(number, body, marker(report.id))
+        _warn_no_comment(ctx, "this pull request comes from a fork, whose token cannot comment")
+        return
+    client = ctx.github()
+    try:
+        result = client.upsert_comment(number, body, marker(report.id))
+    except PermissionDenied:
+        _outbox(ctx).upsert_comment(number, body, marker(report.id))
+        _warn_no_comment(ctx, "the token may not write pull-request comments")
+        return
+    except GitHubError as exc:
+        # GitHub failing after the client's retries must not turn a passing model red: warn, go on
+        ctx.actions.annotate(
+            "warning",
+            f"mlci report: the PR comment could not be posted ({one_line(exc.message, 300)}); "
+            "the report is in the job summary. Re-run the job to post it.",
+            title="mlci report not posted",
+        )
+        return
+    click.echo(f"report comment {result.action}: {result.url}", err=True)
+
+
+def _outbox(ctx: RunContext) -> GitHubApi:
+    from mlci.outbox import Outbox
+
+    return Outbox(ctx.root / ctx.config.github.outbox, ctx.runtime.repository or "local/repo")
+
+
+def _warn_no_comment(ctx: RunContext, why: str) -> None:
+    ctx.actions.annotate(
+        "warning",
+        f"mlci report: no PR comment was posted because {why}. The report is in the job summary and "
+        f"{REPORTS_DIR}/. To comment on fork PRs, upload it with the report workflow and post it "
+        "from a `workflow_run` workflow (report-post.yml, see docs/report.md); for your own branches "
+        "grant `permissions: pull-requests: write`.",
+        title="mlci report not posted",
+    )
+
+
+def publish_check_run(ctx: RunContext, report: Report, body: str) -> None:
+    from mlci.github_errors import PermissionDenied
+    from mlci.reportmd import headline
+
+    if ctx.runtime.is_fork:
+        return  # a fork's token cannot write checks; the exit code carries the verdict
+    name = "mlci report" if report.id == "default" else f"mlci report ({report.id})"
+    annotations = [
+        {
+            "path": g.file or (ctx.config.source or "mlci.yaml"),
+            "start_line": 1,
+            "end_line": 1,
+            "annotation_level": "failure",
+            "title": one_line(f"gate {g.gate.metric}", 200),
+            "message": one_line(g.reason, 1000),
+        }
+        for g in report.failed_gates
+    ]
+    try:
+        ctx.github().create_check_run(
+            name,
+            report.head.sha,
+            status="completed",
+            conclusion="success" if report.gates_passed else "failure",
+            title=headline(report).split(" ", 1)[1],
+            summary=body,
+            annotations=annotations,
+            details_url=ctx.runtime.run_url or None,
+        )
+    except PermissionDenied:
+        ctx.actions.annotate(
+            "warning",
+            "mlci report: no check run was created: the token may not write checks "
+            "(grant `permissions: checks: write`); the job's exit code still reflects the gates.",
+            title="mlci check run not created",
+        )
+
+
+def _annotate_failures(ctx: RunContext, report: Report) -> None:
+    for g in report.failed_gates:
+        where = g.file or ctx.config.source or "mlci.yaml"
+        name = f"{g.file}:{g.key}" if g.file else g.gate.metric
+        ctx.actions.annotate(
+            "error", one_line(f"{name}: {g.reason}", 500), file=one_line(where), title="mlci gate failed"
+        )

@@ -1,0 +1,221 @@
+"""Read what a revision holds — metrics, params, tracked outputs, plot definitions — through one DVC Repo.
+
+Everything goes through DVC's own readers (`repo.metrics.show`, `repo.params.show`, the index), so the
+values are exactly the ones `dvc metrics diff` / `dvc params diff` compare, DVC-cached files included
+(streamed from the DVC remote when they are not in the local cache). One `Repo` is opened per run and
+switched between revisions: opening and indexing a repo is most of DVC's cost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlci.errors import MlciError
+from mlci.safety import one_line
+
+WORKSPACE = "workspace"
+Scalar = float | int | str | bool
+
+
+@dataclass(frozen=True)
+class TrackedOut:
+    """One DVC-tracked output (from a .dvc file or dvc.lock) at one revision."""
+
+    path: str
+    md5: str
+    size: int | None
+    nfiles: int | None
+    kind: str  # "data", "metric" or "plot"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one revision holds. Files are repo-relative POSIX paths."""
+
+    rev: str
+    metrics: dict[str, dict[str, Scalar]] = field(default_factory=dict)  # file -> dotted key -> value
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> dotted key -> value
+    outs: dict[str, TrackedOut] = field(default_factory=dict)
+    plots: dict[str, Any] = field(default_factory=dict)  # DVC's `plots.show` result for this rev
+
+
+@contextmanager
+def open_repo(root: Path | str) -> Iterator[Any]:
+    """The one DVC Repo of a run; a folder that is not a DVC project is a clear error."""
+    from dvc.exceptions import NotDvcRepoError
+    from dvc.repo import Repo
+
+    try:
+        repo = Repo(str(root))
+    except NotDvcRepoError:
+        raise MlciError(
+            f"{Path(root).name} is not a DVC project (no .dvc folder)",
+            "run `dvc init` in the repository, or run mlci from the project's root",
+        ) from None
+    try:
+        yield repo
+    finally:
+        repo.close()
+
+
+def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapshot:
+    """Metrics, params and outputs at `rev` (None = the workspace)."""
+    label = rev or WORKSPACE
+    with _switched(repo, rev):
+        outs = _outs(repo)
+        metrics = _metrics(repo, label, outs)
+        params = _params(repo, label)
+        plot_data = _plots(repo, label) if plots else {}
+    return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data)
+
+
+@contextmanager
+def _switched(repo: Any, rev: str | None) -> Iterator[None]:
+    if rev is None:
+        yield
+        return
+    from dvc.scm import RevError
+
+    try:
+        ctx = repo.switch(rev)
+        ctx.__enter__()
+    except RevError:
+        raise MlciError(
+            f"revision '{one_line(rev)}' is not in this clone",
+            "fetch it (`git fetch origin REV`) or check out with `fetch-depth: 0`",
+        ) from None
+    try:
+        yield
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def _posix(path: str) -> str:
+    return path.replace(os.sep, "/")
+
+
+def _metrics(repo: Any, label: str, outs: Mapping[str, TrackedOut]) -> dict[str, dict[str, Scalar]]:
+    from dvc.utils.flatten import flatten
+
+    result = repo.metrics.show(hide_workspace=False, on_error="return")
+    entry: Mapping[str, Any] = next(iter(result.values()), {})
+    _raise_rev_error(entry, "metrics", label)
+    files: dict[str, dict[str, Scalar]] = {}
+    for path, file_result in sorted(entry.get("data", {}).items()):
+        name = _posix(path)
+        error = file_result.get("error")
+        if error is not None:
+            if _is_missing(error) and name not in outs:
+                continue  # absent at this revision: shows as added/removed
+            if _is_missing(error):
+                raise MlciError(
+                    f"cannot read metrics file {name} at revision {label}: DVC tracks it "
+                    "but it is neither in the commit nor in the DVC cache or remote",
+                    "run the pipeline and `dvc push` (DVC-cached metrics), or commit the file "
+                    "(`cache: false` metrics)",
+                )
+            raise MlciError(
+                f"cannot read metrics file {name} at revision {label}: {one_line(error)}",
+                "fix the file (valid JSON/YAML/TOML/CSV) or `dvc push` it so the DVC remote has it",
+            )
+        data = file_result.get("data")
+        if isinstance(data, dict):
+            files[name] = {str(k): v for k, v in flatten(data).items() if _scalar(v)}
+        elif _scalar(data):
+            files[name] = {"": data}
+    return files
+
+
+def _params(repo: Any, label: str) -> dict[str, dict[str, Any]]:
+    from dvc.utils.flatten import flatten
+
+    result = repo.params.show(hide_workspace=False, on_error="return")
+    entry: Mapping[str, Any] = next(iter(result.values()), {})
+    _raise_rev_error(entry, "params", label)
+    files: dict[str, dict[str, Any]] = {}
+    for path, file_result in sorted(entry.get("data", {}).items()):
+        name = _posix(path)
+        error = file_result.get("error")
+        if error is not None:
+            if _is_missing(error):
+                continue
+            raise MlciError(
+                f"cannot read params file {name} at revision {label}: {one_line(error)}",
+                "fix the file's syntax",
+            )
+        data = file_result.get("data")
+        if isinstance(data, dict):
+            files[name] = {str(k): v for k, v in flatten(data).items()}
+    return files
+
+
+def _outs(repo: Any) -> dict[str, TrackedOut]:
+    outs: dict[str, TrackedOut] = {}
+    for out in repo.index.outs:
+        if not out.use_cache and not out.hash_info:
+            continue
+        path = _posix(repo.fs.relpath(out.fs_path, repo.root_dir))
+        kind = "metric" if out.metric else "plot" if out.plot else "data"
+        meta = out.meta
+        outs[path] = TrackedOut(
+            path=path,
+            md5=str(out.hash_info.value or ""),
+            size=meta.size if meta else None,
+            nfiles=meta.nfiles if meta else None,
+            kind=kind,
+        )
+    return outs
+
+
+def _plots(repo: Any, label: str) -> dict[str, Any]:
+    """DVC's `plots.show` result for the current revision: definitions and data (errors stay inside).
+
+    `repo.plots.show(revs=...)` switches revisions itself and indexes the repo again for each one
+    (about 0.2-0.4 s a revision), so this runs the same steps on the index already loaded here.
+    """
+    try:
+        from dvc.repo.plots import (
+            _collect_definitions,
+            _get_data_targets,
+            _resolve_data_sources,
+            onerror_collect,
+        )
+    except ImportError:  # a DVC that moved its internals: the public, slower way
+        result = repo.plots.show(revs=[label])
+        entry = result.get(label, {})
+        return dict(entry) if isinstance(entry, Mapping) else {}
+    definitions = _collect_definitions(repo, targets=[], revision=label, onerror=onerror_collect, props={})
+    if not definitions or not definitions.get("data"):
+        return {}
+    sources = repo.plots._collect_data_sources(
+        repo, targets=_get_data_targets(definitions), recursive=False, props={}, onerror=onerror_collect
+    )
+    shown = {"definitions": definitions, "sources": sources}
+    _resolve_data_sources(shown, label, cache=True)
+    return shown
+
+
+def _raise_rev_error(entry: Mapping[str, Any], what: str, label: str) -> None:
+    error = entry.get("error")
+    if error is not None:
+        raise MlciError(
+            f"DVC cannot load the {what} at revision {label}: {one_line(error)}",
+            "check dvc.yaml at that revision (`dvc {what} show` there shows the same error)",
+        )
+
+
+def _is_missing(error: BaseException) -> bool:
+    if isinstance(error, FileNotFoundError):
+        return True
+    from dvc.exceptions import PathMissingError
+
+    return isinstance(error, PathMissingError)
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, (int, float, str, bool))
