@@ -73,17 +73,20 @@ class TargetConfig:
     run: str = ""  # command
     url: str = ""  # webhook
     secret_env: str = "MLCI_WEBHOOK_SECRET"  # webhook: env var holding the HMAC key
-    timeout: float = 10.0
-    retries: int = 3
+    timeout: float = 10.0  # webhook: seconds per request (a command runs until it ends: use timeout-minutes)
+    retries: int = 3  # webhook: retries on 5xx and connection errors, with backoff
 
 
 @dataclass(frozen=True)
 class DeployConfig:
     stage: str = "prod"
-    environment: str = "production"
+    environment: str = "production"  # GitHub Deployments environment
     target: str = "local"
+    # a user's `targets:` replaces this dict; mlci.targets keeps `local` available unless redefined
     targets: dict[str, TargetConfig] = field(default_factory=lambda: {"local": TargetConfig()})
-    release: bool = False
+    release: bool = False  # also a GitHub Release with the model card and the artifact
+    remote: str = "origin"  # git remote the registry tags are fetched from and pushed to
+    bump: Literal["major", "minor", "patch"] = "patch"  # default version bump of a new registration
 
 
 @dataclass(frozen=True)

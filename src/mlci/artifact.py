@@ -1,0 +1,76 @@
+"""The model artifact in DVC: make sure the remote has it, and read it back at any commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlci.errors import MlciError
+from mlci.safety import one_line
+
+
+def ensure_pushed(root: Path, path: str, remote: str = "") -> str:
+    """Check `dvc status -c` for the output; push it when only the local cache has it.
+
+    Returns "in-remote" or "pushed". A deploy must never point at bytes the remote lacks: a rollback
+    or another runner could not fetch them.
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    target = str(root / path)
+    try:
+        with Repo(str(root)) as repo:
+            status = repo.status(targets=[target], cloud=True, remote=remote or None)
+            states = set(_states(status))
+            if not states or states == {"deleted"}:  # "deleted": only the remote has it
+                return "in-remote"
+            if "missing" in states:
+                raise MlciError(
+                    f"the artifact {path} of this commit is in neither the DVC cache nor the remote",
+                    "train and push it first (`mlci train`, or `dvc repro && dvc push`)",
+                )
+            repo.push(targets=[target], remote=remote or None)
+            return "pushed"
+    except DvcException as exc:
+        raise MlciError(
+            f"DVC could not check {path} against its remote: {one_line(exc)}",
+            f"is `{path}` an output in dvc.yaml (or a .dvc file), and is a DVC remote configured?",
+        ) from None
+
+
+def _states(status: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(status, dict):
+        for value in status.values():
+            found.extend(_states(value) if isinstance(value, dict) else [str(value)])
+    return found
+
+
+def fetch(root: Path, path: str, rev: str, dest: Path, remote: str = "") -> Path:
+    """Read `path` as it was at commit `rev` (from the cache, else the DVC remote) into `dest`."""
+    from dvc.api import DVCFileSystem
+    from dvc.exceptions import DvcException
+
+    dest.mkdir(parents=True, exist_ok=True)
+    local = dest / Path(path).name
+    config = {"core": {"remote": remote}} if remote else None
+    try:
+        fs = DVCFileSystem(str(root), rev=rev, config=config)
+        if not fs.exists(path):
+            raise MlciError(
+                f"{path} is not tracked at commit {rev[:12]}",
+                "check `models.<name>.path` in mlci.yaml: it must be a DVC output",
+            )
+        fs.get(path, str(local), recursive=fs.isdir(path))
+    except DvcException as exc:
+        raise MlciError(
+            f"could not read {path} at commit {rev[:12]} from DVC: {one_line(exc)}",
+            "was it pushed to the DVC remote? (`dvc push`), and does the job have the remote's credentials?",
+        ) from None
+    except FileNotFoundError as exc:
+        raise MlciError(
+            f"the DVC remote has no copy of {path} at commit {rev[:12]}: {one_line(exc)}",
+            "push it from a checkout of that commit: `dvc push`",
+        ) from None
+    return local

@@ -1,0 +1,309 @@
+"""`mlci deploy`: gate, register, deliver, assign the stage, record it on GitHub.
+
+Order matters. The gates run before anything is written; the version tag is pushed before delivery
+(it reserves the number, and a re-run finds it); the stage tag only after the target accepted the
+model, so `NAME#STAGE` never names a version that is not live. A GitHub Deployment records every
+attempt: in_progress, then success or failure with the run's log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mlci import promote
+from mlci.artifact import ensure_pushed, fetch
+from mlci.config import ModelConfig
+from mlci.context import RunContext
+from mlci.errors import GateFailed, MlciError
+from mlci.fsutil import write_text_atomic
+from mlci.modelcard import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
+from mlci.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix
+from mlci.safety import md_code, md_escape, one_line
+from mlci.targets import Delivery, Target, open_target, sha256_of
+
+if TYPE_CHECKING:
+    from mlci.publish import GitHubApi
+
+CARD_DIR = ".mlci/deploy"
+
+
+@dataclass(frozen=True)
+class Deployed:
+    name: str
+    version: str
+    stage: str
+    commit: str
+    sha256: str
+    location: str
+    card_path: str
+    tags: tuple[str, ...]
+    live: bool = True  # False: a later commit was already live in the stage, nothing was delivered
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "version": self.version,
+            "stage": self.stage,
+            "commit": self.commit,
+            "sha256": self.sha256,
+            "location": self.location,
+            "tags": list(self.tags),
+            "live": self.live,
+        }
+
+
+def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, ModelConfig]]:
+    models = ctx.config.models
+    if not models:
+        raise MlciError(
+            "no model is configured, so there is nothing to deploy",
+            "add one to mlci.yaml:  models: {my-model: {path: models/model.pkl}}",
+        )
+    unknown = [n for n in names if n not in models]
+    if unknown:
+        raise MlciError(
+            f"model '{unknown[0]}' is not in {ctx.config.source or 'mlci.yaml'}",
+            f"configured models: {', '.join(sorted(models))}",
+        )
+    chosen = list(names) or list(models)
+    for name in chosen:
+        check_name(name)
+        if not models[name].path:
+            raise MlciError(f"models.{name}.path is empty", "set it to the model artifact, a DVC output")
+    return [(name, models[name]) for name in chosen]
+
+
+def deploy(
+    ctx: RunContext, names: Sequence[str], stage: str, target: str, bump: Bump, environment: str = ""
+) -> list[Deployed]:
+    commit = ctx.runtime.sha if ctx.runtime.sha else ""
+    head = _head(ctx.root)
+    if commit and commit != head:
+        click.echo(f"note: deploying the checked-out commit {head[:12]}, not GITHUB_SHA {commit[:12]}")
+    chosen = models_to_deploy(ctx, names)
+    check_stage(ctx.root, stage)
+    deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
+    everything = read_metrics(ctx.root, head)  # once for all models: ~1 s with DVC
+    drafts = []
+    for name, config in chosen:  # every model's gates before anything is written
+        metrics = model_metrics(everything, config)
+        gates = check_gates(ctx, name, metrics, head)
+        drafts.append((config, Card(name, "", stage, head, metrics=metrics, gates=gates)))
+    env_name = environment or ctx.config.deploy.environment
+    done = [_deploy_one(ctx, config, draft, deployer, bump, env_name) for config, draft in drafts]
+    publish_outputs(ctx, done)
+    return done
+
+
+def _deploy_one(
+    ctx: RunContext, config: ModelConfig, draft: Card, target: Target, bump: Bump, environment: str
+) -> Deployed:
+    """`draft` carries name, stage, commit, metrics and gates; the version comes from the registry."""
+    name, commit = draft.name, draft.commit
+    with ctx.actions.group(f"deploy {one_line(name)} → {one_line(draft.stage)}"):
+        state = ensure_pushed(ctx.root, config.path, ctx.config.train.remote)
+        click.echo(f"artifact {one_line(config.path)}: {state}")
+        promotion = promote.register(ctx.root, name, commit, bump=bump, remote=ctx.config.deploy.remote)
+        version = promotion.version.version
+        click.echo(f"version {version}" + (" (already registered: re-run)" if promotion.reused else ""))
+        newer = promote.newer_in_stage(ctx.root, name, commit, draft.stage)
+        if newer:
+            return _stale(ctx, draft, version, newer, promotion.tags)
+        card = build_card(ctx, config, dataclasses.replace(draft, version=version))
+        result = deliver_recorded(ctx, name, config, card, target, environment)
+    return finish(ctx, card, result, promotion.tags)
+
+
+def _stale(
+    ctx: RunContext, draft: Card, version: str, newer: RegistryEntry, tags: tuple[str, ...]
+) -> Deployed:
+    message = (
+        f"{draft.name} {version} was registered but not deployed: a later commit, {newer.version} "
+        f"({newer.commit[:12]}), is already live in {draft.stage}"
+    )
+    ctx.actions.annotate("warning", one_line(message), title="mlci deploy")
+    ctx.actions.append_summary(
+        f"## {md_escape(draft.name)} {md_code(version)} not deployed\n\n{md_escape(message)}. To go back to it: "
+        f"{md_code(f'mlci rollback {draft.name} --to {version}')}\n"
+    )
+    return Deployed(draft.name, version, draft.stage, draft.commit, "", "", "", tags, live=False)
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    sha256: str
+    location: str
+    tags: tuple[str, ...]
+    live: bool = True
+
+
+def deliver_recorded(
+    ctx: RunContext,
+    name: str,
+    config: ModelConfig,
+    card: Card,
+    target: Target,
+    environment: str,
+    forward: bool = True,
+) -> _Delivered:
+    """Fetch, deliver and assign the stage inside a GitHub Deployment (failure recorded, then raised)."""
+    client = ctx.github()
+    description = one_line(f"{name} {card.version} → {card.stage}", 140)
+    _close_interrupted(client, environment, card.commit, name, ctx.runtime.run_url)
+    deployment = client.create_deployment(
+        card.commit,
+        environment,
+        description=description,
+        payload={"model": name, "version": card.version, "stage": card.stage},
+    )
+    log_url = ctx.runtime.run_url or None
+    client.create_deployment_status(deployment["id"], "in_progress", log_url=log_url, description=description)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mlci-deploy-") as tmp:
+            artifact = fetch(ctx.root, config.path, card.commit, Path(tmp), ctx.config.train.remote)
+            text = card.render(ctx.root)
+            sha = sha256_of(artifact)
+            extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
+            delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
+            location = target.deliver(delivery)
+            assigned = promote.assign(
+                ctx.root, name, card.commit, card.stage, remote=ctx.config.deploy.remote, forward_only=forward
+            )
+            if ctx.config.deploy.release:
+                _release(ctx, name, card, text, artifact)
+    except BaseException as exc:
+        reason = one_line(exc.message if isinstance(exc, MlciError) else f"{type(exc).__name__}: {exc}", 140)
+        client.create_deployment_status(deployment["id"], "failure", log_url=log_url, description=reason)
+        raise
+    newer = assigned.superseded_by
+    if newer:  # a later commit took the stage while this ran (no concurrency group?)
+        note = f"superseded by {newer.version} ({newer.commit[:12]}) while delivering; it keeps {card.stage}"
+        ctx.actions.annotate("warning", one_line(f"{name} {card.version}: {note}"), title="mlci deploy")
+        client.create_deployment_status(deployment["id"], "inactive", log_url=log_url, description=note[:140])
+        return _Delivered(sha, location, assigned.tags, live=False)
+    url = location if location.startswith(("http://", "https://")) else None
+    client.create_deployment_status(
+        deployment["id"], "success", log_url=log_url, environment_url=url, description=description
+    )
+    return _Delivered(sha, location, assigned.tags)
+
+
+def _close_interrupted(client: GitHubApi, environment: str, commit: str, name: str, run_url: str) -> None:
+    """A killed run leaves its Deployment `in_progress` forever; the re-run closes it as `error`."""
+    for old in client.list_deployments(environment=environment, sha=commit):
+        if (old.get("payload") or {}).get("model") != name:
+            continue
+        statuses = client.list_deployment_statuses(int(old["id"]))
+        if statuses and statuses[0].get("state") in ("in_progress", "queued", "pending"):
+            note = "interrupted before it finished; deployed again" + (f" by {run_url}" if run_url else "")
+            client.create_deployment_status(int(old["id"]), "error", description=note[:140])
+
+
+def finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...] = ()) -> Deployed:
+    sha, location = result.sha256, result.location
+    path = ctx.root / CARD_DIR / card.name / "MODEL_CARD.md"
+    text = card.render(ctx.root)
+    write_text_atomic(path, text)
+    ctx.actions.append_summary(text)
+    state = "is live in" if result.live else "was delivered but is superseded in"
+    click.echo(f"{one_line(card.name)} {card.version} {state} {one_line(card.stage)} ({one_line(location)})")
+    relative = path.relative_to(ctx.root).as_posix()
+    all_tags = tags + result.tags
+    return Deployed(
+        card.name, card.version, card.stage, card.commit, sha, location, relative, all_tags, result.live
+    )
+
+
+def _release(ctx: RunContext, name: str, card: Card, text: str, artifact: Path) -> None:
+    client = ctx.github()
+    tag = f"{tag_prefix(name)}@{card.version}"
+    release = client.get_release_by_tag(tag) or client.create_release(tag, f"{name} {card.version}", text)
+    asset = f"{tag_prefix(name)}-{card.version}-{artifact.name}"
+    if artifact.is_file() and all(a.get("name") != asset for a in release.get("assets") or []):
+        client.upload_release_asset(release, artifact, asset)  # not again on a re-run
+
+
+def build_card(ctx: RunContext, config: ModelConfig, draft: Card) -> Card:
+    """Complete a card (name, version, stage, commit, metrics, gates given) from git and dvc.lock."""
+    runtime, commit = ctx.runtime, draft.commit
+    subject, author = commit_facts(ctx.root, commit)
+    lock = read_lock(ctx.root, commit)
+    return dataclasses.replace(
+        draft,
+        description=config.description,
+        repository=runtime.repository,
+        run_url=runtime.run_url,
+        server_url=runtime.server_url,
+        subject=subject,
+        author=author,
+        pr=pull_request(subject, runtime.event, runtime.server_url, runtime.repository),
+        data=data_versions(ctx.root, commit, lock, exclude=config.path),
+        params=lock_params(lock, config.stages),
+    )
+
+
+def read_metrics(root: Path, commit: str) -> dict[str, dict[str, float]]:
+    from mlci.metrics import read_metrics as read
+
+    return read(root, commit)
+
+
+def model_metrics(metrics: dict[str, dict[str, float]], config: ModelConfig) -> dict[str, dict[str, Any]]:
+    if not config.metrics:
+        return dict(metrics)
+    return {file: values for file, values in metrics.items() if file in config.metrics}
+
+
+def check_gates(
+    ctx: RunContext, name: str, metrics: dict[str, dict[str, Any]], commit: str
+) -> list[GateLine]:
+    """The absolute gates (min/max) on this commit's metrics; a failure stops the deploy (exit 1)."""
+    from mlci.gates import evaluate_gates
+    from mlci.metrics import rows_from_values
+
+    rows = rows_from_values({}, metrics, ctx.config)
+    results = [
+        *evaluate_gates(ctx.config.gates, rows, model="", absolute_only=True),
+        *evaluate_gates(ctx.config.gates, rows, model=name, absolute_only=True),
+    ]
+    lines = [GateLine(f"{r.file}:{r.key}" if r.file else r.key, r.passed, r.value, r.reason) for r in results]
+    failed = [line for line in lines if not line.passed]
+    if failed:
+        table = "\n".join(f"| {md_code(f.metric)} | {md_escape(f.reason)} |" for f in failed)
+        ctx.actions.append_summary(
+            f"## ❌ {md_escape(name)} was not deployed\n\nThe commit fails its quality gates:\n\n"
+            f"| Gate | Why |\n|---|---|\n{table}\n"
+        )
+        for f in failed:
+            ctx.actions.annotate("error", one_line(f.reason), title=f"gate {one_line(f.metric, 80)}")
+        raise GateFailed(
+            f"{name} was not deployed: {len(failed)} quality gate(s) failed on commit {commit[:12]}: "
+            + "; ".join(f"{one_line(f.metric, 80)}: {one_line(f.reason, 120)}" for f in failed),
+            "nothing was tagged or delivered; fix the model and merge again",
+        )
+    return lines
+
+
+def publish_outputs(ctx: RunContext, done: list[Deployed]) -> None:
+    if not done:
+        return
+    last = done[-1]
+    ctx.actions.set_output("version", last.version)
+    ctx.actions.set_output("stage", last.stage)
+    ctx.actions.set_output("sha256", last.sha256)
+    ctx.actions.set_output("model-card", last.card_path)
+    ctx.actions.set_output("deployed", json.dumps([d.as_json() for d in done]))
+
+
+def _head(root: Path) -> str:
+    from mlci.gitutil import git
+
+    return git(root, "rev-parse", "HEAD")

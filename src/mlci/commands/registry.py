@@ -1,0 +1,82 @@
+"""`mlci registry`: the versions and stages the tags say, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from mlci.context import RunContext
+from mlci.errors import MlciError
+from mlci.registry import Model, fetch_tags, load
+from mlci.safety import one_line
+
+Format = Literal["table", "json"]
+
+
+def show(ctx: RunContext, name: str, stage: str, fmt: Format, fetch: bool) -> str:
+    """The registry as text; in a shallow clone (or with `fetch`) the remote's tags come first."""
+    fetch_tags(ctx.root, ctx.config.deploy.remote, required=fetch)
+    models = load(ctx.root)
+    if name:
+        if name not in models:
+            known = ", ".join(models) or "none yet"
+            raise MlciError(f"'{name}' is not in the registry", f"registered models: {known}")
+        models = {name: models[name]}
+    if stage:
+        matrix = in_stage(models, stage)
+        ctx.actions.set_output("models", json.dumps(matrix))
+        return json.dumps(matrix, indent=2) if fmt == "json" else _stage_table(matrix, stage)
+    data = [describe(m) for m in models.values()]
+    return json.dumps({"models": data}, indent=2) if fmt == "json" else _table(data)
+
+
+def in_stage(models: dict[str, Model], stage: str) -> list[dict[str, str]]:
+    """One entry per model with a version in `stage`: `matrix: {include: ${{ fromJSON(...) }}}`."""
+    found = []
+    for name, model in models.items():
+        entry = model.stage(stage)
+        if entry:
+            found.append({"model": name, "version": entry.version, "commit": entry.commit, "stage": stage})
+    return found
+
+
+def describe(model: Model) -> dict[str, Any]:
+    stages = {stage: entry.version for stage in model.stages() if (entry := model.stage(stage))}
+    versions = model.versions()
+    return {
+        "name": model.name,
+        "latest": versions[-1].version if versions else None,
+        "stages": stages,
+        "versions": [
+            {
+                "version": v.version,
+                "commit": v.commit,
+                "created_at": v.created_at.isoformat(),
+                "tag": v.tag,
+                "stages": sorted(s for s, current in stages.items() if current == v.version),
+            }
+            for v in versions
+        ],
+    }
+
+
+def _table(data: list[dict[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    if not data:
+        return "the registry is empty: `mlci deploy` registers the first version"
+    rows = [
+        [one_line(m["name"]), v["version"], v["commit"][:12], v["created_at"][:19], ", ".join(v["stages"])]
+        for m in data
+        for v in m["versions"]
+    ]
+    return tabulate(rows, headers=["model", "version", "commit", "registered", "stages"])
+
+
+def _stage_table(matrix: list[dict[str, str]], stage: str) -> str:
+    from tabulate import tabulate
+
+    if not matrix:
+        return f"no model is in stage '{one_line(stage)}'"
+    rows = [[one_line(m["model"]), m["version"], m["commit"][:12]] for m in matrix]
+    return tabulate(rows, headers=["model", "version", "commit"])

@@ -1,0 +1,67 @@
+"""`mlci rollback`: put an earlier version back in a stage, from the registry and the DVC remote."""
+
+from __future__ import annotations
+
+from mlci.commands.deploy import (
+    Deployed,
+    build_card,
+    deliver_recorded,
+    finish,
+    model_metrics,
+    models_to_deploy,
+    publish_outputs,
+    read_metrics,
+)
+from mlci.context import RunContext
+from mlci.errors import MlciError
+from mlci.modelcard import Card
+from mlci.registry import RegistryEntry, check_stage, fetch_tags, model
+from mlci.safety import one_line
+from mlci.targets import open_target
+
+
+def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, environment: str = "") -> Deployed:
+    (_, config), *_ = models_to_deploy(ctx, [name])
+    check_stage(ctx.root, stage)
+    deployer = open_target(ctx.config.deploy, target, ctx.root)
+    fetch_tags(ctx.root, ctx.config.deploy.remote)
+    state = model(ctx.root, name)
+    current = state.stage(stage)
+    chosen = _rollback_version(state.versions(), state.stage_history(stage), current, name, stage, to)
+    metrics = model_metrics(read_metrics(ctx.root, chosen.commit), config)
+    previous = current.version if current else ""
+    draft = Card(name, chosen.version, stage, chosen.commit, metrics=metrics, rollback_from=previous)
+    card = build_card(ctx, config, draft)
+    with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
+        env_name = environment or ctx.config.deploy.environment
+        result = deliver_recorded(ctx, name, config, card, deployer, env_name, forward=False)
+    done = finish(ctx, card, result)
+    publish_outputs(ctx, [done])
+    return done
+
+
+def _rollback_version(
+    versions: list[RegistryEntry],
+    history: list[RegistryEntry],
+    current: RegistryEntry | None,
+    name: str,
+    stage: str,
+    to: str,
+) -> RegistryEntry:
+    if to:
+        wanted = to if to.startswith("v") else f"v{to}"
+        found = next((v for v in versions if v.version == wanted), None)
+        if found is None:
+            known = ", ".join(v.version for v in versions) or "none"
+            raise MlciError(f"{name} has no registered version {wanted}", f"registered versions: {known}")
+        return found
+    if current is None:
+        raise MlciError(f"{name} has no version in stage '{stage}', so there is nothing to roll back")
+    registered = {v.version: v for v in versions}
+    for entry in history[1:]:
+        if entry.version != current.version and entry.version in registered:
+            return registered[entry.version]
+    raise MlciError(
+        f"{name} has had no other version in '{stage}' before {current.version}",
+        "name the version to go back to: mlci rollback NAME --to vX.Y.Z",
+    )

@@ -1,0 +1,251 @@
+"""Where a deployed model goes: a versioned local store, the user's command, or a signed webhook."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from mlci.config import DeployConfig, TargetConfig
+from mlci.errors import GateFailed, MlciError
+from mlci.fsutil import write_text_atomic
+from mlci.safety import one_line
+
+CARD_FILE = "MODEL_CARD.md"
+META_FILE = "metadata.json"
+SIGNATURE_HEADER = "X-Mlci-Signature-256"
+
+
+class DeliveryFailed(GateFailed):
+    """The target refused the model (exit 1): the deployment is recorded as failed."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One model version on its way to a target."""
+
+    name: str
+    version: str
+    stage: str
+    commit: str
+    artifact: Path  # a file or a folder, already fetched from DVC
+    card: str  # the model card, markdown
+    sha256: str
+    extra: Mapping[str, Any] = field(default_factory=dict)  # repository, run URL, ...
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "stage": self.stage,
+            "commit": self.commit,
+            "artifact": self.artifact.name,
+            "sha256": self.sha256,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **self.extra,
+        }
+
+
+class Target(Protocol):
+    def deliver(self, delivery: Delivery) -> str:
+        """Deliver the model; return where it went (a path or URL) for the deployment record."""
+        ...
+
+
+def sha256_of(path: Path) -> str:
+    """sha256 of a file's bytes; of a folder, over its sorted relative paths and file digests."""
+    if path.is_file():
+        return _file_digest(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{item.relative_to(path).as_posix()}\0{_file_digest(item)}\n".encode())
+    return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def target_configs(deploy: DeployConfig) -> dict[str, TargetConfig]:
+    """The user's targets; `local` is always there unless they define their own `local`."""
+    return {"local": TargetConfig(), **deploy.targets}
+
+
+def open_target(deploy: DeployConfig, name: str, root: Path) -> Target:
+    configs = target_configs(deploy)
+    if name not in configs:
+        raise MlciError(
+            f"deploy target '{name}' is not configured",
+            f"known targets: {', '.join(sorted(configs))}; add it under deploy.targets in mlci.yaml",
+        )
+    config = configs[name]
+    where = f"deploy.targets.{name}"
+    if config.type == "local":
+        return LocalTarget(root / config.dir if not Path(config.dir).is_absolute() else Path(config.dir))
+    if config.type == "command":
+        if not config.run.strip():
+            raise MlciError(f"{where}: a command target needs `run`", "e.g. run: ./scripts/ship.sh")
+        return CommandTarget(config.run, root)
+    if not config.url.startswith(("http://", "https://")):
+        raise MlciError(f"{where}: a webhook target needs an http(s) `url`, got {config.url!r}")
+    secret = os.environ.get(config.secret_env, "")
+    if not secret:
+        raise MlciError(
+            f"{where}: the environment variable {config.secret_env} (the webhook's signing key) is empty",
+            f"pass it from a secret: env: {config.secret_env}: ${{{{ secrets.{config.secret_env} }}}}",
+        )
+    return WebhookTarget(config.url, secret.encode(), config.timeout, config.retries)
+
+
+# --- local: a versioned store with an atomically switched `current` -----------------------------
+
+
+@dataclass(frozen=True)
+class LocalTarget:
+    store: Path
+
+    def deliver(self, delivery: Delivery) -> str:
+        model_dir = self.store / delivery.name
+        final = model_dir / delivery.version
+        model_dir.mkdir(parents=True, exist_ok=True)
+        if not _holds(final, delivery.sha256):
+            self._stage_version(model_dir, final, delivery)
+        switch_current(model_dir, delivery.version)
+        return str(final)
+
+    @staticmethod
+    def _stage_version(model_dir: Path, final: Path, delivery: Delivery) -> None:
+        # Build the version folder aside, then rename it in: a crash leaves only a temp folder,
+        # which the next delivery of that version removes.
+        for leftover in model_dir.glob(f".{delivery.version}.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{delivery.version}.", dir=model_dir))
+        try:
+            dest = work / delivery.artifact.name
+            if delivery.artifact.is_dir():
+                shutil.copytree(delivery.artifact, dest)
+            else:
+                shutil.copyfile(delivery.artifact, dest)
+            if sha256_of(dest) != delivery.sha256:
+                raise MlciError(f"the copy of {delivery.artifact.name} does not match its sha256")
+            write_text_atomic(work / CARD_FILE, delivery.card)
+            write_text_atomic(work / META_FILE, json.dumps(delivery.metadata(), indent=2) + "\n")
+            _readable(work)
+            if final.exists():  # an earlier, different copy under this version (never current)
+                shutil.rmtree(final)
+            os.replace(work, final)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+
+
+def _readable(folder: Path) -> None:
+    """mkdtemp/mkstemp make owner-only entries; a served model must be readable by its server."""
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _holds(folder: Path, sha256: str) -> bool:
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("sha256") == sha256
+
+
+def switch_current(model_dir: Path, version: str) -> None:
+    """Point `current` at `version`: a new symlink renamed over the old one (atomic on POSIX)."""
+    temp = model_dir / f".current.{os.getpid()}.tmp"
+    temp.unlink(missing_ok=True)
+    os.symlink(version, temp)
+    os.replace(temp, model_dir / "current")
+
+
+def current_version(store: Path, name: str) -> str | None:
+    link = store / name / "current"
+    return os.readlink(link) if link.is_symlink() else None
+
+
+# --- command: the user's own deploy script -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandTarget:
+    run: str
+    cwd: Path
+
+    def deliver(self, delivery: Delivery) -> str:
+        env = dict(os.environ)
+        env.update(
+            MLCI_ARTIFACT=str(delivery.artifact),
+            MLCI_MODEL=delivery.name,
+            MLCI_VERSION=delivery.version,
+            MLCI_STAGE=delivery.stage,
+            MLCI_COMMIT=delivery.commit,
+            MLCI_SHA256=delivery.sha256,
+        )
+        # stdout goes to the job log as it comes; stderr is kept for the error message
+        proc = subprocess.run(self.run, shell=True, cwd=self.cwd, env=env, stderr=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            tail = [one_line(line) for line in proc.stderr.strip().splitlines()[-10:]]
+            raise DeliveryFailed(
+                f"the deploy command exited with {proc.returncode}"
+                + (":\n  " + "\n  ".join(tail) if tail else " (no stderr)"),
+                "fix the command in deploy.targets.<name>.run; mlci passes MLCI_ARTIFACT, MLCI_MODEL, "
+                "MLCI_VERSION, MLCI_STAGE and MLCI_COMMIT",
+            )
+        return f"command: {one_line(self.run, 80)}"
+
+
+# --- webhook: a signed JSON POST ---------------------------------------------------------------
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    url: str
+    secret: bytes = field(repr=False)
+    timeout: float = 10.0
+    retries: int = 3
+    backoff: float = 1.0  # seconds before the first retry, doubled each time
+
+    def deliver(self, delivery: Delivery) -> str:
+        import requests
+
+        body = json.dumps({"event": "deploy", **delivery.metadata()}, sort_keys=True).encode()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = requests.post(self.url, data=body, headers=headers, timeout=self.timeout)
+            except requests.RequestException as exc:
+                problem = f"{type(exc).__name__}: {one_line(exc, 160)}"
+                continue
+            if response.status_code < 300:
+                return self.url
+            problem = f"HTTP {response.status_code}: {one_line(response.text, 160)}"
+            if response.status_code < 500:  # the receiver said no: asking again will not change that
+                break
+        raise DeliveryFailed(
+            f"the webhook {self.url} did not accept the model: {problem}",
+            f"the receiver must answer 2xx and verify the {SIGNATURE_HEADER} header",
+        )
