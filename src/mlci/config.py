@@ -117,7 +117,9 @@ class MonitorConfig:
 @dataclass(frozen=True)
 class RetrainConfig:
     mode: Literal["append", "replace", "update", "command"] = "append"
-    dataset: str = ""  # DVC-tracked training data to update; default: the model's `data`
+    # `.dvc`-tracked training data to update; default: the model's `data`, or (when a stage writes
+    # that) the one `.dvc`-tracked file it is made from
+    dataset: str = ""
     command: str = ""  # mode=command
     branch_prefix: str = "mlci/retrain"
     labels: tuple[str, ...] = ("mlci", "retrain")

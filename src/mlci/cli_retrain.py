@@ -1,0 +1,31 @@
+"""`mlci retrain`: open (or update) the pull request that retrains a model on fresh data."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("name", required=False, default="")
+@click.option(
+    "--from-report",
+    "report_file",
+    type=click.Path(dir_okay=False),
+    help="The JSON report of `mlci monitor`: fresh data paths, drifted columns, decayed metrics.",
+)
+@click.option(
+    "--data",
+    "data_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Fresh labelled data (CSV or Parquet, the training data's columns); repeat for several files.",
+)
+def retrain(name: str, report_file: str | None, data_paths: tuple[str, ...]) -> None:
+    """Put fresh data into the training set on the branch mlci/retrain/NAME and open its pull request.
+
+    Re-running with the same data changes nothing; a pull request someone closed is not reopened.
+    Without a GitHub token the pull request is written to the outbox folder.
+    """
+    from mlci.commands.retrain import main
+
+    main(name, report_file, data_paths)
