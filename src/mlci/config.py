@@ -97,6 +97,7 @@ class ColumnThresholds:
     js: float | None = None
     p_value: float | None = None
     missing_rate: float | None = None
+    unseen_share: float | None = None  # share of rows with values the reference never had
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ class MonitorConfig:
     wasserstein: float = 0.1
     js: float = 0.1
     missing_rate: float = 0.05  # absolute change in the share of missing values
-    large_sample: int = 5000  # rows per side from which effect sizes decide
+    unseen_share: float = 0.01  # categorical: share of rows with values the reference never had
+    large_sample: int = 5000  # up to this many values per side: exact tests on them; above: binned
     bins: int = 10
     chunk_rows: int = 200_000
     profile_dir: str = ".mlci/profiles"

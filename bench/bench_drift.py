@@ -1,0 +1,243 @@
+"""Benchmark: `mlci monitor` against Evidently's DataDriftPreset on the same generated Parquet data.
+
+    python bench/bench_drift.py --evidently-python /tmp/evidently-venv/bin/python --rows 200000 1000000
+
+Data: 20 numeric + 5 categorical columns, 5 drifted (num00..num03, cat0), N rows per side.
+Each tool runs in its own process; time is wall clock, memory is the process's peak RSS
+(getrusage of a wrapper's only child). A second scenario ("misses") has no distribution drift but
+a jump of missing values in num05 (0% → 20%) and a new category in cat3 (1.5% of rows).
+
+Set up Evidently in its own venv, outside the repo:
+    python3 -m venv /tmp/evidently-venv
+    /tmp/evidently-venv/bin/pip install 'evidently==0.7.23' 'pandas<3.1' pyarrow
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+NUMERIC = [f"num{i:02d}" for i in range(20)]
+CATEGORICAL = [f"cat{i}" for i in range(5)]
+DRIFTED = ["num00", "num01", "num02", "num03", "cat0"]
+LEVELS = np.array(["alpha", "beta", "gamma", "delta"])
+CHUNK = 100_000
+
+# a wrapper whose only child is the measured tool: RUSAGE_CHILDREN is then that tool's peak RSS
+WRAPPER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mib": peak, "rc": proc.returncode,
+                  "stdout": proc.stdout[-20000:], "stderr": proc.stderr[-3000:]}))
+"""
+
+READ_ONLY = """
+import sys, pyarrow.parquet as pq
+rows = sum(pq.read_table(path).num_rows for path in sys.argv[1:])
+print(rows)
+"""
+
+EVIDENTLY = """
+import json, sys
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+ref, cur = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
+result = Report([DataDriftPreset()]).run(current_data=cur, reference_data=ref).dict()
+drifted = []
+for metric in result["metrics"]:
+    config = metric["config"]
+    if config.get("type", "").endswith("ValueDrift"):
+        p_value = "p_value" in metric["metric_name"]
+        value, threshold = metric["value"], config["threshold"]
+        if (value < threshold) if p_value else (value >= threshold):
+            drifted.append(config["column"])
+print(json.dumps(sorted(drifted)))
+"""
+
+
+def generate(path: Path, rows: int, seed: int, *, drift: bool = False, misses: bool = False) -> None:
+    """Write one side in chunks (bounded memory while generating 1M rows)."""
+    rng = np.random.default_rng(seed)
+    writer = None
+    done = 0
+    while done < rows:
+        n = min(CHUNK, rows - done)
+        table = pa.table(_chunk(rng, n, drift=drift, misses=misses))
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+        done += n
+    assert writer is not None
+    writer.close()
+
+
+def _chunk(rng: np.random.Generator, n: int, *, drift: bool, misses: bool) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for i, name in enumerate(NUMERIC):
+        scale = 1.0 + i
+        if i % 3 == 0:
+            columns[name] = rng.normal(10.0 * i, scale, n)
+        elif i % 3 == 1:
+            columns[name] = rng.lognormal(0.0, 0.5, n) * scale
+        else:
+            columns[name] = rng.integers(0, 20, n).astype(float)
+    for name in CATEGORICAL:
+        columns[name] = LEVELS[rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1])]
+    if drift:
+        columns["num00"] = columns["num00"] + 0.6
+        columns["num01"] = columns["num01"] * 1.6
+        columns["num02"] = rng.integers(5, 25, n).astype(float)
+        columns["num03"] = rng.normal(30.0, 10.0, n)
+        columns["cat0"] = LEVELS[rng.choice(4, n, p=[0.15, 0.25, 0.3, 0.3])]
+    if misses:
+        values = columns["num05"].copy()
+        values[rng.random(n) < 0.2] = np.nan
+        columns["num05"] = values
+        cat = columns["cat3"].astype(object)
+        cat[rng.random(n) < 0.015] = "brand-new"
+        columns["cat3"] = cat.astype(str)
+    return columns
+
+
+def measure(command: list[str], cwd: Path | None = None) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *command], capture_output=True, text=True, check=True, cwd=cwd
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    if result["rc"] != 0:
+        raise SystemExit(f"{command[:3]} failed:\n{result['stderr']}")
+    return result
+
+
+def mlci_project(work: Path) -> Path:
+    """An empty git project: `mlci monitor --reference FILE` needs no model or DVC."""
+    root = work / "project"
+    root.mkdir(exist_ok=True)
+    if not (root / ".git").exists():
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        (root / "mlci.yaml").write_text("monitor:\n  profile_dir: .mlci/profiles\n")
+        subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@example.com",
+                "commit",
+                "-qm",
+                "x",
+            ],
+            check=True,
+        )
+    return root
+
+
+def run_mlci(root: Path, ref: Path, cur: Path, cached: bool) -> dict[str, Any]:
+    if not cached:
+        for old in (root / ".mlci" / "profiles").glob("*.json"):
+            old.unlink()
+    out = root / "report.json"
+    command = [
+        "monitor",
+        "--reference",
+        str(ref),
+        "--current",
+        str(cur),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    ]
+    result = measure([sys.executable, "-m", "mlci", *command], cwd=root)
+    result.pop("stdout")
+    report = json.loads(out.read_text())
+    result["drifted"] = report["dataset"]["drifted_columns"]
+    return result
+
+
+def run_evidently(python: str, ref: Path, cur: Path) -> dict[str, Any]:
+    result = measure([python, "-c", EVIDENTLY, str(ref), str(cur)])
+    result["drifted"] = json.loads(result.pop("stdout"))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, nargs="+", default=[200_000])
+    parser.add_argument("--evidently-python", default="", help="python of a venv with evidently installed")
+    parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "mlci-bench-drift"))
+    parser.add_argument(
+        "--skip-evidently-above", type=int, default=10**9, help="rows above which Evidently is skipped"
+    )
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    root = mlci_project(work)
+    results = []
+    for rows in args.rows:
+        ref, cur, odd = (work / f"{name}-{rows}.parquet" for name in ("reference", "current", "misses"))
+        if not ref.exists():
+            generate(ref, rows, seed=1)
+            generate(cur, rows, seed=2, drift=True)
+            generate(odd, rows, seed=3, misses=True)
+        entry: dict[str, Any] = {"rows": rows, "expected": DRIFTED}
+        entry["read"] = measure([sys.executable, "-c", READ_ONLY, str(ref), str(cur)])
+        entry["read"].pop("stdout")
+        entry["mlci"] = run_mlci(root, ref, cur, cached=False)
+        entry["mlci_cached"] = run_mlci(root, ref, cur, cached=True)
+        entry["mlci_misses"] = run_mlci(root, ref, odd, cached=True)
+        if args.evidently_python and rows <= args.skip_evidently_above:
+            entry["evidently"] = run_evidently(args.evidently_python, ref, cur)
+            entry["evidently_misses"] = run_evidently(args.evidently_python, ref, odd)
+        results.append(entry)
+        print(summary_line(entry), flush=True)
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
+    print(json.dumps({"machine": machine, "results": _strip(results)}, indent=1))
+
+
+def summary_line(entry: dict[str, Any]) -> str:
+    parts = [f"rows={entry['rows']:,}", f"read {entry['read']['seconds']:.2f}s"]
+    for key in ("mlci", "mlci_cached", "evidently"):
+        if key in entry:
+            r = entry[key]
+            same = (
+                "same columns" if r["drifted"] == sorted(DRIFTED) or r["drifted"] == DRIFTED else r["drifted"]
+            )
+            parts.append(f"{key} {r['seconds']:.2f}s {r['peak_mib']:.0f}MiB ({same})")
+    for key in ("mlci_misses", "evidently_misses"):
+        if key in entry:
+            parts.append(f"{key}: {entry[key]['drifted']}")
+    return " | ".join(parts)
+
+
+def _strip(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            k: ({kk: vv for kk, vv in v.items() if kk != "stderr"} if isinstance(v, dict) else v)
+            for k, v in e.items()
+        }
+        for e in results
+    ]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The production model in monitoring: its predictions (prediction drift) and its metrics on labelled
+current data (performance decay), chunk by chunk.
+
+The model artifact is read through DVC at the production commit: the pickle the repository's own
+pipeline wrote and registered. Unpickling runs code, so this trusts the repository's DVC remote
+exactly as training and deployment already do.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlci.errors import MlciError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+PREDICTION = "prediction"
+SCORE = "score"  # classifiers: probability of the positive class (binary) or of the predicted class
+
+
+def load_model(root: Path, path: str, rev: str | None) -> Any:
+    """Unpickle the model artifact `path` at `rev` through DVC (local cache, else the remote)."""
+    from dvc.api import open as dvc_open
+
+    where = f"{path} at {rev[:12]}" if rev else path
+    try:
+        with dvc_open(path, repo=str(root), rev=rev, mode="rb") as handle:
+            return pickle.load(handle)
+    except (FileNotFoundError, IsADirectoryError):
+        raise MlciError(
+            f"model artifact {where} not found",
+            "check models.<name>.path in mlci.yaml and that the model was trained and pushed (`dvc push`)",
+        ) from None
+    except (pickle.UnpicklingError, AttributeError, ModuleNotFoundError, EOFError) as exc:
+        raise MlciError(
+            f"cannot load the model {where}: {type(exc).__name__}: {exc}",
+            "monitoring needs the Python packages the model was pickled with (same scikit-learn)",
+        ) from None
+    except MlciError:
+        raise
+    except Exception as exc:
+        raise MlciError(f"cannot read the model {where} through DVC: {exc}") from None
+
+
+def is_classifier(model: Any) -> bool:
+    return hasattr(model, "predict_proba") and hasattr(model, "classes_")
+
+
+def predict(model: Any, frame: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predicted labels (or values) and, for classifiers, the score of the positive/predicted class."""
+    import numpy as np
+
+    try:
+        if not is_classifier(model):
+            return np.asarray(model.predict(frame)), None
+        proba = np.asarray(model.predict_proba(frame))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MlciError(
+            f"the production model cannot score the data: {type(exc).__name__}: {str(exc)[:300]}",
+            "the data must have the columns (and types) the model was trained on",
+        ) from None
+    classes = np.asarray(model.classes_)
+    labels = classes[proba.argmax(axis=1)]
+    score = proba[:, 1] if proba.shape[1] == 2 else proba.max(axis=1)
+    return labels, score
+
+
+def prediction_batches(
+    model: Any, batches: Iterable[pa.RecordBatch], target: str
+) -> Iterator[pa.RecordBatch]:
+    """The model's predictions on each batch, as a batch of `prediction` (and `score`) columns."""
+    for batch in batches:
+        yield prediction_batch(model, features(batch, target))
+
+
+def features(batch: pa.RecordBatch, target: str) -> Any:
+    frame = batch.to_pandas()
+    return frame.drop(columns=[target]) if target and target in frame.columns else frame
+
+
+def prediction_batch(model: Any, frame: Any) -> pa.RecordBatch:
+    return prediction_batch_from(*predict(model, frame))
+
+
+def prediction_batch_from(labels: np.ndarray, score: np.ndarray | None) -> pa.RecordBatch:
+    """`prediction` (numeric for regression, else text) and `score` columns."""
+    import pyarrow as pa
+
+    columns: dict[str, Any] = {}
+    if labels.dtype.kind in "fc" and score is None:
+        columns[PREDICTION] = pa.array(labels.astype(float))
+    else:
+        columns[PREDICTION] = pa.array([_label(v) for v in labels], pa.string())
+    if score is not None:
+        columns[SCORE] = pa.array(score.astype(float))
+    return pa.record_batch(columns)
+
+
+def _label(value: Any) -> str:
+    # 1.0 and 1 are the same class: CSV integers are read as floats
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class Scorer:
+    """Labels and predictions of the current data, gathered per chunk: 3 numbers a row."""
+
+    def __init__(self, model: Any, target: str) -> None:
+        self.model = model
+        self.target = target
+        self.truth: list[Any] = []
+        self.labels: list[Any] = []
+        self.scores: list[Any] = []
+
+    def add(self, frame: Any, labels: np.ndarray, score: np.ndarray | None) -> None:
+        truth = frame[self.target].to_numpy()
+        keep = ~_isnull(truth)
+        self.truth.append(truth[keep])
+        self.labels.append(labels[keep])
+        if score is not None:
+            self.scores.append(score[keep])
+
+    def metrics(self) -> dict[str, float]:
+        """Metrics under the names evaluate scripts commonly record (accuracy, f1, roc_auc, ...)."""
+        import numpy as np
+
+        if not self.truth:
+            return {}
+        truth = np.concatenate(self.truth)
+        labels = np.concatenate(self.labels)
+        if not len(truth):
+            return {}
+        if is_classifier(self.model):
+            score = np.concatenate(self.scores) if self.scores else None
+            return _classification(truth, labels, score, np.asarray(self.model.classes_))
+        return _regression(truth.astype(float), labels.astype(float))
+
+
+def _isnull(values: np.ndarray) -> np.ndarray:
+    import numpy as np
+    import pandas as pd
+
+    return np.asarray(pd.isna(values))
+
+
+def _classification(truth: Any, labels: Any, score: Any, classes: Any) -> dict[str, float]:
+    import numpy as np
+    from sklearn import metrics
+
+    truth = _align(truth, classes)
+    out = {"accuracy": float(metrics.accuracy_score(truth, labels))}
+    binary = len(classes) == 2
+    average = "binary" if binary else "macro"
+    kwargs: dict[str, Any] = {"average": average, "zero_division": 0}
+    if binary:
+        kwargs["pos_label"] = classes[1]
+    out["precision"] = float(metrics.precision_score(truth, labels, **kwargs))
+    out["recall"] = float(metrics.recall_score(truth, labels, **kwargs))
+    out["f1"] = float(metrics.f1_score(truth, labels, **kwargs))
+    if binary and score is not None and len(np.unique(truth)) == 2:
+        positive = (truth == classes[1]).astype(int)
+        out["roc_auc"] = float(metrics.roc_auc_score(positive, score))
+        out["log_loss"] = float(metrics.log_loss(positive, np.clip(score, 1e-15, 1 - 1e-15), labels=[0, 1]))
+    return {k: v for k, v in out.items() if math.isfinite(v)}
+
+
+def _align(truth: Any, classes: Any) -> Any:
+    """Labels read from CSV as floats (1.0) compared with integer classes (1)."""
+    import numpy as np
+
+    if classes.dtype.kind in "iu" and truth.dtype.kind == "f":
+        return truth.astype(classes.dtype)
+    if classes.dtype.kind in "OUS" and truth.dtype.kind != classes.dtype.kind:
+        return np.array([_label(v) for v in truth], dtype=object)
+    return truth
+
+
+def _regression(truth: Any, predicted: Any) -> dict[str, float]:
+    from sklearn import metrics
+
+    mse = float(metrics.mean_squared_error(truth, predicted))
+    return {
+        "mae": float(metrics.mean_absolute_error(truth, predicted)),
+        "mse": mse,
+        "rmse": math.sqrt(mse),
+        "r2": float(metrics.r2_score(truth, predicted)),
+    }

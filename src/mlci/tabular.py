@@ -1,0 +1,235 @@
+"""Tabular data in chunks: CSV and Parquet files, globs, folders, and DVC-tracked paths at a revision.
+
+    with open_data(root, "data/prepared/train.csv", rev="abc123") as data:   # through DVC
+        for batch in data.batches(chunk_rows=200_000): ...                  # pyarrow RecordBatches
+    with open_data(root, "incoming/*.parquet") as data: ...                  # local files
+
+Memory stays bounded by one chunk: Parquet is read with `ParquetFile.iter_batches`, CSV with the
+streaming reader `pyarrow.csv.open_csv`. A DVC-tracked file at a revision is read straight from
+the local DVC cache when it is there, else fetched from the DVC remote into a temporary folder
+that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlci.errors import MlciError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz")
+
+
+@dataclass
+class Data:
+    """Resolved input: local files to read, and where they came from."""
+
+    spec: str  # what the user gave
+    files: list[Path]
+    rev: str | None = None  # git revision the files were read at (DVC), None for the workspace
+    hashes: list[str] = field(default_factory=list)  # DVC md5s when read through DVC
+    names: list[str] = field(default_factory=list)  # logical names (a DVC cache file has none)
+    _tmp: Path | None = None
+
+    def __enter__(self) -> Data:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def batches(
+        self, chunk_rows: int = 200_000, columns: list[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        for i, path in enumerate(self.files):
+            name = self.names[i] if i < len(self.names) else path.name
+            yield from read_batches(path, chunk_rows, columns, name=name)
+
+    def content_hash(self) -> str:
+        """A hash of the bytes (DVC's md5s when known: no need to read the data again)."""
+        digest = hashlib.sha256()
+        if self.hashes:
+            for h in self.hashes:
+                digest.update(h.encode())
+        else:
+            for path in self.files:
+                with open(path, "rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        digest.update(chunk)
+        return digest.hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        return {"spec": self.spec, "rev": self.rev, "files": len(self.files)}
+
+
+def open_data(root: Path, spec: str, rev: str | None = None, *, cwd: Path | None = None) -> Data:
+    """Resolve `spec` (file, glob, folder; local, or DVC-tracked at `rev`) to files to read."""
+    if rev is None:
+        local = local_files(spec, cwd or Path.cwd())
+        if local is None and not Path(spec).is_absolute():
+            local = local_files(spec, root)
+        if local:
+            return Data(spec, local)
+    return _through_dvc(root, spec, rev)
+
+
+def local_files(spec: str, base: Path) -> list[Path] | None:
+    """Files named by a path, glob or folder; None when nothing of that name exists."""
+    path = Path(spec) if Path(spec).is_absolute() else base / spec
+    if any(ch in spec for ch in "*?["):
+        matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+        files = [p for p in matches if p.is_file()]
+        if not files:
+            return None
+        return _only_tables(files, spec)
+    if path.is_file():
+        return _only_tables([path], spec)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_table(p))
+        if not files:
+            raise MlciError(f"folder {spec} holds no .csv or .parquet files", "point to the data files")
+        return files
+    return None
+
+
+def read_batches(
+    path: Path, chunk_rows: int, columns: list[str] | None = None, *, name: str = ""
+) -> Iterator[pa.RecordBatch]:
+    name = (name or path.name).lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            yield from _parquet(path, chunk_rows, columns)
+        else:
+            yield from _csv(path, chunk_rows, columns, gzip=name.endswith(".gz"))
+    except MlciError:
+        raise
+    except Exception as exc:  # pyarrow's errors name the problem; say which file it was
+        if type(exc).__module__.startswith("pyarrow") or isinstance(exc, (OSError, ValueError)):
+            raise MlciError(
+                f"cannot read {Path(name).name}: {_first_line(exc)}",
+                "check that the file is valid CSV (with a header row) or Parquet",
+            ) from None
+        raise
+
+
+def _parquet(path: Path, chunk_rows: int, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
+    import pyarrow.parquet as pq
+
+    # No pre-buffering and no decoding threads: measured on 1M rows (2 cores), each cut ~50-100 MB
+    # of peak memory and neither made reading slower; the profiling after it is single-threaded.
+    with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as handle:
+        yield from handle.iter_batches(batch_size=chunk_rows, columns=columns, use_threads=False)
+
+
+def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    def source() -> Any:
+        return pa.input_stream(str(path), compression="gzip" if gzip else None)
+
+    # The streaming reader fixes each column's type from the first block; a later "1.5" in a column
+    # that started as integers would fail, so integers are read as float64 (and empty columns as text).
+    probe = pacsv.open_csv(source(), read_options=pacsv.ReadOptions(block_size=1 << 20))
+    types: dict[str, pa.DataType] = {}
+    for f in probe.schema:
+        if pa.types.is_integer(f.type):
+            types[f.name] = pa.float64()
+        elif pa.types.is_null(f.type):
+            types[f.name] = pa.string()
+    probe.close()
+    # ~100 bytes a row is a fair guess for the block size that gives `chunk_rows` rows
+    block = max(1 << 16, min(chunk_rows * 100, 1 << 28))
+    reader = pacsv.open_csv(
+        source(),
+        read_options=pacsv.ReadOptions(block_size=block),
+        convert_options=pacsv.ConvertOptions(column_types=types, include_columns=columns),
+    )
+    try:
+        for batch in reader:
+            if batch.num_rows:
+                yield batch
+    finally:
+        reader.close()
+
+
+def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
+    from dvc.api import DVCFileSystem
+
+    where = f"{spec} at {rev[:12]}" if rev else spec
+    try:
+        fs = DVCFileSystem(str(root), rev=rev)
+        if not fs.exists(spec):
+            raise FileNotFoundError(spec)
+        names = sorted(p for p in fs.find(spec) if _is_table(Path(p))) if fs.isdir(spec) else [spec]
+    except FileNotFoundError:
+        raise MlciError(
+            f"no data at {where}: not a local file, glob or folder, nor a DVC-tracked path",
+            "give a CSV/Parquet file, a glob (quoted) or a folder; "
+            "a DVC path must be tracked at that revision",
+        ) from None
+    except Exception as exc:  # DVC's errors (bad revision, broken .dvc files) as user errors
+        raise MlciError(f"cannot open {where} through DVC: {exc}") from None
+    if not names:
+        raise MlciError(f"{where} holds no .csv or .parquet files")
+    return _materialise(fs, spec, rev, names)
+
+
+def _materialise(fs: Any, spec: str, rev: str | None, names: list[str]) -> Data:
+    """Local paths for DVC files: the cache file itself when present, else fetched from the remote."""
+    data = Data(spec, [], rev=rev)
+    cache = fs.repo.cache.local
+    for name in names:
+        md5 = str(fs.info(name).get("md5") or "")
+        data.hashes.append(md5 or name)
+        data.names.append(name)
+        cached = Path(cache.oid_to_path(md5)) if md5 else None
+        if cached is not None and cached.is_file():
+            data.files.append(cached)
+            continue
+        if data._tmp is None:
+            data._tmp = Path(tempfile.mkdtemp(prefix="mlci-data-"))
+        target = data._tmp / str(len(data.files)) / Path(name).name
+        target.parent.mkdir(parents=True)
+        try:
+            fs.get_file(name, str(target))
+        except Exception as exc:
+            data.close()
+            raise MlciError(
+                f"cannot fetch {name} from the DVC remote: {exc}",
+                "check the DVC remote's credentials (`dvc pull` locally shows the same error)",
+            ) from None
+        data.files.append(target)
+    return data
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _is_table(path: Path) -> bool:
+    return path.name.lower().endswith(SUFFIXES)
+
+
+def _only_tables(files: list[Path], spec: str) -> list[Path]:
+    bad = [p for p in files if not _is_table(p)]
+    if bad:
+        raise MlciError(
+            f"{spec}: {bad[0].name} is neither CSV nor Parquet",
+            "mlci reads .csv, .csv.gz, .parquet and .pq files",
+        )
+    return files
