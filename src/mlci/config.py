@@ -156,6 +156,12 @@ class DatasetContract:
 class DataConfig:
     datasets: dict[str, DatasetContract] = field(default_factory=dict)
     profile_cache: str = ".mlci/profiles"
+    # a dataset without a declared contract is checked against the one inferred from the base
+    # (types, nullability, categories; no ranges) and for drift; true: those findings fail the
+    # data gate too (default: report only, as warnings)
+    gate_inferred: bool = False
+    max_examples: int = 3  # example rows shown per violation
+    max_categories: int = 20  # `mlci data infer`: a text column with at most this many values gets `allowed`
 
 
 @dataclass(frozen=True)
