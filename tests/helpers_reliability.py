@@ -165,7 +165,7 @@ def scenarios(steps: list[Step]) -> list[tuple[Step, str]]:
 
 def names_the_call(text: str, step: Step) -> bool:
     """The output names the failed request, e.g. `POST /api/v3/repos/o/r/issues/7/comments`."""
-    pattern = rf"{step.method} /api/\S*?{step.path.rstrip('$')}"
+    pattern = rf"{step.method} /api/\S*?{step.path.lstrip('^').rstrip('$')}"
     return re.search(pattern, text) is not None
 
 
