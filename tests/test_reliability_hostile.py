@@ -150,3 +150,22 @@ def test_the_token_appears_nowhere_even_when_github_fails_and_debug_is_on(
     assert not token_leaks(fake_github.token, proc.stdout), "token in stdout"
     assert not token_leaks(fake_github.token, proc.stderr), "token in stderr"
     assert fake_github.token not in all_text(repo.root, step), "token in a file mlci wrote"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known issue (docs/reliability.md): find_marked() does not check the author, so a PR author's "
+    "comment that starts with the marker is taken over and can later be edited back by its author",
+)
+def test_a_marker_in_someone_elses_comment_does_not_capture_the_report(
+    hostile: tuple[ExampleRepo, str, str], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    repo, base, head = hostile
+    bait = "<!-- mlci:report:default -->\n### ✅ mlci report: all gates passed"
+    fake_github.add_comment(PR, bait, login="mallory")
+
+    run_report(repo, fake_github, tmp_path / "step", base, head)
+
+    mallory, *ours = fake_github.comments[PR]
+    assert mallory["body"] == bait
+    assert [c["user"]["login"] for c in ours] == ["github-actions[bot]"]
