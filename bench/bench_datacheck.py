@@ -1,6 +1,6 @@
 """Benchmark `mlci data check` on a 1M-row, 25-column CSV changed in a PR, next to pandera.
 
-    python bench/bench_datacheck.py [--rows 1000000] [--pandera-python /tmp/pandera-venv/bin/python]
+    python bench/bench_datacheck.py [--rows 1000000] [--pandera-python VENV/bin/python]
 
 Builds a git + DVC repo in a temp folder (local DVC remote), commits the base data, then a PR that
 appends 5% new rows with a few out-of-range values. Times, each in a fresh process with its peak
@@ -98,7 +98,8 @@ def measure(cmd: list[str], cwd: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--pandera-python", default="/tmp/pandera-venv/bin/python")
+    # a venv outside the repo with pandera, pandas and pyyaml (pandera is no mlci dependency)
+    parser.add_argument("--pandera-python", default=os.environ.get("PANDERA_PYTHON", ""))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mlci-bench-data-"))
     repo, remote = work / "repo", work / "remote"
@@ -143,7 +144,7 @@ def main() -> None:
         rows.append(("mlci data check --base, cold (base profiled)", measure(check, repo)))
         rows.append(("mlci data check --base, base profile cached", measure(check, repo)))
         rows.append(("mlci data check (head only, no base)", measure(check[:5] + check[7:], repo)))
-        if Path(args.pandera_python).exists():
+        if args.pandera_python and Path(args.pandera_python).exists():
             script = work / "pandera_check.py"
             script.write_text(PANDERA)
             cmd = [args.pandera_python, str(script), "data/events.csv", "mlci.yaml"]

@@ -58,6 +58,9 @@ def test_pr_that_adds_rows_passes(example_repo: ExampleRepo) -> None:
     # the default datasets: the pipeline's DVC-tracked tabular deps
     paths = {d["path"] for d in report["datasets"]}
     assert paths == {RAW, "data/prepared/train.csv", "data/prepared/test.csv"}
+    # the prepared data was not reproduced in this PR: same content as the base, not read again
+    assert "unchanged since the base: not read again" in dataset(report, "data/prepared/train.csv")["notes"]
+    assert "unchanged since the base: not read again" not in raw["notes"]
 
 
 def test_broken_declared_range_fails_naming_column_and_rule(example_repo: ExampleRepo) -> None:

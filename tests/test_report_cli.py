@@ -368,3 +368,36 @@ def test_without_a_token_reruns_keep_one_comment_in_the_outbox(
     state = json.loads((example_repo.root / ".mlci/outbox/state.json").read_text())
     (comment,) = [c for c in state["comments"] if c["issue"] == PR]
     assert comment["body"].startswith("<!-- mlci:report:default -->\n### ")
+
+
+def test_changed_dataset_brings_the_data_checks_and_their_verdict(
+    example_repo: ExampleRepo, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    base = example_repo.head()
+    raw = example_repo.root / "data" / "raw.csv"
+    frame = pd.read_csv(raw)
+    frame["size_band"] = frame["size_band"].where(
+        frame.index % 7 > 0, "huge"
+    )  # a category the base never had
+    frame.to_csv(raw, index=False)
+    example_repo.dvc("add", "-q", "data/raw.csv")
+    head = example_repo.commit("A new size band")
+    set_gates(example_repo, [])
+    out = tmp_path / "r.json"
+    proc = run_cli(
+        "report", "--base", base, "--head", head, "--format", "json", "-o", str(out), cwd=example_repo.root
+    )
+    assert proc.returncode == 0, proc.stderr  # no declared contract: reported, not gated
+    document = json.loads(out.read_text())
+    assert document["summary"]["data_checks_passed"] is True
+    assert [d["path"] for d in document["data_checks"]["datasets"]] == ["data/raw.csv"]
+
+    set_gates(example_repo, [], data={"gate_inferred": True})
+    md = tmp_path / "r.md"
+    proc = run_cli("report", "--base", base, "--head", head, "-o", str(md), cwd=example_repo.root)
+    assert proc.returncode == 1
+    assert "the data checks failed" in proc.stderr
+    text = md.read_text()
+    assert text.startswith("### ❌ mlci report: data checks failed") and "#### Data checks ❌ failed" in text

@@ -160,6 +160,17 @@ def check_dataset(
 ) -> DatasetResult:
     base = scan_base(root, config, dataset.path, base_rev) if base_rev else None
     contract, source = _contract(config, dataset, base)
+    if (
+        base is not None
+        and base_rev
+        and dataset.contract is None
+        and _unchanged(root, dataset, base_rev, head_rev)
+    ):
+        # the same bytes as the base: it meets the contract inferred from it and cannot drift
+        same = DatasetResult(dataset, source, base, base, compare_stats(base, base), None)
+        same.notes.append("unchanged since the base: not read again")
+        _verdict(config, dataset, same)
+        return same
     read_rev = _head_source(root, dataset.path, head_rev)
     head = scan_head(root, config, dataset.path, read_rev, contract, base.profile if base else None)
     result = DatasetResult(dataset, source, head, base, None, None)
@@ -190,6 +201,14 @@ def label_for(config: Config, path: str, columns: Any) -> str:
     targets = [m.target for m in config.models.values() if m.target and m.data == path]
     targets += [m.target for m in config.models.values() if m.target]
     return next((t for t in targets if t in columns), "")
+
+
+def _unchanged(root: Path, dataset: Dataset, base_rev: str, head_rev: str | None) -> bool:
+    base_hash = recorded_hash(root, base_rev, dataset.path)
+    head_hash = (
+        recorded_hash(root, head_rev, dataset.path) if head_rev else workspace_hash(root, dataset.path)
+    )
+    return base_hash is not None and base_hash == head_hash
 
 
 def _head_source(root: Path, path: str, head_rev: str | None) -> str | None:

@@ -42,6 +42,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class DataChecks:
+    """The data-check section (mlci.datacheck.data_section): contracts and drift of changed datasets."""
+
+    markdown: str
+    passed: bool
+    json: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Report:
     id: str
     title: str
@@ -53,6 +62,7 @@ class Report:
     plots: list[PlotView]
     pr_number: int | None = None
     notes: list[str] = field(default_factory=list)
+    data_checks: DataChecks | None = None  # None: no DVC-tracked dataset changed (or head is the workspace)
 
     @property
     def gates(self) -> list[GateResult]:
@@ -63,8 +73,13 @@ class Report:
         return [g for g in self.gates if not g.passed]
 
     @property
+    def data_checks_failed(self) -> bool:
+        return self.data_checks is not None and not self.data_checks.passed
+
+    @property
     def gates_passed(self) -> bool:
-        return not self.failed_gates
+        """Metric gates and data checks (the data gates) all passed."""
+        return not self.failed_gates and not self.data_checks_failed
 
     @property
     def rows(self) -> list[MetricRow]:
@@ -72,9 +87,9 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        if not self.gates:
-            return "no gates"
-        return "passed" if self.gates_passed else "failed"
+        if not self.gates_passed:
+            return "failed"
+        return "passed" if self.gates or self.data_checks else "no gates"
 
 
 def build_report(
@@ -85,6 +100,7 @@ def build_report(
     new: Snapshot,
     *,
     pr_number: int | None = None,
+    data_checks: DataChecks | None = None,
 ) -> Report:
     rows = rows_from_values(old.metrics, new.metrics, config)
     plots = (
@@ -102,6 +118,7 @@ def build_report(
         data=diff_data(old.outs, new.outs),
         plots=plots,
         pr_number=pr_number,
+        data_checks=data_checks,
     )
 
 
@@ -154,6 +171,7 @@ def to_json(report: Report) -> dict[str, Any]:
             "gates_passed": report.gates_passed,
             "gates_total": len(report.gates),
             "gates_failed": len(report.failed_gates),
+            "data_checks_passed": report.data_checks.passed if report.data_checks else None,
             "metrics_total": len(report.rows),
             "metrics_changed": sum(r.status != "unchanged" for r in report.rows),
             "params_changed": len(report.params),
@@ -189,6 +207,7 @@ def to_json(report: Report) -> dict[str, Any]:
             }
             for p in report.plots
         ],
+        "data_checks": report.data_checks.json if report.data_checks else None,
     }
 
 

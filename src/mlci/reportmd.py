@@ -84,6 +84,7 @@ def _render(
         params_table=params_table(report.params),
         data_table=data_table(report.data),
         plots=[_plot(p, report) for p in report.plots],
+        data_checks=report.data_checks.markdown if report.data_checks else "",
         run_url=run_url,
         version=__version__,
     )
@@ -92,13 +93,20 @@ def _render(
 def headline(report: Report) -> str:
     """The verdict line: what a reviewer needs from the notification preview alone."""
     title = md_escape(report.title)
-    gates = report.gates
-    if not gates:
-        return f"ℹ️ {title}: no quality gates configured"
-    failed = report.failed_gates
+    gates, failed = report.gates, report.failed_gates
+    parts = []
     if failed:
-        return f"❌ {title}: {len(failed)} of {len(gates)} gate{'s' if len(gates) != 1 else ''} failed"
-    return f"✅ {title}: all {len(gates)} gate{'s' if len(gates) != 1 else ''} passed"
+        parts.append(f"{len(failed)} of {len(gates)} gate{'s' if len(gates) != 1 else ''} failed")
+    if report.data_checks_failed:
+        parts.append("data checks failed")
+    if parts:
+        return f"❌ {title}: {', '.join(parts)}"
+    if not gates and report.data_checks is None:
+        return f"ℹ️ {title}: no quality gates configured"
+    passed = [f"all {len(gates)} gate{'s' if len(gates) != 1 else ''} passed"] if gates else []
+    if report.data_checks is not None:
+        passed.append("data checks passed")
+    return f"✅ {title}: {', '.join(passed)}"
 
 
 def subline(report: Report) -> str:

@@ -17,7 +17,7 @@ from mlci.safety import one_line
 if TYPE_CHECKING:
     from mlci.context import RunContext
     from mlci.publish import GitHubApi
-    from mlci.reportdoc import Report, Revision
+    from mlci.reportdoc import DataChecks, Report, Revision
 
 REPORTS_DIR = ".mlci/reports"  # what the fork-safe workflow uploads as an artifact
 Format = Literal["markdown", "json"]
@@ -49,7 +49,15 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
         plots = ctx.config.report.plots
         old = read_snapshot(repo, base.sha or None, plots=plots)
         new = read_snapshot(repo, head.sha or None, plots=plots)
-    report = build_report(ctx.config, base, head, old, new, pr_number=ctx.runtime.pr_number)
+    report = build_report(
+        ctx.config,
+        base,
+        head,
+        old,
+        new,
+        pr_number=ctx.runtime.pr_number,
+        data_checks=_data_checks(ctx, base, head),
+    )
 
     run_url = ctx.runtime.run_url
     full = render_markdown(report, repo_root=ctx.root, run_url=run_url)
@@ -58,25 +66,33 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
     report_file = _write_outputs(ctx, options, text, full, document)
     ctx.actions.append_summary(full)
 
-    hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
-    body = render_markdown(
-        report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=run_url, full_report_hint=hint
-    )
-    if report.pr_number is not None:
-        _write_post_bundle(ctx, report, body)
-    if options.comment and ctx.config.report.comment:
-        publish_comment(ctx, report, body)
-    if report.gates and ctx.config.report.check_run and report.head.sha and ctx.runtime.in_actions:
-        publish_check_run(ctx, report, body)
+    check_run = bool((report.gates or report.data_checks) and ctx.config.report.check_run and report.head.sha)
+    check_run = check_run and ctx.runtime.in_actions
+    if report.pr_number is not None or check_run:  # only these need the comment-sized body
+        hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
+        body = render_markdown(
+            report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=run_url, full_report_hint=hint
+        )
+        if report.pr_number is not None:
+            _write_post_bundle(ctx, report, body)
+            if options.comment and ctx.config.report.comment:
+                publish_comment(ctx, report, body)
+        if check_run:
+            publish_check_run(ctx, report, body)
     _annotate_failures(ctx, report)
 
     ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
     ctx.actions.set_output("report-file", report_file)
-    if not report.gates_passed:
+    if report.failed_gates:
         failed, total = len(report.failed_gates), len(report.gates)
         raise GateFailed(
             f"{failed} of {total} quality gate{'s' if total != 1 else ''} failed",
             "see the report's 'Failed gates' table; fix the model or change the gates in mlci.yaml",
+        )
+    if report.data_checks_failed:
+        raise GateFailed(
+            "the data checks failed",
+            "see the report's 'Data checks' section; fix the data or its contract (docs/datacheck.md)",
         )
     return 0
 
@@ -260,6 +276,22 @@ def publish_check_run(ctx: RunContext, report: Report, body: str) -> None:
             "still reflects the gates. Re-run the job to create it.",
             title="mlci check run not created",
         )
+
+
+def _data_checks(ctx: RunContext, base: Revision, head: Revision) -> DataChecks | None:
+    """Contracts and drift of the datasets the PR changed (mlci.datacheck); its annotations go out now."""
+    if not head.sha:
+        return None  # the data checks compare commits; `mlci data check` covers the workspace
+    from mlci.datacheck import data_section
+    from mlci.reportdoc import DataChecks
+
+    section = data_section(ctx.root, base.sha, head.sha, ctx.config)
+    if section is None:
+        return None
+    for note in section.annotations:
+        ctx.actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
+    markdown = section.markdown.replace("### Data", "#### Data checks", 1)  # under the report's heading
+    return DataChecks(markdown=markdown, passed=section.passed, json=section.json)
 
 
 def _annotate_failures(ctx: RunContext, report: Report) -> None:
