@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 
 from mlci import example
-from tests.conftest import ExampleRepo, actions_env, read_outputs
+from tests.conftest import ExampleRepo, actions_env, read_outputs, run_cli
 from tests.fakegithub import FakeGitHub
 from tests.helpers_retrain import (
     BRANCH,
@@ -183,11 +183,19 @@ def test_offline_writes_the_branch_to_origin_and_the_pull_request_to_the_outbox(
     example_repo: ExampleRepo, tmp_path: Path
 ) -> None:
     report = monitor_report(tmp_path, [write_fresh(tmp_path, drifted_rows(25))])
+    example_repo.set_param("train.max_depth", 6)  # someone's work in progress, not committed
+    example_repo.write("notes.txt", "untracked")
+    (example_repo.root / "data" / "raw.csv").write_text("half-edited")
+    status = example_repo.git("status", "--porcelain")
 
     runner = {"GIT_CONFIG_GLOBAL": os.devnull}  # like a runner: no git identity anywhere
     for _ in range(2):
         proc = retrain(example_repo, "--from-report", str(report), env=runner)
         assert proc.returncode == 0, proc.stderr
+
+    assert example_repo.git("status", "--porcelain") == status  # the checkout is left as it was
+    assert (example_repo.root / "data" / "raw.csv").read_text() == "half-edited"
+    assert example_repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main"
 
     outbox = example_repo.root / ".mlci" / "outbox"
     body = (outbox / "pull-request-mlci-retrain-classifier.md").read_text()
@@ -236,3 +244,19 @@ def test_without_origin_the_branch_is_made_locally(example_repo: ExampleRepo, tm
     assert local != main and remote_object(example_repo, local).is_file()
     assert (example_repo.root / ".mlci" / "outbox" / "pull-request-mlci-retrain-classifier.md").is_file()
     assert example_repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main"  # the checkout is untouched
+
+
+def test_monitor_open_pr_hands_its_report_to_retraining(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fresh = drifted_rows(150, scale=1.4)
+    current = write_fresh(tmp_path, fresh)
+
+    proc = run_cli(
+        "monitor", "--current", str(current), "--open-pr", cwd=example_repo.root, env=online_env(fake_github)
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    [pull] = fake_github.pulls
+    assert pull["head"]["ref"] == BRANCH and "`mean_radius`" in pull["body"]
+    assert len(data_on_branch(example_repo)) == len(example.raw_frame()) + len(fresh)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from mlci import retrain_branch as branches
 from mlci.commands.retrain import Prepared, push_branch
 from mlci.context import RunContext
+from mlci.errors import MlciError
 from tests.conftest import ExampleRepo
 from tests.fakegithub import FakeGitHub
 from tests.helpers_retrain import (
@@ -112,3 +114,17 @@ def test_an_unreachable_dvc_remote_pushes_no_branch(
     assert fixed.returncode == 0, fixed.stderr
     assert remote_object(example_repo, pointer_at(example_repo, BRANCH)["md5"]).is_file()
     assert len(fake_github.pulls) == 1
+
+
+def test_a_branch_moved_since_mlci_looked_is_not_overwritten(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, report: Path
+) -> None:
+    assert retrain(example_repo, "--from-report", str(report), env=online_env(fake_github)).returncode == 0
+    ours = origin_sha(example_repo)
+    stale = example_repo.head()  # what a run that looked before ours would expect
+
+    for expected in (stale, None):
+        with pytest.raises(MlciError, match="could not push"):
+            branches.push_branch(example_repo.root, stale, BRANCH, expected)
+
+    assert origin_sha(example_repo) == ours
