@@ -1,15 +1,16 @@
 """Benchmark: `mlci monitor` against Evidently's DataDriftPreset on the same generated Parquet data.
 
-    python bench/bench_drift.py --evidently-python /tmp/evidently-venv/bin/python --rows 200000 1000000
+    python bench/bench_drift.py --evidently-python "$EVIDENTLY_VENV/bin/python" --rows 200000 1000000
 
 Data: 20 numeric + 5 categorical columns, 5 drifted (num00..num03, cat0), N rows per side.
 Each tool runs in its own process; time is wall clock, memory is the process's peak RSS
 (getrusage of a wrapper's only child). A second scenario ("misses") has no distribution drift but
 a jump of missing values in num05 (0% → 20%) and a new category in cat3 (1.5% of rows).
 
-Set up Evidently in its own venv, outside the repo:
-    python3 -m venv /tmp/evidently-venv
-    /tmp/evidently-venv/bin/pip install 'evidently==0.7.23' 'pandas<3.1' pyarrow
+Set up Evidently in its own venv, outside the repo (EVIDENTLY_VENV: any folder you choose):
+    python3 -m venv "$EVIDENTLY_VENV"
+    "$EVIDENTLY_VENV/bin/pip" install 'evidently==0.7.23' 'pandas<3.1' pyarrow
+(--evidently-python defaults to $EVIDENTLY_PYTHON; without either, Evidently is skipped.)
 """
 
 from __future__ import annotations
@@ -183,7 +184,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000])
-    parser.add_argument("--evidently-python", default="", help="python of a venv with evidently installed")
+    parser.add_argument(
+        "--evidently-python",
+        default=os.environ.get("EVIDENTLY_PYTHON", ""),
+        help="python of a venv with evidently installed (default: $EVIDENTLY_PYTHON)",
+    )
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "mlci-bench-drift"))
     parser.add_argument(
         "--skip-evidently-above", type=int, default=10**9, help="rows above which Evidently is skipped"

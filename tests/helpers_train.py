@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -32,12 +30,6 @@ def fresh_clone(origin: Path, dest: Path, branch: str = "main") -> Path:
     """What a runner starts from: a clone with an empty DVC cache."""
     git(dest.parent, "clone", "-q", "-b", branch, str(origin), str(dest))
     return dest
-
-
-def dvc_json(root: Path, *args: str) -> object:
-    import json
-
-    return json.loads(example.dvc(root, *args, "--json"))
 
 
 def three_models(root: Path) -> Path:
@@ -132,11 +124,3 @@ def set_yaml(path: Path, dotted: str, value: object) -> None:
         node = node[key]
     node[leaf] = value
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def python() -> str:
-    return sys.executable
-
-
-def run(cmd: list[str], cwd: Path) -> str:
-    return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout

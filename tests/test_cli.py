@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -185,8 +186,9 @@ def test_wheel_ships_the_templates(tmp_path: Path) -> None:
         "print(mlci.__file__); print(r.templates_dir()); "
         "print(r.environment('').get_template('example/params.yaml').render())"
     )
+    clean_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only the wheel's mlci
     proc = subprocess.run(
-        [str(python), "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+        [str(python), "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path, env=clean_env
     )
     module_file, templates, rendered = proc.stdout.split("\n", 2)
     assert module_file.startswith(str(venv)) and templates.startswith(str(venv))

@@ -174,20 +174,42 @@ def test_own_statistics_agree_with_scipy() -> None:
     from scipy import stats
     from scipy.spatial.distance import jensenshannon
 
-    from mlci import drift
+    from mlci import drift_stats
 
     r, c = [120, 30, 0, 50], [80, 60, 10, 50]
-    p, chi2 = drift._chi2(r, c)
+    p, chi2 = drift_stats.chi2(r, c)
     full = stats.chi2_contingency([r, c], correction=False)
     assert (p, chi2) == pytest.approx((full.pvalue, full.statistic))
-    assert drift._chi2([5, 0, 7], [3, 0, 9]) == pytest.approx(drift._chi2([5, 7], [3, 9]))  # empty bins drop
-    assert drift._js(r, c) == pytest.approx(jensenshannon(r, c, base=2))
+    assert drift_stats.chi2([5, 0, 7], [3, 0, 9]) == pytest.approx(
+        drift_stats.chi2([5, 7], [3, 9])
+    )  # empty bins drop
+    assert drift_stats.js(r, c) == pytest.approx(jensenshannon(r, c, base=2))
     rng = np.random.default_rng(26)
     a, b = rng.normal(size=50), rng.normal(1, 2, size=70)
     wa, wb = rng.random(50), rng.random(70)
-    assert drift._wasserstein_weighted(a, wa, b, wb) == pytest.approx(
+    assert drift_stats.wasserstein_weighted(a, wa, b, wb) == pytest.approx(
         stats.wasserstein_distance(a, b, wa, wb)
     )
-    assert drift._two_proportion_p(30, 1000, 60, 1000) == pytest.approx(
+    assert drift_stats.two_proportion_p(30, 1000, 60, 1000) == pytest.approx(
         2 * stats.norm.sf(abs(0.03 - 0.06) / np.sqrt(0.045 * 0.955 * 2 / 1000))
     )
+
+
+def test_thresholds_come_from_mlci_yaml() -> None:
+    from mlci.config import parse_config
+
+    config = parse_config(
+        {
+            "monitor": {
+                "drift_share": 0.2,
+                "columns": {"num00": {"ignore": True}, "num01": {"wasserstein": 50, "psi": 50}},
+            }
+        }
+    )
+    thresholds = Thresholds.from_config(config.monitor)
+    assert thresholds.rule("num01") == Rule(wasserstein=50.0, psi=50.0)
+    assert thresholds.rule("other") == Rule()
+    reference, current = profiles(table(5000, seed=21), table(5000, seed=22, drift=True))
+    result = compare(reference, current, thresholds)
+    assert result.drifted_columns() == ["num02", "num03", "cat0"]
+    assert result.drifted_share == pytest.approx(3 / 24) and not result.dataset_drift

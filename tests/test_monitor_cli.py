@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import pickle
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,11 @@ def test_no_drift_on_the_held_out_split_and_the_recorded_metrics_are_reproduced(
     assert computed == pytest.approx({f"test.{k}": v for k, v in values.items()})
     assert report["decay"]["gate_failed"] is False
     assert report["prediction_drift"]["available"] and not report["prediction_drift"]["drift_detected"]
-    assert "the model registry is not available: using HEAD as production" in report["notes"]
+    assert report["production"]["source"] == "HEAD"  # nothing is deployed: HEAD, and the report says so
+    if importlib.util.find_spec("mlci.registry") is None:
+        assert "the model registry is not available: using HEAD as production" in report["notes"]
+    else:
+        assert "no version of classifier is in stage 'prod': using HEAD" in report["notes"]
 
 
 def test_decay_fails_the_gate_and_asks_for_retraining(example_repo: ExampleRepo, tmp_path: Path) -> None:
@@ -160,15 +164,25 @@ def test_bad_current_data_is_exit_2_with_a_message(
     assert not (example_repo.root / ".mlci" / "monitor").exists()
 
 
-def test_open_pr_hands_the_report_over(example_repo: ExampleRepo) -> None:
-    if importlib.util.find_spec("mlci.commands.retrain") is not None:
-        pytest.skip("retraining is built in: its own tests cover the hand-over")
+def test_unknown_model_and_several_models(example_repo: ExampleRepo) -> None:
+    proc = monitor(example_repo, "regressor", "--current", TEST_CSV)
+    assert proc.returncode == 2
+    assert "no model named 'regressor' in mlci.yaml (known: classifier)" in proc.stderr
+    config = (example_repo.root / "mlci.yaml").read_text()
+    example_repo.write("mlci.yaml", config.replace("models:\n", "models:\n  other:\n    path: x.pkl\n", 1))
+    proc = monitor(example_repo, "--current", TEST_CSV)
+    assert proc.returncode == 2
+    assert "mlci.yaml has 2 models: say which one to monitor" in proc.stderr
+
+
+def test_open_pr_hands_the_report_over_to_retraining(example_repo: ExampleRepo) -> None:
     labelled = flipped(example_repo, 0.3)
     proc = monitor(example_repo, "--current", str(labelled), "--open-pr")
     assert proc.returncode == 0, proc.stderr
-    assert "mlci retrain classifier --from-report .mlci/monitor/classifier.json" in proc.stderr
-    saved = json.loads((example_repo.root / ".mlci/monitor/classifier.json").read_text())
-    assert saved["retrain_needed"] is True and saved["current"]["paths"] == [str(labelled)]
+    # no token: the retraining pull request goes to the outbox, its branch to origin
+    body = (example_repo.root / ".mlci/outbox/pull-request-mlci-retrain-classifier.md").read_text()
+    assert "test.accuracy" in body  # the decayed metric that asked for it
+    assert example_repo.git("ls-remote", "origin", "refs/heads/mlci/retrain/classifier")
 
 
 def test_without_a_model_and_with_hostile_column_names(tmp_path: Path) -> None:
@@ -203,3 +217,51 @@ def test_without_a_model_and_with_hostile_column_names(tmp_path: Path) -> None:
     )
     assert report["dataset"]["drifted_columns"] == [name]
     assert report["decay"]["available"] is False and report["prediction_drift"]["available"] is False
+
+
+def test_the_reference_is_the_production_version_from_the_registry(example_repo: ExampleRepo) -> None:
+    pytest.importorskip("mlci.registry", reason="the registry comes with the deploy feature")
+    production = example_repo.head()
+    example_repo.git("tag", "-a", "classifier@v0.1.0", "-m", "Registering classifier v0.1.0", production)
+    example_repo.git(
+        "tag", "-a", "classifier#prod#1", "-m", "Assigning stage prod to classifier v0.1.0", production
+    )
+    example_repo.set_param("prepare.test_size", 0.5)
+    example_repo.retrain("Half the data for testing: not deployed")
+    report = json_report(example_repo, "--current", TEST_CSV)
+    assert report["production"] == {
+        "version": "v0.1.0",
+        "commit": production,
+        "stage": "prod",
+        "source": "registry",
+    }
+    example_repo.dvc("get", ".", "data/prepared/train.csv", "--rev", production, "-o", "../prod.csv")
+    assert report["reference"]["rows"] == len(pd.read_csv(example_repo.root.parent / "prod.csv"))
+    assert report["reference"]["model_commit"] == production
+
+
+def test_a_missing_feature_is_listed_and_the_model_checks_say_why_they_did_not_run(
+    example_repo: ExampleRepo, tmp_path: Path
+) -> None:
+    frame = pd.read_csv(example_repo.root / TEST_CSV).drop(columns=["mean_texture"])
+    frame.to_csv(tmp_path / "current.csv", index=False)
+    report = json_report(example_repo, "--current", str(tmp_path / "current.csv"))
+    assert report["schema"]["missing"] == ["mean_texture"]
+    assert report["prediction_drift"]["available"] is False
+    assert "columns are missing" in report["prediction_drift"]["note"]
+    assert report["decay"]["available"] is False
+    assert any(n.startswith("prediction drift and decay not checked") for n in report["notes"])
+
+
+def test_current_data_as_a_dvc_tracked_path_that_is_not_pulled(example_repo: ExampleRepo) -> None:
+    frame = pd.read_csv(example_repo.root / TEST_CSV)
+    frame["mean_texture"] = frame["mean_texture"] + 8
+    example_repo.write("data/fresh/day1.csv", frame.to_csv(index=False))
+    example_repo.dvc("add", "-q", "data/fresh")
+    example_repo.dvc("push", "-q")
+    example_repo.commit("Fresh data")
+    shutil.rmtree(example_repo.root / "data" / "fresh")
+    shutil.rmtree(example_repo.root / ".dvc" / "cache")  # only the DVC remote has it now
+    report = json_report(example_repo, "--current", "data/fresh")
+    assert report["current"] == {"spec": "data/fresh", "paths": ["data/fresh"], "rows": len(frame)}
+    assert report["dataset"]["drifted_columns"] == ["mean_texture"]

@@ -93,12 +93,19 @@ def test_unchanged_commit_in_a_fresh_clone_recomputes_nothing(runner: Runner, tm
     assert git(runner.root, "status", "--porcelain") == ""
 
 
-def test_param_change_runs_dependent_stages_and_the_next_runner_restores_them(runner: Runner) -> None:
+def test_param_change_runs_dependent_stages_and_the_next_runner_restores_them(
+    runner: Runner, tmp_path: Path
+) -> None:
     set_yaml(runner.root / "params.yaml", "train.n_estimators", 25)
-    code, _, err = runner.train("--format", "json")
+    env = actions_env(tmp_path / "gha", "push", load_event("push/payload"))
+    code, _, err = runner.train("--format", "json", env=env)
     assert code == 0, err
     assert runs(runner.log) == ["train", "evaluate"]
     assert runner.outcomes() == {"prepare": "restored", "train": "ran", "evaluate": "ran"}
+    outputs = read_outputs(tmp_path / "gha" / "output")
+    assert json.loads(outputs["stages-run"]) == ["train", "evaluate"]
+    assert json.loads(outputs["stages-restored"]) == ["prepare"]
+    assert outputs["changed"] == "true"
     result = runner.result()
     assert result["changed"] is True and result["pushed"] is True
     # DVC's own view: nothing is only local ("new") or lost ("missing"); raw data stayed remote-only
@@ -166,11 +173,13 @@ def test_no_remote_at_all(runner: Runner) -> None:
     assert "no DVC remote" in err and "dvc remote add -d" in err
 
 
-def test_failing_stage_is_reported_by_name(runner: Runner) -> None:
+def test_failing_stage_is_reported_by_name(runner: Runner, tmp_path: Path) -> None:
     (runner.root / "src" / "train.py").write_text("raise SystemExit('boom: bad data')\n")
-    code, _, err = runner.train()
+    env = actions_env(tmp_path / "gha", "push", load_event("push/payload"))
+    code, _, err = runner.train(env=env)
     assert code == 2
     assert "stage 'train' failed" in err and "dvc repro train" in err
+    assert "❌ stage 'train' failed" in (tmp_path / "gha" / "summary").read_text()
 
 
 def test_commit_back_to_the_pull_request_branch(runner: Runner, tmp_path: Path) -> None:
@@ -252,4 +261,47 @@ def test_cloud_remote_without_dvc_plugin_says_what_to_install(runner: Runner) ->
     code, _, err = runner.train()
     assert code == 2
     assert "DVC remote 'storage' (s3://ml-bucket/cache)" in err and "pip install 'dvc[s3]'" in err
+    assert runs(runner.log) == []
+
+
+def test_train_remote_other_than_the_default(runner: Runner, tmp_path: Path) -> None:
+    backup = tmp_path / "backup-remote"
+    shutil.copytree(runner.remote, backup)
+    example.dvc(runner.root, "remote", "add", "--local", "backup", str(backup))
+    local_config = (runner.root / ".dvc" / "config.local").read_text()
+    (runner.root / "mlci.yaml").write_text("train:\n  remote: backup\n")
+    set_yaml(runner.root / "params.yaml", "train.n_estimators", 31)
+    before = {p.relative_to(runner.remote) for p in runner.remote.rglob("*")}
+    code, _, err = runner.train()
+    assert code == 0, err
+    assert runner.outcomes()["train"] == "ran" and runner.result()["remote"] == "backup"
+    assert {p.relative_to(runner.remote) for p in runner.remote.rglob("*")} == before  # default untouched
+    assert json.loads(example.dvc(runner.root, "status", "--cloud", "-r", "backup", "--json")) == {
+        "data/raw.csv": "deleted"
+    }
+    assert (runner.root / ".dvc" / "config.local").read_text() == local_config  # put back
+
+
+def test_first_run_creates_the_local_remote_and_pushes(tmp_path: Path) -> None:
+    root = tmp_path / "new"
+    root.mkdir()
+    example.write_project(root)
+    remote = tmp_path / "dvc-remote"  # not created yet: DVC makes it on the first push
+    example.init_repo(root, remote, tmp_path / "origin.git")
+    proc = run_cli("train", "--format", "json", cwd=root, env={RUNS_LOG: str(tmp_path / "runs.log")})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["stages_run"] == ["prepare", "train", "evaluate"] and data["pushed"] is True
+    status = json.loads(example.dvc(root, "status", "--cloud", "--json"))
+    assert status == {}  # everything, raw data included, is in the new remote
+
+
+def test_unreachable_http_remote_names_the_remote(runner: Runner) -> None:
+    # port 9 (discard) on loopback: nothing listens, the connection is refused
+    example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", "http://127.0.0.1:9/cache")
+    set_yaml(runner.root / "params.yaml", "train.n_estimators", 28)
+    code, _, err = runner.train()
+    assert code == 2
+    assert "DVC remote 'storage' (http://127.0.0.1:9/cache)" in err
+    assert "could not be reached" in err and "dvc remote modify storage url" in err
     assert runs(runner.log) == []

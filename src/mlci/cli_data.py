@@ -14,7 +14,12 @@ def data() -> None:
 @click.argument("paths", nargs=-1)
 @click.option("--base", help="Compare with the data at this revision (default on a PR: its base).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="Markdown for people, JSON for tools.",
 )
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 def check(paths: tuple[str, ...], base: str | None, fmt: str, output: str | None) -> None:

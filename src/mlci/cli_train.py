@@ -16,7 +16,14 @@ import click
 @click.option(
     "--commit/--no-commit", default=False, help="Commit changed dvc.lock/metrics back to the branch."
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print the result document on stdout (DVC's log goes to stderr).",
+)
 def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit: bool, fmt: str) -> None:
     """Run the DVC pipeline (or the stages of MODELS), reusing what the remote already has.
 
@@ -34,7 +41,12 @@ def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit:
 @click.option("--base", default=None, help="Compare with this revision [default: the PR base / push before].")
 @click.option("--all", "all_models", is_flag=True, help="List every model, whatever changed.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "list"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "list"]),
+    default="text",
+    show_default=True,
+    help="json: the strategy.matrix value; list: one model per line; text: each model with why.",
 )
 def affected(base: str | None, all_models: bool, fmt: str) -> None:
     """List the models a change touches (code, params keys, data), for a strategy.matrix.

@@ -31,18 +31,16 @@ on large samples every p-value is tiny and the effect sizes decide. See docs/mon
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlci import drift_stats as stats
 from mlci.errors import MlciError
 from mlci.profile import ColumnProfile, Profile
 
 if TYPE_CHECKING:
     from mlci.config import MonitorConfig
-
-_EPS = 1e-4  # PSI: floor of a bin's share, so an empty bin adds a large but finite term
 
 
 @dataclass(frozen=True)
@@ -224,7 +222,7 @@ def compare(
             results.append(_type_changed(ref, cur))
         else:
             results.append(_measure(ref, cur, rule))
-    adjusted = _benjamini_hochberg([p for r in results for _, p, _ in r.candidates_all])
+    adjusted = stats.benjamini_hochberg([p for r in results for _, p, _ in r.candidates_all])
     for result in results:
         n = len(result.candidates_all)
         _decide(result, thresholds.rule(result.name), adjusted[:n])
@@ -298,14 +296,14 @@ def _numeric(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
         result.notes.append(f"no values in the {'reference' if not ref.present else 'current'} data")
         return result
     if exact:
-        d, p, w = _exact_ks_wasserstein(ref.values or [], cur.values or [])
+        d, p, w = stats.exact_ks_wasserstein(ref.values or [], cur.values or [])
     else:
-        d, p, w = _binned_ks_wasserstein(ref, cur)
-    psi = _psi(ref.coarse_counts(), cur.coarse_counts())
+        d, p, w = stats.binned_ks_wasserstein(ref, cur)
+    psi = stats.psi(ref.coarse_counts(), cur.coarse_counts())
     std = ref.std
     w_norm = w / std if std > 0 else (0.0 if w == 0 else None)
     result.stats = {"ks_statistic": d, "p_value": p, "wasserstein": w, "wasserstein_norm": w_norm, "psi": psi}
-    result.histogram = _numeric_histogram(ref, cur)
+    result.histogram = stats.numeric_histogram(ref, cur)
     # the score shown is the effect that is furthest over (or closest to) its threshold
     if w_norm is not None and w_norm / rule.wasserstein >= psi / rule.psi:
         result.method, result.score, result.threshold = "wasserstein", w_norm, rule.wasserstein
@@ -314,7 +312,7 @@ def _numeric(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     large = []
     if w_norm is None:
         result.notes.append("constant in the reference: any change is drift")
-        large.append(f"constant {_short(ref.min)} in the reference, varies now (W={w:.3g})")
+        large.append(f"constant {stats.short(ref.min)} in the reference, varies now (W={w:.3g})")
     else:
         if w_norm >= rule.wasserstein:
             large.append(f"Wasserstein {w_norm:.3g} std ≥ {rule.wasserstein:g} (KS p={p:.2g})")
@@ -335,8 +333,8 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDr
     c = [cur.categories.get(k, 0) for k in keys] + [cur.other]
     unseen = {k: n for k, n in cur.categories.items() if k not in ref.categories}
     unseen_share = sum(unseen.values()) / cur.present
-    p, chi2 = _chi2(r, c)
-    js = _js(r, c)
+    p, chi2 = stats.chi2(r, c)
+    js = stats.js(r, c)
     top_unseen = dict(sorted(unseen.items(), key=lambda kv: -kv[1])[:10])
     result.stats = {
         "chi2": chi2,
@@ -346,7 +344,7 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDr
         "unseen_categories": len(unseen),
         "unseen_top": top_unseen,
     }
-    result.histogram = _categorical_histogram(keys, r, c)
+    result.histogram = stats.categorical_histogram(keys, r, c)
     if unseen_share / rule.unseen_share > js / rule.js:
         result.method, result.score, result.threshold = "unseen", unseen_share, rule.unseen_share
     else:
@@ -365,164 +363,9 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDr
 def _missing_change(ref: ColumnProfile, cur: ColumnProfile, rule: Rule, result: ColumnDrift) -> None:
     a, b = ref.missing_share, cur.missing_share
     delta = b - a
-    p = _two_proportion_p(ref.missing, ref.count, cur.missing, cur.count)
+    p = stats.two_proportion_p(ref.missing, ref.count, cur.missing, cur.count)
     result.stats["missing_delta"] = delta
     result.stats["missing_p_value"] = p
     if ref.missing or cur.missing:  # with none on either side the test cannot reject: not counted
         large = f"missing values {a:.1%} → {b:.1%}" if abs(delta) >= rule.missing_rate else ""
         result.candidates_all.append(("missing", p, large))
-
-
-# --- statistics ----------------------------------------------------------------------------------
-
-
-def _benjamini_hochberg(p_values: list[float]) -> list[float]:
-    """Adjusted p-values that keep the expected share of false alarms among the flagged tests at
-    the threshold, however many columns are tested (Benjamini & Hochberg, 1995)."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [1.0] * m
-    running = 1.0
-    for rank in range(m, 0, -1):
-        i = order[rank - 1]
-        running = min(running, p_values[i] * m / rank)
-        adjusted[i] = min(running, 1.0)
-    return adjusted
-
-
-def _exact_ks_wasserstein(a: list[float], b: list[float]) -> tuple[float, float, float]:
-    from scipy import stats
-
-    test = stats.ks_2samp(a, b)
-    return float(test.statistic), float(test.pvalue), float(stats.wasserstein_distance(a, b))
-
-
-def _binned_ks_wasserstein(ref: ColumnProfile, cur: ColumnProfile) -> tuple[float, float, float]:
-    """KS from the CDFs at the fine edges; Wasserstein between each side's bin means, weighted.
-
-    Bin means keep each side's mean exactly, so a shift is measured exactly even when all of the
-    current data falls in the reference's outermost bin; the error is bounded by the spread inside
-    the bins where both sides have mass.
-    """
-    import numpy as np
-    from scipy.special import kolmogorov
-
-    n, m = ref.present, cur.present
-    f_ref = np.cumsum(ref.counts) / n
-    f_cur = np.cumsum(cur.counts) / m
-    d = float(np.max(np.abs(f_ref[:-1] - f_cur[:-1]))) if len(f_ref) > 1 else 0.0
-    p = float(kolmogorov(math.sqrt(n * m / (n + m)) * d))
-    w = _wasserstein_weighted(*_atoms(ref), *_atoms(cur))
-    return d, p, w
-
-
-def _wasserstein_weighted(a: Any, wa: Any, b: Any, wb: Any) -> float:
-    """W1 between two weighted point sets: the area between their CDFs (as scipy computes it).
-
-    Written out because importing scipy.stats costs ~1.5 s, more than profiling 1M rows."""
-    import numpy as np
-
-    points = np.concatenate([a, b])
-    order = np.argsort(points, kind="mergesort")
-    points = points[order]
-    weights = np.concatenate([wa / wa.sum(), -wb / wb.sum()])[order]
-    cdf_diff = np.cumsum(weights)[:-1]
-    return float(np.sum(np.abs(cdf_diff) * np.diff(points)))
-
-
-def _atoms(col: ColumnProfile) -> tuple[Any, Any]:
-    import numpy as np
-
-    counts = np.array(col.counts, dtype=float)
-    full = counts > 0
-    return np.array(col.sums)[full] / counts[full], counts[full]
-
-
-def _psi(ref_counts: list[int], cur_counts: list[int]) -> float:
-    import numpy as np
-
-    p = np.maximum(np.array(ref_counts, dtype=float) / max(sum(ref_counts), 1), _EPS)
-    q = np.maximum(np.array(cur_counts, dtype=float) / max(sum(cur_counts), 1), _EPS)
-    return float(np.sum((q - p) * np.log(q / p)))
-
-
-def _chi2(r: list[int], c: list[int]) -> tuple[float, float]:
-    """Pearson's chi-squared test of homogeneity on the 2×k table of counts: (p-value, statistic)."""
-    import numpy as np
-    from scipy.special import chdtrc
-
-    table = np.array([r, c], dtype=float)
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2 or not table[0].sum() or not table[1].sum():
-        return 1.0, 0.0
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    statistic = float(((table - expected) ** 2 / expected).sum())
-    return float(chdtrc(table.shape[1] - 1, statistic)), statistic
-
-
-def _js(r: list[int], c: list[int]) -> float:
-    """Jensen–Shannon distance, base 2 (0 = same distribution, 1 = disjoint)."""
-    import numpy as np
-
-    p = np.array(r, dtype=float) / max(sum(r), 1)
-    q = np.array(c, dtype=float) / max(sum(c), 1)
-    mid = (p + q) / 2
-
-    def kl(x: Any) -> float:
-        keep = x > 0
-        return float(np.sum(x[keep] * np.log2(x[keep] / mid[keep])))
-
-    return math.sqrt(max(0.0, (kl(p) + kl(q)) / 2))
-
-
-def _two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
-    if not n1 or not n2:
-        return 1.0
-    pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 1.0
-    z = abs(x1 / n1 - x2 / n2) / se
-    return math.erfc(z / math.sqrt(2))  # two-sided normal tail
-
-
-# --- histograms for the report -------------------------------------------------------------------
-
-
-def _numeric_histogram(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, list[Any]]:
-    edges = ref.coarse_edges
-    # each bin by its upper edge: short enough for a chart's axis
-    labels = [f"≤{_short(e)}" for e in edges] + [f">{_short(edges[-1])}"] if edges else ["all"]
-    return {
-        "labels": labels,
-        "reference": _shares(ref.coarse_counts()),
-        "current": _shares(cur.coarse_counts()),
-    }
-
-
-def _categorical_histogram(
-    keys: list[str], r: list[int], c: list[int], top: int = 10
-) -> dict[str, list[Any]]:
-    n, m = max(sum(r), 1), max(sum(c), 1)
-    order = sorted(range(len(keys)), key=lambda i: -max(r[i] / n, c[i] / m))
-    shown = order[:top]
-    rest_r = sum(r) - sum(r[i] for i in shown)
-    rest_c = sum(c) - sum(c[i] for i in shown)
-    labels = [keys[i] for i in shown]
-    ref_counts, cur_counts = [r[i] for i in shown], [c[i] for i in shown]
-    if rest_r or rest_c:
-        labels.append("(other)")
-        ref_counts.append(rest_r)
-        cur_counts.append(rest_c)
-    return {"labels": labels, "reference": _shares(ref_counts), "current": _shares(cur_counts)}
-
-
-def _shares(counts: list[int]) -> list[float]:
-    total = sum(counts)
-    return [round(x / total, 4) if total else 0.0 for x in counts]
-
-
-def _short(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return f"{value:.3g}"

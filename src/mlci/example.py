@@ -71,6 +71,7 @@ def dvc(root: Path, *args: str) -> str:
 
 def init_repo(root: Path, remote_dir: Path, origin_dir: Path, branch: str = "main") -> None:
     """git + DVC around the example: a local-directory DVC remote and a bare `origin`."""
+    remote_dir.mkdir(parents=True, exist_ok=True)
     git(root.parent, "init", "-q", "--bare", "-b", branch, str(origin_dir))
     git(root, "init", "-q", "-b", branch)
     git(root, "remote", "add", "origin", str(origin_dir))

@@ -66,7 +66,9 @@ def build_report(
 def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
     result = observed.prediction
     if result is None:
-        why = "no production model" if ref.model is None else "the reference has no prediction profile"
+        why = observed.model_note or (
+            "no production model" if ref.model is None else "the reference has no prediction profile"
+        )
         return {"available": False, "drift_detected": False, "note": why, "columns": []}
     return {
         "available": True,
@@ -77,7 +79,9 @@ def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
 
 
 def _absent(observed: Observed, ref: Reference) -> dict[str, Any]:
-    why = "no production model" if ref.model is None else "the current data has no labels"
+    why = observed.model_note or (
+        "no production model" if ref.model is None else "the current data has no labels"
+    )
     return {"available": False, "gate_failed": False, "note": why, "metrics": [], "gates": [], "failed": []}
 
 

@@ -117,19 +117,25 @@ def find(root: Path, name: str = "") -> tuple[Remote, str]:
     return Remote(name=wanted, url=str(options.pop("url", "")), options=options), default
 
 
-def preflight(remote: Remote, env: dict[str, str] | None = None) -> list[str]:
-    """Check what can be checked without network; return warnings for what cannot be known yet."""
+def preflight(remote: Remote, *, has_results: bool, env: dict[str, str] | None = None) -> list[str]:
+    """Check what can be checked without network; return warnings for what cannot be known yet.
+
+    `has_results`: the repo has a dvc.lock, so the remote should hold its results. A local remote's
+    folder may be missing only before the first run (DVC creates it on the first push).
+    """
     env = dict(os.environ) if env is None else env
     scheme = remote.scheme
     if scheme == "local":
         path = Path(remote.url)
+        if not path.exists() and not has_results and path.parent.is_dir():
+            return []  # first run: the push creates it
         if not path.is_dir():
             raise RemoteError(
                 f"{remote.describe()}: the folder does not exist or is not reachable",
                 "mount or create it, or point the remote elsewhere: "
                 f"`dvc remote modify {remote.name} url PATH`",
             )
-        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):  # pragma: no cover - root passes this
             raise RemoteError(
                 f"{remote.describe()}: no read/write permission on the folder",
                 "fix the folder's permissions for the runner's user",
@@ -205,6 +211,9 @@ def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | N
         if re.search(pattern, text, flags=re.IGNORECASE):
             detail = one_line(" ".join(lines[first:][:3]) if first is not None else lines[-1:], 300)
             hint = fix.format(name=remote.name) if fix else fix_hint(remote)
+            if fix and remote.scheme != "local":  # DVC reports an unreachable remote as missing data too
+                meaning += ", or the remote could not be reached"
+                hint = f"{fix_hint(remote)}; if it is reachable, {hint}"
             return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
     return None
 
@@ -214,7 +223,8 @@ def fix_hint(remote: Remote) -> str:
     if scheme == "local":
         return f"check the folder exists on this runner, or `dvc remote modify {remote.name} url PATH`"
     _, fix = CREDENTIALS.get(scheme, ((), ""))
-    modify = f"`dvc remote modify {remote.name} url {scheme}://BUCKET/PATH` to fix the address"
+    where = "BUCKET" if scheme in ("s3", "gs", "azure", "oss") else "HOST"
+    modify = f"`dvc remote modify {remote.name} url {scheme}://{where}/PATH` to fix the address"
     return f"{fix}; {modify}" if fix else modify
 
 

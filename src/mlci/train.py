@@ -143,7 +143,9 @@ def _failure(remote: Remote, output: str, events: list[tuple[str, Outcome, float
     return MlciError(f"{where}: {detail}", f"reproduce it locally with `{one_line(command, 100)}`")
 
 
-def push(root: Path, remote: Remote, stages: Sequence[str], pipeline: pl.Pipeline) -> float:
+def push(
+    root: Path, remote: Remote, stages: Sequence[str], pipeline: pl.Pipeline, *, everything: bool
+) -> float:
     """Push new outputs and the run-cache, then the objects of `cache: false` outputs.
 
     `dvc push --run-cache` leaves out the files of `cache: false` outputs (metrics, plots), so a
@@ -152,7 +154,10 @@ def push(root: Path, remote: Remote, stages: Sequence[str], pipeline: pl.Pipelin
     """
     start = time.monotonic()
     proc = subprocess.run(
-        dvc_command("push", "--run-cache", "-r", remote.name, *stages),
+        # all: no targets, so data tracked by .dvc files goes too; some: the stages and their upstream
+        dvc_command(
+            "push", "--run-cache", "-r", remote.name, *([] if everything else ["--with-deps", *stages])
+        ),
         cwd=root,
         env=tool_env(),
         capture_output=True,

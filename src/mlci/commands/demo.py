@@ -42,7 +42,9 @@ class Demo:
         elapsed = time.monotonic() - self.started
         click.secho(f"\n[{self.step_no}/8 · {elapsed:4.0f}s] {title}", bold=True)
 
-    def mlci(self, *args: str, event: tuple[str, dict[str, Any]] | None = None, ok: tuple[int, ...] = (0,)) -> int:
+    def mlci(
+        self, *args: str, event: tuple[str, dict[str, Any]] | None = None, ok: tuple[int, ...] = (0,)
+    ) -> int:
         """Run one mlci command in the project as a workflow step would."""
         from mlci.cli import run
 
@@ -69,7 +71,9 @@ def run_demo(dest: Path) -> Path:
     os.environ["PATH"] = example.tool_env()["PATH"]  # DVC stages run `python`: this interpreter's
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
-    demo.step("Create the example project: scikit-learn model, 3-stage DVC pipeline, local remote, bare origin")
+    demo.step(
+        "Create the example project: scikit-learn model, 3-stage DVC pipeline, local remote, bare origin"
+    )
     demo.project.mkdir(parents=True)
     example.write_project(demo.project)
     example.init_repo(demo.project, base / "dvc-remote", base / "origin.git")
@@ -92,7 +96,9 @@ def run_demo(dest: Path) -> Path:
 
     demo.step("PR report versus main, with quality gates (a sticky comment in the outbox)")
     pr_event = _pull_request_event(demo)
-    gate_code = demo.mlci("report", "--output", ".mlci/report.md", event=("pull_request", pr_event), ok=(0, 1))
+    gate_code = demo.mlci(
+        "report", "--output", ".mlci/report.md", event=("pull_request", pr_event), ok=(0, 1)
+    )
     click.echo("  gates " + ("passed" if gate_code == 0 else "FAILED (the PR check would be red)"))
 
     demo.step("Merge the pull request into main")
@@ -107,7 +113,13 @@ def run_demo(dest: Path) -> Path:
     demo.step("Scheduled monitoring on fresh, drifted data")
     fresh = _write_fresh_data(demo.project)
     demo.mlci(
-        "monitor", MODEL, "--current", str(fresh), "--output", ".mlci/monitor.md", "--open-pr",
+        "monitor",
+        MODEL,
+        "--current",
+        str(fresh),
+        "--output",
+        ".mlci/monitor.md",
+        "--open-pr",
         event=("schedule", {"schedule": "17 6 * * *"}),
     )
 

@@ -111,6 +111,7 @@ class Observed:
     spec: str
     rows: int
     notes: list[str]
+    model_note: str = ""  # why the model's checks did not run, when it was loaded but failed
 
 
 def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | None) -> Observed:
@@ -128,6 +129,7 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
         pred_builder = ProfileBuilder(ref.prediction.settings, reference=ref.prediction)
     scorer = None
     model_obj = ref.model
+    model_note = ""
     with open_data(ctx.root, spec, cwd=Path.cwd()) as data:
         paths = [_shown(ctx.root, p) for p in data.files] if not data.hashes else [spec]
         for i, batch in enumerate(data.batches(monitor.chunk_rows)):
@@ -141,6 +143,7 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
             try:
                 labels, score = monitor_model.predict(model_obj, frame)
             except MlciError as exc:  # e.g. a feature is missing: still report the data drift
+                model_note = exc.message
                 notes.append(f"prediction drift and decay not checked: {exc.message}")
                 model_obj, pred_builder, scorer = None, None, None
                 continue
@@ -160,7 +163,7 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
         decay = _decay(ctx, ref, scorer, model)
     elif model_obj is not None and target:
         notes.append(f"no performance decay check: the current data has no label column {target!r}")
-    return Observed(result, prediction, decay, paths, spec, current.rows, notes)
+    return Observed(result, prediction, decay, paths, spec, current.rows, notes, model_note)
 
 
 def _decay(ctx: RunContext, ref: Reference, scorer: Any, model: ModelConfig | None) -> Any:
@@ -203,7 +206,11 @@ def hand_over(ctx: RunContext, name: str, report: dict[str, Any], opts: Options)
             err=True,
         )
         return
-    run_retrain(ctx, name, report, [])
+    import inspect
+
+    # retrain's signature is (ctx, name, report[, data_paths]): the fresh data is in the report
+    extra: list[Any] = [[]] if len(inspect.signature(run_retrain).parameters) > 3 else []
+    run_retrain(ctx, name, report, *extra)
 
 
 def _optional(module: str, attr: str) -> Any:

@@ -21,7 +21,7 @@ from mlci.fsutil import write_text_atomic
 from mlci.gha import Actions
 from mlci.gitutil import ensure_commit, git, resolve
 from mlci.render import render
-from mlci.safety import one_line
+from mlci.safety import md_escape, one_line
 from mlci.train import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
@@ -47,7 +47,8 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         )
     targets = _targets(ctx, pipeline, opts.models)
     remote, default = rm.find(ctx.root, cfg.remote)
-    for warning in rm.preflight(remote):
+    has_results = any((ctx.root / f).with_name("dvc.lock").exists() for f in pipeline.files)
+    for warning in rm.preflight(remote, has_results=has_results):
         ctx.actions.annotate("warning", warning, title="mlci train")
     branch = _commit_branch(ctx) if opts.commit else ""
     pull = cfg.pull if opts.pull is None else opts.pull
@@ -61,7 +62,11 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
         _commands_stopped(ctx, echo),
     ):
-        result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
+        try:
+            result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
+        except MlciError as exc:  # the summary says what failed; the funnel prints it and exits 2
+            ctx.actions.append_summary(f"### mlci train\n\n❌ {md_escape(exc.message)}\n")
+            raise
     result.seconds = round(sum(s.seconds for s in result.stages), 3)
     locks = [posixpath.join(posixpath.dirname(f), "dvc.lock") for f in pipeline.files]
     files = changed_paths(
@@ -77,7 +82,7 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     ran = result.names("ran")
     if (cfg.push if opts.push is None else opts.push) and ran:
         with actions.group(f"dvc push --run-cache -r {one_line(remote.name, 60)}"):
-            result.push_seconds = push(ctx.root, remote, selected, pipeline)
+            result.push_seconds = push(ctx.root, remote, selected, pipeline, everything=not targets)
             result.pushed = True
     notes: list[str] = []
     if opts.commit:
