@@ -29,6 +29,7 @@ POLICY: dict[str, dict[str, str]] = {
     "report-post": {"actions": "read", "pull-requests": "write"},
     "train": {"contents": "write"},
     "deploy": {"contents": "write", "deployments": "write"},
+    "rollback": {"contents": "write", "deployments": "write"},
     "monitor": {"contents": "write", "pull-requests": "write", "actions": "write"},
 }
 
