@@ -23,6 +23,7 @@ def dvc_project(tmp_path: Path) -> Path:
     root.mkdir()
     example.write_project(root)
     (root / "mlci.yaml").unlink()
+    (root / ".gitignore").write_text("__pycache__/")  # no newline at the end, and no /.mlci/ yet
     git(root, "init", "-q")
     example.dvc(root, "init", "-q")
     return root
@@ -41,6 +42,7 @@ def test_init_writes_config_and_pinned_workflows(dvc_project: Path) -> None:
     ]
     for path in ["mlci.yaml", *(f".github/workflows/{w.name}" for w in workflows)]:
         assert f"  {path}" in proc.stdout  # it lists what it wrote
+    assert "/.mlci/" in (dvc_project / ".gitignore").read_text().splitlines()
     config = load_config(dvc_project)
     assert config.models["model"].path == "models/model.pkl"
     assert config.models["model"].metrics == ("metrics.json",)

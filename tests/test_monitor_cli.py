@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pickle
 import re
@@ -62,10 +61,7 @@ def test_no_drift_on_the_held_out_split_and_the_recorded_metrics_are_reproduced(
     assert report["decay"]["gate_failed"] is False
     assert report["prediction_drift"]["available"] and not report["prediction_drift"]["drift_detected"]
     assert report["production"]["source"] == "HEAD"  # nothing is deployed: HEAD, and the report says so
-    if importlib.util.find_spec("mlci.registry") is None:
-        assert "the model registry is not available: using HEAD as production" in report["notes"]
-    else:
-        assert "no version of classifier is in stage 'prod': using HEAD" in report["notes"]
+    assert "no version of classifier is in stage 'prod': using HEAD" in report["notes"]
 
 
 def test_decay_fails_the_gate_and_asks_for_retraining(example_repo: ExampleRepo, tmp_path: Path) -> None:
@@ -220,7 +216,6 @@ def test_without_a_model_and_with_hostile_column_names(tmp_path: Path) -> None:
 
 
 def test_the_reference_is_the_production_version_from_the_registry(example_repo: ExampleRepo) -> None:
-    pytest.importorskip("mlci.registry", reason="the registry comes with the deploy feature")
     production = example_repo.head()
     example_repo.git("tag", "-a", "classifier@v0.1.0", "-m", "Registering classifier v0.1.0", production)
     example_repo.git(

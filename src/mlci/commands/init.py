@@ -35,8 +35,22 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
     click.echo("wrote:")
     for name in files:
         click.echo(f"  {name}")
+    if _ignore_outbox(root):
+        click.echo("  .gitignore (+ /.mlci/: outbox, caches and local deployments stay out of git)")
     models = scaffold.find_models(root)
     if not models:
         click.echo("no model outputs found in dvc.yaml: add them under `models:` in mlci.yaml")
     click.echo("next: review mlci.yaml (docs/config.md), commit, and push; see the README for secrets")
     return written
+
+
+def _ignore_outbox(root: Path) -> bool:
+    """Keep mlci's working folder out of git; True when .gitignore had to change."""
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if any(line.strip() in ("/.mlci/", ".mlci/", ".mlci", "/.mlci") for line in text.splitlines()):
+        return False
+    separator = "" if not text or text.endswith("\n") else "\n"
+    write_text_atomic(path, f"{text}{separator}/.mlci/\n")
+    return True
+

@@ -89,9 +89,8 @@ def production(ctx: RunContext, name: str) -> Production:
     """The commit of the version in production, from the registry; HEAD when there is none."""
     stage = ctx.config.deploy.stage
     head = git(ctx.root, "rev-parse", "HEAD")
-    find_stage = _optional("mlci.registry", "find_stage")  # built on the `deploy` branch
-    if find_stage is None:
-        return Production(head, None, "HEAD", "the model registry is not available: using HEAD as production")
+    from mlci.registry import find_stage
+
     entry = find_stage(ctx.root, name, stage) if name else None
     if entry is None:
         return Production(
@@ -181,7 +180,9 @@ def emit(ctx: RunContext, opts: Options, report: dict[str, Any], markdown: str) 
     if opts.output:
         write_text_atomic(opts.output, chosen)
         ctx.actions.set_output("report", opts.output)
-    click.echo(chosen, nl=False)
+        click.echo(f"report written to {one_line(opts.output)}", err=True)
+    else:
+        click.echo(chosen, nl=False)
     ctx.actions.append_summary(markdown)
     ctx.actions.set_output("drift-detected", str(report["drift_detected"]).lower())
     ctx.actions.set_output("retrain-needed", str(report["retrain_needed"]).lower())
@@ -197,38 +198,9 @@ def hand_over(ctx: RunContext, name: str, report: dict[str, Any], opts: Options)
     if not report["retrain_needed"]:
         click.echo("no retraining needed: no pull request", err=True)
         return
-    run_retrain = _optional("mlci.commands.retrain", "run_retrain")  # built on the `retrain` branch
-    if run_retrain is None:
-        path = opts.output if opts.output and opts.fmt == "json" else _save_report(ctx, name, report)
-        click.echo(
-            f"retraining is not part of this mlci version: the JSON report is in {path}; "
-            f"run `mlci retrain {name} --from-report {path}` where it is",
-            err=True,
-        )
-        return
-    import inspect
+    from mlci.commands.retrain import run_retrain
 
-    # retrain's signature is (ctx, name, report[, data_paths]): the fresh data is in the report
-    extra: list[Any] = [[]] if len(inspect.signature(run_retrain).parameters) > 3 else []
-    run_retrain(ctx, name, report, *extra)
-
-
-def _optional(module: str, attr: str) -> Any:
-    """A function from a part of mlci that may not be installed (None then)."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module), attr, None)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-
-
-def _save_report(ctx: RunContext, name: str, report: dict[str, Any]) -> str:
-    path = ctx.root / ".mlci" / "monitor" / f"{name or 'data'}.json"
-    write_text_atomic(path, json.dumps(report, indent=2, default=_json_default) + "\n")
-    return _shown(ctx.root, path)
+    run_retrain(ctx, name, report, [])  # the fresh data paths are in the report
 
 
 def _shown(root: Path, path: Path) -> str:
