@@ -25,6 +25,7 @@ LEVEL = {"none": 0, "read": 1, "write": 2}
 # What each shipped workflow may grant, by purpose (the `mlci-` prefix of init's callers dropped).
 POLICY: dict[str, dict[str, str]] = {
     "ci": {"contents": "read"},
+    "dogfood": {"contents": "read"},  # runs the action on a fixture project; posts nothing
     "report": {"contents": "read", "pull-requests": "write", "checks": "write"},
     "report-post": {"actions": "read", "pull-requests": "write"},
     "train": {"contents": "write"},
