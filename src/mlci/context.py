@@ -48,5 +48,6 @@ class RunContext:
                 outbox_dir=outbox,
                 run_url=self.runtime.run_url or None,
                 max_wait=self.config.github.max_wait,
+                timeout=self.config.github.timeout,
             )
         return self._client

@@ -15,6 +15,7 @@ from typing import Any
 from mlci.config import Config, DatasetContract
 from mlci.errors import MlciError
 from mlci.gitutil import git
+from mlci.safety import one_line
 
 TABULAR = (".csv", ".parquet", ".pq")
 
@@ -47,6 +48,11 @@ def discover(root: Path, config: Config, paths: tuple[str, ...] = ()) -> list[Da
         match = found.get(wanted) or next((d for d in found.values() if d.path == _norm(wanted)), None)
         if match is None:
             path = _norm(wanted)
+            if not (root / path).resolve().is_relative_to(root.resolve()):
+                raise MlciError(
+                    f"'{one_line(wanted)}' is outside the repository",
+                    "data check reads the data of this repository: pass a path inside it (e.g. data/train.csv)",
+                )
             if not (is_tabular(path) or (root / path).is_dir()):
                 known = ", ".join(sorted(found)) or "none"
                 raise MlciError(

@@ -65,9 +65,17 @@ def open_repo(root: Path | str) -> Iterator[Any]:
 
 def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapshot:
     """Metrics, params and outputs at `rev` (None = the workspace)."""
+    from dvc.exceptions import DvcException
+
     label = rev or WORKSPACE
     with _switched(repo, rev):
-        outs = _outs(repo)
+        try:  # building the index parses dvc.yaml and the params files it interpolates
+            outs = _outs(repo)
+        except DvcException as exc:
+            raise MlciError(
+                f"DVC cannot read the pipeline at revision {one_line(label)}: {one_line(str(exc))}",
+                "fix dvc.yaml and the params files it uses at that revision (`dvc status` shows the same error)",
+            ) from None
         metrics = _metrics(repo, label, outs)
         params = _params(repo, label)
         plot_data = _plots(repo, label) if plots else {}

@@ -6,10 +6,14 @@ Retry order, as GitHub documents it (docs.github.com, "Rate limits for the REST 
 3. a secondary limit (403/429) without those headers: wait at least a minute, then back off exponentially;
 4. 5xx, timeouts and dropped connections: bounded exponential backoff (1, 2, 4 s).
 Every request gets at most MAX_ATTEMPTS attempts; a wait longer than `max_wait` raises RateLimited at once.
+
+MLCI_RETRY_SCALE (a number, default 1) multiplies every wait before it is slept: 0 makes the test suite's
+fault scenarios instant; decisions (which wait is too long for `max_wait`) still use the real waits.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,12 +41,30 @@ Json = dict[str, Any]
 Sleep = Callable[[float], None]
 
 
+def retry_scale() -> float:
+    """MLCI_RETRY_SCALE as a factor >= 0; a value that is not a number is an error, not ignored."""
+    text = os.environ.get("MLCI_RETRY_SCALE", "").strip()
+    if not text:
+        return 1.0
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = -1.0
+    if not scale >= 0.0:  # also rejects NaN
+        raise GitHubError(
+            f"MLCI_RETRY_SCALE must be a number >= 0, got {text[:40]!r}",
+            hint="unset it, or set e.g. MLCI_RETRY_SCALE=0 to retry without waiting (tests)",
+        )
+    return scale
+
+
 class Transport:
     def __init__(self, token: str, api_url: str, *, timeout: float, max_wait: float, sleep: Sleep) -> None:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.max_wait = max_wait
-        self.sleep = sleep
+        scale = retry_scale()
+        self.sleep: Sleep = sleep if scale == 1.0 else (lambda seconds: sleep(seconds * scale))
         self._token = token
         self._session = requests.Session()
         self._session.headers.update(

@@ -98,11 +98,12 @@ def open_client(
     outbox_dir: Path | str,
     run_url: str | None = None,
     max_wait: float = 300,
+    timeout: float = 30,
 ) -> GitHubClient | Outbox:
     """A GitHub client with a token; without one, an Outbox in `outbox_dir` (say so with `.describe()`)."""
     if not token:
         return Outbox(outbox_dir, repository, run_url=run_url)
-    return GitHubClient(token, repository, api_url, max_wait=max_wait, run_url=run_url)
+    return GitHubClient(token, repository, api_url, timeout=timeout, max_wait=max_wait, run_url=run_url)
 
 
 if TYPE_CHECKING:  # mypy proves here that both implementations satisfy the protocol

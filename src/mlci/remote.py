@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.errors import MlciError
+from mlci.fsutil import write_bytes_atomic
 from mlci.safety import one_line
 
 # The env vars DVC's cloud plugins read, and the repository secrets the train workflow maps to them.
@@ -244,4 +245,4 @@ def as_default(root: Path, remote: Remote, default: str) -> Iterator[None]:
         if saved is None:
             local.unlink(missing_ok=True)
         else:
-            local.write_bytes(saved)
+            write_bytes_atomic(local, saved)  # the user's own file: never leave it half-written

@@ -69,7 +69,8 @@ def ensure_pull(
             "so the next run only opens the pull request",
         ) from None
     number = int(pull["number"])
-    warnings = _decorate(client, number, settings) if action != "unchanged" else ()
+    # also when unchanged: a run whose labels/reviewers call failed left them missing
+    warnings = _decorate(client, pull, settings)
     return PullOutcome(action, number, str(pull.get("html_url") or ""), warnings)
 
 
@@ -90,18 +91,26 @@ def _upsert_pull(
     return client.update_pull(int(existing["number"]), title=title, body=body), "updated"
 
 
-def _decorate(client: GitHubApi, number: int, settings: RetrainConfig) -> tuple[str, ...]:
-    """Labels, reviewers, assignees: each may fail alone (unknown user, missing permission)."""
+def _decorate(client: GitHubApi, pull: Json, settings: RetrainConfig) -> tuple[str, ...]:
+    """The labels, reviewers, assignees the pull request lacks: each may fail alone (unknown user,
+    missing permission). A reviewer who already reviewed is no longer "requested": asked again."""
+    number = int(pull["number"])
+    have = {
+        "labels": {str(item.get("name")) for item in pull.get("labels") or []},
+        "reviewers": {str(item.get("login")) for item in pull.get("requested_reviewers") or []},
+        "assignees": {str(item.get("login")) for item in pull.get("assignees") or []},
+    }
     warnings = []
     steps = (
         ("labels", client.add_labels, settings.labels),
         ("reviewers", client.request_reviewers, settings.reviewers),
         ("assignees", client.add_assignees, settings.assignees),
     )
-    for what, call, values in steps:
+    for what, call, wanted in steps:
+        values = [value for value in wanted if value not in have[what]]
         if values:
             try:
-                call(number, list(values))
+                call(number, values)
             except GitHubError as exc:
                 warnings.append(f"could not add {what} to pull request #{number}: {one_line(exc.message)}")
     return tuple(warnings)

@@ -202,7 +202,8 @@ def _close_interrupted(client: GitHubApi, environment: str, commit: str, name: s
         if (old.get("payload") or {}).get("model") != name:
             continue
         statuses = client.list_deployment_statuses(int(old["id"]))
-        if statuses and statuses[0].get("state") in ("in_progress", "queued", "pending"):
+        # no status at all: the run died (or GitHub failed) between creating it and `in_progress`
+        if not statuses or statuses[0].get("state") in ("in_progress", "queued", "pending"):
             note = "interrupted before it finished; deployed again" + (f" by {run_url}" if run_url else "")
             client.create_deployment_status(int(old["id"]), "error", description=note[:140])
 
