@@ -331,6 +331,11 @@ class FakeGitHub:
             return _error(401, "Bad credentials")
         if self.read_only and method != "GET":
             return _error(403, NOT_ACCESSIBLE)
+        if method == "GET" and path == "/user":
+            # as GitHub: an Actions or App installation token has no user to show
+            if self.login.endswith("[bot]"):
+                return _error(403, NOT_ACCESSIBLE)
+            return Reply(200, self._user())
         found = re.fullmatch(r"(?P<up>/uploads)?/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)(?P<rest>/.*)?", path)
         if not found or f"{found['owner']}/{found['repo']}".lower() != self.repository.lower():
             return NOT_FOUND

@@ -426,3 +426,26 @@ def test_dispatch_workflow(client: GitHubClient, fake_github: FakeGitHub) -> Non
         {"workflow": "retrain.yml", "ref": "main", "inputs": {"reason": "drift"}}
     ]
     assert fake_github.calls("POST")[0].status == 204
+
+
+def test_upsert_ignores_a_marker_someone_else_typed(client: GitHubClient, fake_github: FakeGitHub) -> None:
+    """An Actions token has no /user: only bot comments can be ours, never a person's bait."""
+    marker = "<!-- mlci:report:default -->"
+    fake_github.add_comment(7, f"{marker}\nall gates passed", login="mallory")
+    first = client.upsert_comment(7, "the real report", marker)
+    again = client.upsert_comment(7, "the real report", marker)
+    assert (first.action, again.action) == ("created", "unchanged")
+    mallory, ours = fake_github.comments[7]
+    assert mallory["body"] == f"{marker}\nall gates passed"
+    assert ours["user"]["login"] == "github-actions[bot]" and "the real report" in ours["body"]
+
+
+def test_with_a_personal_token_only_that_users_comments_count(fake_github: FakeGitHub) -> None:
+    fake_github.login = "alice"  # a PAT: GET /user answers, and mlci comments as alice
+    client = GitHubClient(fake_github.token, fake_github.repository, fake_github.url, sleep=lambda _: None)
+    marker = "<!-- mlci:report:default -->"
+    fake_github.add_comment(7, f"{marker}\nbait", login="mallory")
+    assert client.upsert_comment(7, "report v1", marker).action == "created"
+    assert client.upsert_comment(7, "report v2", marker).action == "updated"
+    assert [c["user"]["login"] for c in fake_github.comments[7]] == ["mallory", "alice"]
+    assert "report v2" in fake_github.comments[7][1]["body"]

@@ -152,11 +152,6 @@ def test_the_token_appears_nowhere_even_when_github_fails_and_debug_is_on(
     assert fake_github.token not in all_text(repo.root, step), "token in a file mlci wrote"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known issue (docs/reliability.md): find_marked() does not check the author, so a PR author's "
-    "comment that starts with the marker is taken over and can later be edited back by its author",
-)
 def test_a_marker_in_someone_elses_comment_does_not_capture_the_report(
     hostile: tuple[ExampleRepo, str, str], fake_github: FakeGitHub, tmp_path: Path
 ) -> None:

@@ -55,11 +55,22 @@ def with_marker(body: str, marker: str) -> str:
     return body if body.split("\n", 1)[0] == marker else f"{marker}\n{body}"
 
 
-def find_marked(comments: Iterable[Json], marker: str) -> Json | None:
-    """The first comment whose first line is exactly `marker`; a reply quoting it does not count."""
+def find_marked(comments: Iterable[Json], marker: str, author: str | None = None) -> Json | None:
+    """The first comment of ours whose first line is exactly `marker`; a reply quoting it does not count.
+
+    Ours: written by `author` when the token's user is known (a PAT), else by a bot (the Actions and App
+    tokens mlci runs with comment as bots). Anyone can type the marker: a PR author who posts it first
+    must not get their comment edited into the report, and later edit it back.
+    """
     for comment in comments:
-        if str(comment.get("body") or "").split("\n", 1)[0].strip() == marker:
-            return comment
+        if str(comment.get("body") or "").split("\n", 1)[0].strip() != marker:
+            continue
+        user = comment.get("user") or {}
+        if author is not None and user.get("login") != author:
+            continue
+        if author is None and user and user.get("type") != "Bot":
+            continue
+        return comment
     return None
 
 
@@ -103,6 +114,7 @@ class GitHubClient:
         self.run_url = run_url
         self._http = Transport(token, api_url, timeout=timeout, max_wait=max_wait, sleep=sleep)
         self._repo = f"/repos/{repository}"
+        self._login: str | None = None  # the token's user, once asked ("" when it has none)
 
     def __repr__(self) -> str:
         return f"GitHubClient(repository={self.repository!r}, api_url={self._http.api_url!r})"
@@ -132,6 +144,16 @@ class GitHubClient:
 
     # Repository and comments
 
+    def _own_login(self) -> str | None:
+        """The token's user (a PAT), or None for Actions and App tokens, which have none (403)."""
+        if self._login is None:
+            try:
+                user: Json = self._http.json("GET", "/user")
+                self._login = str(user.get("login") or "")
+            except (PermissionDenied, NotFound):
+                self._login = ""
+        return self._login or None
+
     def get_repo(self) -> Json:
         result: Json = self._http.json("GET", self._repo)
         return result
@@ -151,8 +173,10 @@ class GitHubClient:
         """Create or edit the one comment carrying `marker`; an unchanged body makes no write."""
         text = fit_text(with_marker(body, marker), COMMENT_LIMIT, self.run_url)
 
+        author = self._own_login()
+
         def find() -> Json | None:
-            return find_marked(self.list_issue_comments(number), marker)
+            return find_marked(self.list_issue_comments(number), marker, author)
 
         existing = find()
         if existing is None:
