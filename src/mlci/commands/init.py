@@ -53,4 +53,3 @@ def _ignore_outbox(root: Path) -> bool:
     separator = "" if not text or text.endswith("\n") else "\n"
     write_text_atomic(path, f"{text}{separator}/.mlci/\n")
     return True
-

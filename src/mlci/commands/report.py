@@ -274,12 +274,15 @@ def _data_checks(ctx: RunContext, base: Revision, head: Revision) -> DataChecks 
     """Contracts and drift of the datasets the PR changed (mlci.datacheck); its annotations go out now."""
     if not head.sha:
         return None  # the data checks compare commits; `mlci data check` covers the workspace
-    from mlci.datacheck import data_section
+    from mlci.datasets import changed_datasets
     from mlci.reportdoc import DataChecks
 
-    section = data_section(ctx.root, base.sha, head.sha, ctx.config)
-    if section is None:
+    base_sha, head_sha, changed = changed_datasets(ctx.root, base.sha, head.sha, ctx.config)
+    if not changed:
         return None
+    from mlci.datacheck import section_for  # the checks load only when the PR changed data
+
+    section = section_for(ctx.root, ctx.config, changed, base_sha, head_sha)
     for note in section.annotations:
         ctx.actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
     markdown = section.markdown.replace("### Data", "#### Data checks", 1)  # under the report's heading
