@@ -35,6 +35,7 @@ class ReportOptions:
 def run_report(ctx: RunContext, options: ReportOptions) -> int:
     """Build, write and publish the report; exit 1 (GateFailed) when a gate failed."""
     from mlci.dvcread import open_repo, read_snapshot
+    from mlci.gcpause import gc_paused
     from mlci.reportdoc import build_report, to_json
     from mlci.reportmd import COMMENT_LIMIT, render_markdown
 
@@ -45,7 +46,8 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
         if ctx.runtime.in_actions
         else nullcontext()
     )
-    with group, open_repo(ctx.root) as repo:
+    # loading DVC and its index of each revision: many long-lived objects, no garbage (mlci.gcpause)
+    with group, gc_paused(), open_repo(ctx.root) as repo:
         plots = ctx.config.report.plots
         old = read_snapshot(repo, base.sha or None, plots=plots)
         new = read_snapshot(repo, head.sha or None, plots=plots)
