@@ -84,6 +84,9 @@ def cli(ctx: click.Context, repo: str | None, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from mlci import gcpause
+
+    gcpause.freeze_after_pause = True  # this process ends with the command (mlci.gcpause)
     sys.exit(run(argv))
 
 

@@ -47,10 +47,13 @@ def report(
 
         click.echo(post_bundle(post_context(), post), err=True)
         return
-    from mlci.commands.report import ReportOptions, run_report
-    from mlci.context import RunContext
+    from mlci.gcpause import gc_paused
 
-    ctx = RunContext.load()
+    with gc_paused():  # start-up: imports and config, no garbage to collect
+        from mlci.commands.report import ReportOptions, run_report
+        from mlci.context import RunContext
+
+        ctx = RunContext.load()
 
     options = ReportOptions(
         base=base,

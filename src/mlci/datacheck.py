@@ -16,12 +16,11 @@ from typing import Any
 from mlci.config import Config, DatasetContract
 from mlci.contract import Violation, infer_contract
 from mlci.datascan import Snapshot, scan_base, scan_head
-from mlci.datasets import Dataset, discover, recorded_hash, workspace_hash
+from mlci.datasets import Dataset, changed_datasets, recorded_hash, workspace_hash
 from mlci.datastats import contains
 from mlci.drift import DriftResult, Thresholds, compare
 from mlci.errors import MlciError
 from mlci.gha import Level
-from mlci.gitutil import ensure_commit
 from mlci.render import render
 from mlci.safety import one_line
 
@@ -136,14 +135,16 @@ class DataSection:
 
 def data_section(root: Path, base_rev: str, head_rev: str, config: Config) -> DataSection | None:
     """The PR report's "Data" section; None when no dataset's content differs between the revisions."""
-    base_rev, head_rev = ensure_commit(root, base_rev), ensure_commit(root, head_rev)  # shallow CI clones
-    changed: list[Dataset] = []
-    for d in discover(root, config):
-        head_hash = recorded_hash(root, head_rev, d.path)
-        if head_hash is not None and head_hash != recorded_hash(root, base_rev, d.path):
-            changed.append(d)  # a dataset the PR deletes has nothing left to check
+    base_rev, head_rev, changed = changed_datasets(root, base_rev, head_rev, config)
     if not changed:
         return None
+    return section_for(root, config, changed, base_rev, head_rev)
+
+
+def section_for(
+    root: Path, config: Config, changed: list[Dataset], base_rev: str, head_rev: str
+) -> DataSection:
+    """The "Data" section for datasets already known to differ (mlci.datasets.changed_datasets)."""
     report = run_checks(root, config, changed, base_rev, head_rev)
     return DataSection(report.markdown(root), report.passed, report.annotations, report.to_json())
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from mlci.config import Config, DatasetContract
 from mlci.errors import MlciError
-from mlci.gitutil import git
+from mlci.gitutil import ensure_commit, git
 from mlci.safety import one_line
 
 TABULAR = (".csv", ".parquet", ".pq")
@@ -143,6 +143,23 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise MlciError(f"{path.name}: invalid YAML: {exc}", "fix the file, then run again") from None
     return data if isinstance(data, dict) else {}
+
+
+def changed_datasets(
+    root: Path, base_rev: str, head_rev: str, config: Config
+) -> tuple[str, str, list[Dataset]]:
+    """(base commit, head commit, the datasets whose content differs between them). With no datasets at
+    all, nothing is resolved or fetched: there is nothing to compare."""
+    datasets = discover(root, config)
+    if not datasets:
+        return base_rev, head_rev, []
+    base_rev, head_rev = ensure_commit(root, base_rev), ensure_commit(root, head_rev)  # shallow CI clones
+    changed: list[Dataset] = []
+    for d in datasets:
+        head_hash = recorded_hash(root, head_rev, d.path)
+        if head_hash is not None and head_hash != recorded_hash(root, base_rev, d.path):
+            changed.append(d)  # a dataset the PR deletes has nothing left to check
+    return base_rev, head_rev, changed
 
 
 # --- content hashes -----------------------------------------------------------------------------

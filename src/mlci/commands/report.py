@@ -35,6 +35,7 @@ class ReportOptions:
 def run_report(ctx: RunContext, options: ReportOptions) -> int:
     """Build, write and publish the report; exit 1 (GateFailed) when a gate failed."""
     from mlci.dvcread import open_repo, read_snapshot
+    from mlci.gcpause import gc_paused
     from mlci.reportdoc import build_report, to_json
     from mlci.reportmd import COMMENT_LIMIT, render_markdown
 
@@ -45,7 +46,8 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
         if ctx.runtime.in_actions
         else nullcontext()
     )
-    with group, open_repo(ctx.root) as repo:
+    # loading DVC and its index of each revision: many long-lived objects, no garbage (mlci.gcpause)
+    with group, gc_paused(), open_repo(ctx.root) as repo:
         plots = ctx.config.report.plots
         old = read_snapshot(repo, base.sha or None, plots=plots)
         new = read_snapshot(repo, head.sha or None, plots=plots)
@@ -282,12 +284,15 @@ def _data_checks(ctx: RunContext, base: Revision, head: Revision) -> DataChecks 
     """Contracts and drift of the datasets the PR changed (mlci.datacheck); its annotations go out now."""
     if not head.sha:
         return None  # the data checks compare commits; `mlci data check` covers the workspace
-    from mlci.datacheck import data_section
+    from mlci.datasets import changed_datasets
     from mlci.reportdoc import DataChecks
 
-    section = data_section(ctx.root, base.sha, head.sha, ctx.config)
-    if section is None:
+    base_sha, head_sha, changed = changed_datasets(ctx.root, base.sha, head.sha, ctx.config)
+    if not changed:
         return None
+    from mlci.datacheck import section_for  # the checks load only when the PR changed data
+
+    section = section_for(ctx.root, ctx.config, changed, base_sha, head_sha)
     for note in section.annotations:
         ctx.actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
     markdown = section.markdown.replace("### Data", "#### Data checks", 1)  # under the report's heading
