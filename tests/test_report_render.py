@@ -150,29 +150,3 @@ def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_fir
     assert "group.metric\\_0001" in shown[0]  # the failed gate leads
     assert "group.metric\\_2999" in shown[1]  # then the biggest relative change
     assert f"{count - len(shown)} of {count} metrics not shown" in body
-
-
-def test_tables_are_byte_for_byte_tabulates_github_format() -> None:
-    """mlci.mdtable lays out tables itself (start-up time); the text must be tabulate's exactly."""
-    import random
-
-    import wcwidth
-    from tabulate import tabulate
-
-    from mlci.mdtable import SYMBOL_WIDTHS, github_table
-
-    assert all(wcwidth.wcswidth(char) == width for char, width in SYMBOL_WIDTHS.items())
-    plain = [*"abc XYZ_|\\*-.0129`", "  ", "**", *SYMBOL_WIDTHS]
-    odd = ["é", "中", "@\u200d", "\t", "\x1b[31m", "⚠️", "\n", "ℹ️", "\x01"]  # tabulate's own path
-    rng = random.Random(7)
-    for trial in range(2000):
-        pool = plain + odd if trial % 3 == 0 else plain
-        columns = rng.randint(1, 6)
-
-        def cell(pool: list[str] = pool) -> str:
-            return "".join(rng.choice(pool) for _ in range(rng.randint(0, 8)))
-
-        headers = [cell() for _ in range(columns)]
-        rows = [[cell() for _ in range(columns)] for _ in range(rng.randint(0, 5))]
-        expected = tabulate(rows, headers, tablefmt="github", disable_numparse=True)
-        assert github_table(rows, headers) == expected, (headers, rows)

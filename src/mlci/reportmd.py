@@ -1,5 +1,4 @@
-"""The report as GitHub markdown: tables by `mlci.mdtable` (tabulate's "github" format), the page by the
-`report.md.j2` template.
+"""The report as GitHub markdown: tables by tabulate, the page by the `report.md.j2` template.
 
 A PR comment holds at most 65,536 characters. `render_markdown(limit=...)` first drops unchanged,
 ungated metric rows (the full table stays in the job summary and the artifact), then caps the rows,
@@ -12,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from mlci import __version__
 from mlci.datadiff import DataRow, human_size
 from mlci.gates import GateResult
-from mlci.mdtable import github_table
 from mlci.metrics import MetricRow
 from mlci.paramdiff import ParamRow
 from mlci.plots import PlotView, mermaid_line
@@ -168,7 +168,9 @@ def metrics_table(
         ]
         for row in rows
     ]
-    return github_table(body, ["Metric", "Base", "Head", "Change", "Gate"])
+    return tabulate(
+        body, ["Metric", "Base", "Head", "Change", "Gate"], tablefmt="github", disable_numparse=True
+    )
 
 
 def _value(number: float | None, text: str) -> str:
@@ -211,7 +213,7 @@ def gates_table(results: Sequence[GateResult]) -> str:
         ]
         for g in results
     ]
-    return github_table(body, ["", "Gate", "Metric", "Head", "Result"])
+    return tabulate(body, ["", "Gate", "Metric", "Head", "Result"], tablefmt="github", disable_numparse=True)
 
 
 def params_table(rows: Sequence[ParamRow]) -> str:
@@ -226,7 +228,7 @@ def params_table(rows: Sequence[ParamRow]) -> str:
         ]
         for r in rows
     ]
-    return github_table(body, ["Param", "Base", "Head"])
+    return tabulate(body, ["Param", "Base", "Head"], tablefmt="github", disable_numparse=True)
 
 
 def _param(value: Any) -> str:
@@ -255,7 +257,9 @@ def data_table(rows: Sequence[DataRow]) -> str:
             files = f"{r.base_files or 0:,} → {r.head_files or 0:,}"
         md5 = f"{cell_code(r.base_md5[:8] or '—')} → {cell_code(r.head_md5[:8] or '—')}"
         body.append([cell_code(r.path), r.status, size, files, md5])
-    return github_table(body, ["Path", "Change", "Size", "Files", "md5"])
+    return tabulate(
+        body, ["Path", "Change", "Size", "Files", "md5"], tablefmt="github", disable_numparse=True
+    )
 
 
 def _plot(view: PlotView, report: Report) -> dict[str, Any]:
@@ -292,4 +296,4 @@ def confusion_table(view: PlotView) -> str:
                 cells.append(str(value))
         body.append(cells)
     headers = ["actual ╲ predicted", *(md_escape(label) for label in view.labels)]
-    return github_table(body, headers)
+    return tabulate(body, headers, tablefmt="github", disable_numparse=True)
