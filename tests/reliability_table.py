@@ -1,7 +1,7 @@
 """Print the outcome tables of docs/reliability.md from a fault-suite run.
 
-RELIABILITY_LOG=/tmp/faults.jsonl python -m pytest tests/test_reliability_faults.py -n 2
-python tests/reliability_table.py /tmp/faults.jsonl
+RELIABILITY_LOG="$PWD/faults.jsonl" python -m pytest tests/test_reliability_faults.py -n 2
+python tests/reliability_table.py faults.jsonl
 """
 
 from __future__ import annotations
