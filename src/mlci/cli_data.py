@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from mlci.cli_options import report_format
+
 
 @click.group()
 def data() -> None:
@@ -13,14 +15,7 @@ def data() -> None:
 @data.command()
 @click.argument("paths", nargs=-1)
 @click.option("--base", help="Compare with the data at this revision (default on a PR: its base).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["markdown", "json"]),
-    default="markdown",
-    show_default=True,
-    help="Markdown for people, JSON for tools.",
-)
+@report_format("Markdown for people, JSON for tools.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 def check(paths: tuple[str, ...], base: str | None, fmt: str, output: str | None) -> None:
     """Check datasets (declared in mlci.yaml, or the pipeline's DVC-tracked CSV/Parquet deps).

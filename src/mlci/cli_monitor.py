@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from mlci.cli_options import report_format
+
 
 @click.command()
 @click.argument("name", required=False, default="")
@@ -30,14 +32,7 @@ import click
     default="",
     help="Write the reference profile (JSON) to this file for later runs.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["markdown", "json"]),
-    default="markdown",
-    show_default=True,
-    help="What to print (and write to --output).",
-)
+@report_format("What to print (and write to --output).")
 @click.option(
     "--output", type=click.Path(dir_okay=False, writable=True), default="", help="Also write the report here."
 )

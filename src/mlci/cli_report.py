@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from mlci.cli_options import report_format
+
 
 @click.command()
 @click.option(
@@ -12,14 +14,7 @@ import click
 @click.option(
     "--head", default=None, help="Head revision. Default: the PR's head commit, locally the workspace."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["markdown", "json"]),
-    default="markdown",
-    show_default=True,
-    help="Report format for stdout / --output (JSON schema: docs/report.md).",
-)
+@report_format("Report format for stdout / --output (JSON schema: docs/report.md).")
 @click.option(
     "--output",
     "-o",
