@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from mlci import example  # noqa: E402
-from mlci.gitutil import git  # noqa: E402
+from mlci.repo.git import git  # noqa: E402
 
 PARAM = ("train", "n_estimators", 55)
 SEEN = ("train", "n_estimators", 66)  # trained once on "another runner" before the measurements

@@ -1,4 +1,4 @@
-"""Time reading a registry of N versions + N stage assignments: GTO's API versus mlci.registry.
+"""Time reading a registry of N versions + N stage assignments: GTO's API versus mlci.deploy.registry.
 
     python bench/registry_tags.py [N]      (default 500, i.e. 1,000 tags)
 
@@ -51,11 +51,11 @@ def main(n: int) -> None:
         build(root, n)
         import gto.api
 
-        from mlci import registry
+        from mlci.deploy import registry
 
         registry.read_events(root)  # warm: imports GTO's grammar
-        timed("mlci.registry.find_stage", lambda: registry.find_stage(root, "clf", "prod").version)  # type: ignore[union-attr]
-        timed("mlci.registry.list_versions", lambda: len(registry.list_versions(root, "clf")))
+        timed("mlci.deploy.registry.find_stage", lambda: registry.find_stage(root, "clf", "prod").version)  # type: ignore[union-attr]
+        timed("mlci.deploy.registry.list_versions", lambda: len(registry.list_versions(root, "clf")))
         timed(
             "gto.api.find_versions_in_stage",
             lambda: [v.version for v in gto.api.find_versions_in_stage(str(root), "clf", "prod")],

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlci.config import Config, ConfigError, Gate, load_config
-from tests.conftest import run_cli
+from tests.testing.fixtures import run_cli
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -92,7 +92,7 @@ def test_unknown_key_far_from_any_lists_known_keys(tmp_path: Path) -> None:
 
 
 def test_cli_exits_2_on_a_config_typo(tmp_path: Path) -> None:
-    from mlci.gitutil import git
+    from mlci.repo.git import git
 
     git(tmp_path, "init", "-q")
     write(tmp_path, "gate:\n  - metric: x\n")

@@ -11,7 +11,7 @@ import pytest
 from mlci.config import Config
 from mlci.errors import MlciError
 from mlci.metrics import MetricRow, diff_metrics, read_metrics
-from tests.helpers_report import dvc_json, files_repo, init_dvc_repo, scored_repo
+from tests.testing.report import dvc_json, files_repo, init_dvc_repo, scored_repo
 
 
 def assert_same_as_dvc(root: Path, base: str, head: str) -> list[MetricRow]:
@@ -115,8 +115,8 @@ def test_nan_metric_does_not_crash(tmp_path: Path) -> None:
 
 
 def test_params_equal_dvc_params_diff(tmp_path: Path) -> None:
-    from mlci.dvcread import open_repo, read_snapshot
-    from mlci.paramdiff import diff_params
+    from mlci.repo.revision import open_repo, read_snapshot
+    from mlci.report.params import diff_params
 
     repo, base, head = scored_repo(tmp_path)
     with open_repo(repo.root) as dvc_repo:

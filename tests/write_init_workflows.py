@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlci import example
 from mlci.commands.init import run_init
-from mlci.gitutil import git
+from mlci.onboarding import example
+from mlci.repo.git import git
 
 
 def main(dest: str) -> None:

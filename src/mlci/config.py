@@ -82,7 +82,7 @@ class DeployConfig:
     stage: str = "prod"
     environment: str = "production"  # GitHub Deployments environment
     target: str = "local"
-    # a user's `targets:` replaces this dict; mlci.targets keeps `local` available unless redefined
+    # a user's `targets:` replaces this dict; mlci.deploy.targets keeps `local` available unless redefined
     targets: dict[str, TargetConfig] = field(default_factory=lambda: {"local": TargetConfig()})
     release: bool = False  # also a GitHub Release with the model card and the artifact
     remote: str = "origin"  # git remote the registry tags are fetched from and pushed to

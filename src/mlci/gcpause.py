@@ -8,7 +8,7 @@ load and then freezing them (`gc.freeze`: later collections skip them) saves abo
 the collector on.
 
 Freezing keeps whatever was loaded for the life of the process, so it happens only in the `mlci`
-process itself (`mlci.cli.main` sets `freeze_after_pause`), which exits when the command ends; called
+process itself (`mlci.cli.app.main` sets `freeze_after_pause`), which exits when the command ends; called
 as a library (tests, notebooks) the pause is only a pause.
 """
 
@@ -18,7 +18,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-freeze_after_pause = False  # set by mlci.cli.main: the process ends with the command
+freeze_after_pause = False  # set by mlci.cli.app.main: the process ends with the command
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Metric values at two revisions, compared row by row, with the direction that counts as better.
 
-Values come from DVC (see `mlci.dvcread`), so keys are DVC's dotted keys and the numbers are the ones
+Values come from DVC (see `mlci.repo.revision`), so keys are DVC's dotted keys and the numbers are the ones
 `dvc metrics diff` shows. Non-numeric values (strings, booleans) are shown but not diffed, like DVC.
 """
 
@@ -58,7 +58,7 @@ class MetricRow:
 
 def read_metrics(root: Path | str, rev: str | None) -> dict[str, dict[str, float]]:
     """Numeric metrics at `rev` (None = workspace): file -> dotted key -> value."""
-    from mlci.dvcread import open_repo, read_snapshot
+    from mlci.repo.revision import open_repo, read_snapshot
 
     with open_repo(root) as repo:
         snapshot = read_snapshot(repo, rev)
@@ -70,7 +70,7 @@ def read_metrics(root: Path | str, rev: str | None) -> dict[str, dict[str, float
 
 def diff_metrics(root: Path | str, base: str | None, head: str | None, config: Config) -> list[MetricRow]:
     """Rows for every metric at `base` or `head` (None = workspace), read with one DVC Repo."""
-    from mlci.dvcread import open_repo, read_snapshot
+    from mlci.repo.revision import open_repo, read_snapshot
 
     with open_repo(root) as repo:
         old = read_snapshot(repo, base)

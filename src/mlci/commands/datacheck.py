@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mlci.commands.context import RunContext
 from mlci.config import CONFIG_FILE, DatasetContract, parse_config
-from mlci.context import RunContext
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
-from mlci.gitutil import ensure_commit
+from mlci.repo.git import ensure_commit
 
 if TYPE_CHECKING:
-    from mlci.datasets import Dataset
+    from mlci.data.datasets import Dataset
 
 
 def check(ctx: RunContext, paths: tuple[str, ...], base: str | None, fmt: str, output: str | None) -> None:
-    from mlci.datacheck import run_checks
+    from mlci.data.check import run_checks
 
     datasets = _datasets(ctx, paths)
     base_rev = base or ctx.runtime.base_sha or None  # on a pull_request event: the PR's base
@@ -45,9 +45,9 @@ def check(ctx: RunContext, paths: tuple[str, ...], base: str | None, fmt: str, o
 
 
 def infer(ctx: RunContext, paths: tuple[str, ...], rev: str | None, write: bool) -> None:
-    from mlci.contract import contracts_yaml, infer_contract
-    from mlci.datacheck import label_for
-    from mlci.datascan import scan_base, scan_head
+    from mlci.data.check import label_for
+    from mlci.data.contract import contracts_yaml, infer_contract
+    from mlci.data.scan import scan_base, scan_head
 
     contracts: dict[str, DatasetContract] = {}
     sha = ensure_commit(ctx.root, rev) if rev else None
@@ -69,7 +69,7 @@ def infer(ctx: RunContext, paths: tuple[str, ...], rev: str | None, write: bool)
 
 
 def _datasets(ctx: RunContext, paths: tuple[str, ...]) -> list[Dataset]:
-    from mlci.datasets import discover
+    from mlci.data.datasets import discover
 
     datasets = discover(ctx.root, ctx.config, paths)
     if not datasets:
@@ -84,7 +84,7 @@ def _write_config(root: Path, text: str, contracts: dict[str, DatasetContract]) 
     """Add the contracts to mlci.yaml: appended as text when it has no `data:` yet (comments kept)."""
     import yaml
 
-    from mlci.contract import contract_mapping
+    from mlci.data.contract import contract_mapping
 
     path = root / CONFIG_FILE
     old = path.read_text(encoding="utf-8") if path.exists() else ""

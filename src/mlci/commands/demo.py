@@ -18,9 +18,9 @@ from typing import Any
 
 import click
 
-from mlci import example
 from mlci.errors import MlciError
-from mlci.gitutil import git
+from mlci.onboarding import example
+from mlci.repo.git import git
 
 MODEL = "classifier"
 MARKER = ".mlci-demo"
@@ -46,7 +46,7 @@ class Demo:
         self, *args: str, event: tuple[str, dict[str, Any]] | None = None, ok: tuple[int, ...] = (0,)
     ) -> int:
         """Run one mlci command in the project as a workflow step would."""
-        from mlci.cli import run
+        from mlci.cli.app import run
 
         click.echo(f"  $ mlci {' '.join(args)}")
         with _event_env(self.base, event):

@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlci import promote
-from mlci.artifact import ensure_pushed, fetch
+from mlci.commands.context import RunContext
 from mlci.config import ModelConfig
-from mlci.context import RunContext
+from mlci.deploy import promote
+from mlci.deploy.artifact import ensure_pushed, fetch
+from mlci.deploy.card import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
+from mlci.deploy.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix
+from mlci.deploy.targets import Delivery, Target, open_target, sha256_of
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
-from mlci.modelcard import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
-from mlci.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix
 from mlci.safety import md_code, md_escape, one_line
-from mlci.targets import Delivery, Target, open_target, sha256_of
 
 if TYPE_CHECKING:
-    from mlci.publish import GitHubApi
+    from mlci.github.publish import GitHubApi
 
 CARD_DIR = ".mlci/deploy"
 
@@ -305,6 +305,6 @@ def publish_outputs(ctx: RunContext, done: list[Deployed]) -> None:
 
 
 def _head(root: Path) -> str:
-    from mlci.gitutil import git
+    from mlci.repo.git import git
 
     return git(root, "rev-parse", "HEAD")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from mlci import scaffold
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
-from mlci.gitutil import repo_root
+from mlci.onboarding import scaffold
+from mlci.repo.git import repo_root
 
 
 def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str = ".") -> list[Path]:

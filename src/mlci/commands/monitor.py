@@ -15,13 +15,13 @@ from typing import Any
 
 import click
 
+from mlci.commands.context import RunContext
 from mlci.config import ModelConfig
-from mlci.context import RunContext
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
-from mlci.gha import Actions
-from mlci.gitutil import git
-from mlci.monitor_reference import Reference, load_reference
+from mlci.github.actions import Actions
+from mlci.monitor.reference import Reference, load_reference
+from mlci.repo.git import git
 from mlci.safety import one_line
 
 
@@ -47,7 +47,7 @@ class Production:
 
 def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
     """Monitor one model; returns the JSON report (also written where the options say)."""
-    from mlci.monitor_report import build_report, render_markdown
+    from mlci.monitor.report import build_report, render_markdown
 
     name, model = choose_model(ctx, opts.name)
     prod = production(ctx, name)
@@ -89,7 +89,7 @@ def production(ctx: RunContext, name: str) -> Production:
     """The commit of the version in production, from the registry; HEAD when there is none."""
     stage = ctx.config.deploy.stage
     head = git(ctx.root, "rev-parse", "HEAD")
-    from mlci.registry import find_stage
+    from mlci.deploy.registry import find_stage
 
     entry = find_stage(ctx.root, name, stage) if name else None
     if entry is None:
@@ -114,9 +114,10 @@ class Observed:
 
 
 def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | None) -> Observed:
-    from mlci import drift, monitor_model
-    from mlci.profile import ProfileBuilder
-    from mlci.tabular import open_data
+    from mlci.drift import engine as drift
+    from mlci.drift.profile import ProfileBuilder
+    from mlci.monitor import model as monitor_model
+    from mlci.repo.tables import open_data
 
     monitor = ctx.config.monitor
     thresholds = drift.Thresholds.from_config(monitor)
@@ -166,7 +167,7 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
 
 
 def _decay(ctx: RunContext, ref: Reference, scorer: Any, model: ModelConfig | None) -> Any:
-    from mlci import decay
+    from mlci.monitor import decay
 
     computed = scorer.metrics()
     labelled = sum(len(t) for t in scorer.truth)

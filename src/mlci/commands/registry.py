@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from mlci.context import RunContext
+from mlci.commands.context import RunContext
+from mlci.deploy.registry import Model, fetch_tags, load
 from mlci.errors import MlciError
-from mlci.registry import Model, fetch_tags, load
 from mlci.safety import one_line
 
 Format = Literal["table", "json"]

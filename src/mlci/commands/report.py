@@ -15,9 +15,9 @@ from mlci.fsutil import write_text_atomic
 from mlci.safety import one_line
 
 if TYPE_CHECKING:
-    from mlci.context import RunContext
-    from mlci.publish import GitHubApi
-    from mlci.reportdoc import DataChecks, Report, Revision
+    from mlci.commands.context import RunContext
+    from mlci.github.publish import GitHubApi
+    from mlci.report.document import DataChecks, Report, Revision
 
 REPORTS_DIR = ".mlci/reports"  # what the fork-safe workflow uploads as an artifact
 Format = Literal["markdown", "json"]
@@ -34,10 +34,10 @@ class ReportOptions:
 
 def run_report(ctx: RunContext, options: ReportOptions) -> int:
     """Build, write and publish the report; exit 1 (GateFailed) when a gate failed."""
-    from mlci.dvcread import open_repo, read_snapshot
     from mlci.gcpause import gc_paused
-    from mlci.reportdoc import build_report, to_json
-    from mlci.reportmd import COMMENT_LIMIT, render_markdown
+    from mlci.repo.revision import open_repo, read_snapshot
+    from mlci.report.document import build_report, to_json
+    from mlci.report.markdown import COMMENT_LIMIT, render_markdown
 
     base, head = resolve_revisions(ctx, options)
     # a group header only in Actions: locally stdout is the report itself (pipeable JSON)
@@ -104,8 +104,8 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
 
 def resolve_revisions(ctx: RunContext, options: ReportOptions) -> tuple[Revision, Revision]:
     """Base and head commits: options, else the PR's from the payload, else default branch vs workspace."""
-    from mlci.gitutil import default_branch
-    from mlci.reportdoc import Revision
+    from mlci.repo.git import default_branch
+    from mlci.report.document import Revision
 
     runtime = ctx.runtime
     base_rev = options.base or runtime.base_sha or _local_base(ctx.root, default_branch(ctx.root))
@@ -117,7 +117,7 @@ def resolve_revisions(ctx: RunContext, options: ReportOptions) -> tuple[Revision
 
 
 def _local_base(root: Path, branch: str) -> str:
-    from mlci.gitutil import resolve
+    from mlci.repo.git import resolve
 
     if resolve(root, branch):
         return branch
@@ -126,7 +126,7 @@ def _local_base(root: Path, branch: str) -> str:
 
 def _commit(ctx: RunContext, rev: str, side: str) -> str:
     """The commit `rev` names; in a shallow CI clone, fetched (depth 1) when missing."""
-    from mlci.gitutil import GitError, ensure_commit
+    from mlci.repo.git import GitError, ensure_commit
 
     try:
         return ensure_commit(ctx.root, rev)
@@ -168,14 +168,14 @@ def _write_post_bundle(ctx: RunContext, report: Report, body: str) -> None:
     """What the fork-safe `workflow_run` side posts: the comment, its PR and the commit it is about."""
     if not ctx.runtime.in_actions:
         return
-    from mlci.reportpost import bundle
+    from mlci.report.fork import bundle
 
     path = ctx.root / REPORTS_DIR / f"{_safe_id(report.id)}.comment.json"
     write_text_atomic(path, json.dumps(bundle(report, body), indent=2) + "\n")
 
 
 def _safe_id(report_id: str) -> str:
-    from mlci.reportpost import check_report_id
+    from mlci.report.fork import check_report_id
 
     return check_report_id(report_id)
 
@@ -189,7 +189,7 @@ def marker(report_id: str) -> str:
 
 def publish_comment(ctx: RunContext, report: Report, body: str) -> None:
     """One sticky comment per PR and report id; a fork's read-only token gets one warning instead."""
-    from mlci.github_errors import GitHubError, PermissionDenied
+    from mlci.github.errors import GitHubError, PermissionDenied
 
     number = report.pr_number
     if number is None:
@@ -218,7 +218,7 @@ def publish_comment(ctx: RunContext, report: Report, body: str) -> None:
 
 
 def _outbox(ctx: RunContext) -> GitHubApi:
-    from mlci.outbox import Outbox
+    from mlci.github.outbox import Outbox
 
     return Outbox(ctx.root / ctx.config.github.outbox, ctx.runtime.repository or "local/repo")
 
@@ -235,8 +235,8 @@ def _warn_no_comment(ctx: RunContext, why: str) -> None:
 
 
 def publish_check_run(ctx: RunContext, report: Report, body: str) -> None:
-    from mlci.github_errors import GitHubError, PermissionDenied
-    from mlci.reportmd import headline
+    from mlci.github.errors import GitHubError, PermissionDenied
+    from mlci.report.markdown import headline
 
     if ctx.runtime.is_fork:
         return  # a fork's token cannot write checks; the exit code carries the verdict
@@ -281,16 +281,16 @@ def publish_check_run(ctx: RunContext, report: Report, body: str) -> None:
 
 
 def _data_checks(ctx: RunContext, base: Revision, head: Revision) -> DataChecks | None:
-    """Contracts and drift of the datasets the PR changed (mlci.datacheck); its annotations go out now."""
+    """Contracts and drift of the datasets the PR changed (mlci.data.check); its annotations go out now."""
     if not head.sha:
         return None  # the data checks compare commits; `mlci data check` covers the workspace
-    from mlci.datasets import changed_datasets
-    from mlci.reportdoc import DataChecks
+    from mlci.data.datasets import changed_datasets
+    from mlci.report.document import DataChecks
 
     base_sha, head_sha, changed = changed_datasets(ctx.root, base.sha, head.sha, ctx.config)
     if not changed:
         return None
-    from mlci.datacheck import section_for  # the checks load only when the PR changed data
+    from mlci.data.check import section_for  # the checks load only when the PR changed data
 
     section = section_for(ctx.root, ctx.config, changed, base_sha, head_sha)
     for note in section.annotations:

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from mlci import retrain_branch as branches
-from mlci import retrain_dvc as dvc
-from mlci import retrain_pr as prs
-from mlci import retrain_report as report_io
-from mlci.context import RunContext
+from mlci.commands.context import RunContext
 from mlci.errors import MlciError
-from mlci.github_errors import GitHubError
-from mlci.gitutil import default_branch
-from mlci.retrain import (
+from mlci.github.errors import GitHubError
+from mlci.repo.git import default_branch
+from mlci.retrain import branch as branches
+from mlci.retrain import dvc_steps as dvc
+from mlci.retrain import monitor_input as report_io
+from mlci.retrain import pull_request as prs
+from mlci.retrain.update import (
     DataUpdate,
     append_rows,
     choose_model,
@@ -40,7 +40,7 @@ from mlci.retrain import (
 from mlci.safety import md_code, md_escape, one_line
 
 if TYPE_CHECKING:
-    from mlci.publish import GitHubApi
+    from mlci.github.publish import GitHubApi
 
 Action = Literal["opened", "updated", "unchanged", "no-change", "declined"]
 

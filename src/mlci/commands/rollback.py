@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlci.commands.context import RunContext
 from mlci.commands.deploy import (
     Deployed,
     build_card,
@@ -12,12 +13,11 @@ from mlci.commands.deploy import (
     publish_outputs,
     read_metrics,
 )
-from mlci.context import RunContext
+from mlci.deploy.card import Card
+from mlci.deploy.registry import RegistryEntry, check_stage, fetch_tags, model
+from mlci.deploy.targets import open_target
 from mlci.errors import MlciError
-from mlci.modelcard import Card
-from mlci.registry import RegistryEntry, check_stage, fetch_tags, model
 from mlci.safety import one_line
-from mlci.targets import open_target
 
 
 def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, environment: str = "") -> Deployed:

@@ -11,18 +11,18 @@ from dataclasses import dataclass
 
 import click
 
-from mlci import pipeline as pl
-from mlci import remote as rm
-from mlci.affected import ALL, Affected, everything, find_affected
-from mlci.commitback import changed_paths, commit_and_push
-from mlci.context import RunContext
+from mlci.commands.context import RunContext
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
-from mlci.gha import Actions
-from mlci.gitutil import ensure_commit, git, resolve
+from mlci.github.actions import Actions
 from mlci.render import render
+from mlci.repo import pipeline as pl
+from mlci.repo import remote as rm
+from mlci.repo.git import ensure_commit, git, resolve
 from mlci.safety import md_escape, one_line
-from mlci.train import TrainResult, push, reproduce, stop_token
+from mlci.train.affected import ALL, Affected, everything, find_affected
+from mlci.train.commitback import changed_paths, commit_and_push
+from mlci.train.reproduce import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
 ICONS = {"ran": "🔁", "restored": "♻️", "unchanged": "✅"}

@@ -1,0 +1,79 @@
+"""`mlci deploy`, `mlci rollback` and `mlci registry`: click options, then one call each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+BUMPS = click.Choice(["major", "minor", "patch"])
+
+
+@click.command()
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--stage", default=None, help="Stage to assign (default: deploy.stage, 'prod').")
+@click.option("--target", "target", default=None, help="Target from deploy.targets (default: deploy.target).")
+@click.option(
+    "--environment", default=None, help="GitHub Deployment environment (default: deploy.environment)."
+)
+@click.option("--bump", type=BUMPS, default=None, help="Version part to bump (default: deploy.bump, patch).")
+def deploy(
+    names: tuple[str, ...], stage: str | None, target: str | None, environment: str | None, bump: Any
+) -> None:
+    """Deploy the checked-out commit: gates, version tag, target, stage tag, GitHub Deployment.
+
+    NAME defaults to every model in mlci.yaml. Run it on a push to the default branch.
+    """
+    from mlci.commands.context import RunContext
+    from mlci.commands.deploy import deploy as run
+
+    ctx = RunContext.load()
+    settings = ctx.config.deploy
+    run(
+        ctx,
+        names,
+        stage or settings.stage,
+        target or settings.target,
+        bump or settings.bump,
+        environment or "",
+    )
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "--to", "to", default="", help="Version to go back to (default: the previous one in the stage)."
+)
+@click.option("--stage", default=None, help="Stage to roll back (default: deploy.stage).")
+@click.option("--target", "target", default=None, help="Target from deploy.targets (default: deploy.target).")
+@click.option(
+    "--environment", default=None, help="GitHub Deployment environment (default: deploy.environment)."
+)
+def rollback(name: str, to: str, stage: str | None, target: str | None, environment: str | None) -> None:
+    """Put an earlier version of NAME back in the stage and deliver it again."""
+    from mlci.commands.context import RunContext
+    from mlci.commands.rollback import rollback as run
+
+    ctx = RunContext.load()
+    settings = ctx.config.deploy
+    run(ctx, name, to, stage or settings.stage, target or settings.target, environment or "")
+
+
+@click.command()
+@click.argument("name", default="")
+@click.option("--stage", default="", help="Only the models in this stage (JSON: a strategy.matrix list).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--fetch", is_flag=True, help="Fetch the remote's tags first (always done in a shallow clone).")
+def registry(name: str, stage: str, fmt: Any, fetch: bool) -> None:
+    """Show the model registry: versions, stages, commits and dates (GTO's git tags)."""
+    from mlci.commands.context import RunContext
+    from mlci.commands.registry import show
+
+    click.echo(show(RunContext.load(), name, stage, fmt, fetch))

@@ -1,0 +1,61 @@
+"""`mlci monitor`: data drift, prediction drift and performance decay of the model in production."""
+
+from __future__ import annotations
+
+import click
+
+from mlci.cli.options import report_format
+
+
+@click.command()
+@click.argument("name", required=False, default="")
+@click.option(
+    "--current",
+    required=True,
+    help="Current data: a CSV/Parquet file, a quoted glob, a folder, or a DVC-tracked path.",
+)
+@click.option(
+    "--reference",
+    default="",
+    help="Reference data (path, glob, folder) or a git revision to read the model's training data at. "
+    "Default: the training data of the version in production.",
+)
+@click.option(
+    "--reference-profile",
+    type=click.Path(dir_okay=False),
+    default="",
+    help="Use a reference profile saved earlier with --save-profile instead of reading the data.",
+)
+@click.option(
+    "--save-profile",
+    type=click.Path(dir_okay=False, writable=True),
+    default="",
+    help="Write the reference profile (JSON) to this file for later runs.",
+)
+@report_format("What to print (and write to --output).")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True), default="", help="Also write the report here."
+)
+@click.option("--open-pr", is_flag=True, help="When retraining is needed, open the retraining pull request.")
+def monitor(
+    name: str,
+    current: str,
+    reference: str,
+    reference_profile: str,
+    save_profile: str,
+    fmt: str,
+    output: str,
+    open_pr: bool,
+) -> None:
+    """Compare current data with the production model's training data: drift, predictions, decay.
+
+    Exit 0 whether or not drift is found (see the `drift-detected` and `retrain-needed` outputs);
+    2 on bad input.
+    """
+    from mlci.commands.context import RunContext
+    from mlci.commands.monitor import Options, run
+
+    if reference and reference_profile:
+        raise click.UsageError("give --reference or --reference-profile, not both")
+    options = Options(name, current, reference, reference_profile, save_profile, fmt, output, open_pr)
+    run(RunContext.load(), options)

@@ -1,0 +1,53 @@
+"""What every command is handed: the repo root, its config, the run, and the writers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from mlci.config import Config, load_config
+from mlci.github.actions import Actions, Runtime
+from mlci.repo.git import repo_root
+
+if TYPE_CHECKING:
+    from mlci.github.publish import GitHubApi
+
+
+@dataclass
+class RunContext:
+    root: Path
+    config: Config
+    runtime: Runtime
+    actions: Actions
+    _client: GitHubApi | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, start: Path | str = ".", env: Mapping[str, str] | None = None) -> RunContext:
+        root = repo_root(start)
+        runtime = Runtime.from_env(env)
+        actions = Actions(runtime)
+        actions.mask(runtime.token)
+        return cls(root=root, config=load_config(root), runtime=runtime, actions=actions)
+
+    def github(self) -> GitHubApi:
+        """The GitHub API, or the offline outbox when there is no token (said once)."""
+        if self._client is None:
+            from mlci.github.publish import open_client
+
+            outbox = self.root / self.config.github.outbox
+            if not (self.runtime.token and self.runtime.repository):
+                click.echo(f"no GitHub token: writing what would be posted to {self.config.github.outbox}/")
+            self._client = open_client(
+                token=self.runtime.token or None,
+                repository=self.runtime.repository or "local/repo",
+                api_url=self.runtime.api_url,
+                outbox_dir=outbox,
+                run_url=self.runtime.run_url or None,
+                max_wait=self.config.github.max_wait,
+                timeout=self.config.github.timeout,
+            )
+        return self._client

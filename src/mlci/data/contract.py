@@ -1,0 +1,265 @@
+"""Data contracts: check a dataset against one, chunk by chunk, and infer one from data stats.
+
+Row-level rules (type, nullability, range, allowed values, unique keys) are counted per chunk with
+a few example rows; dataset-level rules (columns, row count, label balance) are answered from the
+finished `DataStats`, so a contract never needs the whole table in memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from mlci.config import ColumnContract, DatasetContract
+from mlci.data.stats import KINDS_NUMERIC, DataStats, as_text, contains
+
+
+@dataclass
+class Violation:
+    column: str  # "" for a rule about the whole dataset
+    rule: str  # the contract key that was broken: type, nullable, min, max, allowed, unique, ...
+    message: str
+    count: int = 0  # rows that break it (0 for dataset-level rules)
+    examples: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "rule": self.rule,
+            "message": self.message,
+            "count": self.count,
+            "examples": list(self.examples),
+        }
+
+
+class ContractChecker:
+    """Counts the rows of each chunk that break a contract; `finish` adds the dataset rules."""
+
+    def __init__(self, contract: DatasetContract, max_examples: int = 3) -> None:
+        self.contract = contract
+        self.max_examples = max_examples
+        self._found: dict[tuple[str, str], Violation] = {}
+        self._seen_keys: Any = None  # sorted uint64 hashes of the unique key so far
+
+    def update(self, chunk: Any, first_row: int, where: str = "") -> None:
+        """Check one chunk; `first_row` is the 1-based data row number of its first row."""
+        for name, rule in self.contract.columns.items():
+            if name in chunk.columns:
+                self._check_column(name, rule, chunk[name], first_row, where)
+        if self.contract.unique and all(key in chunk.columns for key in self.contract.unique):
+            self._check_unique(chunk, first_row, where)
+
+    def _check_column(self, name: str, rule: ColumnContract, series: Any, first_row: int, where: str) -> None:
+        import pandas as pd
+
+        present = series.notna()
+        if not rule.nullable:
+            self._add(name, "nullable", "missing values", series, ~present, first_row, where)
+        numbers = None
+        if rule.type in ("int", "float", "number") or rule.min is not None or rule.max is not None:
+            numbers = (
+                series
+                if pd.api.types.is_numeric_dtype(series.dtype)
+                else pd.to_numeric(series, errors="coerce")
+            )
+            if pd.api.types.is_bool_dtype(numbers.dtype):
+                numbers = numbers.astype("int64")
+        bad_type = _bad_type(rule.type, series, numbers, present)
+        if bad_type is not None:
+            self._add(name, "type", f"values that are not {rule.type}", series, bad_type, first_row, where)
+        if numbers is not None and rule.min is not None:
+            self._add(
+                name, "min", f"values below min {rule.min:g}", series, numbers < rule.min, first_row, where
+            )
+        if numbers is not None and rule.max is not None:
+            self._add(
+                name, "max", f"values above max {rule.max:g}", series, numbers > rule.max, first_row, where
+            )
+        if rule.allowed:
+            text = as_text(series)
+            outside = present & ~text.isin(list(rule.allowed))
+            self._add(name, "allowed", "values not in the allowed list", series, outside, first_row, where)
+
+    def _check_unique(self, chunk: Any, first_row: int, where: str) -> None:
+        import numpy as np
+        import pandas as pd
+
+        keys = list(self.contract.unique)
+        hashes = pd.util.hash_pandas_object(chunk[keys], index=False).to_numpy()
+        repeated = pd.Series(hashes).duplicated().to_numpy()
+        if self._seen_keys is not None:
+            repeated = repeated | contains(self._seen_keys, hashes)
+        mask = pd.Series(repeated, index=chunk.index)
+        shown = chunk[keys].astype(str).agg(", ".join, axis=1) if repeated.any() else chunk[keys[0]]
+        label = ", ".join(keys)
+        self._add(label, "unique", "duplicated key values", shown, mask, first_row, where)
+        chunk_sorted = np.sort(hashes)
+        if self._seen_keys is None:
+            self._seen_keys = chunk_sorted
+        else:  # two sorted runs: the stable sort (timsort) merges them in linear time
+            self._seen_keys = np.sort(np.concatenate([self._seen_keys, chunk_sorted]), kind="stable")
+
+    def _add(
+        self, column: str, rule: str, message: str, series: Any, mask: Any, first_row: int, where: str
+    ) -> None:
+        count = int(mask.sum())
+        if not count:
+            return
+        found = self._found.setdefault((column, rule), Violation(column, rule, message))
+        found.count += count
+        room = self.max_examples - len(found.examples)
+        if room > 0:
+            positions = mask.to_numpy().nonzero()[0][:room]
+            for pos in positions:
+                row = first_row + int(pos)
+                found.examples.append(
+                    f"{where + ' ' if where else ''}row {row}: {show_value(series.iloc[pos])}"
+                )
+
+    def finish(self, stats: DataStats) -> list[Violation]:
+        """All violations: the counted row rules, then the rules about the whole dataset."""
+        found = list(self._found.values())
+        found.extend(dataset_violations(self.contract, stats))
+        return found
+
+
+def show_value(value: Any) -> str:
+    """A cell as a reader wants it in an example: missing, a plain number, or quoted text."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return "(missing)"
+    if isinstance(value, str):
+        return repr(value)
+    if hasattr(value, "item"):  # numpy scalars print as np.float64(...)
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _bad_type(kind: str, series: Any, numbers: Any, present: Any) -> Any:
+    import pandas as pd
+
+    if kind in ("float", "number"):
+        return present & numbers.isna()
+    if kind == "int":
+        return present & (numbers.isna() | (numbers % 1 != 0))
+    if kind == "bool":
+        if pd.api.types.is_bool_dtype(series.dtype):
+            return None
+        return present & ~as_text(series).str.lower().isin(["true", "false", "0", "1"])
+    if kind == "datetime":
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            return None
+        return present & pd.to_datetime(series, errors="coerce", format="mixed").isna()
+    return None  # str, category, any: every value reads as text
+
+
+def dataset_violations(contract: DatasetContract, stats: DataStats) -> list[Violation]:
+    found: list[Violation] = []
+    for name in contract.columns:
+        if name not in stats.columns:
+            found.append(Violation(name, "columns", "column is missing"))
+    if contract.strict_columns and contract.columns:
+        for name in stats.columns:
+            if name not in contract.columns:
+                found.append(Violation(name, "strict_columns", "column is not declared in the contract"))
+    if contract.min_rows is not None and stats.rows < contract.min_rows:
+        found.append(
+            Violation("", "min_rows", f"{stats.rows:,} rows, fewer than min_rows {contract.min_rows:,}")
+        )
+    if contract.max_rows is not None and stats.rows > contract.max_rows:
+        found.append(
+            Violation("", "max_rows", f"{stats.rows:,} rows, more than max_rows {contract.max_rows:,}")
+        )
+    found.extend(_label_balance(contract, stats))
+    return found
+
+
+def _label_balance(contract: DatasetContract, stats: DataStats) -> list[Violation]:
+    if not contract.label or contract.min_class_share is None:
+        return []
+    col = stats.columns.get(contract.label)
+    if col is None or not col.values:
+        return []  # a missing label is reported as a missing column
+    total = sum(col.values.values())
+    share, label = min((count / total, value) for value, count in col.values.items())
+    if share >= contract.min_class_share:
+        return []
+    return [
+        Violation(
+            contract.label,
+            "min_class_share",
+            f"class {label!r} is {share:.1%} of rows, below min_class_share {contract.min_class_share:g}",
+        )
+    ]
+
+
+# --- inference ----------------------------------------------------------------------------------
+
+
+def infer_contract(
+    stats: DataStats, path: str, *, label: str = "", bounds: bool = True, max_categories: int = 20
+) -> DatasetContract:
+    """A contract the data in `stats` meets. `bounds=False` leaves out ranges and row counts: the
+    implicit contract a PR is checked against when none is declared (new extremes are not errors)."""
+    columns = {
+        name: _infer_column(col_stats, bounds, max_categories) for name, col_stats in stats.columns.items()
+    }
+    min_share = None
+    label_stats = stats.columns.get(label) if label else None
+    if bounds and label_stats is not None and label_stats.values:
+        total = sum(label_stats.values.values())
+        smallest = min(label_stats.values.values()) / total
+        min_share = math.floor(smallest * 50) / 100  # half the smallest class share, rounded down
+    return DatasetContract(
+        path=path,
+        columns=columns,
+        min_rows=stats.rows // 2 if bounds and stats.rows else None,
+        label=label if label_stats is not None else "",
+        min_class_share=min_share,
+    )
+
+
+def _infer_column(col: Any, bounds: bool, max_categories: int) -> ColumnContract:
+    kind = col.kind
+    if kind == "float" and col.whole and col.min is not None:
+        kind = "int"  # CSV integers are read as float (pyarrow's reader, or pandas' with missing values)
+    numeric = kind in KINDS_NUMERIC
+    allowed: tuple[str, ...] = ()
+    if kind in ("str", "category") and col.values is not None and 0 < len(col.values) <= max_categories:
+        allowed = tuple(sorted(col.values))
+    return ColumnContract(
+        type=kind,
+        nullable=col.nulls > 0,
+        min=col.min if bounds and numeric else None,
+        max=col.max if bounds and numeric else None,
+        allowed=allowed,
+    )
+
+
+def contract_mapping(contract: DatasetContract) -> dict[str, Any]:
+    """The contract as mlci.yaml spells it: only the keys that differ from their defaults."""
+    out = _non_default(contract, skip=("columns",))
+    out["columns"] = {name: _non_default(col) for name, col in contract.columns.items()}
+    return out
+
+
+def _non_default(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.name in skip or value == f.default:
+            continue
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def contracts_yaml(contracts: dict[str, DatasetContract]) -> str:
+    import yaml
+
+    datasets = {name: contract_mapping(contract) for name, contract in contracts.items()}
+    body: str = yaml.safe_dump({"data": {"datasets": datasets}}, sort_keys=False, allow_unicode=True)
+    return body

@@ -1,0 +1,135 @@
+"""Register a version and assign a stage, safely against a concurrent deploy.
+
+Each write is: fetch the remote's tags, compute the tag names from that state, create them locally,
+`git push --atomic`. When the remote refuses (another run pushed the same tag name first), the local
+tags are deleted and the whole step runs again on the new state, so no tag is ever reused and none
+is left half-pushed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlci.deploy.registry import (
+    Bump,
+    Model,
+    NewTag,
+    RegistryEntry,
+    bump_version,
+    create_tags,
+    delete_local,
+    fetch_tags,
+    has_remote,
+    model,
+    push_tags,
+    remote_has_tags,
+    tag_prefix,
+)
+from mlci.errors import MlciError
+from mlci.repo.git import git
+
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Promotion:
+    version: RegistryEntry
+    tags: tuple[str, ...]  # tags this run created (empty on a re-run)
+    reused: bool  # the commit was registered already
+
+
+def register(
+    root: Path, name: str, commit: str, *, bump: Bump = "patch", remote: str = "origin"
+) -> Promotion:
+    """The version on `commit`: the existing one (a re-run), else the next free one."""
+
+    def plan(state: Model) -> list[NewTag]:
+        if state.version_at(commit):
+            return []
+        version = bump_version(state.used_versions(), bump)
+        message = f"Registering artifact {name} version {version}"
+        return [NewTag(f"{tag_prefix(name)}@{version}", commit, message)]
+
+    tags = _write(root, name, plan, remote)
+    entry = model(root, name).version_at(commit)
+    assert entry is not None, "registered above"
+    return Promotion(entry, tuple(tags), reused=not tags)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    tags: tuple[str, ...]  # tags this run created (empty: already current, or superseded)
+    superseded_by: RegistryEntry | None = None  # forward_only: the later version that holds the stage
+
+
+def assign(
+    root: Path, name: str, commit: str, stage: str, *, remote: str = "origin", forward_only: bool = False
+) -> Assignment:
+    """Make the version on `commit` current in `stage` (a new `NAME#STAGE#N` tag unless it already is).
+
+    forward_only (deploys): never move the stage from a later commit back to this one. The check runs
+    on the freshly fetched state inside the push loop, so two racing deploys cannot both win.
+    """
+    newer: list[RegistryEntry] = []
+
+    def plan(state: Model) -> list[NewTag]:
+        newer.clear()
+        version = state.version_at(commit)
+        if version is None:
+            raise MlciError(f"no version of '{name}' is registered on commit {commit[:12]}")
+        current = state.stage(stage)
+        if current and current.commit == commit:
+            return []
+        if forward_only and current and _is_ancestor(root, commit, current.commit):
+            newer.append(current)
+            return []
+        message = f"Assigning stage {stage} to artifact {name} version {version.version}"
+        return [NewTag(f"{tag_prefix(name)}#{stage}#{state.next_counter()}", commit, message)]
+
+    tags = tuple(_write(root, name, plan, remote))
+    return Assignment(tags, newer[0] if newer else None)
+
+
+def newer_in_stage(root: Path, name: str, commit: str, stage: str) -> RegistryEntry | None:
+    """The stage's version when it sits on a later commit than `commit`, else None.
+
+    A re-run of an old workflow run must not move the stage back; going back is `mlci rollback`.
+    """
+    current = model(root, name).stage(stage)
+    if current is None or current.commit == commit:
+        return None
+    return current if _is_ancestor(root, commit, current.commit) else None
+
+
+def _is_ancestor(root: Path, older: str, newer: str) -> bool:
+    return bool(older != newer and git(root, "merge-base", older, newer, check=False) == older)
+
+
+def _write(root: Path, name: str, plan: Callable[[Model], list[NewTag]], remote: str) -> list[str]:
+    pushing = has_remote(root, remote)
+    for _ in range(ATTEMPTS):
+        if pushing:
+            fetch_tags(root, remote, required=True)
+        state = model(root, name)
+        tags = plan(state)
+        if not tags:
+            return []
+        create_tags(root, tags, state.last_event_time())
+        names = [t.name for t in tags]
+        refused = push_tags(root, names, remote) if pushing else ""
+        if not refused:
+            return names
+        delete_local(root, names)
+        if not remote_has_tags(root, names, remote):  # not a race: git's own reason
+            raise MlciError(
+                f"could not push the registry tags {', '.join(names)} to '{remote}': {refused}",
+                "the job needs `contents: write` and a checkout that keeps its credentials",
+            )
+        # someone else pushed these names first: recompute on their state
+    raise MlciError(
+        f"could not push the registry tags of '{name}' after {ATTEMPTS} attempts: other runs kept "
+        "tagging at the same time",
+        "give the deploy job a `concurrency` group per model and environment, then re-run it",
+    )

@@ -1,0 +1,311 @@
+"""Column profiles: the bounded-memory summary of a table that drift is computed from.
+
+A profile is built chunk by chunk from Arrow record batches, so memory is bounded by the profile,
+not by the data. Per column it keeps the row count, the missing count, and
+
+- numeric: mean/std (Welford, mergeable), min/max, counts on *fine* quantile bins of the reference
+  (``fine_bins`` equal-frequency bins, whose every ``fine_bins // bins``-th edge makes the *coarse*
+  bins used for PSI and histograms), and the exact values while there are at most ``exact_limit``
+  (small samples get exact tests);
+- categorical: the count of each value (at most ``max_categories``, the rest counted as "other").
+
+The reference profile decides the bin edges; a current profile is built with the reference's edges
+(`ProfileBuilder(reference=...)`), so two profiles can be compared bin by bin, saved as JSON,
+and profiles of the same edges merged (`merge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from mlci.drift.profile_model import (
+    PROFILE_VERSION,
+    ColumnProfile,
+    Kind,
+    Profile,
+    ProfileSettings,
+    combine,
+    merge,
+)
+from mlci.errors import MlciError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+__all__ = [
+    "PROFILE_VERSION",
+    "BatchSource",
+    "ColumnProfile",
+    "Kind",
+    "Profile",
+    "ProfileBuilder",
+    "ProfileSettings",
+    "build_current",
+    "build_reference",
+    "column_kind",
+    "float64_values",
+    "iter_numeric",
+    "merge",
+]
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+def column_kind(arrow_type: pa.DataType) -> Kind:
+    import pyarrow as pa
+
+    t = arrow_type
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "numeric"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t):
+        return "categorical"
+    if pa.types.is_null(t):
+        return "empty"
+    return "unsupported"
+
+
+class ProfileBuilder:
+    """Feed record batches with `add`, then `finish`.
+
+    Without a reference it gathers a sample per numeric column (pass 1) and `finish(edges=True)`
+    places the quantile edges; with a reference it counts straight into the reference's bins.
+    """
+
+    def __init__(self, settings: ProfileSettings, reference: Profile | None = None) -> None:
+        self.settings = settings
+        self.reference = reference
+        self.columns: dict[str, ColumnProfile] = {}
+        self.rows = 0
+        self._samples: dict[str, _Sampler] = {}
+        self._sorted_edges: dict[str, np.ndarray] = {}
+
+    def add(self, batch: pa.RecordBatch | pa.Table, *, stats: bool = True, counts: bool = True) -> None:
+        if stats:
+            self.rows += batch.num_rows
+        for name, array in zip(batch.schema.names, batch.columns, strict=True):
+            col = self._column(name, array.type)
+            if stats:
+                col.count += len(array)
+            if col.kind == "numeric":
+                self._add_numeric(col, array, stats=stats, counts=counts)
+            elif col.kind == "categorical" and stats:
+                self._add_categorical(col, array)
+            elif stats:
+                col.missing += array.null_count if col.kind != "empty" else len(array)
+
+    def place_edges(self) -> None:
+        """Pass 1 is over: equal-frequency edges from each numeric column's sample."""
+        import numpy as np
+
+        fine, coarse = self.settings.fine_bins, self.settings.bins
+        levels = np.arange(1, fine) / fine
+        for name, sampler in self._samples.items():
+            col = self.columns[name]
+            sample = sampler.values()
+            if not len(sample):
+                continue
+            raw = np.quantile(sample, levels, method="inverted_cdf")
+            col.edges = [float(x) for x in np.unique(raw)]
+            step = fine // coarse
+            col.coarse_edges = sorted({float(raw[i - 1]) for i in range(step, fine, step)})
+            col.counts = [0] * (len(col.edges) + 1)
+            col.sums = [0.0] * (len(col.edges) + 1)
+            self._sorted_edges[name] = np.array(col.edges)
+        self._samples.clear()
+
+    def finish(self, source: dict[str, Any] | None = None) -> Profile:
+        for col in self.columns.values():
+            if col.values is not None and col.kind != "numeric":
+                col.values = None
+        return Profile(dict(self.columns), self.rows, self.settings, dict(source or {}))
+
+    # -- per kind --
+
+    def _column(self, name: str, arrow_type: pa.DataType) -> ColumnProfile:
+        col = self.columns.get(name)
+        kind = column_kind(arrow_type)
+        if col is None:
+            ref = self.reference.columns.get(name) if self.reference else None
+            col = ColumnProfile(name=name, kind=kind, dtype=str(arrow_type))
+            if ref is not None and ref.kind == "numeric" and kind in ("numeric", "empty"):
+                col.kind = "numeric"
+                col.edges, col.coarse_edges = list(ref.edges), list(ref.coarse_edges)
+                col.counts = [0] * (len(ref.edges) + 1) if ref.counts else []
+                col.sums = [0.0] * len(col.counts)
+                import numpy as np
+
+                self._sorted_edges[name] = np.array(ref.edges)
+            elif self.reference is None and kind == "numeric":
+                self._samples[name] = _Sampler(self.settings.sample_size)
+            self.columns[name] = col
+        elif col.kind == "empty" and kind not in ("empty", "unsupported"):
+            col.kind, col.dtype = kind, str(arrow_type)  # the first chunks were all empty
+            if kind == "numeric" and self.reference is None:
+                self._samples[name] = _Sampler(self.settings.sample_size)
+        elif kind not in ("empty", col.kind):
+            raise MlciError(
+                f"column {name!r} changes type between chunks or files: {col.dtype} then {arrow_type}",
+                "make every file of the data set use the same type for this column",
+            )
+        return col
+
+    def _add_numeric(self, col: ColumnProfile, array: Any, *, stats: bool, counts: bool) -> None:
+        import numpy as np
+
+        values = float64_values(array)
+        present = values[~np.isnan(values)]
+        if stats:
+            col.missing += len(values) - len(present)
+            _welford(col, present)
+            if col.values is not None:
+                col.values = (
+                    col.values + present.tolist()
+                    if len(col.values) + len(present) <= self.settings.exact_limit
+                    else None
+                )
+            sampler = self._samples.get(col.name)
+            if sampler is not None:
+                sampler.add(present)
+        edges = self._sorted_edges.get(col.name)
+        if counts and edges is not None and len(present):
+            idx = np.searchsorted(edges, present, side="left")
+            add = np.bincount(idx, minlength=len(edges) + 1)
+            col.counts = [int(a + b) for a, b in zip(col.counts, add, strict=True)]
+            add_sums = np.bincount(idx, weights=present, minlength=len(edges) + 1)
+            col.sums = [float(a + b) for a, b in zip(col.sums, add_sums, strict=True)]
+
+    def _add_categorical(self, col: ColumnProfile, array: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        col.missing += array.null_count
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        if pa.types.is_boolean(array.type):
+            array = pc.cast(array, pa.string())
+        counted = pc.value_counts(array.drop_null() if hasattr(array, "drop_null") else array)
+        for value, n in zip(
+            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
+        ):
+            key = str(value)
+            if key in col.categories or len(col.categories) < self.settings.max_categories:
+                col.categories[key] = col.categories.get(key, 0) + int(n)
+            else:
+                col.other += int(n)
+
+
+def float64_values(array: Any) -> np.ndarray:
+    """An Arrow numeric array as float64 with NaN for nulls, straight from its buffers.
+
+    (`Array.to_numpy` and Python scalars make pyarrow import pandas: 0.4 s of start-up.)"""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.cast(array, pa.float64())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if len(arr) == 0:
+        return np.empty(0)
+    values = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    if arr.null_count:
+        bits = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
+        values = values.copy()
+        values[bits[arr.offset : arr.offset + len(arr)] == 0] = np.nan
+    return values
+
+
+class _Sampler:
+    """Systematic sample of a stream: every `step`-th value, the step doubling to stay bounded.
+
+    Deterministic (no random seed to record) and spread over the whole stream, so sorted data
+    still yields the right quantiles.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.step = 1
+        self.seen = 0
+        self.parts: list[np.ndarray] = []
+        self.kept = 0
+
+    def add(self, values: np.ndarray) -> None:
+        import numpy as np
+
+        first = (-self.seen) % self.step
+        taken = values[first :: self.step]
+        self.seen += len(values)
+        self.parts.append(taken)
+        self.kept += len(taken)
+        while self.kept > self.limit:
+            merged = np.concatenate(self.parts)[::2]
+            # positions were multiples of `step`; keeping every other makes them multiples of 2*step
+            self.step *= 2
+            self.parts, self.kept = [merged], len(merged)
+
+    def values(self) -> np.ndarray:
+        import numpy as np
+
+        return np.concatenate(self.parts) if self.parts else np.array([], dtype=float)
+
+
+def _welford(col: ColumnProfile, present: np.ndarray) -> None:
+    n_b = len(present)
+    if not n_b:
+        return
+    n_a = col.count - col.missing - n_b  # count and missing already include this chunk
+    mean_b = float(present.mean())
+    m2_b = float(((present - mean_b) ** 2).sum())
+    combine(col, n_a, n_b, mean_b, m2_b)
+    lo, hi = float(present.min()), float(present.max())
+    col.min = lo if col.min is None else min(col.min, lo)
+    col.max = hi if col.max is None else max(col.max, hi)
+
+
+# --- whole sources -------------------------------------------------------------------------------
+
+BatchSource = Callable[[], Iterable["pa.RecordBatch"]]
+
+
+def build_reference(
+    batches: BatchSource, settings: ProfileSettings, source: dict[str, Any] | None = None
+) -> Profile:
+    """A reference profile: pass 1 for statistics and quantile edges, pass 2 for bin counts.
+
+    Batches of pass 1 are held up to `settings.hold_rows` rows; when the whole source fits, pass 2
+    counts the held batches instead of reading the data again.
+    """
+    builder = ProfileBuilder(settings)
+    held: list[pa.RecordBatch] | None = []
+    held_rows = 0
+    for batch in batches():
+        builder.add(batch, counts=False)
+        if held is not None:
+            held.append(batch)
+            held_rows += batch.num_rows
+            if held_rows > settings.hold_rows:
+                held = None
+    builder.place_edges()
+    again: Iterable[pa.RecordBatch] = held if held is not None else batches()
+    for batch in again:
+        builder.add(batch, stats=False)
+    return builder.finish(source)
+
+
+def build_current(
+    batches: Iterable[pa.RecordBatch], reference: Profile, source: dict[str, Any] | None = None
+) -> Profile:
+    """A profile of `batches` counted in the reference's bins: one pass."""
+    builder = ProfileBuilder(reference.settings, reference=reference)
+    for batch in batches:
+        builder.add(batch)
+    return builder.finish(source)
+
+
+def iter_numeric(profile: Profile) -> Iterator[ColumnProfile]:
+    return (c for c in profile.columns.values() if c.kind == "numeric")

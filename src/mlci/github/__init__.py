@@ -1,0 +1,1 @@
+"""mlci.github.client."""

@@ -1,0 +1,147 @@
+"""The reference side of monitoring: the training data of the production version (or what
+--reference names), profiled once and cached under `monitor.profile_dir` by content hash, together
+with the production model and the profile of its predictions on that data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlci.commands.context import RunContext
+from mlci.config import ModelConfig
+from mlci.drift.profile import Profile, ProfileSettings
+from mlci.errors import MlciError
+from mlci.fsutil import write_text_atomic
+
+if TYPE_CHECKING:
+    from mlci.commands.monitor import Options
+    from mlci.repo.tables import Data
+
+SAVED_FORMAT = 1
+
+
+@dataclass
+class Reference:
+    name: str
+    profile: Profile
+    prediction: Profile | None
+    model: Any | None  # the unpickled production model
+    model_commit: str
+    info: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.model = None
+
+
+def settings_for(ctx: RunContext) -> ProfileSettings:
+    monitor = ctx.config.monitor
+    return ProfileSettings(bins=monitor.bins, exact_limit=monitor.large_sample, hold_rows=monitor.chunk_rows)
+
+
+def load_reference(
+    ctx: RunContext, name: str, model: ModelConfig | None, commit: str, opts: Options
+) -> Reference:
+    from mlci.monitor.model import load_model
+
+    notes: list[str] = []
+    loaded = load_model(ctx.root, model.path, commit) if model and model.path else None
+    if model is not None and not model.path:
+        notes.append(f"models.{name}.path is not set: no prediction drift or decay")
+    if opts.reference_profile:
+        profile, prediction, info = _read_saved(Path(opts.reference_profile))
+        if prediction is None and loaded is not None:
+            notes.append("the saved reference profile has no predictions: no prediction drift")
+    else:
+        profile, prediction, info = _profiled(ctx, name, model, commit, opts.reference, loaded)
+    if opts.save_profile:
+        write_text_atomic(opts.save_profile, _saved_text(profile, prediction, info))
+    ref = Reference(name, profile, prediction, loaded, commit, info, notes)
+    return ref
+
+
+def _profiled(
+    ctx: RunContext, name: str, model: ModelConfig | None, commit: str, given: str, loaded: Any | None
+) -> tuple[Profile, Profile | None, dict[str, Any]]:
+    from mlci.drift.profile import build_reference
+    from mlci.monitor.model import prediction_batches
+
+    settings = settings_for(ctx)
+    chunk = ctx.config.monitor.chunk_rows
+    target = model.target if model else ""
+    with _reference_data(ctx, name, model, commit, given) as data:
+        digest = hashlib.sha256(
+            json.dumps(
+                [data.content_hash(), asdict(settings), commit if loaded is not None else "", target]
+            ).encode()
+        ).hexdigest()
+        info = {**data.describe(), "kind": "data", "hash": digest[:16]}
+        cache = ctx.root / ctx.config.monitor.profile_dir / f"{digest[:32]}.json"
+        if cache.is_file():
+            profile, prediction, _ = _read_saved(cache)
+            return profile, prediction, {**info, "rows": profile.rows, "cached": True}
+        profile = build_reference(lambda: data.batches(chunk), settings, info)
+        prediction = None
+        if loaded is not None:
+            prediction = build_reference(
+                lambda: prediction_batches(loaded, data.batches(chunk), target), settings
+            )
+    info.update(rows=profile.rows, cached=False)
+    write_text_atomic(cache, _saved_text(profile, prediction, info))
+    return profile, prediction, info
+
+
+def _reference_data(ctx: RunContext, name: str, model: ModelConfig | None, commit: str, given: str) -> Data:
+    from mlci.repo.git import resolve
+    from mlci.repo.tables import Data, local_files, open_data
+
+    if given:
+        local = local_files(given, Path.cwd()) or local_files(given, ctx.root)
+        if local:
+            return Data(given, local)
+        rev = resolve(ctx.root, given)
+        if rev is None:
+            raise MlciError(
+                f"--reference {given!r} is neither a data file, glob or folder nor a git revision",
+                "pass a CSV/Parquet path, or a commit/tag/branch at which to read the training data",
+            )
+        commit = rev
+    if model is None or not model.data:
+        raise MlciError(
+            f"no reference data: models.{name or 'NAME'}.data is not set in mlci.yaml",
+            "set the model's training data in mlci.yaml, or pass --reference PATH",
+        )
+    return open_data(ctx.root, model.data, rev=commit)
+
+
+def _saved_text(profile: Profile, prediction: Profile | None, info: dict[str, Any]) -> str:
+    body = {
+        "mlci_reference_profile": SAVED_FORMAT,
+        "info": info,
+        "data": profile.to_json(),
+        "prediction": prediction.to_json() if prediction else None,
+    }
+    return json.dumps(body, separators=(",", ":")) + "\n"
+
+
+def _read_saved(path: Path) -> tuple[Profile, Profile | None, dict[str, Any]]:
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MlciError(f"reference profile {path} not found", "write one with --save-profile FILE") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MlciError(f"reference profile {path} is not JSON: {exc}") from None
+    if not isinstance(body, dict) or body.get("mlci_reference_profile") != SAVED_FORMAT:
+        raise MlciError(
+            f"{path} is not an mlci reference profile (format {SAVED_FORMAT})",
+            "write one with `mlci monitor ... --save-profile FILE`",
+        )
+    profile = Profile.from_json(body.get("data"), str(path))
+    pred = body.get("prediction")
+    prediction = Profile.from_json(pred, str(path)) if pred else None
+    info = {**(body.get("info") or {}), "kind": "profile", "profile": path.name, "rows": profile.rows}
+    return profile, prediction, info

@@ -1,0 +1,162 @@
+"""The monitor report: the JSON document (schema_version 1, docs/monitor.md) and its markdown.
+
+The JSON is the contract with the retraining step: `model`, `drift_detected`, `retrain_needed`,
+`current.paths`, `reference`, `columns`, `prediction_drift`, `decay`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlci.render import render
+
+if TYPE_CHECKING:
+    from mlci.commands.context import RunContext
+    from mlci.commands.monitor import Observed, Production
+    from mlci.monitor.reference import Reference
+
+SCHEMA_VERSION = 1
+MAX_CHARTS = 10
+
+
+def build_report(
+    ctx: RunContext, name: str, prod: Production, ref: Reference, observed: Observed
+) -> dict[str, Any]:
+    data = observed.data
+    decay = observed.decay.to_json() if observed.decay is not None else _absent(observed, ref)
+    prediction = _prediction(observed, ref)
+    drift_detected = bool(data.dataset_drift)
+    retrain = drift_detected or bool(decay.get("gate_failed"))
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "model": name,
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "drift_detected": drift_detected,
+        "retrain_needed": retrain,
+        "summary": _summary(name, data, decay, prediction, retrain),
+        "production": {
+            "version": prod.version,
+            "commit": prod.commit,
+            "stage": ctx.config.deploy.stage,
+            "source": prod.source,
+        },
+        "reference": {**ref.info, "model_commit": ref.model_commit},
+        "current": {"spec": observed.spec, "paths": observed.paths, "rows": observed.rows},
+        "dataset": {
+            "drifted_share": data.drifted_share,
+            "drift_share_threshold": data.drift_share,
+            "drifted_columns": data.drifted_columns(),
+            "columns_compared": len(data.compared),
+        },
+        "schema": data.schema.to_json(),
+        "columns": [c.to_json() for c in data.columns],
+        "prediction_drift": prediction,
+        "decay": decay,
+        "notes": [n for n in [prod.note, *ref.notes, *observed.notes] if n],
+    }
+    cleaned: dict[str, Any] = _clean(report)
+    return cleaned
+
+
+def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
+    result = observed.prediction
+    if result is None:
+        why = observed.model_note or (
+            "no production model" if ref.model is None else "the reference has no prediction profile"
+        )
+        return {"available": False, "drift_detected": False, "note": why, "columns": []}
+    return {
+        "available": True,
+        "drift_detected": bool(result.drifted_columns()),
+        "drifted_columns": result.drifted_columns(),
+        "columns": [c.to_json() for c in result.columns],
+    }
+
+
+def _absent(observed: Observed, ref: Reference) -> dict[str, Any]:
+    why = observed.model_note or (
+        "no production model" if ref.model is None else "the current data has no labels"
+    )
+    return {"available": False, "gate_failed": False, "note": why, "metrics": [], "gates": [], "failed": []}
+
+
+def _summary(name: str, data: Any, decay: dict[str, Any], prediction: dict[str, Any], retrain: bool) -> str:
+    drifted = data.drifted_columns()
+    parts = [
+        f"{len(drifted)} of {len(data.compared)} columns drifted ({data.drifted_share:.0%}, "
+        f"dataset drift at ≥ {data.drift_share:.0%}): {'drift' if data.dataset_drift else 'no dataset drift'}"
+    ]
+    if prediction.get("drift_detected"):
+        parts.append("predictions drifted")
+    if decay.get("gate_failed"):
+        parts.append("performance decayed: " + ", ".join(str(f["metric"]) for f in decay["failed"]))
+    parts.append("retraining needed" if retrain else "no retraining needed")
+    return f"{name or 'data'}: " + "; ".join(parts)
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: those become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return _clean(value.item())
+    return value
+
+
+# --- markdown ------------------------------------------------------------------------------------
+
+
+def render_markdown(root: Path, report: dict[str, Any], observed: Observed) -> str:
+    columns = sorted(report["columns"], key=lambda c: (not c["drifted"], c["name"]))
+    charts = [chart(c) for c in columns if c["drifted"] and c["histogram"]["labels"]][:MAX_CHARTS]
+    pred = report["prediction_drift"]
+    pred_charts = [chart(c) for c in pred.get("columns", []) if c["drifted"] and c["histogram"]["labels"]]
+    return render(
+        "drift_report.md.j2",
+        repo_root=root,
+        r=report,
+        columns=columns,
+        charts=charts,
+        pred_charts=pred_charts,
+        more_charts=max(0, len(report["dataset"]["drifted_columns"]) - MAX_CHARTS),
+    )
+
+
+_MERMAID_UNSAFE = re.compile(r"[^\w .,:;+\-–≤>()/%']", re.UNICODE)
+
+
+def mermaid_text(value: object, limit: int = 24) -> str:
+    """Text inside a quoted Mermaid label: no quotes, backticks, brackets or line breaks."""
+    text = _MERMAID_UNSAFE.sub("_", str(value).replace('"', "'"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def chart(column: dict[str, Any]) -> dict[str, Any]:
+    """A Mermaid xychart: reference shares as bars, current shares as a line, in percent."""
+    hist = column["histogram"]
+    ref = [round(100 * (x or 0.0), 1) for x in hist["reference"]]
+    cur = [round(100 * (x or 0.0), 1) for x in hist["current"]]
+    top = max([*ref, *cur, 1.0])
+    labels = ", ".join(f'"{mermaid_text(label, 16)}"' for label in hist["labels"])
+    body = "\n".join(
+        [
+            "xychart-beta",
+            f'  title "{mermaid_text(column["name"], 60)}: reference (bars) vs current (line), % of rows"',
+            f"  x-axis [{labels}]",
+            f'  y-axis "% of rows" 0 --> {math.ceil(top / 5) * 5}',
+            f"  bar [{', '.join(str(x) for x in ref)}]",
+            f"  line [{', '.join(str(x) for x in cur)}]",
+        ]
+    )
+    # a <summary> is HTML: escaped for HTML, and @ made inert like md_escape does
+    label = html.escape(str(column["name"])).replace("@", "@\u200d")
+    return {"name": column["name"], "html_name": label, "mermaid": body}

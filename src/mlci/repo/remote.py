@@ -1,0 +1,248 @@
+"""The DVC remote `mlci train` uses as its cache: found, checked before the pipeline runs, and its
+failures turned into errors that name the remote and the fix."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlci.errors import MlciError
+from mlci.fsutil import write_bytes_atomic
+from mlci.safety import one_line
+
+# The env vars DVC's cloud plugins read, and the repository secrets the train workflow maps to them.
+CREDENTIALS: dict[str, tuple[tuple[str, ...], str]] = {
+    "s3": (
+        (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ),
+        "set the secrets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+        "(or use aws-actions/configure-aws-credentials)",
+    ),
+    "gs": (
+        ("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_AUTH_ACCESS_TOKEN"),
+        "set the secret GCP_CREDENTIALS_JSON (a service-account key; the workflow writes it to a file "
+        "and sets GOOGLE_APPLICATION_CREDENTIALS)",
+    ),
+    "azure": (
+        (
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "AZURE_STORAGE_KEY",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_STORAGE_SAS_TOKEN",
+        ),
+        "set the secret AZURE_STORAGE_CONNECTION_STRING",
+    ),
+}
+_CONFIG_CREDENTIALS = (
+    "credentialpath",
+    "profile",
+    "access_key_id",
+    "connection_string",
+    "account_key",
+    "sas_token",
+    "client_secret",
+    "allow_anonymous_login",
+    "use_ssl_anonymous",
+)
+_EXTRAS = {
+    "s3": "s3",
+    "gs": "gs",
+    "azure": "azure",
+    "ssh": "ssh",
+    "gdrive": "gdrive",
+    "oss": "oss",
+    "hdfs": "hdfs",
+    "webdav": "webdav",
+    "webdavs": "webdav",
+}
+
+
+@dataclass(frozen=True)
+class Remote:
+    name: str
+    url: str
+    options: dict[str, Any]
+
+    @property
+    def scheme(self) -> str:
+        match = re.match(r"^([a-z][a-z0-9+.-]*)://", self.url)
+        return match.group(1) if match else "local"
+
+    def describe(self) -> str:
+        return f"DVC remote '{one_line(self.name, 60)}' ({one_line(self.url, 120)})"
+
+
+class RemoteError(MlciError):
+    pass
+
+
+def find(root: Path, name: str = "") -> tuple[Remote, str]:
+    """The named remote (or the default one) and the default's name; a missing one is an error."""
+    from dvc.config import Config, ConfigError
+
+    try:
+        config = Config(dvc_dir=str(root / ".dvc"))
+    except ConfigError as exc:
+        raise RemoteError(f".dvc/config is invalid: {one_line(exc)}", "fix it with `dvc config`") from None
+    remotes: dict[str, Any] = dict(config.get("remote", {}))
+    wanted = name or str(config.get("core", {}).get("remote", ""))
+    if not wanted:
+        raise RemoteError(
+            "no DVC remote: mlci train needs one to reuse and store results",
+            "add one with `dvc remote add -d storage s3://BUCKET/PATH` and commit .dvc/config"
+            + (
+                f" (configured remotes: {', '.join(remotes)}; "
+                "make one the default with `dvc remote default NAME`)"
+                if remotes
+                else ""
+            ),
+        )
+    if wanted not in remotes:
+        known = ", ".join(remotes) or "none"
+        raise RemoteError(
+            f"DVC remote '{one_line(wanted, 60)}' is not configured (configured remotes: {known})",
+            f"add it with `dvc remote add {wanted} URL`, or set train.remote in mlci.yaml to one of them",
+        )
+    options = dict(remotes[wanted])
+    default = str(config.get("core", {}).get("remote", ""))
+    return Remote(name=wanted, url=str(options.pop("url", "")), options=options), default
+
+
+def preflight(remote: Remote, *, has_results: bool, env: dict[str, str] | None = None) -> list[str]:
+    """Check what can be checked without network; return warnings for what cannot be known yet.
+
+    `has_results`: the repo has a dvc.lock, so the remote should hold its results. A local remote's
+    folder may be missing only before the first run (DVC creates it on the first push).
+    """
+    env = dict(os.environ) if env is None else env
+    scheme = remote.scheme
+    if scheme == "local":
+        path = Path(remote.url)
+        if not path.exists() and not has_results and path.parent.is_dir():
+            return []  # first run: the push creates it
+        if not path.is_dir():
+            raise RemoteError(
+                f"{remote.describe()}: the folder does not exist or is not reachable",
+                "mount or create it, or point the remote elsewhere: "
+                f"`dvc remote modify {remote.name} url PATH`",
+            )
+        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):  # pragma: no cover - root passes this
+            raise RemoteError(
+                f"{remote.describe()}: no read/write permission on the folder",
+                "fix the folder's permissions for the runner's user",
+            )
+        return []
+    extra = _EXTRAS.get(scheme)
+    if extra and not _plugin_installed(scheme):
+        raise RemoteError(
+            f"{remote.describe()}: DVC's {scheme} support is not installed",
+            f"install it next to mlci: `pip install 'dvc[{extra}]'`",
+        )
+    expected, fix = CREDENTIALS.get(scheme, ((), ""))
+    has_config = any(k in remote.options for k in _CONFIG_CREDENTIALS)
+    if expected and not has_config and not any(env.get(v) for v in expected):
+        return [f"{remote.describe()}: no credentials in the environment ({', '.join(expected[:2])}); {fix}"]
+    return []
+
+
+def _plugin_installed(scheme: str) -> bool:
+    import importlib.util
+
+    module = {
+        "s3": "dvc_s3",
+        "gs": "dvc_gs",
+        "azure": "dvc_azure",
+        "ssh": "dvc_ssh",
+        "gdrive": "dvc_gdrive",
+        "oss": "dvc_oss",
+        "hdfs": "dvc_hdfs",
+        "webdav": "dvc_webdav",
+        "webdavs": "dvc_webdav",
+    }.get(scheme)
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+# DVC's words for a remote it could not use, and what that means for the user.
+_PATTERNS: tuple[tuple[str, str, str], ...] = (
+    (
+        r"Checkout failed for following targets|do not exist neither locally nor on remote|missing-files",
+        "data the pipeline needs is not in the remote (was it pushed?)",
+        "push it from where it was produced: `dvc push --run-cache -r {name}` (mlci train pushes by default)",
+    ),
+    (
+        r"credential|NoCredentialsError|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|"
+        r"AccessDenied|\b403\b|Forbidden|Unauthorized|\b401\b|authenticat",
+        "the credentials were refused or are missing",
+        "",
+    ),
+    (
+        r"NoSuchBucket|bucket does not exist|ContainerNotFound|\b404 Not Found",
+        "the bucket or container does not exist",
+        "",
+    ),
+    (
+        r"Could not connect|ConnectionError|ConnectTimeout|Name or service not known|timed out|"
+        r"Temporary failure in name resolution|EndpointConnectionError|unreachable",
+        "the remote is unreachable",
+        "",
+    ),
+    (r"missing dependencies|pip install 'dvc\[", "DVC's plugin for this remote type is not installed", ""),
+    (r"failed to (pull|push|fetch)|failed to transfer|No such file or directory", "transfer failed", ""),
+)
+
+
+def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | None:
+    """A RemoteError when DVC's output says the remote failed (not the pipeline); else None."""
+    lines = output.splitlines()
+    first = next((i for i, ln in enumerate(lines) if ln.startswith("ERROR")), None)
+    text = "\n".join(lines[first:] if first is not None else lines[-20:])
+    if "failed to run:" in text:
+        return None  # a stage's own command failed: not the remote's doing
+    for pattern, meaning, fix in _PATTERNS:
+        if re.search(pattern, text, flags=re.IGNORECASE):
+            detail = one_line(" ".join(lines[first:][:3]) if first is not None else lines[-1:], 300)
+            hint = fix.format(name=remote.name) if fix else fix_hint(remote)
+            if fix and remote.scheme != "local":  # DVC reports an unreachable remote as missing data too
+                meaning += ", or the remote could not be reached"
+                hint = f"{fix_hint(remote)}; if it is reachable, {hint}"
+            return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
+    return None
+
+
+def fix_hint(remote: Remote) -> str:
+    scheme = remote.scheme
+    if scheme == "local":
+        return f"check the folder exists on this runner, or `dvc remote modify {remote.name} url PATH`"
+    _, fix = CREDENTIALS.get(scheme, ((), ""))
+    where = "BUCKET" if scheme in ("s3", "gs", "azure", "oss") else "HOST"
+    modify = f"`dvc remote modify {remote.name} url {scheme}://{where}/PATH` to fix the address"
+    return f"{fix}; {modify}" if fix else modify
+
+
+@contextmanager
+def as_default(root: Path, remote: Remote, default: str) -> Iterator[None]:
+    """Make `remote` DVC's default for one run (`repro --pull` takes no -r), then put it back."""
+    if remote.name == default:
+        yield
+        return
+    from mlci.onboarding.example import dvc
+
+    local = root / ".dvc" / "config.local"
+    saved = local.read_bytes() if local.exists() else None
+    dvc(root, "config", "--local", "core.remote", remote.name)
+    try:
+        yield
+    finally:
+        if saved is None:
+            local.unlink(missing_ok=True)
+        else:
+            write_bytes_atomic(local, saved)  # the user's own file: never leave it half-written

@@ -1,0 +1,252 @@
+"""The PR report as data: metrics per model with their gates, params, data and plots, and its JSON form.
+
+`build_report` is pure: it takes what `mlci.repo.revision` read at the two revisions and the config.
+`to_json` is the documented, stable document of `mlci report --format json` (docs/report.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlci.config import Config, Gate
+from mlci.errors import MlciError
+from mlci.gates import GateResult, evaluate_gates
+from mlci.metrics import MetricRow, rows_from_values
+from mlci.repo.revision import Snapshot
+from mlci.report.data_changes import DataRow, diff_data
+from mlci.report.params import ParamRow, diff_params
+from mlci.report.plots import PlotView, build_views
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Revision:
+    rev: str  # as given: a branch, a SHA, or "workspace"
+    sha: str  # the commit ("" for the workspace)
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7] if self.sha else self.rev
+
+
+@dataclass(frozen=True)
+class Section:
+    model: str  # "" = the repository's metrics (no models, or metrics of no declared model)
+    rows: list[MetricRow]
+    gates: list[GateResult]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DataChecks:
+    """The data-check section (mlci.data.check.data_section): contracts and drift of changed datasets."""
+
+    markdown: str
+    passed: bool
+    json: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Report:
+    id: str
+    title: str
+    base: Revision
+    head: Revision
+    sections: list[Section]
+    params: list[ParamRow]
+    data: list[DataRow]
+    plots: list[PlotView]
+    pr_number: int | None = None
+    notes: list[str] = field(default_factory=list)
+    data_checks: DataChecks | None = None  # None: no DVC-tracked dataset changed (or head is the workspace)
+
+    @property
+    def gates(self) -> list[GateResult]:
+        return [g for s in self.sections for g in s.gates]
+
+    @property
+    def failed_gates(self) -> list[GateResult]:
+        return [g for g in self.gates if not g.passed]
+
+    @property
+    def data_checks_failed(self) -> bool:
+        return self.data_checks is not None and not self.data_checks.passed
+
+    @property
+    def gates_passed(self) -> bool:
+        """Metric gates and data checks (the data gates) all passed."""
+        return not self.failed_gates and not self.data_checks_failed
+
+    @property
+    def rows(self) -> list[MetricRow]:
+        return [r for s in self.sections for r in s.rows]
+
+    @property
+    def verdict(self) -> str:
+        if not self.gates_passed:
+            return "failed"
+        return "passed" if self.gates or self.data_checks else "no gates"
+
+
+def build_report(
+    config: Config,
+    base: Revision,
+    head: Revision,
+    old: Snapshot,
+    new: Snapshot,
+    *,
+    pr_number: int | None = None,
+    data_checks: DataChecks | None = None,
+) -> Report:
+    rows = rows_from_values(old.metrics, new.metrics, config)
+    plots = (
+        build_views(old.plots, new.plots, max_points=config.report.max_plot_points)
+        if (config.report.plots)
+        else []
+    )
+    return Report(
+        id=config.report.id,
+        title=config.report.title,
+        base=base,
+        head=head,
+        sections=sections(config, rows),
+        params=diff_params(old.params, new.params),
+        data=diff_data(old.outs, new.outs),
+        plots=plots,
+        pr_number=pr_number,
+        data_checks=data_checks,
+    )
+
+
+def sections(config: Config, rows: Sequence[MetricRow]) -> list[Section]:
+    """One section per model that names its metrics files, one for the rest; gates evaluated per model."""
+    _check_gate_models(config.gates, config)
+    with_files = {name: m for name, m in config.models.items() if m.metrics}
+    owned = {file for m in with_files.values() for file in m.metrics}
+    result: list[Section] = []
+    for name, model in with_files.items():
+        own = [r for r in rows if r.file in model.metrics]
+        result.append(Section(name, own, evaluate_gates(config.gates, own, model=name), model.description))
+    # models without their own metrics files are gated on all of the repository's metrics
+    for name in (n for n in config.models if n not in with_files):
+        extra = evaluate_gates(config.gates, rows, model=name)
+        if extra:
+            result.append(Section(name, [], extra, config.models[name].description))
+    rest = [r for r in rows if r.file not in owned]
+    general = evaluate_gates(config.gates, rows if with_files else rest, model="")
+    if rest or general or not result:
+        result.insert(0, Section("", rest, general))
+    return result
+
+
+def _check_gate_models(gates: Sequence[Gate], config: Config) -> None:
+    for gate in gates:
+        if gate.model and gate.model not in config.models:
+            known = ", ".join(sorted(config.models)) or "none declared"
+            raise MlciError(
+                f"{config.source or 'mlci.yaml'}: gate for '{gate.metric}' names model '{gate.model}', "
+                f"which is not under `models:` (models: {known})",
+                "fix the gate's `model:` or declare the model under `models:`",
+            )
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The `--format json` document, schema_version 1 (docs/report.md)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": report.id,
+        "title": report.title,
+        "pr_number": report.pr_number,
+        "base": {"rev": report.base.rev, "sha": report.base.sha},
+        "head": {"rev": report.head.rev, "sha": report.head.sha},
+        "summary": {
+            "verdict": report.verdict,
+            "gates_passed": report.gates_passed,
+            "gates_total": len(report.gates),
+            "gates_failed": len(report.failed_gates),
+            "data_checks_passed": report.data_checks.passed if report.data_checks else None,
+            "metrics_total": len(report.rows),
+            "metrics_changed": sum(r.status != "unchanged" for r in report.rows),
+            "params_changed": len(report.params),
+            "data_changed": len(report.data),
+            "plots_changed": sum(p.changed for p in report.plots),
+        },
+        "metrics": [_metric(s.model, r) for s in report.sections for r in s.rows],
+        "gates": [_gate(s.model, g) for s in report.sections for g in s.gates],
+        "params": [
+            {"file": p.file, "key": p.key, "base": _value(p.base), "head": _value(p.head), "status": p.status}
+            for p in report.params
+        ],
+        "data": [
+            {
+                "path": d.path,
+                "status": d.status,
+                "base_md5": d.base_md5 or None,
+                "head_md5": d.head_md5 or None,
+                "base_size": d.base_size,
+                "head_size": d.head_size,
+                "size_change": d.size_change,
+                "base_files": d.base_files,
+                "head_files": d.head_files,
+            }
+            for d in report.data
+        ],
+        "plots": [
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "changed": p.changed,
+                "points": {"base": p.points[0], "head": p.points[1]},
+            }
+            for p in report.plots
+        ],
+        "data_checks": report.data_checks.json if report.data_checks else None,
+    }
+
+
+def _metric(model: str, row: MetricRow) -> dict[str, Any]:
+    return {
+        "model": model,
+        "file": row.file,
+        "key": row.key,
+        "base": _value(row.base) if row.base is not None else (row.base_text or None),
+        "head": _value(row.head) if row.head is not None else (row.head_text or None),
+        "change": row.change,
+        "change_pct": row.change_pct,
+        "direction": row.direction,
+        "status": row.status,
+    }
+
+
+def _gate(model: str, result: GateResult) -> dict[str, Any]:
+    bounds = {
+        name: getattr(result.gate, name)
+        for name in ("min", "max", "max_drop", "max_rise", "max_drop_pct", "max_rise_pct")
+        if getattr(result.gate, name) is not None
+    }
+    return {
+        "model": model or result.gate.model,
+        "metric": result.gate.metric,
+        "file": result.file or None,
+        "key": result.key,
+        "passed": result.passed,
+        "value": _value(result.value),
+        "bounds": bounds,
+        "reason": result.reason,
+    }
+
+
+def _value(value: Any) -> Any:
+    """JSON-safe: NaN and infinities as the strings "NaN", "Infinity", "-Infinity"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

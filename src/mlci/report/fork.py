@@ -1,0 +1,137 @@
+"""The fork-safe half of the report: post a comment that a `pull_request` run left as an artifact.
+
+A fork's `pull_request` run has a read-only token, so it uploads `<id>.comment.json`; a `workflow_run`
+run in the base repository (with a write token) posts it. That file was written by code the PR
+controls, so everything in it is checked before use: the schema, the PR number (a positive int), the
+report id (a short slug), the body (text, at most one comment long, mentions made inert) and, when
+the event says which commit ran, that the PR's head is that commit — so an artifact can only ever
+comment on the PR whose run produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlci.errors import MlciError
+from mlci.safety import one_line
+
+if TYPE_CHECKING:
+    from mlci.commands.context import RunContext
+    from mlci.report.document import Report
+
+BUNDLE_VERSION = 1
+MAX_BODY = 65_536  # GitHub's comment limit
+MAX_FILE = 512 * 1024  # nothing honest is bigger; refuse before parsing
+_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    pr_number: int
+    report_id: str
+    head_sha: str
+    body: str
+
+
+def check_report_id(report_id: str) -> str:
+    if not _ID.fullmatch(report_id):
+        raise MlciError(
+            f"report id {one_line(report_id, 80)!r} is not a short slug",
+            "set report.id in mlci.yaml to letters, digits, '.', '_' or '-' (at most 64)",
+        )
+    return report_id
+
+
+def bundle(report: Report, body: str) -> dict[str, Any]:
+    return {
+        "schema_version": BUNDLE_VERSION,
+        "pr_number": report.pr_number,
+        "report_id": report.id,
+        "head_sha": report.head.sha,
+        "body": body,
+    }
+
+
+def load_bundle(path: Path | str) -> Bundle:
+    """Read and validate a comment bundle; anything off is an exit-2 error saying what."""
+    file = Path(path)
+    if not file.is_file():
+        raise MlciError(f"{file}: no such report file", "download the report artifact first")
+    if file.stat().st_size > MAX_FILE:
+        raise MlciError(f"{file}: {file.stat().st_size:,} bytes is too large for a report comment bundle")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MlciError(f"{file}: not a JSON report bundle ({one_line(exc, 120)})") from None
+    if not isinstance(data, dict) or data.get("schema_version") != BUNDLE_VERSION:
+        raise MlciError(f"{file}: not an mlci report bundle (schema_version {BUNDLE_VERSION} expected)")
+    number, body, head = data.get("pr_number"), data.get("body"), data.get("head_sha")
+    if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
+        raise MlciError(
+            f"{file}: pr_number must be a positive whole number, got {one_line(repr(number), 40)}"
+        )
+    if not isinstance(body, str) or not body.strip():
+        raise MlciError(f"{file}: body must be non-empty text")
+    if len(body) > MAX_BODY:
+        raise MlciError(f"{file}: body has {len(body):,} characters, more than a comment's {MAX_BODY:,}")
+    if not isinstance(head, str) or not _SHA.fullmatch(head):
+        raise MlciError(f"{file}: head_sha must be a 40-character commit SHA")
+    report_id = check_report_id(str(data.get("report_id", "")))
+    return Bundle(number, report_id, head, _inert_mentions(body))
+
+
+def _inert_mentions(body: str) -> str:
+    # mlci's own rendering already escapes values; a forged bundle must not ping people either
+    return re.sub(r"@(?=[A-Za-z0-9])", "@\u200d", body)
+
+
+def post_context() -> RunContext:
+    """The run's context; the post job has no checkout, so outside a git repository the defaults."""
+    from mlci.commands.context import RunContext
+    from mlci.config import Config
+    from mlci.github.actions import Actions, Runtime
+    from mlci.repo.git import GitError
+
+    try:
+        return RunContext.load()
+    except GitError:
+        runtime = Runtime.from_env()
+        actions = Actions(runtime)
+        actions.mask(runtime.token)
+        return RunContext(root=Path.cwd(), config=Config(), runtime=runtime, actions=actions)
+
+
+def post_bundle(ctx: RunContext, path: Path | str) -> str:
+    """Post (or edit) the sticky comment from a bundle; returns what happened."""
+    from mlci.commands.report import marker
+
+    item = load_bundle(path)
+    client = ctx.github()
+    expected = _run_head_sha(ctx)
+    if expected:
+        if item.head_sha != expected:
+            raise MlciError(
+                f"the report is about commit {item.head_sha[:7]} but the triggering run built {expected[:7]}",
+                "post only artifacts of the run that triggered this workflow_run",
+            )
+        pr_head = str(client.get_pull(item.pr_number).get("head", {}).get("sha", ""))
+        if pr_head and pr_head != expected:
+            raise MlciError(
+                f"PR #{item.pr_number}'s head is {pr_head[:7]}, not the commit this report is about "
+                f"({expected[:7]}); refusing to post on another PR",
+                "a newer push supersedes this report: its own run will post",
+            )
+    result = client.upsert_comment(item.pr_number, item.body, marker(item.report_id))
+    return f"report comment {result.action} on PR #{item.pr_number}: {result.url}"
+
+
+def _run_head_sha(ctx: RunContext) -> str:
+    run = ctx.runtime.event.get("workflow_run")
+    if isinstance(run, dict):
+        return str(run.get("head_sha") or "")
+    return ""

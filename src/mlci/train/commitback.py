@@ -1,0 +1,127 @@
+"""Commit a run's results (dvc.lock, metrics, plots in git) back to the branch it trained.
+
+Several matrix jobs (one per model) may push to the same PR branch at once. When our push is
+rejected because a sibling job pushed first (the new commits all carry our results message), we merge:
+their dvc.lock with our stages' entries, our files for the rest, and push again. When the branch
+moved by anything else (a new commit of code or params), our results are stale: the run for that
+newer commit commits its own, so we stop with a warning instead.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlci.errors import MlciError
+from mlci.fsutil import write_text_atomic
+from mlci.repo.git import git
+from mlci.safety import one_line
+
+BOT_NAME = "github-actions[bot]"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+ATTEMPTS = 3
+
+
+@dataclass
+class CommitResult:
+    sha: str = ""  # empty when nothing was committed
+    files: tuple[str, ...] = ()
+    note: str = ""
+
+
+def changed_paths(root: Path, candidates: Sequence[str]) -> list[str]:
+    """The candidates (and any .gitignore DVC touched) that differ from HEAD or are new."""
+    specs = ["--", *candidates, "*.gitignore"]
+    modified = git(root, "diff", "--name-only", "--no-renames", "HEAD", *specs).splitlines()
+    new = git(root, "ls-files", "--others", "--exclude-standard", *specs).splitlines()
+    return sorted({p for p in modified + new if p})
+
+
+def commit_and_push(
+    root: Path,
+    files: Sequence[str],
+    *,
+    message: str,
+    branch: str,
+    stages: Sequence[str],
+    remote: str = "origin",
+    warn: Callable[[str], None] = print,
+) -> CommitResult:
+    if not files:
+        return CommitResult(note="nothing to commit")
+    trained = git(root, "rev-parse", "HEAD")
+    _commit(root, files, message)
+    for _ in range(ATTEMPTS):
+        proc = subprocess.run(
+            ["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode == 0:
+            return CommitResult(sha=git(root, "rev-parse", "HEAD"), files=tuple(files))
+        if not re.search(r"rejected|fetch first|non-fast-forward", proc.stderr):
+            git(root, "reset", "--quiet", "--soft", trained)
+            raise MlciError(
+                f"could not push results to '{one_line(branch, 100)}': {one_line(proc.stderr.strip(), 300)}",
+                "the job needs `permissions: contents: write` and a checkout with persist-credentials: true "
+                "(fork PRs cannot be pushed to: run train with --no-commit there)",
+            )
+        git(root, "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}")
+        theirs = git(root, "rev-parse", "FETCH_HEAD")
+        subjects = set(git(root, "log", "--format=%s", f"{trained}..{theirs}").splitlines())
+        if subjects - {message.splitlines()[0]}:  # not only other jobs' result commits
+            warn(
+                f"not committing results: branch '{branch}' has new commits since this run started; "
+                "the run for the newest commit commits its own results"
+            )
+            git(root, "reset", "--quiet", "--soft", trained)
+            return CommitResult(note="branch moved on")
+        _rebase_results(root, files, theirs, stages, message)
+    raise MlciError(
+        f"could not push results to '{branch}' after {ATTEMPTS} attempts (the branch kept moving)",
+        "re-run the job; if it keeps failing, let one job commit results "
+        "(train with --no-commit in the others)",
+    )
+
+
+def _commit(root: Path, files: Sequence[str], message: str) -> None:
+    identity: list[str] = []
+    if not git(root, "config", "user.email", check=False):
+        identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
+    git(root, "add", "--", *files)
+    git(root, *identity, "commit", "--quiet", "--no-verify", "-m", message, "--", *files)
+
+
+def _rebase_results(
+    root: Path, files: Sequence[str], theirs: str, stages: Sequence[str], message: str
+) -> None:
+    """Re-make our results commit on top of `theirs`, merging dvc.lock stage by stage."""
+    ours = {f: (root / f).read_text(encoding="utf-8") for f in files if (root / f).is_file()}
+    git(root, "reset", "--quiet", "--hard", theirs)
+    for name, text in ours.items():
+        if Path(name).name == "dvc.lock":
+            their_text = git(root, "show", f"{theirs}:{name}", check=False)
+            text = merge_lock(their_text, text, stages)
+        write_text_atomic(root / name, text)
+    _commit(root, list(ours), message)
+
+
+def merge_lock(theirs: str, ours: str, stages: Sequence[str]) -> str:
+    """Their dvc.lock with our entries for the stages this run produced."""
+    import yaml
+
+    base = yaml.safe_load(theirs) if theirs else None
+    mine = yaml.safe_load(ours) or {}
+    if not isinstance(base, dict):
+        return ours
+    entries = base.setdefault("stages", {})
+    for name in stages:
+        key = name.rsplit(":", 1)[-1]  # entries in a dvc.lock are keyed by the name in its dvc.yaml
+        if key in (mine.get("stages") or {}):
+            entries[key] = mine["stages"][key]
+    return str(yaml.safe_dump(base, sort_keys=False, default_flow_style=False))

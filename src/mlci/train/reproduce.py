@@ -1,0 +1,202 @@
+"""Run the DVC pipeline with the remote as its cache, and say per stage what happened.
+
+`dvc repro --pull --allow-missing` decides, stage by stage: unchanged stages are skipped without
+downloading anything, a stage whose exact run is in the run-cache (local or remote) is restored,
+and only the rest run (their missing dependencies are pulled first). DVC reports each decision as
+a log line; we stream those lines to the log and time the stages from them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mlci.errors import MlciError
+from mlci.onboarding.example import tool_env
+from mlci.repo import pipeline as pl
+from mlci.repo.remote import Remote, explain_failure
+from mlci.safety import one_line
+
+Outcome = Literal["ran", "restored", "unchanged"]
+
+_EVENTS: tuple[tuple[re.Pattern[str], Outcome], ...] = (
+    (re.compile(r"^Running stage '(?P<name>.+)':$"), "ran"),
+    (re.compile(r"^Stage '(?P<name>.+)' is cached - skipping run"), "restored"),
+    (re.compile(r"^Stage '(?P<name>.+)' didn't change, skipping$"), "unchanged"),
+    (re.compile(r"^Pulling data for stage: '(?P<name>.+)'$"), "unchanged"),
+)
+
+
+@dataclass
+class StageResult:
+    name: str
+    outcome: Outcome
+    seconds: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    stages: list[StageResult] = field(default_factory=list)
+    seconds: float = 0.0
+    pushed: bool = False
+    push_seconds: float = 0.0
+    changed: bool = False
+    metrics_files: list[str] = field(default_factory=list)
+    commit: str = ""  # the commit pushed back to the branch, if any
+    remote: str = ""
+
+    def names(self, outcome: Outcome) -> list[str]:
+        return [s.name for s in self.stages if s.outcome == outcome]
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stages_run"] = self.names("ran")
+        data["stages_restored"] = self.names("restored")
+        return data
+
+
+def dvc_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dvc", *args]
+
+
+def reproduce(
+    root: Path,
+    pipeline: pl.Pipeline,
+    targets: Sequence[str],
+    *,
+    pull: bool,
+    remote: Remote,
+    echo: Callable[[str], None],
+) -> list[StageResult]:
+    """Run `dvc repro` on the targets (all stages when empty); raise MlciError when it fails."""
+    selected = pl.closure(pipeline, targets) if targets else list(pipeline.stages)
+    present_before = {name: _outs_present(root, pipeline.stages[name]) for name in selected}
+    args = ["repro", *(["--pull", "--allow-missing"] if pull else []), *targets]
+    events: list[tuple[str, Outcome, float]] = []
+    lines: deque[str] = deque(maxlen=400)  # enough to explain a failure, bounded for chatty training
+    proc = subprocess.Popen(
+        dvc_command(*args),
+        cwd=root,
+        env=tool_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = raw.rstrip("\n")
+        lines.append(line)
+        echo(line)
+        for pattern, outcome in _EVENTS:
+            match = pattern.match(line)
+            if match and match.group("name") in pipeline.stages:
+                events.append((match.group("name"), outcome, time.monotonic()))
+                break
+    code = proc.wait()
+    end = time.monotonic()
+    if code != 0:
+        raise _failure(remote, "\n".join(lines), events)
+    results = _outcomes(events, end)
+    for result in results:  # a skipped stage whose outputs were pulled as a dependency was restored
+        missing_before = not present_before.get(result.name, True)
+        if (
+            result.outcome == "unchanged"
+            and missing_before
+            and _outs_present(root, pipeline.stages[result.name])
+        ):
+            result.outcome = "restored"
+    return results
+
+
+def _outcomes(events: list[tuple[str, Outcome, float]], end: float) -> list[StageResult]:
+    results: dict[str, StageResult] = {}
+    for i, (name, outcome, at) in enumerate(events):
+        until = events[i + 1][2] if i + 1 < len(events) else end
+        previous = results.get(name)
+        if previous is None or outcome != "unchanged":
+            results[name] = StageResult(name, outcome, round(until - at, 3))
+    return list(results.values())
+
+
+def _outs_present(root: Path, stage: pl.Stage) -> bool:
+    return bool(stage.outs) and all((root / o.path).exists() for o in stage.outs)
+
+
+def _failure(remote: Remote, output: str, events: list[tuple[str, Outcome, float]]) -> MlciError:
+    remote_error = explain_failure(remote, output, "pulling from the remote")
+    if remote_error is not None:
+        return remote_error
+    running = [name for name, outcome, _ in events if outcome == "ran"]
+    errors = [ln for ln in output.splitlines() if ln.startswith("ERROR")]
+    detail = one_line(errors[-1].removeprefix("ERROR: "), 300) if errors else "see the log above"
+    where = f"stage '{one_line(running[-1], 80)}' failed" if running else "dvc repro failed"
+    command = f"dvc repro {running[-1]}" if running else "dvc repro"
+    return MlciError(f"{where}: {detail}", f"reproduce it locally with `{one_line(command, 100)}`")
+
+
+def push(
+    root: Path, remote: Remote, stages: Sequence[str], pipeline: pl.Pipeline, *, everything: bool
+) -> float:
+    """Push new outputs and the run-cache, then the objects of `cache: false` outputs.
+
+    `dvc push --run-cache` leaves out the files of `cache: false` outputs (metrics, plots), so a
+    run-cache entry that names them cannot be restored elsewhere and the stage re-runs. Pushing those
+    objects too makes such stages restorable on the next runner.
+    """
+    start = time.monotonic()
+    proc = subprocess.run(
+        # all: no targets, so data tracked by .dvc files goes too; some: the stages and their upstream
+        dvc_command(
+            "push", "--run-cache", "-r", remote.name, *([] if everything else ["--with-deps", *stages])
+        ),
+        cwd=root,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        output = proc.stdout + proc.stderr
+        raise explain_failure(remote, output, "pushing to the remote") or MlciError(
+            f"{remote.describe()}: dvc push failed: {one_line(output.strip().splitlines()[-1:] or '?', 300)}",
+            f"run `dvc push --run-cache -r {remote.name}` locally to see why",
+        )
+    _push_uncached(root, remote, [pipeline.stages[s] for s in stages])
+    return round(time.monotonic() - start, 3)
+
+
+def _push_uncached(root: Path, remote: Remote, stages: Sequence[pl.Stage]) -> None:
+    import yaml
+
+    lock = root / "dvc.lock"
+    if not lock.is_file():
+        return
+    entries = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages") or {}
+    uncached = {o.path for s in stages for o in s.uncached}
+    hashes = [
+        out["md5"]
+        for name, entry in entries.items()
+        for out in (entry or {}).get("outs") or []
+        if isinstance(out, dict) and pl.norm(str(out.get("path", ""))) in uncached and out.get("md5")
+    ]
+    if not hashes:
+        return
+    from dvc.repo import Repo
+    from dvc_data.hashfile.hash_info import HashInfo
+
+    with Repo(str(root)) as repo:
+        repo.cloud.push([HashInfo("md5", h) for h in hashes], remote=remote.name)
+
+
+def stop_token() -> str:
+    """A token for `::stop-commands::`: output of the repo's own scripts cannot issue workflow commands."""
+    return f"mlci-{secrets.token_hex(12)}"

@@ -1,0 +1,230 @@
+"""Deploy targets, each against the real thing: a folder store, a shell command, a loopback HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import pickle
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlci.config import DeployConfig, TargetConfig, parse_config
+from mlci.deploy.targets import (
+    SIGNATURE_HEADER,
+    CommandTarget,
+    Delivery,
+    LocalTarget,
+    WebhookTarget,
+    current_version,
+    open_target,
+    sha256_of,
+    target_configs,
+)
+from mlci.errors import GateFailed, MlciError
+
+
+def _model(path: Path, n_estimators: int) -> Path:
+    """A real fitted scikit-learn model, pickled as the example's train stage does."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import RandomForestClassifier
+
+    x, y = load_breast_cancer(return_X_y=True)
+    model = RandomForestClassifier(n_estimators=n_estimators, max_depth=3, random_state=0).fit(x, y)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(model))
+    return path
+
+
+def _delivery(artifact: Path, version: str) -> Delivery:
+    return Delivery("clf", version, "prod", "c" * 40, artifact, f"# card {version}\n", sha256_of(artifact))
+
+
+def test_local_store_keeps_versions_and_switches_current(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    one, two = _model(tmp_path / "a" / "model.pkl", 5), _model(tmp_path / "b" / "model.pkl", 7)
+    target = LocalTarget(store)
+
+    target.deliver(_delivery(one, "v0.0.1"))
+    target.deliver(_delivery(two, "v0.0.2"))
+
+    assert current_version(store, "clf") == "v0.0.2"
+    current = store / "clf" / "current"
+    assert (current / "model.pkl").read_bytes() == two.read_bytes()
+    assert (store / "clf" / "v0.0.1" / "model.pkl").read_bytes() == one.read_bytes()
+    meta = json.loads((current / "metadata.json").read_text())
+    assert meta["sha256"] == hashlib.sha256(two.read_bytes()).hexdigest()
+    assert (meta["version"], meta["stage"], meta["commit"]) == ("v0.0.2", "prod", "c" * 40)
+    assert (current / "MODEL_CARD.md").read_text() == "# card v0.0.2\n"
+    assert sorted(p.name for p in (store / "clf").iterdir()) == ["current", "v0.0.1", "v0.0.2"]
+
+
+def test_a_delivery_that_breaks_midway_leaves_the_previous_version_current(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    good = _model(tmp_path / "good" / "model.pkl", 5)
+    LocalTarget(store).deliver(_delivery(good, "v0.0.1"))
+    broken = tmp_path / "broken-model"  # a folder artifact whose second file cannot be read
+    _model(broken / "a-model.pkl", 6)
+    (broken / "b-weights.bin").symlink_to(tmp_path / "missing")
+    delivery = Delivery("clf", "v0.0.2", "prod", "d" * 40, broken, "# card\n", "0" * 64)
+
+    with pytest.raises(OSError):
+        LocalTarget(store).deliver(delivery)
+
+    assert current_version(store, "clf") == "v0.0.1"
+    assert (store / "clf" / "current" / "model.pkl").read_bytes() == good.read_bytes()
+    assert sorted(p.name for p in (store / "clf").iterdir()) == ["current", "v0.0.1"]  # no debris
+
+
+def test_the_next_delivery_clears_what_a_killed_one_left(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    model = _model(tmp_path / "model.pkl", 5)
+    LocalTarget(store).deliver(_delivery(model, "v0.0.1"))
+    debris = store / "clf" / ".v0.0.2.k1ll3d"  # what SIGKILL during the copy of v0.0.2 leaves
+    debris.mkdir()
+    (debris / "model.pkl").write_bytes(model.read_bytes()[:100])
+
+    LocalTarget(store).deliver(_delivery(model, "v0.0.2"))
+
+    assert sorted(p.name for p in (store / "clf").iterdir()) == ["current", "v0.0.1", "v0.0.2"]
+    assert current_version(store, "clf") == "v0.0.2"
+
+
+def test_a_folder_artifact_is_copied_whole_with_a_stable_digest(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    _model(folder / "forest.pkl", 4)
+    (folder / "meta").mkdir()
+    (folder / "meta" / "classes.txt").write_text("0\n1\n")
+    store = tmp_path / "store"
+
+    LocalTarget(store).deliver(_delivery(folder, "v1.0.0"))
+
+    copied = store / "clf" / "current" / "model"
+    assert (copied / "meta" / "classes.txt").read_text() == "0\n1\n"
+    assert sha256_of(copied) == sha256_of(folder)
+
+
+def test_the_local_target_is_always_there_unless_the_user_redefines_it() -> None:
+    config = parse_config({"deploy": {"targets": {"ship": {"type": "command", "run": "true"}}}})
+    assert sorted(target_configs(config.deploy)) == ["local", "ship"]
+    own = parse_config({"deploy": {"targets": {"local": {"dir": "elsewhere"}}}})
+    assert target_configs(own.deploy)["local"].dir == "elsewhere"
+
+
+def test_unknown_or_incomplete_targets_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(MlciError, match="deploy target 'prod-k8s' is not configured") as unknown:
+        open_target(DeployConfig(), "prod-k8s", tmp_path)
+    assert unknown.value.hint and "known targets: local" in unknown.value.hint
+    empty = DeployConfig(targets={"ship": TargetConfig(type="command")})
+    with pytest.raises(MlciError, match="a command target needs `run`"):
+        open_target(empty, "ship", tmp_path)
+
+
+def test_command_target_gets_the_model_in_its_environment(tmp_path: Path) -> None:
+    artifact = _model(tmp_path / "model.pkl", 3)
+    script = 'cp "$MLCI_ARTIFACT" shipped.pkl && echo "$MLCI_MODEL $MLCI_VERSION $MLCI_STAGE $MLCI_COMMIT" > env.txt'
+
+    CommandTarget(script, tmp_path).deliver(_delivery(artifact, "v0.0.4"))
+
+    assert (tmp_path / "env.txt").read_text().split() == ["clf", "v0.0.4", "prod", "c" * 40]
+    assert (tmp_path / "shipped.pkl").read_bytes() == artifact.read_bytes()
+
+
+def test_a_failing_command_is_a_failed_deploy_with_its_stderr_tail(tmp_path: Path) -> None:
+    artifact = _model(tmp_path / "model.pkl", 3)
+    script = (
+        "echo starting; for i in $(seq 1 30); do echo line $i >&2; done; echo 'cluster said no' >&2; exit 3"
+    )
+
+    with pytest.raises(GateFailed) as failed:
+        CommandTarget(script, tmp_path).deliver(_delivery(artifact, "v0.0.4"))
+
+    message = failed.value.message
+    assert message.startswith("the deploy command exited with 3")
+    assert message.rstrip().endswith("cluster said no")
+    assert "line 22" in message and "line 21" not in message  # only the last 10 lines
+
+
+# --- webhook ----------------------------------------------------------------------------------
+
+SECRET = b"s3cret-signing-key"
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A deploy webhook that verifies the HMAC, as a user's receiver would."""
+
+    def do_POST(self) -> None:
+        server: Any = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        expected = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+        valid = hmac.compare_digest(self.headers.get(SIGNATURE_HEADER, ""), expected)
+        status = server.script.pop(0) if server.script else 200
+        if not valid:
+            status = 401
+        server.received.append({"valid": valid, "status": status, "body": json.loads(body)})
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"no" if status >= 300 else b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.script, server.received = [], []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/deploy"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_posts_a_signed_description_and_retries_5xx(tmp_path: Path, receiver: Any) -> None:
+    artifact = _model(tmp_path / "model.pkl", 3)
+    receiver.script = [503, 502]
+
+    WebhookTarget(receiver.url, SECRET, timeout=5, retries=3, backoff=0.01).deliver(
+        _delivery(artifact, "v0.0.7")
+    )
+
+    assert [r["status"] for r in receiver.received] == [503, 502, 200]
+    assert all(r["valid"] for r in receiver.received)
+    body = receiver.received[-1]["body"]
+    assert (body["name"], body["version"], body["stage"]) == ("clf", "v0.0.7", "prod")
+    assert body["sha256"] == hashlib.sha256(artifact.read_bytes()).hexdigest()
+
+
+def test_webhook_with_the_wrong_key_fails_without_retrying(tmp_path: Path, receiver: Any) -> None:
+    artifact = _model(tmp_path / "model.pkl", 3)
+    target = WebhookTarget(receiver.url, b"not-the-key", timeout=5, retries=3, backoff=0.01)
+
+    with pytest.raises(GateFailed, match="HTTP 401"):
+        target.deliver(_delivery(artifact, "v0.0.7"))
+    assert len(receiver.received) == 1
+
+
+def test_webhook_gives_up_after_its_retries_on_a_dead_receiver(tmp_path: Path) -> None:
+    artifact = _model(tmp_path / "model.pkl", 3)
+    target = WebhookTarget("http://127.0.0.1:9/deploy", SECRET, timeout=2, retries=2, backoff=0.01)
+
+    with pytest.raises(GateFailed, match="ConnectionError"):
+        target.deliver(_delivery(artifact, "v0.0.7"))
+
+
+def test_webhook_without_its_secret_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = DeployConfig(targets={"hook": TargetConfig(type="webhook", url="https://example.com/x")})
+    monkeypatch.delenv("MLCI_WEBHOOK_SECRET", raising=False)
+    with pytest.raises(MlciError, match="MLCI_WEBHOOK_SECRET") as missing:
+        open_target(config, "hook", tmp_path)
+    assert missing.value.exit_code == 2
+    monkeypatch.setenv("MLCI_WEBHOOK_SECRET", os.urandom(8).hex())
+    assert isinstance(open_target(config, "hook", tmp_path), WebhookTarget)

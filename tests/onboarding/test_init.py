@@ -1,0 +1,95 @@
+"""`mlci init`: what it writes is valid config and workflows that pass zizmor and GitHub's schema."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlci.config import load_config
+from mlci.onboarding import example
+from mlci.repo.git import git
+from tests.testing.fixtures import run_cli
+
+BIN = Path(sys.executable).parent
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def dvc_project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    example.write_project(root)
+    (root / "mlci.yaml").unlink()
+    (root / ".gitignore").write_text("__pycache__/")  # no newline at the end, and no /.mlci/ yet
+    git(root, "init", "-q")
+    example.dvc(root, "init", "-q")
+    return root
+
+
+def test_init_writes_config_and_pinned_workflows(dvc_project: Path) -> None:
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+    assert proc.returncode == 0, proc.stderr
+    workflows = sorted((dvc_project / ".github" / "workflows").glob("mlci-*.yml"))
+    assert [w.name for w in workflows] == [
+        "mlci-deploy.yml",
+        "mlci-monitor.yml",
+        "mlci-report-post.yml",
+        "mlci-report.yml",
+        "mlci-train.yml",
+    ]
+    for path in ["mlci.yaml", *(f".github/workflows/{w.name}" for w in workflows)]:
+        assert f"  {path}" in proc.stdout  # it lists what it wrote
+    assert "/.mlci/" in (dvc_project / ".gitignore").read_text().splitlines()
+    config = load_config(dvc_project)
+    assert config.models["model"].path == "models/model.pkl"
+    assert config.models["model"].metrics == ("metrics.json",)
+    for workflow in workflows:
+        text = workflow.read_text()
+        assert f"@{SHA} # mlci" in text and f"mlci@{SHA}" in text  # workflow and package: one pin
+
+
+def test_written_workflows_pass_zizmor_and_the_schema(dvc_project: Path) -> None:
+    assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
+    workflows = [str(p) for p in (dvc_project / ".github" / "workflows").glob("*.yml")]
+    zizmor = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--no-progress", *workflows], capture_output=True, text=True
+    )
+    assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    schema = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows],
+        capture_output=True,
+        text=True,
+    )
+    assert schema.returncode == 0, schema.stdout
+
+
+def test_never_overwrites_without_force(dvc_project: Path) -> None:
+    (dvc_project / "mlci.yaml").write_text("gates: []\n")
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+    assert proc.returncode == 2
+    assert "these files exist already: mlci.yaml" in proc.stderr and "--force" in proc.stderr
+    assert (dvc_project / "mlci.yaml").read_text() == "gates: []\n"
+    assert not (dvc_project / ".github").exists()  # nothing half-written
+    assert run_cli("init", "--ref", SHA, "--force", cwd=dvc_project).returncode == 0
+    assert "models:" in (dvc_project / "mlci.yaml").read_text()
+
+
+def test_dry_run_writes_nothing(dvc_project: Path) -> None:
+    proc = run_cli("init", "--ref", SHA, "--dry-run", cwd=dvc_project)
+    assert proc.returncode == 0 and "--- .github/workflows/mlci-deploy.yml" in proc.stdout
+    assert not (dvc_project / ".github").exists()
+
+
+def test_outside_a_dvc_project_says_how_to_start(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    proc = run_cli("init", "--ref", SHA, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert ".dvc/ is missing" in proc.stderr and "dvc init" in proc.stderr
+
+
+def test_ref_must_be_a_full_sha(dvc_project: Path) -> None:
+    proc = run_cli("init", "--ref", "v1", cwd=dvc_project)
+    assert proc.returncode == 2 and "40-character commit SHA" in proc.stderr

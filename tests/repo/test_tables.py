@@ -1,0 +1,88 @@
+"""Reading tables in chunks: CSV, Parquet, globs, folders, and DVC-tracked paths at a revision."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlci.errors import MlciError
+from mlci.repo.tables import open_data
+from tests.testing.fixtures import ExampleRepo
+
+
+def rows(data_batches) -> int:  # type: ignore[no-untyped-def]
+    return sum(b.num_rows for b in data_batches)
+
+
+def test_csv_in_chunks_survives_a_float_after_many_integers(tmp_path: Path) -> None:
+    n = 300_000  # several CSV blocks: the first one sees integers only
+    values = [str(i % 1000) for i in range(n - 1)] + ["1.5"]
+    (tmp_path / "data.csv").write_text("x,label\n" + "\n".join(f"{v},k{i % 3}" for i, v in enumerate(values)))
+    with open_data(tmp_path, "data.csv", cwd=tmp_path) as data:
+        batches = list(data.batches(chunk_rows=20_000))
+    assert len(batches) > 1
+    assert rows(batches) == n
+    assert pa.types.is_floating(batches[-1].schema.field("x").type)
+    assert batches[-1].column("x").to_pylist()[-1] == 1.5
+
+
+def test_globs_and_folders_of_parquet_and_csv(tmp_path: Path) -> None:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    frame = pd.DataFrame({"a": range(10), "b": ["x"] * 10})
+    pq.write_table(pa.Table.from_pandas(frame), folder / "day1.parquet")
+    frame.to_csv(folder / "day2.csv", index=False)
+    (folder / "notes.txt").write_text("not data")
+    with open_data(tmp_path, "incoming", cwd=tmp_path) as data:
+        assert [p.name for p in data.files] == ["day1.parquet", "day2.csv"]
+        assert rows(data.batches()) == 20
+    with open_data(tmp_path, "incoming/*.parquet", cwd=tmp_path) as data:
+        assert rows(data.batches(chunk_rows=3)) == 10
+    with pytest.raises(MlciError, match=r"notes\.txt is neither CSV nor Parquet"):
+        open_data(tmp_path, "incoming/*", cwd=tmp_path)
+
+
+def test_a_broken_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.parquet").write_text("this is not parquet")
+    with (
+        open_data(tmp_path, "bad.parquet", cwd=tmp_path) as data,
+        pytest.raises(MlciError, match=r"bad\.parquet"),
+    ):
+        list(data.batches())
+
+
+def test_dvc_tracked_data_at_an_old_revision(example_repo: ExampleRepo) -> None:
+    first = example_repo.head()
+    example_repo.set_param("prepare.test_size", 0.5)
+    example_repo.retrain("Half the data for testing")
+    old = example_repo.dvc("get", ".", "data/prepared/train.csv", "--rev", first, "-o", "../old.csv")
+    assert old is not None
+    expected = len(pd.read_csv(example_repo.root.parent / "old.csv"))
+    now = len(pd.read_csv(example_repo.root / "data/prepared/train.csv"))
+    assert expected != now
+    with open_data(example_repo.root, "data/prepared/train.csv", rev=first) as data:
+        assert rows(data.batches()) == expected
+        assert data.rev == first
+        assert ".dvc/cache" in data.files[0].as_posix()  # read in place from the local cache
+
+
+def test_dvc_data_missing_locally_is_fetched_from_the_remote(example_repo: ExampleRepo) -> None:
+    shutil.rmtree(example_repo.root / ".dvc" / "cache")
+    head = example_repo.head()
+    with open_data(example_repo.root, "data/prepared", rev=head) as data:
+        names = [Path(n).name for n in data.names]
+        assert names == ["test.csv", "train.csv"]
+        tmp = data.files[0].parent
+        assert rows(data.batches()) == len(pd.read_csv(example_repo.root / "data/raw.csv"))
+    assert not tmp.exists()  # the fetched copies are removed
+
+
+def test_neither_a_file_nor_a_dvc_path(example_repo: ExampleRepo) -> None:
+    with pytest.raises(MlciError, match=r"no data at nowhere\.csv") as info:
+        open_data(example_repo.root, "nowhere.csv", cwd=example_repo.root)
+    assert info.value.hint and "glob" in info.value.hint

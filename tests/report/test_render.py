@@ -1,0 +1,152 @@
+"""The report's markdown: fits a comment, escapes what a PR controls, draws plots as Mermaid."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from mlci.config import parse_config
+from mlci.repo.revision import Snapshot, TrackedOut
+from mlci.report.document import Revision, build_report, to_json
+from mlci.report.markdown import COMMENT_LIMIT, render_markdown
+from mlci.report.plots import build_views, mermaid_line
+
+BASE = Revision("main", "a" * 40)
+HEAD = Revision("feature", "b" * 40)
+
+
+def report_for(old: Snapshot, new: Snapshot, **config: object):  # type: ignore[no-untyped-def]
+    return build_report(parse_config(config), BASE, HEAD, old, new, pr_number=3)
+
+
+def big_snapshots(count: int) -> tuple[Snapshot, Snapshot]:
+    """`count` metrics in three files; every 50th changes."""
+    old: dict[str, dict[str, object]] = {}
+    new: dict[str, dict[str, object]] = {}
+    for i in range(count):
+        file = f"eval/part{i % 3}.json"
+        value = i / count
+        old.setdefault(file, {})[f"layer{i}.score"] = value
+        new.setdefault(file, {})[f"layer{i}.score"] = value + (0.01 if i % 50 == 0 else 0.0)
+    return Snapshot("main", metrics=old), Snapshot("feature", metrics=new)  # type: ignore[arg-type]
+
+
+def test_two_thousand_metrics_fit_one_comment_changed_and_gated_rows_first() -> None:
+    old, new = big_snapshots(2000)
+    report = report_for(old, new, gates=[{"metric": "layer7.score", "min": 0.5}])
+    full = render_markdown(report)
+    assert len(full) > COMMENT_LIMIT  # the full table would not fit
+    body = render_markdown(
+        report, limit=COMMENT_LIMIT, full_report_hint="; the full table is in the job summary"
+    )
+    assert len(body) <= COMMENT_LIMIT
+    changed = [r for r in report.rows if r.status == "changed"]
+    assert len(changed) == 40
+    for row in changed:
+        assert row.key.replace("_", "\\_") in body
+    assert "layer7.score" in body and "❌" in body  # the gated row is shown with its verdict
+    assert "1959 of 2000 metrics not shown" in body  # 40 changed + 1 gated are shown
+    assert "the full table is in the job summary" in body
+
+
+def test_text_from_the_pr_is_escaped_everywhere() -> None:
+    evil = "a|b<img src=x onerror=alert(1)>@team"
+    old = Snapshot("main", metrics={"m.json": {evil: 1.0}}, params={"params.yaml": {"p": "x`y"}})
+    new = Snapshot(
+        "feature",
+        metrics={"m.json": {evil: 2.0}},
+        params={"params.yaml": {"p": "<b>bold</b>|"}},
+        outs={"data/<x>.csv": TrackedOut("data/<x>.csv", "f" * 32, 10, None, "data")},
+    )
+    body = render_markdown(report_for(old, new))
+    assert "<img" not in body and "@team" not in body
+    assert "a\\|b&lt;img" in body
+    assert "`<b>bold</b>\\|`" in body  # inert inside code; the pipe escaped for the table
+    table_lines = [line for line in body.splitlines() if line.startswith("|")]
+    # every table row has the same number of unescaped cell separators as its header
+    for line in table_lines:
+        assert line.replace("\\|", "").count("|") in (4, 6)
+
+
+def test_lower_is_better_metric_rising_is_marked_worse() -> None:
+    old = Snapshot("main", metrics={"m.json": {"val.loss": 0.5, "acc": 0.8}})
+    new = Snapshot("feature", metrics={"m.json": {"val.loss": 0.6, "acc": 0.9}})
+    body = render_markdown(report_for(old, new))
+    loss_line = next(line for line in body.splitlines() if "val.loss" in line)
+    acc_line = next(line for line in body.splitlines() if line.startswith("| acc"))
+    assert "🔴 ▲" in loss_line and "🟢 ▲" in acc_line
+
+
+def test_json_document_is_strict_json_with_nan_as_text() -> None:
+    old = Snapshot("main", metrics={"m.json": {"a": 1.0, "name": "x"}})
+    new = Snapshot("feature", metrics={"m.json": {"a": math.nan, "name": "y"}})
+    document = to_json(report_for(old, new))
+    text = json.dumps(document, allow_nan=False)  # raises on a bare NaN
+    row = next(m for m in json.loads(text)["metrics"] if m["key"] == "a")
+    assert row["head"] == "NaN" and row["change"] is None
+    assert document["summary"]["verdict"] == "no gates" and document["summary"]["gates_passed"] is True
+
+
+def roc(points: int, shift: float) -> list[dict[str, float]]:
+    return [
+        {"fpr": i / (points - 1), "tpr": min(1.0, (i / (points - 1)) ** 0.3 + shift)} for i in range(points)
+    ]
+
+
+def shown(rows: list[dict[str, float]] | None, template: str | None = None) -> dict[str, object]:
+    props: dict[str, str] = (
+        {"x": "fpr", "y": "tpr"} if template is None else {"template": template, "x": "p", "y": "a"}
+    )
+    if rows is None:
+        return {"definitions": {"data": {"": {"data": {"plots/roc.json": props}}}}, "sources": {"data": {}}}
+    return {
+        "definitions": {"data": {"": {"data": {"plots/roc.json": props}}}},
+        "sources": {"data": {"plots/roc.json": {"data": {"roc": rows}, "props": props}}},
+    }
+
+
+def test_long_curves_are_resampled_onto_one_shared_grid() -> None:
+    (view,) = build_views(shown(roc(500, 0.0)), shown(roc(300, -0.05)), max_points=40)
+    assert view.kind == "line" and view.points == (500, 300)
+    assert len(view.grid) == 40 and view.base is not None and view.head is not None
+    assert len(view.base) == len(view.head) == 40
+    # the grid spans the data and the resampled values stay on the curve: y(x=1) is 1 at base
+    assert view.grid[0] == 0.0 and view.grid[-1] == 1.0 and view.base[-1] == 1.0
+    chart = mermaid_line(view)
+    assert chart.count("\n  line [") == 2 and 'x-axis "fpr" 0 --> 1' in chart
+
+
+def test_plot_added_at_head_draws_one_line_and_confusion_counts() -> None:
+    (line,) = build_views(shown(None), shown(roc(10, 0.0)))
+    assert line.base is None and line.head is not None
+    rows_old = [{"a": 1, "p": 1}, {"a": 0, "p": 1}, {"a": 0, "p": 0}]
+    rows_new = [{"a": 1, "p": 1}, {"a": 0, "p": 0}, {"a": 0, "p": 0}]
+    (matrix,) = build_views(shown(rows_old, "confusion"), shown(rows_new, "confusion"))
+    assert matrix.labels == ["0", "1"]
+    assert matrix.base_matrix == [[1, 1], [0, 1]] and matrix.head_matrix == [[2, 0], [0, 1]]
+
+
+def test_mermaid_labels_cannot_break_out_of_the_chart() -> None:
+    rows = roc(5, 0.0)
+    evil = {
+        "definitions": {"data": {"": {"data": {'x"]\n```\n<script>': {"x": "fpr", "y": "tpr"}}}}},
+        "sources": {"data": {'x"]\n```\n<script>': {"data": rows}}},
+    }
+    (view,) = build_views(evil, evil)
+    chart = mermaid_line(view)
+    assert "```" not in chart and "<script>" not in chart and chart.count('"') == 6
+
+
+def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_first() -> None:
+    count = 3000
+    old = {"eval/scores.json": {f"group.metric_{i:04d}": 1.0 for i in range(count)}}
+    new = {"eval/scores.json": {f"group.metric_{i:04d}": 1.0 + i / count for i in range(count)}}
+    gates = [{"metric": "group.metric_0001", "max_rise": 0.0}]  # a tiny rise, gated and failing
+    report = report_for(Snapshot("main", metrics=old), Snapshot("f", metrics=new), gates=gates)  # type: ignore[arg-type]
+    body = render_markdown(report, limit=COMMENT_LIMIT)
+    assert len(body) <= COMMENT_LIMIT
+    shown = [line for line in body.splitlines() if line.startswith("| group.metric\\_")]
+    assert 100 < len(shown) < count - 1
+    assert "group.metric\\_0001" in shown[0]  # the failed gate leads
+    assert "group.metric\\_2999" in shown[1]  # then the biggest relative change
+    assert f"{count - len(shown)} of {count} metrics not shown" in body

@@ -1,0 +1,129 @@
+"""The pure parts of retraining: which dataset, which token, what the pull request says."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlci.config import parse_config
+from mlci.errors import MlciError
+from mlci.retrain.monitor_input import decay_rows, drift_rows
+from mlci.retrain.pull_request import marker, pr_body, token_kind
+from mlci.retrain.update import DataUpdate, choose_model, find_dataset
+
+
+def _project(root: Path, stages: Mapping[str, object], tracked: list[str]) -> None:
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    for path in tracked:
+        (root / f"{path}.dvc").parent.mkdir(parents=True, exist_ok=True)
+        (root / f"{path}.dvc").write_text("outs:\n- md5: 0\n  path: x\n")
+
+
+STAGES = {
+    "prepare": {"cmd": "p", "deps": ["src/prepare.py", "data/raw.csv"], "outs": ["data/prepared"]},
+    "train": {"cmd": "t", "deps": ["data/prepared/train.csv"], "outs": ["models/model.pkl"]},
+}
+
+
+def test_a_pipeline_output_leads_to_its_one_tracked_source(tmp_path: Path) -> None:
+    _project(tmp_path, STAGES, ["data/raw.csv"])
+    config = parse_config({"models": {"clf": {"data": "data/prepared/train.csv"}}})
+
+    assert find_dataset(tmp_path, config, "clf") == "data/raw.csv"
+
+
+def test_two_tracked_sources_ask_for_retrain_dataset(tmp_path: Path) -> None:
+    stages = {**STAGES, "prepare": {**STAGES["prepare"], "deps": ["data/raw.csv", "data/extra.parquet"]}}
+    _project(tmp_path, stages, ["data/raw.csv", "data/extra.parquet"])
+    config = parse_config({"models": {"clf": {"data": "data/prepared/train.csv"}}})
+
+    with pytest.raises(MlciError) as caught:
+        find_dataset(tmp_path, config, "clf")
+    assert "data/extra.parquet, data/raw.csv" in caught.value.message
+    assert "retrain.dataset" in str(caught.value.hint)
+
+
+def test_untracked_data_says_how_to_track_it(tmp_path: Path) -> None:
+    _project(tmp_path, STAGES, [])
+    config = parse_config({"models": {"clf": {"data": "data/labels.csv"}}})
+
+    with pytest.raises(MlciError) as caught:
+        find_dataset(tmp_path, config, "clf")
+    assert "dvc add data/labels.csv" in str(caught.value.hint)
+
+
+@pytest.mark.parametrize(
+    ("env", "kind"),
+    [
+        ({"GITHUB_TOKEN": "ghs_x"}, "github-token"),
+        ({"GITHUB_TOKEN": "ghs_x", "MLCI_GITHUB_TOKEN": "ghp_" + "a" * 36}, "pat"),
+        ({"MLCI_GITHUB_TOKEN": "github_pat_abc"}, "pat"),
+        ({"GITHUB_TOKEN": "ghs_x", "MLCI_GITHUB_TOKEN": "ghs_app"}, "app"),
+        ({"GITHUB_TOKEN": "ghs_x", "MLCI_TOKEN_KIND": "app"}, "app"),
+        ({}, "none"),
+    ],
+)
+def test_token_kind(env: dict[str, str], kind: str) -> None:
+    assert token_kind(env) == kind
+
+
+def test_an_unknown_token_kind_is_a_usage_error() -> None:
+    with pytest.raises(MlciError, match="MLCI_TOKEN_KIND must be"):
+        token_kind({"MLCI_TOKEN_KIND": "robot"})
+
+
+def test_report_text_cannot_inject_markup_or_mentions(tmp_path: Path) -> None:
+    report = {
+        "summary": "drift <img src=x onerror=alert(1)> cc @everyone",
+        "columns": [{"name": "a`|b", "drifted": True}, {"name": "fine"}, "not a column"],
+        "decay": {"failed": [{"metric": "acc](http://evil)", "value": 0.5}, "f1"]},
+    }
+    drifted, checked = drift_rows(report)
+    update = DataUpdate("data/raw.csv", "append", 10, 12, 2, True)
+
+    body = pr_body(
+        tmp_path,
+        marker=marker("clf", "abc"),
+        model="clf",
+        summary=report["summary"],
+        drifted=drifted,
+        columns_checked=checked,
+        drift_detected=True,
+        decayed=decay_rows(report),
+        dataset="data/raw.csv",
+        mode="append",
+        rows_before=10,
+        rows_after=12,
+        rows_added=2,
+        fresh_paths=["new.csv"],
+        old_md5="a",
+        new_md5="b",
+        run_url="",
+        update=update,
+    )
+
+    assert body.splitlines()[0] == "<!-- mlci:retrain:clf:abc -->"
+    assert "<img" not in body and "@everyone" not in body
+    assert "``a`|b``" in body and "- `acc](http://evil)`" in body  # inert inside code
+    assert "1 of 2 columns" in body
+    assert "- `f1`" in body
+
+
+def test_a_model_name_cannot_close_the_marker() -> None:
+    made = marker("x --> <b>", "h")
+    assert made == "<!-- mlci:retrain:x_-___b_:h -->"
+    assert re.fullmatch(r"<!--(?:(?!--).)+-->", made)
+
+
+def test_several_models_need_a_name() -> None:
+    config = parse_config({"models": {"a": {"data": "a.csv"}, "b": {"data": "b.csv"}}})
+
+    assert choose_model(config, "", {"model": "b"}) == "b"
+    with pytest.raises(MlciError, match=r"which model to retrain\? .*models in mlci.yaml: a, b"):
+        choose_model(config, "", None)
+    with pytest.raises(MlciError, match=r"model 'c' is not in mlci\.yaml"):
+        choose_model(config, "c", None)
