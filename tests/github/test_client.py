@@ -11,13 +11,13 @@ import pytest
 from mlci import __version__
 from mlci.errors import MlciError
 from mlci.github.client import (
-    COMMENT_LIMIT,
     GitHubClient,
     GitHubError,
     NotFound,
     PermissionDenied,
     RateLimited,
 )
+from mlci.github.comments import COMMENT_LIMIT
 from tests.testing.fake_github import FakeGitHub
 
 MARKER = "<!-- mlci:report:default -->"

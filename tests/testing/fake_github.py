@@ -120,6 +120,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", r"/issues/(?P<number>\d+)/comments", "create_comment"),
     ("GET", r"/issues/comments/(?P<id>\d+)", "get_comment"),
     ("PATCH", r"/issues/comments/(?P<id>\d+)", "update_comment"),
+    ("DELETE", r"/issues/comments/(?P<id>\d+)", "delete_comment"),
     ("GET", r"/pulls", "list_pulls"),
     ("POST", r"/pulls", "create_pull"),
     ("GET", r"/pulls/(?P<number>\d+)", "get_pull"),
@@ -430,6 +431,15 @@ class FakeGitHub:
     def _get_comment(self, req: Req) -> Reply:
         comment = self._find_comment(int(req.args["id"]))
         return Reply(200, comment) if comment else NOT_FOUND
+
+    def _delete_comment(self, req: Req) -> Reply:
+        comment = self._find_comment(int(req.args["id"]))
+        if comment is None:
+            return NOT_FOUND
+        for comments in self.comments.values():
+            if comment in comments:
+                comments.remove(comment)
+        return Reply(204, None)
 
     def _update_comment(self, req: Req) -> Reply:
         comment = self._find_comment(int(req.args["id"]))

@@ -11,6 +11,8 @@ import click
 @click.argument("directory", default="mlci-demo", type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path) -> None:
     """Run the whole loop offline on a bundled example (train, report, deploy, monitor, retrain)."""
+    from mlci.cli.app import run
     from mlci.commands.demo import run_demo
 
-    run_demo(directory)
+    # Each step runs in this process, as `mlci` would in a workflow step, through the same funnel.
+    run_demo(directory, run)

@@ -53,7 +53,8 @@ def monitor(
     2 on bad input.
     """
     from mlci.commands.context import RunContext
-    from mlci.commands.monitor import Options, run
+    from mlci.commands.monitor import run
+    from mlci.monitor.inputs import Options
 
     if reference and reference_profile:
         raise click.UsageError("give --reference or --reference-profile, not both")

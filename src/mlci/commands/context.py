@@ -14,7 +14,7 @@ from mlci.github.actions import Actions, Runtime
 from mlci.repo.git import repo_root
 
 if TYPE_CHECKING:
-    from mlci.github.publish import GitHubApi
+    from mlci.github.client import GitHubClient
 
 
 @dataclass
@@ -23,7 +23,7 @@ class RunContext:
     config: Config
     runtime: Runtime
     actions: Actions
-    _client: GitHubApi | None = field(default=None, repr=False)
+    _client: GitHubClient | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, start: Path | str = ".", env: Mapping[str, str] | None = None) -> RunContext:
@@ -33,7 +33,7 @@ class RunContext:
         actions.mask(runtime.token)
         return cls(root=root, config=load_config(root), runtime=runtime, actions=actions)
 
-    def github(self) -> GitHubApi:
+    def github(self) -> GitHubClient:
         """The GitHub API, or the offline outbox when there is no token (said once)."""
         if self._client is None:
             from mlci.github.publish import open_client

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ import click
 
 from mlci.errors import MlciError
 from mlci.onboarding import example
+from mlci.repo.dvc import tool_env
 from mlci.repo.git import git
 
 MODEL = "classifier"
@@ -30,6 +31,7 @@ REPOSITORY = "local/mlci-demo"
 @dataclass
 class Demo:
     base: Path
+    run_cli: Callable[[list[str]], int]
     started: float = field(default_factory=time.monotonic)
     step_no: int = 0
 
@@ -46,11 +48,9 @@ class Demo:
         self, *args: str, event: tuple[str, dict[str, Any]] | None = None, ok: tuple[int, ...] = (0,)
     ) -> int:
         """Run one mlci command in the project as a workflow step would."""
-        from mlci.cli.app import run
-
         click.echo(f"  $ mlci {' '.join(args)}")
         with _event_env(self.base, event):
-            code = run(["-C", str(self.project), *args])
+            code = self.run_cli(["-C", str(self.project), *args])
         if code not in ok:
             raise MlciError(f"demo step `mlci {' '.join(args)}` exited {code}", "see its output above")
         return code
@@ -59,7 +59,7 @@ class Demo:
         return git(self.project, *args)
 
 
-def run_demo(dest: Path) -> Path:
+def run_demo(dest: Path, run_cli: Callable[[list[str]], int]) -> Path:
     base = dest.resolve()
     if (base / MARKER).exists():  # our own earlier run: start again
         shutil.rmtree(base)
@@ -67,8 +67,8 @@ def run_demo(dest: Path) -> Path:
         raise MlciError(f"{dest} is not empty", "give `mlci demo` a new or empty folder")
     base.mkdir(parents=True, exist_ok=True)
     (base / MARKER).write_text("made by `mlci demo`; running it again replaces this folder\n")
-    demo = Demo(base)
-    os.environ["PATH"] = example.tool_env()["PATH"]  # DVC stages run `python`: this interpreter's
+    demo = Demo(base, run_cli)
+    os.environ["PATH"] = tool_env()["PATH"]  # DVC stages run `python`: this interpreter's
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
     demo.step(

@@ -30,7 +30,7 @@ from mlci.fsutil import write_text_atomic
 from mlci.safety import md_code, md_escape, one_line
 
 if TYPE_CHECKING:
-    from mlci.github.publish import GitHubApi
+    from mlci.github.client import GitHubClient
 
 CARD_DIR = ".mlci/deploy"
 
@@ -196,7 +196,7 @@ def deliver_recorded(
     return _Delivered(sha, location, assigned.tags)
 
 
-def _close_interrupted(client: GitHubApi, environment: str, commit: str, name: str, run_url: str) -> None:
+def _close_interrupted(client: GitHubClient, environment: str, commit: str, name: str, run_url: str) -> None:
     """A killed run leaves its Deployment `in_progress` forever; the re-run closes it as `error`."""
     for old in client.list_deployments(environment=environment, sha=commit):
         if (old.get("payload") or {}).get("model") != name:

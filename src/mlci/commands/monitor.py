@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +19,10 @@ from mlci.config import ModelConfig
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.github.actions import Actions
+from mlci.monitor.inputs import Observed, Options, Production
 from mlci.monitor.reference import Reference, load_reference
 from mlci.repo.git import git
 from mlci.safety import one_line
-
-
-@dataclass(frozen=True)
-class Options:
-    name: str = ""
-    current: str = ""
-    reference: str = ""
-    reference_profile: str = ""
-    save_profile: str = ""
-    fmt: str = "markdown"
-    output: str = ""
-    open_pr: bool = False
-
-
-@dataclass(frozen=True)
-class Production:
-    commit: str
-    version: str | None
-    source: str  # "registry" or "HEAD"
-    note: str = ""
 
 
 def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
@@ -51,12 +31,12 @@ def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
 
     name, model = choose_model(ctx, opts.name)
     prod = production(ctx, name)
-    ref = load_reference(ctx, name, model, prod.commit, opts)
+    ref = load_reference(ctx.root, ctx.config, name, model, prod.commit, opts)
     try:
         observed = observe(ctx, opts.current, ref, model)
     finally:
         ref.close()
-    report = build_report(ctx, name, prod, ref, observed)
+    report = build_report(ctx.config, name, prod, ref, observed)
     markdown = render_markdown(ctx.root, report, observed)
     emit(ctx, opts, report, markdown)
     if opts.open_pr:
@@ -97,20 +77,6 @@ def production(ctx: RunContext, name: str) -> Production:
             head, None, "HEAD", f"no version of {name or 'the model'} is in stage {stage!r}: using HEAD"
         )
     return Production(str(entry.commit), str(entry.version), "registry")
-
-
-@dataclass
-class Observed:
-    """What one pass over the current data gave."""
-
-    data: Any  # drift.DriftResult
-    prediction: Any | None  # drift.DriftResult | None
-    decay: Any | None  # decay.Decay | None
-    paths: list[str]
-    spec: str
-    rows: int
-    notes: list[str]
-    model_note: str = ""  # why the model's checks did not run, when it was loaded but failed
 
 
 def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | None) -> Observed:

@@ -12,11 +12,12 @@ import click
 
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
+from mlci.github.comments import report_marker
 from mlci.safety import one_line
 
 if TYPE_CHECKING:
     from mlci.commands.context import RunContext
-    from mlci.github.publish import GitHubApi
+    from mlci.github.client import GitHubClient
     from mlci.report.document import DataChecks, Report, Revision
 
 REPORTS_DIR = ".mlci/reports"  # what the fork-safe workflow uploads as an artifact
@@ -183,10 +184,6 @@ def _safe_id(report_id: str) -> str:
 # --- GitHub ---------------------------------------------------------------------------------------
 
 
-def marker(report_id: str) -> str:
-    return f"<!-- mlci:report:{_safe_id(report_id)} -->"
-
-
 def publish_comment(ctx: RunContext, report: Report, body: str) -> None:
     """One sticky comment per PR and report id; a fork's read-only token gets one warning instead."""
     from mlci.github.errors import GitHubError, PermissionDenied
@@ -195,14 +192,20 @@ def publish_comment(ctx: RunContext, report: Report, body: str) -> None:
     if number is None:
         return
     if ctx.runtime.is_fork:
-        _outbox(ctx).upsert_comment(number, body, marker(report.id))
+        _outbox(ctx).upsert_comment(
+            number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
+        )
         _warn_no_comment(ctx, "this pull request comes from a fork, whose token cannot comment")
         return
     client = ctx.github()
     try:
-        result = client.upsert_comment(number, body, marker(report.id))
+        result = client.upsert_comment(
+            number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
+        )
     except PermissionDenied:
-        _outbox(ctx).upsert_comment(number, body, marker(report.id))
+        _outbox(ctx).upsert_comment(
+            number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
+        )
         _warn_no_comment(ctx, "the token may not write pull-request comments")
         return
     except GitHubError as exc:
@@ -217,7 +220,7 @@ def publish_comment(ctx: RunContext, report: Report, body: str) -> None:
     click.echo(f"report comment {result.action}: {result.url}", err=True)
 
 
-def _outbox(ctx: RunContext) -> GitHubApi:
+def _outbox(ctx: RunContext) -> GitHubClient:
     from mlci.github.outbox import Outbox
 
     return Outbox(ctx.root / ctx.config.github.outbox, ctx.runtime.repository or "local/repo")

@@ -40,7 +40,7 @@ from mlci.retrain.update import (
 from mlci.safety import md_code, md_escape, one_line
 
 if TYPE_CHECKING:
-    from mlci.github.publish import GitHubApi
+    from mlci.github.client import GitHubClient
 
 Action = Literal["opened", "updated", "unchanged", "no-change", "declined"]
 
@@ -278,7 +278,7 @@ def _reusable(root: Path, plan: _Plan, pointer: str, new_md5: str) -> str | None
     return tip.sha if same else None
 
 
-def _dispatch(ctx: RunContext, client: GitHubApi, branch: str, wanted: bool) -> bool:
+def _dispatch(ctx: RunContext, client: GitHubClient, branch: str, wanted: bool) -> bool:
     """With GITHUB_TOKEN our push and pull request start no workflow: start the checks ourselves."""
     if not wanted or prs.token_kind(os.environ) != "github-token":
         return False

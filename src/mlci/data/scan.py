@@ -36,7 +36,7 @@ class Snapshot:
 
 
 def profile_settings(config: Config) -> ProfileSettings:
-    # as `mlci monitor` profiles its reference (monitor_reference.settings_for)
+    # as `mlci monitor` profiles its reference (monitor.reference.settings_for)
     monitor = config.monitor
     return ProfileSettings(bins=monitor.bins, exact_limit=monitor.large_sample, hold_rows=monitor.chunk_rows)
 

@@ -9,89 +9,36 @@ than a failed job (two check runs, two deployments, two workflow runs).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
+from mlci.github.comments import UpsertResult, fit_text, upsert
 from mlci.github.errors import GitHubError, NotFound, PermissionDenied, RateLimited
 from mlci.github.http import BACKOFF, Json, Sleep, Transport
 
-__all__ = [
-    "COMMENT_LIMIT",
-    "GitHubClient",
-    "GitHubError",
-    "NotFound",
-    "PermissionDenied",
-    "RateLimited",
-    "UpsertResult",
-    "find_marked",
-    "fit_text",
-    "with_marker",
-]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-COMMENT_LIMIT = 65_536  # characters GitHub accepts in a comment or pull request body
+
+class Api(Protocol):
+    """What the client needs of a transport: `Transport` (HTTPS to GitHub) or the outbox's."""
+
+    api_url: str
+
+    def sleep(self, seconds: float) -> None: ...
+    def json(self, method: str, path: str, **kwargs: Any) -> Any: ...
+    def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> list[Json]: ...
+
+
+__all__ = ["GitHubClient", "GitHubError", "NotFound", "PermissionDenied", "RateLimited"]
+
 CHECK_TEXT_LIMIT = 65_535  # characters in a check run's summary or text
 ANNOTATIONS_PER_REQUEST = 50  # GitHub rejects more in one create/update of a check run
-_MARKER = re.compile(r"<!--(?:(?!--).)+-->")
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    action: Literal["created", "updated", "unchanged"]
-    comment_id: int
-    url: str
-
-
-def with_marker(body: str, marker: str) -> str:
-    """The body with the hidden marker on its first line (where `find_marked` looks for it)."""
-    if not _MARKER.fullmatch(marker):
-        raise ValueError(
-            f"marker must be one HTML comment like '<!-- mlci:report:default -->', got {marker!r}"
-        )
-    return body if body.split("\n", 1)[0] == marker else f"{marker}\n{body}"
-
-
-def find_marked(comments: Iterable[Json], marker: str, author: str | None = None) -> Json | None:
-    """The first comment of ours whose first line is exactly `marker`; a reply quoting it does not count.
-
-    Ours: written by `author` when the token's user is known (a PAT), else by a bot (the Actions and App
-    tokens mlci runs with comment as bots). Anyone can type the marker: a PR author who posts it first
-    must not get their comment edited into the report, and later edit it back.
-    """
-    for comment in comments:
-        if str(comment.get("body") or "").split("\n", 1)[0].strip() != marker:
-            continue
-        user = comment.get("user") or {}
-        if author is not None and user.get("login") != author:
-            continue
-        if author is None and user and user.get("type") != "Bot":
-            continue
-        return comment
-    return None
-
-
-def fit_text(text: str, limit: int, run_url: str | None) -> str:
-    """Cut `text` at a line boundary to at most `limit` characters, with a note linking the full report."""
-    if len(text) <= limit:
-        return text
-    where = f"the [workflow run]({run_url})" if run_url else "the workflow run (job summary and artifacts)"
-    note = (
-        f"\n\n---\n**Truncated** to fit GitHub's {limit:,}-character limit: the full report is in {where}.\n"
-    )
-    room = limit - len(note) - len("\n```")
-    cut = text.rfind("\n", 0, room)
-    head = text[: cut if cut > 0 else room]
-    if head.count("```") % 2:  # do not leave a code block open over the note
-        head += "\n```"
-    return head + note
-
-
-def _same(old: object, new: str) -> bool:
-    return str(old or "").replace("\r\n", "\n") == new
 
 
 class GitHubClient:
@@ -108,11 +55,16 @@ class GitHubClient:
     ) -> None:
         if not token:
             raise GitHubError("no GitHub token given", hint="pass a token, or use the outbox without one")
+        self._setup(
+            repository, run_url, Transport(token, api_url, timeout=timeout, max_wait=max_wait, sleep=sleep)
+        )
+
+    def _setup(self, repository: str, run_url: str | None, http: Api) -> None:
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
             raise GitHubError(f"repository must look like 'owner/name', got {repository!r}")
         self.repository = repository
         self.run_url = run_url
-        self._http = Transport(token, api_url, timeout=timeout, max_wait=max_wait, sleep=sleep)
+        self._http: Api = http
         self._repo = f"/repos/{repository}"
         self._login: str | None = None  # the token's user, once asked ("" when it has none)
 
@@ -125,7 +77,7 @@ class GitHubClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._http.json(method, f"{self._repo}{path}", **kwargs)
 
-    def _create_once(self, create: Callable[[], Json], find: Callable[[], Json | None]) -> Json:
+    def create_once(self, create: Callable[[], Json], find: Callable[[], Json | None]) -> Json:
         """Create something without duplicating it: after a transient failure, look before trying again."""
         for delay in BACKOFF:
             try:
@@ -144,7 +96,7 @@ class GitHubClient:
 
     # Repository and comments
 
-    def _own_login(self) -> str | None:
+    def own_login(self) -> str | None:
         """The token's user (a PAT), or None for Actions and App tokens, which have none (403)."""
         if self._login is None:
             try:
@@ -169,23 +121,16 @@ class GitHubClient:
         result: Json = self._call("PATCH", f"/issues/comments/{comment_id}", json={"body": body})
         return result
 
-    def upsert_comment(self, number: int, body: str, marker: str) -> UpsertResult:
-        """Create or edit the one comment carrying `marker`; an unchanged body makes no write."""
-        text = fit_text(with_marker(body, marker), COMMENT_LIMIT, self.run_url)
+    def delete_issue_comment(self, comment_id: int) -> None:
+        # Deleting twice leaves the same state; a 404 on the retry means the first one landed.
+        with contextlib.suppress(NotFound):
+            self._call("DELETE", f"/issues/comments/{comment_id}")
 
-        author = self._own_login()
-
-        def find() -> Json | None:
-            return find_marked(self.list_issue_comments(number), marker, author)
-
-        existing = find()
-        if existing is None:
-            existing = self._create_once(lambda: self.create_issue_comment(number, text), find)
-            if _same(existing.get("body"), text):
-                return _upserted("created", existing)
-        elif _same(existing.get("body"), text):
-            return _upserted("unchanged", existing)
-        return _upserted("updated", self.update_issue_comment(int(existing["id"]), text))
+    def upsert_comment(
+        self, number: int, body: str, marker: str, *, head_sha: str | None = None
+    ) -> UpsertResult:
+        """The one sticky comment carrying `marker` (see `mlci.github.comments.upsert`)."""
+        return upsert(self, number, body, marker, head_sha=head_sha)
 
     # Pull requests
 
@@ -200,7 +145,7 @@ class GitHubClient:
         def find() -> Json | None:
             return next(iter(self.list_pulls(head=owner_head, base=base)), None)
 
-        return self._create_once(lambda: self._call("POST", "/pulls", json=payload, retry=False), find)
+        return self.create_once(lambda: self._call("POST", "/pulls", json=payload, retry=False), find)
 
     def update_pull(self, number: int, **fields: Any) -> Json:
         result: Json = self._call("PATCH", f"/pulls/{number}", json=fields)
@@ -244,7 +189,7 @@ class GitHubClient:
             return found if found and found.get("object", {}).get("sha") == sha else None
 
         payload = {"ref": full, "sha": sha}
-        return self._create_once(lambda: self._call("POST", "/git/refs", json=payload, retry=False), find)
+        return self.create_once(lambda: self._call("POST", "/git/refs", json=payload, retry=False), find)
 
     def update_ref(self, ref: str, sha: str, force: bool = False) -> Json:
         result: Json = self._call("PATCH", f"/git/refs/{_ref_path(ref)}", json={"sha": sha, "force": force})
@@ -353,7 +298,7 @@ class GitHubClient:
     ) -> Json:
         payload: Json = {"tag_name": tag, "name": name, "body": fit_text(body, 125_000, self.run_url)}
         payload.update({"draft": draft, "prerelease": prerelease})
-        return self._create_once(
+        return self.create_once(
             lambda: self._call("POST", "/releases", json=payload, retry=False),
             lambda: self.get_release_by_tag(tag),
         )
@@ -390,10 +335,6 @@ class GitHubClient:
         """Start a `workflow_dispatch` run (GitHub answers 204 and no body)."""
         path = f"/actions/workflows/{quote(str(workflow), safe='')}/dispatches"
         self._call("POST", path, json={"ref": ref, "inputs": inputs or {}}, retry=False)
-
-
-def _upserted(action: Literal["created", "updated", "unchanged"], comment: Json) -> UpsertResult:
-    return UpsertResult(action, int(comment["id"]), str(comment.get("html_url", "")))
 
 
 def _ref_path(ref: str) -> str:

@@ -1,10 +1,11 @@
-"""Offline stand-in for the GitHub client: what would be posted is written as readable files.
+"""The offline outbox: GitHub's REST API for the endpoints mlci calls, answered from a folder.
 
-Used when there is no token (a local run, a fork pull request). It keeps `state.json` so that it behaves
-like GitHub across runs of the CLI: an upsert with the same body is "unchanged", a pull request created
-earlier is listed again, numbers and ids keep increasing. Method names and return shapes follow
-`mlci.github.client.GitHubClient`, including its errors where GitHub would refuse (a duplicate pull request,
-ref or release).
+Used when there is no token (a local run, a fork pull request). `Outbox` is the one `GitHubClient`
+with another transport: every method, rule and limit of the client applies unchanged, and this module
+answers the requests the way GitHub would, keeping `state.json` so that runs of the CLI see each
+other's work (an upsert with the same body is "unchanged", a pull request created earlier is listed
+again, numbers and ids keep increasing), refusing what GitHub refuses (422 for a duplicate pull
+request, ref or release) and writing what would be posted as readable files.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
-from mlci.github.client import COMMENT_LIMIT, UpsertResult, find_marked, fit_text, with_marker
-from mlci.github.errors import GitHubError, NotFound
+from mlci.github.client import GitHubClient
+from mlci.github.errors import GitHubError, NotFound, PermissionDenied
 
 Json = dict[str, Any]
 _EMPTY: Json = {
@@ -35,8 +37,10 @@ _EMPTY: Json = {
     "releases": [],
     "dispatches": [],
 }
-
+# Who the outbox posts as: the Actions token's bot, as on GitHub.
+BOT = {"login": "github-actions[bot]", "type": "Bot"}
 _NAMED = {"labels": "name", "requested_reviewers": "login", "assignees": "login"}
+Handler = Callable[..., Any]
 
 
 def _slug(text: str) -> str:
@@ -44,7 +48,7 @@ def _slug(text: str) -> str:
 
 
 def _find(items: list[Json], **where: Any) -> Json | None:
-    found: Json | None = next((i for i in items if all(i[k] == v for k, v in where.items())), None)
+    found: Json | None = next((i for i in items if all(i.get(k) == v for k, v in where.items())), None)
     return found
 
 
@@ -56,14 +60,18 @@ def _refused(message: str) -> GitHubError:
     return GitHubError(f"outbox: {message}", status=422, hint="the same call would fail on GitHub")
 
 
-class Outbox:
+def _missing(what: str) -> NotFound:
+    return NotFound(f"outbox: no {what}")
+
+
+class Outbox(GitHubClient):
+    """A `GitHubClient` whose requests are answered by `OutboxApi` in `folder`."""
+
     def __init__(
         self, folder: Path | str, repository: str = "local/repo", *, run_url: str | None = None
     ) -> None:
         self.folder = Path(folder)
-        self.repository = repository
-        self.run_url = run_url
-        self._state_path = self.folder / "state.json"
+        self._setup(repository, run_url, OutboxApi(self.folder, repository))
 
     def __repr__(self) -> str:
         return f"Outbox(folder={str(self.folder)!r}, repository={self.repository!r})"
@@ -75,10 +83,85 @@ class Outbox:
             shown = str(self.folder)
         return f"no GitHub token: writing to {shown}/ instead of posting"
 
+
+class OutboxApi:
+    """The transport behind `Outbox`: routes `(method, path)` to a handler over `state.json`."""
+
+    api_url = "outbox:"
+
+    def __init__(self, folder: Path, repository: str) -> None:
+        self.folder = folder
+        self.repository = repository
+        self._state_path = folder / "state.json"
+        repo = re.escape(f"/repos/{repository}")
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
+            (method, re.compile(pattern.replace("{repo}", repo) + r"\Z"), handler)
+            for method, pattern, handler in (
+                ("GET", r"/user", self._user),
+                ("GET", r"{repo}", self._repo),
+                ("GET", r"{repo}/issues/(\d+)/comments", self._list_comments),
+                ("POST", r"{repo}/issues/(\d+)/comments", self._create_comment),
+                ("PATCH", r"{repo}/issues/comments/(\d+)", self._update_comment),
+                ("DELETE", r"{repo}/issues/comments/(\d+)", self._delete_comment),
+                ("GET", r"{repo}/pulls", self._list_pulls),
+                ("POST", r"{repo}/pulls", self._create_pull),
+                ("GET", r"{repo}/pulls/(\d+)", self._get_pull),
+                ("PATCH", r"{repo}/pulls/(\d+)", self._update_pull),
+                ("POST", r"{repo}/issues/(\d+)/labels", self._add_labels),
+                ("POST", r"{repo}/pulls/(\d+)/requested_reviewers", self._request_reviewers),
+                ("POST", r"{repo}/issues/(\d+)/assignees", self._add_assignees),
+                ("GET", r"{repo}/git/ref/(.+)", self._get_ref),
+                ("POST", r"{repo}/git/refs", self._create_ref),
+                ("PATCH", r"{repo}/git/refs/(.+)", self._update_ref),
+                ("POST", r"{repo}/check-runs", self._create_check_run),
+                ("PATCH", r"{repo}/check-runs/(\d+)", self._update_check_run),
+                ("POST", r"{repo}/statuses/(\w+)", self._create_status),
+                ("GET", r"{repo}/deployments", self._list_deployments),
+                ("POST", r"{repo}/deployments", self._create_deployment),
+                ("GET", r"{repo}/deployments/(\d+)/statuses", self._list_deployment_statuses),
+                ("POST", r"{repo}/deployments/(\d+)/statuses", self._create_deployment_status),
+                ("POST", r"{repo}/releases", self._create_release),
+                ("GET", r"{repo}/releases/tags/(.+)", self._release_by_tag),
+                ("POST", r"outbox:release-assets/(\d+)", self._upload_asset),
+                ("POST", r"{repo}/actions/workflows/([^/]+)/dispatches", self._dispatch),
+            )
+        ]
+
+    def __repr__(self) -> str:
+        return f"OutboxApi(folder={str(self.folder)!r})"
+
+    def sleep(self, seconds: float) -> None:
+        """Nothing to wait for: the outbox never fails transiently."""
+
+    # The transport's interface (see mlci.github.http.Transport)
+
+    def json(
+        self,
+        method: str,
+        path: str,
+        **kwargs: Any,
+    ) -> Any:
+        """Answer one call as GitHub would; `retry` and `headers` mean nothing here."""
+        for verb, pattern, handler in self._routes:
+            match = pattern.match(path)
+            if verb == method and match:
+                args = [unquote(group) for group in match.groups()]
+                return handler(
+                    *args,
+                    body=kwargs.get("json") or {},
+                    params=dict(kwargs.get("params") or {}),
+                    data=kwargs.get("data"),
+                )
+        raise _missing(f"route for {method} {path} (mlci does not call it)")
+
+    def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> list[Json]:
+        items: list[Json] = self.json("GET", path, params=params)
+        return items
+
     # State and files
 
     def _read(self) -> Json:
-        """The state, re-read on every call: another Outbox (another CLI run) may have written since."""
+        """The state, re-read on every call: another run of the CLI may have written since."""
         state: Json = json.loads(json.dumps(_EMPTY))
         if self._state_path.exists():
             state.update(json.loads(self._state_path.read_text(encoding="utf-8")))
@@ -102,7 +185,13 @@ class Outbox:
 
     # Repository and comments
 
-    def get_repo(self) -> Json:
+    def _user(self, **_: Any) -> Json:
+        # Like the Actions token the outbox stands in for: it has no user of its own.
+        raise PermissionDenied(
+            "outbox: Resource not accessible by integration", permission="none", status=403
+        )
+
+    def _repo(self, **_: Any) -> Json:
         owner, name = self.repository.split("/", 1)
         return {
             "full_name": self.repository,
@@ -111,49 +200,42 @@ class Outbox:
             "default_branch": "main",
         }
 
-    def list_issue_comments(self, number: int) -> list[Json]:
-        return [c for c in self._read()["comments"] if c["issue"] == number]
+    def _list_comments(self, number: str, **_: Any) -> list[Json]:
+        return [c for c in self._read()["comments"] if c["issue"] == int(number)]
 
-    def create_issue_comment(self, number: int, body: str) -> Json:
+    def _create_comment(self, number: str, body: Json, **_: Any) -> Json:
         with self._state() as state:
             comment_id = self._next(state, "next_id")
             name = f"comment-pr{number}-{comment_id}.md"
-            comment: Json = {
-                "id": comment_id,
-                "issue": number,
-                "body": body,
-                "file": name,
-                "created_at": _now(),
-            }
-            comment["html_url"] = self._write(name, body)
+            comment: Json = {"id": comment_id, "issue": int(number), "body": body["body"], "user": BOT}
+            comment.update(file=name, created_at=_now(), html_url=self._write(name, body["body"]))
             state["comments"].append(comment)
         return comment
 
-    def update_issue_comment(self, comment_id: int, body: str) -> Json:
+    def _update_comment(self, comment_id: str, body: Json, **_: Any) -> Json:
         with self._state() as state:
-            comment = _find(state["comments"], id=comment_id)
+            comment = _find(state["comments"], id=int(comment_id))
             if comment is None:
-                raise NotFound(f"outbox: no comment {comment_id}")
-            comment.update(body=body, updated_at=_now(), html_url=self._write(comment["file"], body))
+                raise _missing(f"comment {comment_id}")
+            text = body["body"]
+            comment.update(body=text, updated_at=_now(), html_url=self._write(comment["file"], text))
         return comment
 
-    def upsert_comment(self, number: int, body: str, marker: str) -> UpsertResult:
-        text = fit_text(with_marker(body, marker), COMMENT_LIMIT, self.run_url)
-        existing = find_marked(self.list_issue_comments(number), marker)
-        if existing is None:
-            created = self.create_issue_comment(number, text)
-            return UpsertResult("created", created["id"], created["html_url"])
-        if existing["body"] == text:
-            return UpsertResult("unchanged", existing["id"], existing["html_url"])
-        updated = self.update_issue_comment(existing["id"], text)
-        return UpsertResult("updated", updated["id"], updated["html_url"])
+    def _delete_comment(self, comment_id: str, **_: Any) -> None:
+        with self._state() as state:
+            comment = _find(state["comments"], id=int(comment_id))
+            if comment is None:
+                raise _missing(f"comment {comment_id}")
+            state["comments"].remove(comment)
+            (self.folder / comment["file"]).unlink(missing_ok=True)
 
     # Pull requests
 
     def _label(self, head: str) -> str:
         return head if ":" in head else f"{self.repository.split('/')[0]}:{head}"
 
-    def list_pulls(self, head: str | None = None, state: str = "open", base: str | None = None) -> list[Json]:
+    def _list_pulls(self, params: Json, **_: Any) -> list[Json]:
+        state, head, base = params.get("state", "open"), params.get("head"), params.get("base")
         return [
             p
             for p in reversed(self._read()["pulls"])
@@ -162,24 +244,24 @@ class Outbox:
             and base in (None, p["base"]["ref"])
         ]
 
-    def create_pull(self, title: str, head: str, base: str, body: str, draft: bool = False) -> Json:
-        label = self._label(head)
+    def _create_pull(self, body: Json, **_: Any) -> Json:
+        label, base = self._label(body["head"]), body["base"]
         with self._state() as state:
             if any(
                 p["state"] == "open" and p["head"]["label"] == label and p["base"]["ref"] == base
                 for p in state["pulls"]
             ):
                 raise _refused(f"a pull request already exists for {label}")
-            number = self._next(state, "next_number")
             pull: Json = {
                 "id": self._next(state, "next_id"),
-                "number": number,
+                "number": self._next(state, "next_number"),
                 "state": "open",
-                "title": title,
-                "body": body,
-                "draft": draft,
+                "title": body["title"],
+                "body": body.get("body"),
+                "draft": bool(body.get("draft")),
                 "head": {"ref": label.split(":", 1)[1], "label": label},
                 "base": {"ref": base},
+                "user": BOT,
                 "labels": [],
                 "requested_reviewers": [],
                 "assignees": [],
@@ -194,11 +276,11 @@ class Outbox:
         pull["html_url"] = self._write(f"{stem}.json", pull)
         return pull
 
-    def _edit_pull(self, number: int, **changes: Any) -> Json:
+    def _edit_pull(self, number: str, changes: Json) -> Json:
         with self._state() as state:
-            pull = _find(state["pulls"], number=number)
+            pull = _find(state["pulls"], number=int(number))
             if pull is None:
-                raise NotFound(f"outbox: no pull request #{number}")
+                raise _missing(f"pull request #{number}")
             for key, value in changes.items():
                 if key in _NAMED:  # GitHub's shapes: labels [{"name"}], people [{"login"}]
                     known = {item[_NAMED[key]] for item in pull[key]}
@@ -207,203 +289,162 @@ class Outbox:
             self._save_pull(pull)
         return pull
 
-    def update_pull(self, number: int, **fields: Any) -> Json:
-        return self._edit_pull(number, **fields)
-
-    def get_pull(self, number: int) -> Json:
-        pull = _find(self._read()["pulls"], number=number)
+    def _get_pull(self, number: str, **_: Any) -> Json:
+        pull = _find(self._read()["pulls"], number=int(number))
         if pull is None:
-            raise NotFound(f"outbox: no pull request #{number}")
-        return dict(pull)
+            raise _missing(f"pull request #{number}")
+        return pull
 
-    def add_labels(self, number: int, labels: list[str]) -> list[Json]:
-        added: list[Json] = self._edit_pull(number, labels=labels)["labels"]
-        return added
+    def _update_pull(self, number: str, body: Json, **_: Any) -> Json:
+        return self._edit_pull(number, body)
 
-    def request_reviewers(self, number: int, reviewers: list[str]) -> Json:
-        return self._edit_pull(number, requested_reviewers=reviewers)
+    def _add_labels(self, number: str, body: Json, **_: Any) -> list[Json]:
+        labels: list[Json] = self._edit_pull(number, {"labels": body["labels"]})["labels"]
+        return labels
 
-    def add_assignees(self, number: int, assignees: list[str]) -> Json:
-        return self._edit_pull(number, assignees=assignees)
+    def _request_reviewers(self, number: str, body: Json, **_: Any) -> Json:
+        return self._edit_pull(number, {"requested_reviewers": body["reviewers"]})
+
+    def _add_assignees(self, number: str, body: Json, **_: Any) -> Json:
+        return self._edit_pull(number, {"assignees": body["assignees"]})
 
     # Git refs
 
-    def get_ref(self, ref: str) -> Json | None:
-        full = ref if ref.startswith("refs/") else f"refs/{ref}"
+    def _get_ref(self, ref: str, **_: Any) -> Json:
+        full = f"refs/{ref}"
         sha = self._read()["refs"].get(full)
-        return None if sha is None else {"ref": full, "object": {"sha": sha, "type": "commit"}}
+        if sha is None:
+            raise _missing(f"ref {full}")
+        return {"ref": full, "object": {"sha": sha, "type": "commit"}}
 
-    def create_ref(self, ref: str, sha: str) -> Json:
-        full = ref if ref.startswith("refs/") else f"refs/{ref}"
+    def _create_ref(self, body: Json, **_: Any) -> Json:
+        full, sha = body["ref"], body["sha"]
         with self._state() as state:
             if full in state["refs"]:
-                raise _refused(f"reference already exists: {full}")
+                raise _refused(f"Reference already exists: {full}")
             state["refs"][full] = sha
         return {"ref": full, "object": {"sha": sha, "type": "commit"}}
 
-    def update_ref(self, ref: str, sha: str, force: bool = False) -> Json:
-        full = ref if ref.startswith("refs/") else f"refs/{ref}"
+    def _update_ref(self, ref: str, body: Json, **_: Any) -> Json:
+        full = f"refs/{ref}"
         with self._state() as state:
             if full not in state["refs"]:
-                raise _refused(f"reference does not exist: {full}")
-            state["refs"][full] = sha
-        return {"ref": full, "object": {"sha": sha, "type": "commit"}}
+                raise _refused(f"Reference does not exist: {full}")
+            state["refs"][full] = body["sha"]
+        return {"ref": full, "object": {"sha": body["sha"], "type": "commit"}}
 
     # Checks and statuses
 
-    def create_check_run(
-        self,
-        name: str,
-        head_sha: str,
-        *,
-        status: str = "completed",
-        conclusion: str | None = None,
-        title: str,
-        summary: str,
-        text: str | None = None,
-        annotations: list[Json] | None = None,
-        details_url: str | None = None,
-    ) -> Json:
+    def _create_check_run(self, body: Json, **_: Any) -> Json:
+        output = body.get("output") or {}
+        name = str(body["name"])
         with self._state() as state:
-            run: Json = {
-                "id": self._next(state, "next_id"),
-                "name": name,
-                "head_sha": head_sha,
-                "status": status,
-            }
-            run.update(conclusion=conclusion, details_url=details_url, file=f"check-run-{_slug(name)}.json")
-            run["output"] = {
-                "title": title,
-                "summary": summary,
-                "text": text,
-                "annotations": annotations or [],
-            }
-            self._write(
-                f"check-run-{_slug(name)}.md", f"# {title}\n\n{summary}\n\n{text or ''}".rstrip() + "\n"
-            )
+            run: Json = {"id": self._next(state, "next_id"), **body, "file": f"check-run-{_slug(name)}.json"}
+            run["output"] = {"text": None, "annotations": [], **output}
+            run.setdefault("conclusion", None)
+            run.setdefault("details_url", None)
+            text = f"# {output.get('title', '')}\n\n{output.get('summary', '')}\n\n{output.get('text') or ''}"
+            self._write(f"check-run-{_slug(name)}.md", text.rstrip() + "\n")
             run["html_url"] = self._write(run["file"], run)
             state["check_runs"].append(run)
         return run
 
-    def update_check_run(self, check_run_id: int, **fields: Any) -> Json:
+    def _update_check_run(self, run_id: str, body: Json, **_: Any) -> Json:
         with self._state() as state:
-            run = _find(state["check_runs"], id=check_run_id)
+            run = _find(state["check_runs"], id=int(run_id))
             if run is None:
-                raise NotFound(f"outbox: no check run {check_run_id}")
-            output = fields.pop("output", {})
+                raise _missing(f"check run {run_id}")
+            fields = dict(body)
+            output = dict(fields.pop("output", {}))
             run["output"]["annotations"] += output.pop("annotations", [])
             run["output"].update(output)
             run.update(fields)
             self._write(run["file"], run)
         return run
 
-    def create_commit_status(
-        self, sha: str, state: str, context: str, description: str, target_url: str | None = None
-    ) -> Json:
-        status: Json = {"sha": sha, "state": state, "context": context, "description": description[:140]}
-        status["target_url"] = target_url
+    def _create_status(self, sha: str, body: Json, **_: Any) -> Json:
+        status: Json = {"sha": sha, "target_url": None, **body}
         with self._state() as saved:
             status["id"] = self._next(saved, "next_id")
-            status["url"] = self._write(f"status-{_slug(context)}.json", status)
+            status["url"] = self._write(f"status-{_slug(str(body['context']))}.json", status)
             saved["statuses"].append(status)
         return status
 
     # Deployments
 
-    def create_deployment(
-        self,
-        ref: str,
-        environment: str,
-        *,
-        description: str = "",
-        payload: Json | None = None,
-        auto_merge: bool = False,
-        required_contexts: list[str] | None = None,
-        production_environment: bool | None = None,
-    ) -> Json:
+    def _list_deployments(self, params: Json, **_: Any) -> list[Json]:
+        filters = {k: v for k, v in params.items() if k in ("environment", "sha", "ref")}
+        return [d for d in self._read()["deployments"] if all(d.get(k) == v for k, v in filters.items())]
+
+    def _create_deployment(self, body: Json, **_: Any) -> Json:
+        environment = str(body["environment"])
         with self._state() as state:
             deployment_id = self._next(state, "next_id")
-            deployment: Json = {"id": deployment_id, "ref": ref, "sha": ref, "environment": environment}
-            deployment.update(description=description, payload=payload or {}, statuses=[], created_at=_now())
-            deployment["production_environment"] = production_environment
+            deployment: Json = {"id": deployment_id, "sha": body["ref"], **body, "statuses": []}
+            deployment.setdefault("production_environment", None)
+            deployment["created_at"] = _now()
             deployment["file"] = f"deployment-{_slug(environment)}-{deployment_id}.json"
             deployment["url"] = self._write(deployment["file"], deployment)
-            state["deployments"].insert(0, deployment)
+            state["deployments"].insert(0, deployment)  # GitHub lists the newest first
         return deployment
 
-    def list_deployments(
-        self, environment: str | None = None, sha: str | None = None, ref: str | None = None
-    ) -> list[Json]:
-        filters = {k: v for k, v in (("environment", environment), ("sha", sha), ("ref", ref)) if v}
-        return [d for d in self._read()["deployments"] if all(d[k] == v for k, v in filters.items())]
+    def _deployment(self, state: Json, deployment_id: str) -> Json:
+        deployment = _find(state["deployments"], id=int(deployment_id))
+        if deployment is None:
+            raise _missing(f"deployment {deployment_id}")
+        return deployment
 
-    def create_deployment_status(
-        self,
-        deployment_id: int,
-        state: str,
-        *,
-        log_url: str | None = None,
-        environment_url: str | None = None,
-        description: str = "",
-    ) -> Json:
+    def _list_deployment_statuses(self, deployment_id: str, **_: Any) -> list[Json]:
+        return list(self._deployment(self._read(), deployment_id)["statuses"])
+
+    def _create_deployment_status(self, deployment_id: str, body: Json, **_: Any) -> Json:
         with self._state() as saved:
-            deployment = _find(saved["deployments"], id=deployment_id)
-            if deployment is None:
-                raise NotFound(f"outbox: no deployment {deployment_id}")
-            status: Json = {
-                "id": self._next(saved, "next_id"),
-                "state": state,
-                "description": description[:140],
-            }
-            status.update(log_url=log_url, environment_url=environment_url, created_at=_now())
-            deployment["statuses"].insert(0, status)
+            deployment = self._deployment(saved, deployment_id)
+            status: Json = {"id": self._next(saved, "next_id"), "log_url": None, "environment_url": None}
+            status.update(body, created_at=_now())
+            deployment["statuses"].insert(0, status)  # newest first, as GitHub lists them
             self._write(deployment["file"], deployment)
         return status
 
-    def list_deployment_statuses(self, deployment_id: int) -> list[Json]:
-        deployment = _find(self._read()["deployments"], id=deployment_id)
-        if deployment is None:
-            raise NotFound(f"outbox: no deployment {deployment_id}")
-        return list(deployment["statuses"])
-
     # Releases and workflows
 
-    def create_release(
-        self, tag: str, name: str, body: str, *, draft: bool = False, prerelease: bool = False
-    ) -> Json:
+    def _create_release(self, body: Json, **_: Any) -> Json:
+        tag = str(body["tag_name"])
         with self._state() as state:
             if any(r["tag_name"] == tag for r in state["releases"]):
                 raise _refused(f"a release for tag {tag} already exists")
-            release: Json = {"id": self._next(state, "next_id"), "tag_name": tag, "name": name, "body": body}
-            release.update(draft=draft, prerelease=prerelease, assets=[], created_at=_now())
-            release["html_url"] = self._write(f"release-{_slug(tag)}.md", f"# {name}\n\n{body}\n")
-            release["upload_url"] = str(self.folder / f"release-{_slug(tag)}-assets")
+            release: Json = {"id": self._next(state, "next_id"), **body, "assets": [], "created_at": _now()}
+            release["html_url"] = self._write(
+                f"release-{_slug(tag)}.md", f"# {body['name']}\n\n{body['body']}\n"
+            )
+            release["upload_url"] = f"outbox:release-assets/{release['id']}{{?name,label}}"
             state["releases"].append(release)
         return release
 
-    def get_release_by_tag(self, tag: str) -> Json | None:
-        return _find(self._read()["releases"], tag_name=tag, draft=False)
+    def _release_by_tag(self, tag: str, **_: Any) -> Json:
+        release = _find(self._read()["releases"], tag_name=tag, draft=False)
+        if release is None:
+            raise _missing(f"release for tag {tag}")
+        return release
 
-    def upload_release_asset(
-        self,
-        release: Json,
-        path: Path | str,
-        name: str | None = None,
-        content_type: str = "application/octet-stream",
-    ) -> Json:
-        source = Path(path)
-        target = Path(release["upload_url"]) / (name or source.name)
-        write_bytes_atomic(target, source.read_bytes())
-        asset: Json = {"name": target.name, "size": target.stat().st_size, "content_type": content_type}
-        asset["browser_download_url"] = str(target)
+    def _upload_asset(self, release_id: str, params: Json, data: bytes | None, **_: Any) -> Json:
         with self._state() as state:
-            stored = next(r for r in state["releases"] if r["id"] == release["id"])
-            stored["assets"].append(asset)
+            release = _find(state["releases"], id=int(release_id))
+            if release is None:
+                raise _missing(f"release {release_id}")
+            target = self.folder / f"release-{_slug(release['tag_name'])}-assets" / str(params["name"])
+            write_bytes_atomic(target, data or b"")
+            asset: Json = {
+                "name": target.name,
+                "size": target.stat().st_size,
+                "browser_download_url": str(target),
+            }
+            release["assets"].append(asset)
         return asset
 
-    def dispatch_workflow(self, workflow: str | int, ref: str, inputs: dict[str, str] | None = None) -> None:
+    def _dispatch(self, workflow: str, body: Json, **_: Any) -> None:
         with self._state() as state:
             number = self._next(state, "next_id")
-            dispatch: Json = {"workflow": workflow, "ref": ref, "inputs": inputs or {}}
-            self._write(f"dispatch-{_slug(str(workflow))}-{number}.json", dispatch)
+            dispatch: Json = {"workflow": workflow, "ref": body["ref"], "inputs": body.get("inputs") or {}}
+            self._write(f"dispatch-{_slug(workflow)}-{number}.json", dispatch)
             state["dispatches"].append(dispatch)

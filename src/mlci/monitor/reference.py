@@ -11,14 +11,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlci.commands.context import RunContext
-from mlci.config import ModelConfig
+from mlci.config import Config, ModelConfig
 from mlci.drift.profile import Profile, ProfileSettings
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 
 if TYPE_CHECKING:
-    from mlci.commands.monitor import Options
+    from mlci.monitor.inputs import Options
     from mlci.repo.tables import Data
 
 SAVED_FORMAT = 1
@@ -38,18 +37,18 @@ class Reference:
         self.model = None
 
 
-def settings_for(ctx: RunContext) -> ProfileSettings:
-    monitor = ctx.config.monitor
+def settings_for(config: Config) -> ProfileSettings:
+    monitor = config.monitor
     return ProfileSettings(bins=monitor.bins, exact_limit=monitor.large_sample, hold_rows=monitor.chunk_rows)
 
 
 def load_reference(
-    ctx: RunContext, name: str, model: ModelConfig | None, commit: str, opts: Options
+    root: Path, config: Config, name: str, model: ModelConfig | None, commit: str, opts: Options
 ) -> Reference:
     from mlci.monitor.model import load_model
 
     notes: list[str] = []
-    loaded = load_model(ctx.root, model.path, commit) if model and model.path else None
+    loaded = load_model(root, model.path, commit) if model and model.path else None
     if model is not None and not model.path:
         notes.append(f"models.{name}.path is not set: no prediction drift or decay")
     if opts.reference_profile:
@@ -57,7 +56,7 @@ def load_reference(
         if prediction is None and loaded is not None:
             notes.append("the saved reference profile has no predictions: no prediction drift")
     else:
-        profile, prediction, info = _profiled(ctx, name, model, commit, opts.reference, loaded)
+        profile, prediction, info = _profiled(root, config, name, model, commit, opts.reference, loaded)
     if opts.save_profile:
         write_text_atomic(opts.save_profile, _saved_text(profile, prediction, info))
     ref = Reference(name, profile, prediction, loaded, commit, info, notes)
@@ -65,22 +64,28 @@ def load_reference(
 
 
 def _profiled(
-    ctx: RunContext, name: str, model: ModelConfig | None, commit: str, given: str, loaded: Any | None
+    root: Path,
+    config: Config,
+    name: str,
+    model: ModelConfig | None,
+    commit: str,
+    given: str,
+    loaded: Any | None,
 ) -> tuple[Profile, Profile | None, dict[str, Any]]:
     from mlci.drift.profile import build_reference
     from mlci.monitor.model import prediction_batches
 
-    settings = settings_for(ctx)
-    chunk = ctx.config.monitor.chunk_rows
+    settings = settings_for(config)
+    chunk = config.monitor.chunk_rows
     target = model.target if model else ""
-    with _reference_data(ctx, name, model, commit, given) as data:
+    with _reference_data(root, name, model, commit, given) as data:
         digest = hashlib.sha256(
             json.dumps(
                 [data.content_hash(), asdict(settings), commit if loaded is not None else "", target]
             ).encode()
         ).hexdigest()
         info = {**data.describe(), "kind": "data", "hash": digest[:16]}
-        cache = ctx.root / ctx.config.monitor.profile_dir / f"{digest[:32]}.json"
+        cache = root / config.monitor.profile_dir / f"{digest[:32]}.json"
         if cache.is_file():
             profile, prediction, _ = _read_saved(cache)
             return profile, prediction, {**info, "rows": profile.rows, "cached": True}
@@ -95,15 +100,15 @@ def _profiled(
     return profile, prediction, info
 
 
-def _reference_data(ctx: RunContext, name: str, model: ModelConfig | None, commit: str, given: str) -> Data:
+def _reference_data(root: Path, name: str, model: ModelConfig | None, commit: str, given: str) -> Data:
     from mlci.repo.git import resolve
     from mlci.repo.tables import Data, local_files, open_data
 
     if given:
-        local = local_files(given, Path.cwd()) or local_files(given, ctx.root)
+        local = local_files(given, Path.cwd()) or local_files(given, root)
         if local:
             return Data(given, local)
-        rev = resolve(ctx.root, given)
+        rev = resolve(root, given)
         if rev is None:
             raise MlciError(
                 f"--reference {given!r} is neither a data file, glob or folder nor a git revision",
@@ -115,7 +120,7 @@ def _reference_data(ctx: RunContext, name: str, model: ModelConfig | None, commi
             f"no reference data: models.{name or 'NAME'}.data is not set in mlci.yaml",
             "set the model's training data in mlci.yaml, or pass --reference PATH",
         )
-    return open_data(ctx.root, model.data, rev=commit)
+    return open_data(root, model.data, rev=commit)
 
 
 def _saved_text(profile: Profile, prediction: Profile | None, info: dict[str, Any]) -> str:

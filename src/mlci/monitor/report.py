@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from mlci.render import render
 
 if TYPE_CHECKING:
-    from mlci.commands.context import RunContext
-    from mlci.commands.monitor import Observed, Production
+    from mlci.config import Config
+    from mlci.monitor.inputs import Observed, Production
     from mlci.monitor.reference import Reference
 
 SCHEMA_VERSION = 1
@@ -25,7 +25,7 @@ MAX_CHARTS = 10
 
 
 def build_report(
-    ctx: RunContext, name: str, prod: Production, ref: Reference, observed: Observed
+    config: Config, name: str, prod: Production, ref: Reference, observed: Observed
 ) -> dict[str, Any]:
     data = observed.data
     decay = observed.decay.to_json() if observed.decay is not None else _absent(observed, ref)
@@ -42,7 +42,7 @@ def build_report(
         "production": {
             "version": prod.version,
             "commit": prod.commit,
-            "stage": ctx.config.deploy.stage,
+            "stage": config.deploy.stage,
             "source": prod.source,
         },
         "reference": {**ref.info, "model_commit": ref.model_commit},

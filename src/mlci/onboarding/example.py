@@ -5,14 +5,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from mlci.render import templates_dir
+from mlci.repo.dvc import dvc
 from mlci.repo.git import git
 
 FEATURES = 10  # the ten "mean ..." measurements of the breast-cancer data set
@@ -44,29 +42,6 @@ def raw_frame() -> Any:
     ).astype(str)
     frame["target"] = bunch.frame["target"]
     return frame
-
-
-def tool_env() -> dict[str, str]:
-    """The environment for DVC stages: this interpreter's `python` first on PATH."""
-    env = dict(os.environ)
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    return env
-
-
-def dvc(root: Path, *args: str) -> str:
-    """Run the DVC command line (as a user would) with this interpreter's tools."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "dvc", *args],
-        cwd=root,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc.stdout
 
 
 def init_repo(root: Path, remote_dir: Path, origin_dir: Path, branch: str = "main") -> None:

@@ -234,7 +234,7 @@ def as_default(root: Path, remote: Remote, default: str) -> Iterator[None]:
     if remote.name == default:
         yield
         return
-    from mlci.onboarding.example import dvc
+    from mlci.repo.dvc import dvc
 
     local = root / ".dvc" / "config.local"
     saved = local.read_bytes() if local.exists() else None

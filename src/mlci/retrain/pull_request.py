@@ -20,7 +20,7 @@ from mlci.safety import one_line
 
 if TYPE_CHECKING:
     from mlci.config import RetrainConfig
-    from mlci.github.publish import GitHubApi
+    from mlci.github.client import GitHubClient
 
 Json = dict[str, Any]
 TokenKind = Literal["github-token", "pat", "app", "none"]
@@ -32,11 +32,11 @@ def marker(model: str, data_hash: str) -> str:
     return f"<!-- mlci:retrain:{safe}:{data_hash} -->"
 
 
-def head_label(client: GitHubApi, branch: str) -> str:
+def head_label(client: GitHubClient, branch: str) -> str:
     return f"{client.repository.split('/')[0]}:{branch}"
 
 
-def closed_for(client: GitHubApi, branch: str, mark: str) -> Json | None:
+def closed_for(client: GitHubClient, branch: str, mark: str) -> Json | None:
     """A closed pull request of our branch that proposed this very data (merged or turned down)."""
     for pull in client.list_pulls(head=head_label(client, branch), state="closed"):
         if mark in str(pull.get("body") or ""):
@@ -44,7 +44,7 @@ def closed_for(client: GitHubApi, branch: str, mark: str) -> Json | None:
     return None
 
 
-def open_for(client: GitHubApi, branch: str) -> Json | None:
+def open_for(client: GitHubClient, branch: str) -> Json | None:
     return next(iter(client.list_pulls(head=head_label(client, branch), state="open")), None)
 
 
@@ -57,7 +57,7 @@ class PullOutcome:
 
 
 def ensure_pull(
-    client: GitHubApi, *, branch: str, base: str, title: str, body: str, settings: RetrainConfig
+    client: GitHubClient, *, branch: str, base: str, title: str, body: str, settings: RetrainConfig
 ) -> PullOutcome:
     """Open the pull request, or bring the open one up to date; labels, reviewers, assignees after."""
     try:
@@ -75,7 +75,7 @@ def ensure_pull(
 
 
 def _upsert_pull(
-    client: GitHubApi, branch: str, base: str, title: str, body: str
+    client: GitHubClient, branch: str, base: str, title: str, body: str
 ) -> tuple[Json, Literal["opened", "updated", "unchanged"]]:
     existing = open_for(client, branch)
     if existing is None:
@@ -91,7 +91,7 @@ def _upsert_pull(
     return client.update_pull(int(existing["number"]), title=title, body=body), "updated"
 
 
-def _decorate(client: GitHubApi, pull: Json, settings: RetrainConfig) -> tuple[str, ...]:
+def _decorate(client: GitHubClient, pull: Json, settings: RetrainConfig) -> tuple[str, ...]:
     """The labels, reviewers, assignees the pull request lacks: each may fail alone (unknown user,
     missing permission). A reviewer who already reviewed is no longer "requested": asked again."""
     number = int(pull["number"])

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlci.errors import MlciError
-from mlci.onboarding.example import tool_env
 from mlci.repo import pipeline as pl
+from mlci.repo.dvc import tool_env
 from mlci.repo.remote import Remote, explain_failure
 from mlci.safety import one_line
 
