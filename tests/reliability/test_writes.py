@@ -14,9 +14,9 @@ DIRECT = re.compile(
 # Writes that are not a user's file, or must append: each with its reason.
 ALLOWED = {
     "fsutil.py": "the atomic writers themselves",
-    "gha.py": "GITHUB_OUTPUT and GITHUB_STEP_SUMMARY are appended to, as the runner documents",
-    "retrain_branch.py": "config.local of mlci's own scratch clone in a temporary folder",
-    "example.py": "writes the example project into a new folder (mlci demo, tests)",
+    "github/actions.py": "GITHUB_OUTPUT and GITHUB_STEP_SUMMARY are appended to, as the runner documents",
+    "retrain/branch.py": "config.local of mlci's own scratch clone in a temporary folder",
+    "onboarding/example.py": "writes the example project into a new folder (mlci demo, tests)",
     "commands/demo.py": "writes a new demo folder it owns",
 }
 
