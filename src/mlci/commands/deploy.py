@@ -23,7 +23,7 @@ from mlci.config import ModelConfig
 from mlci.deploy import promote
 from mlci.deploy.artifact import ensure_pushed, fetch
 from mlci.deploy.card import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
-from mlci.deploy.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix
+from mlci.deploy.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix, version_tag
 from mlci.deploy.targets import Delivery, Target, open_target, sha256_of
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
@@ -225,7 +225,7 @@ def finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...
 
 def _release(ctx: RunContext, name: str, card: Card, text: str, artifact: Path) -> None:
     client = ctx.github()
-    tag = f"{tag_prefix(name)}@{card.version}"
+    tag = version_tag(name, card.version)
     release = client.get_release_by_tag(tag) or client.create_release(tag, f"{name} {card.version}", text)
     asset = f"{tag_prefix(name)}-{card.version}-{artifact.name}"
     if artifact.is_file() and all(a.get("name") != asset for a in release.get("assets") or []):

@@ -25,7 +25,8 @@ from mlci.deploy.registry import (
     model,
     push_tags,
     remote_has_tags,
-    tag_prefix,
+    stage_tag,
+    version_tag,
 )
 from mlci.errors import MlciError
 from mlci.repo.git import git
@@ -50,7 +51,7 @@ def register(
             return []
         version = bump_version(state.used_versions(), bump)
         message = f"Registering artifact {name} version {version}"
-        return [NewTag(f"{tag_prefix(name)}@{version}", commit, message)]
+        return [NewTag(version_tag(name, version), commit, message)]
 
     tags = _write(root, name, plan, remote)
     entry = model(root, name).version_at(commit)
@@ -86,7 +87,7 @@ def assign(
             newer.append(current)
             return []
         message = f"Assigning stage {stage} to artifact {name} version {version.version}"
-        return [NewTag(f"{tag_prefix(name)}#{stage}#{state.next_counter()}", commit, message)]
+        return [NewTag(stage_tag(name, stage, state.next_counter()), commit, message)]
 
     tags = tuple(_write(root, name, plan, remote))
     return Assignment(tags, newer[0] if newer else None)
