@@ -22,11 +22,12 @@ from mlci.commands.context import RunContext
 from mlci.config import ModelConfig
 from mlci.deploy import promote
 from mlci.deploy.artifact import ensure_pushed, fetch
-from mlci.deploy.card import Card, GateLine, commit_facts, data_versions, lock_params, pull_request, read_lock
+from mlci.deploy.card import Card, GateLine, commit_facts, data_versions, lock_params, pull_request
 from mlci.deploy.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix, version_tag
 from mlci.deploy.targets import Delivery, Target, open_target, sha256_of
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
+from mlci.repo.recorded import recorded
 from mlci.safety import md_code, md_escape, one_line
 
 if TYPE_CHECKING:
@@ -236,7 +237,7 @@ def build_card(ctx: RunContext, config: ModelConfig, draft: Card) -> Card:
     """Complete a card (name, version, stage, commit, metrics, gates given) from git and dvc.lock."""
     runtime, commit = ctx.runtime, draft.commit
     subject, author = commit_facts(ctx.root, commit)
-    lock = read_lock(ctx.root, commit)
+    held = recorded(ctx.root, commit)
     return dataclasses.replace(
         draft,
         description=config.description,
@@ -246,8 +247,8 @@ def build_card(ctx: RunContext, config: ModelConfig, draft: Card) -> Card:
         subject=subject,
         author=author,
         pr=pull_request(subject, runtime.event, runtime.server_url, runtime.repository),
-        data=data_versions(ctx.root, commit, lock, exclude=config.path),
-        params=lock_params(lock, config.stages),
+        data=data_versions(held, exclude=config.path),
+        params=lock_params(held.lock, config.stages),
     )
 
 

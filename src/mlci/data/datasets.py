@@ -15,6 +15,7 @@ from typing import Any
 from mlci.config import Config, DatasetContract
 from mlci.errors import MlciError
 from mlci.repo.git import ensure_commit, git
+from mlci.repo.recorded import recorded
 from mlci.safety import one_line
 
 TABULAR = (".csv", ".parquet", ".pq")
@@ -167,27 +168,9 @@ def changed_datasets(
 
 def recorded_hash(root: Path, rev: str, path: str) -> str | None:
     """The hash DVC recorded for `path` at `rev` (a `.dvc` file or dvc.lock), else git's blob id."""
-    import yaml
-
-    parts = PurePosixPath(path).parts
-    lock = _show(root, rev, "dvc.lock")
-    entries: list[dict[str, Any]] = []
-    if lock:
-        for stage in (yaml.safe_load(lock) or {}).get("stages", {}).values():
-            entries.extend(stage.get("deps") or [])
-            entries.extend(stage.get("outs") or [])
-    for end in range(len(parts), 0, -1):
-        prefix = "/".join(parts[:end])
-        inside = "/".join(parts[end:])
-        text = _show(root, rev, prefix + ".dvc")
-        if text:
-            outs = (yaml.safe_load(text) or {}).get("outs") or [{}]
-            md5 = outs[0].get("md5")
-            if md5:
-                return f"{md5}/{inside}" if inside else str(md5)
-        for entry in entries:
-            if entry.get("path") == prefix and entry.get("md5"):
-                return f"{entry['md5']}/{inside}" if inside else str(entry["md5"])
+    found = recorded(root, rev).hash_of(path)
+    if found:
+        return found
     blob = git(root, "rev-parse", "--verify", "--quiet", f"{rev}:{path}", check=False)
     return f"git-{blob}" if blob else None
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from mlci.render import render
 from mlci.repo.git import git
+from mlci.repo.recorded import Recorded
 
 TEMPLATE = "model_card.md.j2"
 _MERGE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
@@ -86,31 +87,18 @@ def pull_request(
     return PullRequest(number, title, merged_by, url)
 
 
-def read_lock(root: Path | str, rev: str) -> Mapping[str, Any]:
-    import yaml
-
-    text = git(root, "show", f"{rev}:dvc.lock", check=False)
-    data = yaml.safe_load(text) if text else None
-    return data if isinstance(data, dict) else {}
-
-
-def data_versions(
-    root: Path | str, rev: str, lock: Mapping[str, Any], exclude: str = ""
-) -> list[DataVersion]:
+def data_versions(recorded: Recorded, exclude: str = "") -> list[DataVersion]:
     """The data the pipeline read: stage inputs that DVC tracks (not code), and `.dvc`-tracked files.
 
     `exclude` drops the model artifact itself (an input of the evaluation stage).
     """
-    import yaml
-
-    stages = lock.get("stages") or {}
+    stages = recorded.stages()
     tracked = {str(o.get("path")) for s in stages.values() for o in (s.get("outs") or [])}
     entries: dict[str, Mapping[str, Any]] = {}
     for stage in stages.values():
         for item in stage.get("deps") or []:
             entries.setdefault(str(item.get("path")), item)
-    for dvcfile in _dvc_files(root, rev):
-        meta = yaml.safe_load(git(root, "show", f"{rev}:{dvcfile}", check=False) or "{}") or {}
+    for dvcfile, meta in recorded.dvc_files.items():
         folder = Path(dvcfile).parent
         for out in meta.get("outs") or []:
             path = (folder / str(out.get("path"))).as_posix()
@@ -125,11 +113,6 @@ def data_versions(
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def _dvc_files(root: Path | str, rev: str) -> list[str]:
-    listing = git(root, "ls-tree", "-r", "--name-only", rev, check=False)
-    return [p for p in listing.splitlines() if p.endswith(".dvc")]
 
 
 def lock_params(lock: Mapping[str, Any], stages: Iterable[str] = ()) -> dict[str, Any]:

@@ -151,7 +151,9 @@ def parse_tag(tag: str) -> dict[str, Any]:
     """A tag name read with GTO's own grammar (`name`, `action`, `version`, `stage`, `counter`);
     empty when the tag is not a registry tag. GTO is imported here: it costs ~0.3 s."""
 
-    parsed = parse_tag(tag) or {}
+    from gto.tag import parse_name
+
+    parsed: dict[str, Any] = parse_name(tag, raise_on_fail=False) or {}
     return parsed
 
 
