@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlci.config import Config, ConfigError, Gate, load_config
+from mlci.config import Config, ConfigError, Gate, load_config, parse_config
+from mlci.errors import MlciError
 from tests.testing.fixtures import run_cli
 
 
@@ -114,3 +115,19 @@ def test_every_config_field_is_documented() -> None:
                 f"{cls.__name__}.{f.name}" for f in dataclasses.fields(cls) if f"`{f.name}`" not in doc
             ]
     assert missing == [] or all(m.endswith(".source") for m in missing), missing
+
+
+def test_one_model_lookup_for_every_command() -> None:
+    two = parse_config({"models": {"churn": {"path": "a.pkl"}, "fraud": {"path": "b.pkl"}}})
+    assert two.model("fraud")[0] == "fraud"
+    with pytest.raises(
+        MlciError,
+        match=r"no model named 'frad' in mlci.yaml \(models: churn, fraud\); did you mean 'fraud'\?",
+    ):
+        two.model("frad")
+    with pytest.raises(MlciError, match="has 2 models: say which one to deploy"):
+        two.model(verb="deploy")
+    one = parse_config({"models": {"churn": {"path": "a.pkl"}}})
+    assert one.model() == ("churn", one.models["churn"])
+    with pytest.raises(MlciError, match=r"no model is configured in mlci\.yaml"):
+        parse_config({}).model()

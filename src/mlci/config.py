@@ -185,6 +185,36 @@ class Config:
     github: GitHubConfig = GitHubConfig()
     source: str = field(default="", compare=False)  # the file it came from, for messages
 
+    def model(self, name: str = "", *, verb: str = "use") -> tuple[str, ModelConfig]:
+        """The one lookup of a model by name for every command: `(name, its config)`.
+
+        No name: the only configured model. Raises MlciError (exit 2) for an unknown name (naming the
+        closest known one), for no models at all, and for several models and no name ("say which one
+        to `verb`").
+        """
+        where = self.source or CONFIG_FILE
+        known = ", ".join(sorted(self.models)) or "none"
+        if name:
+            if name in self.models:
+                return name, self.models[name]
+            close = difflib.get_close_matches(name, list(self.models), n=1)
+            also = f"; did you mean '{close[0]}'?" if close else ""
+            raise MlciError(
+                f"no model named '{name[:80]}' in {where} (models: {known}){also}",
+                "add it under `models:` with its `path`, or pick one of the configured models",
+            )
+        if len(self.models) == 1:
+            return next(iter(self.models.items()))
+        if not self.models:
+            raise MlciError(
+                f"no model is configured in {where}",
+                "add one:  models: {my-model: {path: models/model.pkl, data: data/train.csv}}",
+            )
+        raise MlciError(
+            f"{where} has {len(self.models)} models: say which one to {verb}",
+            f"give NAME, one of {known}",
+        )
+
 
 class ConfigError(MlciError):
     pass

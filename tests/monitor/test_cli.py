@@ -163,7 +163,7 @@ def test_bad_current_data_is_exit_2_with_a_message(
 def test_unknown_model_and_several_models(example_repo: ExampleRepo) -> None:
     proc = monitor(example_repo, "regressor", "--current", TEST_CSV)
     assert proc.returncode == 2
-    assert "no model named 'regressor' in mlci.yaml (known: classifier)" in proc.stderr
+    assert "no model named 'regressor' in mlci.yaml (models: classifier)" in proc.stderr
     config = (example_repo.root / "mlci.yaml").read_text()
     example_repo.write("mlci.yaml", config.replace("models:\n", "models:\n  other:\n    path: x.pkl\n", 1))
     proc = monitor(example_repo, "--current", TEST_CSV)

@@ -134,7 +134,7 @@ def test_named_model_runs_only_its_stages(runner: Runner) -> None:
 def test_unknown_model_is_a_usage_error(runner: Runner) -> None:
     code, _, err = runner.train("no-such-model")
     assert code == 2
-    assert "unknown model 'no-such-model'" in err and "classifier" in err
+    assert "no model named 'no-such-model' in mlci.yaml (models: classifier)" in err
 
 
 def test_missing_remote_folder_fails_before_running(runner: Runner) -> None:

@@ -62,24 +62,15 @@ class Deployed:
 
 
 def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, ModelConfig]]:
-    models = ctx.config.models
-    if not models:
-        raise MlciError(
-            "no model is configured, so there is nothing to deploy",
-            "add one to mlci.yaml:  models: {my-model: {path: models/model.pkl}}",
-        )
-    unknown = [n for n in names if n not in models]
-    if unknown:
-        raise MlciError(
-            f"model '{unknown[0]}' is not in {ctx.config.source or 'mlci.yaml'}",
-            f"configured models: {', '.join(sorted(models))}",
-        )
-    chosen = list(names) or list(models)
-    for name in chosen:
+    config = ctx.config
+    chosen = [config.model(n, verb="deploy") for n in names] or [config.model(n) for n in config.models]
+    if not chosen:
+        config.model(verb="deploy")  # no model at all: the one message for that
+    for name, model in chosen:
         check_name(name)
-        if not models[name].path:
+        if not model.path:
             raise MlciError(f"models.{name}.path is empty", "set it to the model artifact, a DVC output")
-    return [(name, models[name]) for name in chosen]
+    return chosen
 
 
 def deploy(

@@ -45,24 +45,9 @@ def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
 
 
 def choose_model(ctx: RunContext, name: str) -> tuple[str, ModelConfig | None]:
-    models = ctx.config.models
-    if name:
-        if name not in models:
-            known = ", ".join(sorted(models)) or "none"
-            raise MlciError(
-                f"no model named {name!r} in mlci.yaml (known: {known})",
-                "add it under `models:` with its `path` and training `data`",
-            )
-        return name, models[name]
-    if len(models) == 1:
-        only = next(iter(models))
-        return only, models[only]
-    if not models:
-        return "", None
-    raise MlciError(
-        f"mlci.yaml has {len(models)} models: say which one to monitor",
-        f"run `mlci monitor NAME ...` with NAME one of {', '.join(sorted(models))}",
-    )
+    if not name and not ctx.config.models:
+        return "", None  # compare data alone: no model, no prediction drift or decay
+    return ctx.config.model(name, verb="monitor")
 
 
 def production(ctx: RunContext, name: str) -> Production:

@@ -119,12 +119,7 @@ def _targets(ctx: RunContext, pipeline: pl.Pipeline, models: Sequence[str]) -> l
     for name in models:
         if name == ALL and ALL not in ctx.config.models:
             return []
-        model = ctx.config.models.get(name)
-        if model is None:
-            known = (
-                ", ".join(ctx.config.models) or f"none (use '{ALL}' or no argument for the whole pipeline)"
-            )
-            raise MlciError(f"unknown model '{one_line(name, 80)}'", f"models in mlci.yaml: {known}")
+        _, model = ctx.config.model(name, verb="train")
         targets += [s for s in pl.model_stages(pipeline, name, model.stages, model.path) if s not in targets]
     return targets
 

@@ -40,21 +40,9 @@ class DataUpdate:
 def choose_model(config: Config, name: str, report: Mapping[str, Any] | None) -> str:
     """The model to retrain: the argument, else the report's `model`, else the only configured one."""
     chosen = name or str((report or {}).get("model") or "")
-    if not chosen:
-        if len(config.models) == 1:
-            return next(iter(config.models))
-        known = ", ".join(sorted(config.models)) or "none configured"
-        raise MlciError(
-            f"which model to retrain? give its name (models in mlci.yaml: {known})",
-            "run `mlci retrain NAME`, or pass a monitor report with --from-report",
-        )
-    if chosen not in config.models and not config.retrain.dataset:
-        known = ", ".join(sorted(config.models)) or "none"
-        raise MlciError(
-            f"model '{one_line(chosen)}' is not in mlci.yaml (models: {known})",
-            "add it under `models:` with its `data`, or set `retrain.dataset`",
-        )
-    return chosen
+    if chosen and config.retrain.dataset:
+        return chosen  # `retrain.dataset` names the data: the model need not be configured
+    return config.model(chosen, verb="retrain")[0]
 
 
 def find_dataset(root: Path, config: Config, model: str) -> str:
