@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from mlci.deploy.registry import (
@@ -46,16 +47,22 @@ def register(
 ) -> Promotion:
     """The version on `commit`: the existing one (a re-run), else the next free one."""
 
+    planned: list[str] = []
+
     def plan(state: Model) -> list[NewTag]:
+        planned.clear()
         if state.version_at(commit):
             return []
         version = bump_version(state.used_versions(), bump)
+        planned.append(version)
         message = f"Registering artifact {name} version {version}"
         return [NewTag(version_tag(name, version), commit, message)]
 
-    tags = _write(root, name, plan, remote)
-    entry = model(root, name).version_at(commit)
-    assert entry is not None, "registered above"
+    tags, state, stamp = _write(root, name, plan, remote)
+    entry = state.version_at(commit)
+    if tags and stamp:  # what this run just tagged: no need to read the registry again
+        entry = RegistryEntry(name, planned[0], commit, stamp, tags[0])
+    assert entry is not None, "registered above, or already registered"
     return Promotion(entry, tuple(tags), reused=not tags)
 
 
@@ -89,8 +96,8 @@ def assign(
         message = f"Assigning stage {stage} to artifact {name} version {version.version}"
         return [NewTag(stage_tag(name, stage, state.next_counter()), commit, message)]
 
-    tags = tuple(_write(root, name, plan, remote))
-    return Assignment(tags, newer[0] if newer else None)
+    tags, _, _ = _write(root, name, plan, remote)
+    return Assignment(tuple(tags), newer[0] if newer else None)
 
 
 def newer_in_stage(root: Path, name: str, commit: str, stage: str) -> RegistryEntry | None:
@@ -108,7 +115,11 @@ def _is_ancestor(root: Path, older: str, newer: str) -> bool:
     return bool(older != newer and git(root, "merge-base", older, newer, check=False) == older)
 
 
-def _write(root: Path, name: str, plan: Callable[[Model], list[NewTag]], remote: str) -> list[str]:
+def _write(
+    root: Path, name: str, plan: Callable[[Model], list[NewTag]], remote: str
+) -> tuple[list[str], Model, datetime | None]:
+    """Plan on the freshly fetched registry, tag, push; recompute when a concurrent run won the race.
+    Returns the tags pushed, the state they were planned on, and their date."""
     pushing = has_remote(root, remote)
     for _ in range(ATTEMPTS):
         if pushing:
@@ -116,12 +127,12 @@ def _write(root: Path, name: str, plan: Callable[[Model], list[NewTag]], remote:
         state = model(root, name)
         tags = plan(state)
         if not tags:
-            return []
-        create_tags(root, tags, state.last_event_time())
+            return [], state, None
+        stamp = create_tags(root, tags, state.last_event_time())
         names = [t.name for t in tags]
         refused = push_tags(root, names, remote) if pushing else ""
         if not refused:
-            return names
+            return names, state, stamp
         delete_local(root, names)
         if not remote_has_tags(root, names, remote):  # not a race: git's own reason
             raise MlciError(
