@@ -87,6 +87,8 @@ def test_report_text_cannot_inject_markup_or_mentions(tmp_path: Path) -> None:
 
     body = pr_body(
         tmp_path,
+        None,
+        "",
         marker=marker("clf", "abc"),
         model="clf",
         summary=report["summary"],
@@ -102,7 +104,6 @@ def test_report_text_cannot_inject_markup_or_mentions(tmp_path: Path) -> None:
         fresh_paths=["new.csv"],
         old_md5="a",
         new_md5="b",
-        run_url="",
         update=update,
     )
 
@@ -127,3 +128,43 @@ def test_several_models_need_a_name() -> None:
         choose_model(config, "", None)
     with pytest.raises(MlciError, match=r"no model named 'c' in mlci\.yaml \(models: a, b\)"):
         choose_model(config, "c", None)
+
+
+def _body(tmp_path: Path, existing: dict[str, str] | None, run: str, drifted: list[dict[str, object]]) -> str:
+    update = DataUpdate("data/raw.csv", "append", 10, 12, 2, True)
+    return pr_body(
+        tmp_path,
+        existing,
+        run,
+        marker=marker("clf", "abc"),
+        model="clf",
+        summary="",
+        drifted=drifted,
+        columns_checked=3,
+        drift_detected=True,
+        decayed=[],
+        dataset="data/raw.csv",
+        mode="append",
+        rows_before=10,
+        rows_after=12,
+        rows_added=2,
+        fresh_paths=["new.csv"],
+        old_md5="a",
+        new_md5="b",
+        update=update,
+    )
+
+
+def test_a_scheduled_run_with_the_same_figures_renders_the_same_body(tmp_path: Path) -> None:
+    run = "https://github.com/o/r/actions/runs/"
+    column = {"name": "age", "method": "KS", "score": 0.4, "threshold": 0.1, "why": ""}
+    first = _body(tmp_path, None, run + "1", [column])
+    assert f"Opened by [this monitoring run]({run}1)" in first
+    # the next day's run: same drift figures → byte for byte the same body, so nothing is written
+    assert _body(tmp_path, {"body": first}, run + "2", [column]) == first
+    # figures changed: still opened by run 1, and run 3 named as the one the figures come from
+    moved = _body(tmp_path, {"body": first}, run + "3", [{**column, "score": 0.6}])
+    assert f"Opened by [this monitoring run]({run}1)" in moved and f"from [a later run]({run}3)" in moved
+    assert _body(tmp_path, {"body": moved}, run + "4", [{**column, "score": 0.6}]) == moved
+    # a run URL that could close the hidden comment is not written at all
+    assert "mlci:opened-by" not in _body(tmp_path, None, "https://x/--><img>", [column])

@@ -128,7 +128,9 @@ def open_pull(ctx: RunContext, prepared: Prepared) -> RetrainResult:
         branch=plan.branch,
         base=plan.base_branch,
         title=prs.pr_title(plan.model, update),
-        body=prs.pr_body(ctx.root, **prepared.context),
+        body=prs.pr_body(
+            ctx.root, prs.open_for(client, plan.branch), ctx.runtime.run_url, **prepared.context
+        ),
         settings=ctx.config.retrain,
     )
     for warning in outcome.warnings:
@@ -168,7 +170,7 @@ def _build(
     # DVC 3 records a file's plain md5: when the branch already has this very file, neither
     # `dvc add` nor `dvc push` is needed (the branch was only ever pushed after its data)
     early = file_md5(work / plan.dataset) if update.mode != "update" and plain_md5(pointer) else ""
-    reuse = _reusable(ctx.root, plan, pointer_path, early) if early else None
+    reuse = _reusable(ctx, plan, pointer_path, early) if early else None
     if not reuse:
         if update.mode != "update":
             dvc.add(work, plan.dataset)
@@ -177,11 +179,11 @@ def _build(
     if new_md5 == old_md5:
         return _stop(plan, "no-change", data_hash, f"{plan.base_branch} already has this data")
     context = _pr_context(ctx.root, plan, update, report, fresh_paths, (old_md5, new_md5))
-    context.update(marker=mark, run_url=ctx.runtime.run_url)
+    context.update(marker=mark)
     if reuse:
         return Prepared(plan, reuse, False, data_hash, context)
     dvc.push(work, plan.dataset, ctx.config.train.remote)
-    reuse = _reusable(ctx.root, plan, pointer_path, new_md5)
+    reuse = _reusable(ctx, plan, pointer_path, new_md5)
     if reuse:
         return Prepared(plan, reuse, False, data_hash, context)
     message = branches.commit_message(
@@ -263,19 +265,35 @@ def _run_command(ctx: RunContext, work: Path, plan: _Plan, fresh_paths: list[Pat
         )
 
 
-def _reusable(root: Path, plan: _Plan, pointer: str, new_md5: str) -> str | None:
-    """The branch's tip, when it is our commit of this data on this base: nothing to commit again."""
-    if plan.tips.branch is None:
+def _reusable(ctx: RunContext, plan: _Plan, pointer: str, new_md5: str) -> str | None:
+    """The branch's tip, when it already proposes this data on this base: our retraining commit on the
+    default branch's tip, with only `mlci train --commit` results on top. None: build a new commit.
+
+    A branch whose commits are all mlci's (or whose pull request was merged or closed) may be rebuilt;
+    a commit a person pushed onto an open branch is never overwritten.
+    """
+    tip = plan.tips.branch
+    if tip is None:
         return None
-    tip = branches.read_commit(root, plan.tips.branch)
-    if tip.model != plan.model:
+    commits = branches.branch_commits(ctx.root, plan.tips.base, tip)  # newest first
+    foreign = [c for c in commits if not c.ours(plan.model)]
+    if foreign:
+        if prs.finished(ctx.github(), plan.branch, tip):
+            return None  # its pull request is merged or closed: start the branch afresh
+        theirs = foreign[0]
         raise MlciError(
-            f"branch {one_line(plan.branch)} has a commit mlci did not make ({tip.sha[:12]}): "
-            "not overwriting it",
-            "merge or close its pull request and delete the branch, or set another `retrain.branch_prefix`",
+            f"branch {one_line(plan.branch)} has commit {theirs.sha[:12]} by {one_line(theirs.author, 80)} "
+            "that mlci did not make: not overwriting it",
+            "merge or close its pull request (mlci then starts the branch afresh on the next run), or move "
+            "that commit to another branch; or set another `retrain.branch_prefix`",
         )
-    same = tip.parent == plan.tips.base and pointer_md5(branches.show_file(root, tip.sha, pointer)) == new_md5
-    return tip.sha if same else None
+    if not commits:
+        return None  # the default branch already holds the whole branch (merged): start afresh
+    first = commits[-1]
+    if first.model != plan.model or first.parent != plan.tips.base:
+        return None
+    same = pointer_md5(branches.show_file(ctx.root, tip, pointer)) == new_md5
+    return tip if same else None
 
 
 def _dispatch(ctx: RunContext, client: GitHubClient, branch: str, wanted: bool) -> bool:

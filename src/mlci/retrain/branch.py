@@ -8,7 +8,6 @@ lease on the sha we saw: a branch someone moved since is not overwritten.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,12 +18,11 @@ from typing import Any
 
 from mlci.errors import MlciError
 from mlci.repo.git import GitError, git, resolve
+from mlci.repo.trailers import DATA, RESULTS, RETRAIN, trailer
 from mlci.retrain.update import DataUpdate
 from mlci.safety import one_line
 
 REMOTE = "origin"
-TRAILER_MODEL = "Mlci-Retrain"
-TRAILER_DATA = "Mlci-Data"
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
@@ -40,8 +38,13 @@ class Tips:
 class BranchCommit:
     sha: str
     parent: str
-    model: str  # the Mlci-Retrain trailer ("" when a person made this commit)
+    model: str  # the Mlci-Retrain trailer ("" unless mlci retrain made this commit)
     data_hash: str  # the Mlci-Data trailer
+    results: bool = False  # an `mlci train --commit` results commit (Mlci-Results trailer)
+    author: str = ""  # "Name <email>"
+
+    def ours(self, model: str) -> bool:
+        return self.model == model or (self.results and not self.model)
 
 
 def check_branch_name(root: Path, branch: str) -> str:
@@ -83,18 +86,28 @@ def fetch_tips(root: Path, default: str, branch: str) -> Tips:
 
 
 def read_commit(root: Path, sha: str) -> BranchCommit:
-    parents, _, message = git(root, "log", "-1", "--format=%P%n%B", sha).partition("\n")
+    return _parse(git(root, "log", "-1", f"--format={_FORMAT}", sha))
+
+
+_FORMAT = "%H%x00%P%x00%an <%ae>%x00%B"
+
+
+def _parse(record: str) -> BranchCommit:
+    sha, parents, author, message = record.split("\0", 3)
     return BranchCommit(
         sha,
         parents.split()[0] if parents else "",
-        _trailer(message, TRAILER_MODEL),
-        _trailer(message, TRAILER_DATA),
+        trailer(message, RETRAIN),
+        trailer(message, DATA),
+        bool(trailer(message, RESULTS)),
+        author,
     )
 
 
-def _trailer(message: str, key: str) -> str:
-    found = re.findall(rf"^{key}: *(\S+) *$", message, flags=re.MULTILINE)
-    return found[-1] if found else ""
+def branch_commits(root: Path, base: str, tip: str) -> list[BranchCommit]:
+    """The commits on the branch that the default branch does not have, newest first."""
+    out = git(root, "log", f"--format={_FORMAT}%x1e", f"{base}..{tip}")
+    return [_parse(record.strip("\n")) for record in out.split("\x1e") if record.strip()]
 
 
 def show_file(root: Path, sha: str, path: str) -> str | None:
@@ -192,7 +205,7 @@ def commit_message(
         lines.append(f"Rows: {update.rows_before} -> {update.rows_after} ({update.mode})")
     lines += [
         "",
-        f"{TRAILER_MODEL}: {one_line(model).replace(' ', '_')}",
-        f"{TRAILER_DATA}: {data_hash}",
+        f"{RETRAIN}: {one_line(model).replace(' ', '_')}",
+        f"{DATA}: {data_hash}",
     ]
     return "\n".join(lines) + "\n"

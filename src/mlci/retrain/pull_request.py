@@ -44,6 +44,12 @@ def closed_for(client: GitHubClient, branch: str, mark: str) -> Json | None:
     return None
 
 
+def finished(client: GitHubClient, branch: str, tip: str) -> bool:
+    """Whether a merged or closed pull request of our branch ended at `tip`: that work is done."""
+    closed = client.list_pulls(head=head_label(client, branch), state="closed")
+    return any(str((pull.get("head") or {}).get("sha") or "") == tip for pull in closed)
+
+
 def open_for(client: GitHubClient, branch: str) -> Json | None:
     return next(iter(client.list_pulls(head=head_label(client, branch), state="open")), None)
 
@@ -145,5 +151,26 @@ def pr_title(model: str, update: DataUpdate) -> str:
     return one_line(f"Retrain {model} on fresh data{rows}", 120)
 
 
-def pr_body(root: Path, **context: Any) -> str:
-    return render("retrain_pr.md.j2", repo_root=root, **context)
+_OPENED_BY = re.compile(r"^<!-- mlci:opened-by:(\S+) -->$", re.MULTILINE)
+_CONFIRMED_BY = re.compile(r"^<!-- mlci:confirmed-by:(\S+) -->$", re.MULTILINE)
+
+
+def _link(url: str | None) -> str:
+    """A run URL fit for the body's hidden comments ("" when it is not one)."""
+    url = url or ""
+    return url if re.fullmatch(r"https?://[^\s<>\"]+", url) and "--" not in url else ""
+
+
+def pr_body(root: Path, existing: Json | None, run_url: str | None, **context: Any) -> str:
+    """The body; for an open pull request it keeps naming the run that opened it, and names this run
+    as the one that confirmed the drift figures only when they changed. So a scheduled run that finds
+    the same drift renders the same body, and writes nothing."""
+    old = str((existing or {}).get("body") or "")
+    opened = (_OPENED_BY.findall(old) or [_link(run_url)])[0]
+    confirmed = (_CONFIRMED_BY.findall(old) or [opened])[0]
+    body = render("retrain_pr.md.j2", repo_root=root, opened_by=opened, confirmed_by=confirmed, **context)
+    if existing is not None and body != old and _link(run_url):
+        body = render(
+            "retrain_pr.md.j2", repo_root=root, opened_by=opened, confirmed_by=_link(run_url), **context
+        )
+    return body

@@ -18,6 +18,7 @@ from pathlib import Path
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.repo.git import git
+from mlci.repo.trailers import RESULTS, with_trailer
 from mlci.safety import one_line
 
 BOT_NAME = "github-actions[bot]"
@@ -53,6 +54,8 @@ def commit_and_push(
     if not files:
         return CommitResult(note="nothing to commit")
     trained = git(root, "rev-parse", "HEAD")
+    # the trailer lets `mlci retrain` tell this commit from a person's on its rolling branch
+    message = with_trailer(message, RESULTS, ",".join(stages) or "all")
     _commit(root, files, message)
     for _ in range(ATTEMPTS):
         proc = subprocess.run(
@@ -94,7 +97,7 @@ def _commit(root: Path, files: Sequence[str], message: str) -> None:
     if not git(root, "config", "user.email", check=False):
         identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
     git(root, "add", "--", *files)
-    git(root, *identity, "commit", "--quiet", "--no-verify", "-m", message, "--", *files)
+    git(root, *identity, "commit", "--quiet", "--no-verify", "-F", "-", "--", *files, input=message)
 
 
 def _rebase_results(
