@@ -228,8 +228,18 @@ def test_a_branch_someone_else_committed_to_is_not_overwritten(
     proc = retrain(example_repo, "--data", str(newer), env=online_env(fake_github))
 
     assert proc.returncode == 2
-    assert "did not make" in proc.stderr
+    assert f"has commit {theirs[:12]} by mlci tests <tests@example.com> that mlci did not make" in proc.stderr
     assert origin_sha(example_repo) == theirs
+
+    # once its pull request is closed, the branch is finished: new data starts it afresh on main
+    (pull,) = fake_github.pulls
+    pull.update(state="closed")
+    pull["head"]["sha"] = theirs
+    proc = retrain(example_repo, "--data", str(newer), env=online_env(fake_github))
+
+    assert proc.returncode == 0, proc.stderr
+    assert "pull request #2 opened" in proc.stdout
+    assert commits_ahead(example_repo) == 1 and origin_sha(example_repo) != theirs
 
 
 def test_without_origin_the_branch_is_made_locally(example_repo: ExampleRepo, tmp_path: Path) -> None:

@@ -67,13 +67,15 @@ def default_branch(root: Path | str, remote: str = "origin") -> str:
 
 
 def ensure_commit(root: Path | str, rev: str, remote: str = "origin") -> str:
-    """Resolve `rev`, fetching it (depth 1) when a shallow CI checkout lacks it."""
+    """Resolve `rev`, fetching it when the clone lacks it: only that commit (depth 1) in a shallow CI
+    checkout; with its history in a full clone, which a depth-1 fetch would turn shallow."""
     found = resolve(root, rev)
     if found:
         return found
+    depth = ["--depth=1"] if is_shallow(root) else []
     for ref in (rev, f"refs/heads/{rev}"):
         proc = subprocess.run(
-            ["git", "fetch", "--no-tags", "--depth=1", remote, ref],
+            ["git", "fetch", "--no-tags", *depth, remote, ref],
             cwd=root,
             capture_output=True,
             text=True,
