@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import click
 
+from mlci.cli.options import output_format
+
 
 @click.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@output_format("Output format.")
 def event(fmt: str) -> None:
     """Print the command the current GitHub event maps to (push→train/deploy, PR→report, ...)."""
     import json

@@ -18,3 +18,15 @@ def report_format(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         show_default=True,
         help=help,
     )
+
+
+def output_format(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--format text|json` of the commands that print a result (train, event)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=help,
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from mlci.cli.options import output_format
+
 
 @click.command()
 @click.argument("models", nargs=-1)
@@ -16,14 +18,7 @@ import click
 @click.option(
     "--commit/--no-commit", default=False, help="Commit changed dvc.lock/metrics back to the branch."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: print the result document on stdout (DVC's log goes to stderr).",
-)
+@output_format("json: print the result document on stdout (DVC's log goes to stderr).")
 def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit: bool, fmt: str) -> None:
     """Run the DVC pipeline (or the stages of MODELS), reusing what the remote already has.
 
