@@ -14,12 +14,15 @@ status codes, bodies and headers, records every request, and can inject faults p
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
@@ -82,6 +85,7 @@ class Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a non-JSON body (an artifact's zip)
 
 
 @dataclass
@@ -147,6 +151,8 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", r"/releases/(?P<id>\d+)", "get_release"),
     ("UPLOAD", r"/releases/(?P<id>\d+)/assets", "upload_asset"),
     ("POST", r"/actions/workflows/(?P<workflow>[^/]+)/dispatches", "dispatch_workflow"),
+    ("GET", r"/actions/runs/(?P<run>\d+)/artifacts", "list_artifacts"),
+    ("GET", r"/actions/artifacts/(?P<id>\d+)/zip", "download_artifact"),
 ]
 
 
@@ -184,6 +190,8 @@ class FakeGitHub:
         self.releases: list[Json] = []
         self.assets: dict[tuple[int, str], bytes] = {}
         self.dispatches: list[Json] = []
+        # Artifacts the workflow runs uploaded (tests/actions/upload-artifact): <folder>/<run id>/<name>/
+        self.artifacts_dir: Path | None = None
         self._lock = threading.RLock()
         self._ids = 1000
         self._numbers = 0
@@ -302,7 +310,13 @@ class FakeGitHub:
         self._send(h, reply, record)
 
     def _send(self, h: BaseHTTPRequestHandler, reply: Reply, record: Recorded) -> None:
-        body = b"" if reply.body is None else json.dumps(reply.body).encode()
+        body = (
+            reply.raw
+            if reply.raw is not None
+            else b""
+            if reply.body is None
+            else json.dumps(reply.body).encode()
+        )
         used = len(self.requests)
         headers = {
             "x-github-request-id": f"FAKE:{used:06d}",
@@ -314,7 +328,9 @@ class FakeGitHub:
             "content-length": str(len(body)),
         }
         if body:
-            headers["content-type"] = "application/json; charset=utf-8"
+            headers["content-type"] = (
+                "application/zip" if reply.raw is not None else "application/json; charset=utf-8"
+            )
         headers.update(reply.headers)
         record.status = reply.status
         try:
@@ -741,6 +757,48 @@ class FakeGitHub:
     def _get_release(self, req: Req) -> Reply:
         release = next((r for r in self.releases if r["id"] == int(req.args["id"])), None)
         return Reply(200, release) if release else NOT_FOUND
+
+    # Handlers: Actions artifacts (what the upload-artifact stand-in stored under artifacts_dir)
+
+    def _artifact_folders(self) -> list[Path]:
+        if self.artifacts_dir is None or not self.artifacts_dir.is_dir():
+            return []
+        return sorted(
+            p for run in self.artifacts_dir.iterdir() if run.is_dir() for p in run.iterdir() if p.is_dir()
+        )
+
+    def _artifact_json(self, index: int, folder: Path) -> Json:
+        artifact_id = 9000 + index
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        return {
+            "id": artifact_id,
+            "name": folder.name,
+            "size_in_bytes": size,
+            "expired": False,
+            "archive_download_url": f"{self.url}/repos/{self.repository}/actions/artifacts/{artifact_id}/zip",
+            "workflow_run": {"id": int(folder.parent.name)},
+            "created_at": _now(),
+        }
+
+    def _list_artifacts(self, req: Req) -> Reply:
+        found = [
+            self._artifact_json(i, folder)
+            for i, folder in enumerate(self._artifact_folders())
+            if folder.parent.name == req.args["run"]
+        ]
+        return Reply(200, {"total_count": len(found), "artifacts": found})
+
+    def _download_artifact(self, req: Req) -> Reply:
+        folders = self._artifact_folders()
+        index = int(req.args["id"]) - 9000
+        if not 0 <= index < len(folders):
+            return NOT_FOUND
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for file in sorted(folders[index].rglob("*")):
+                if file.is_file():
+                    archive.write(file, file.relative_to(folders[index]).as_posix())
+        return Reply(200, raw=buffer.getvalue())
 
     def _upload_asset(self, req: Req) -> Reply:
         release = next((r for r in self.releases if r["id"] == int(req.args["id"])), None)

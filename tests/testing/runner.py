@@ -1,0 +1,177 @@
+"""Run the workflow files themselves on a GitHub Actions runner (act, in host mode), offline.
+
+Built on ../shared/tools/actions-runner (it serves the real actions/checkout, setup-python and cache at
+the pinned commits). Around it this harness puts what a run on GitHub would reach:
+- the fake GitHub REST API (`GITHUB_API_URL`), which also answers the artifacts API,
+- a git smart-HTTP server (`GITHUB_SERVER_URL`) serving the project's bare origin, so `actions/checkout`
+  with a ref fetches from it and pushes (results commits, registry tags) land in it,
+- stand-ins for actions/upload-artifact and download-artifact (`tests/actions/`), storing artifacts in
+  a folder the fake GitHub serves,
+- mlci's reusable workflows and action mapped from this checkout, and `mlci-package` pointing at a wheel
+  built from it, so the code under test is what the jobs install.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.testing.fixtures import ROOT
+
+RUNNER = ROOT.parent / "shared" / "tools" / "actions-runner"
+MLCI_REPOSITORY = "mlci-dev/mlci"
+UPLOAD = "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f"
+DOWNLOAD = "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c"
+STAND_INS = ROOT / "tests" / "actions"
+
+requires_runner = pytest.mark.skipif(
+    not RUNNER.exists(),
+    reason=f"the Actions runner harness {RUNNER.relative_to(ROOT.parent)} is not beside this checkout "
+    "(it comes with the project's shared tools; the workflow scenarios need it)",
+)
+
+
+@dataclass
+class RunResult:
+    """One `act` run: its exit code, its whole log, and each job's wall time and step times."""
+
+    returncode: int
+    log: str
+    seconds: float
+    steps: dict[str, float] = field(default_factory=dict)  # "job/step" -> seconds, from act's timings
+
+    def job_log(self, job: str) -> str:
+        return "\n".join(line for line in self.log.splitlines() if line.startswith(f"[{job}"))
+
+    def explain(self) -> str:
+        """The failing jobs' step logs, for an assertion message."""
+        failed = {m.group(1) for m in re.finditer(r"^\[([^\]]+)\]\s+❌", self.log, re.M)}
+        parts = [self.job_log(job.split("/")[0] + "/" + job.split("/", 1)[-1]) for job in sorted(failed)]
+        return "\n\n".join(parts) or self.log[-20_000:]
+
+
+def build_wheel(dest: Path) -> Path:
+    """mlci's wheel, built from this checkout without network (hatchling is a test dependency)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dest), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dest.glob("mlci-*.whl")
+    return wheel
+
+
+def checkout_sha() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+_STEP_TIME = re.compile(r"^\[([^\]]+)\]\s+✅\s+Success - (?:Main |Post )?(.+?) \[([\d.]+)(ms|s|m)")
+
+
+def _timings(log: str) -> dict[str, float]:
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0}
+    return {
+        f"{m.group(1)}/{m.group(2)}": float(m.group(3)) * scale[m.group(4)]
+        for m in map(_STEP_TIME.match, log.splitlines())
+        if m
+    }
+
+
+def run_workflow(
+    project: Path,
+    event: str,
+    workflow: Path,
+    event_file: Path,
+    *,
+    api_url: str,
+    server_url: str,
+    token: str,
+    artifacts: Path,
+    mlci_ref: str,
+    env: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
+    timeout: float = 900,
+) -> RunResult:
+    """Run `workflow` for `event` in `project`: a clone with a remote `github` whose URL names the
+    repository (https://github.com/OWNER/NAME.git), served for real by `server_url`."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(RUNNER),
+        event,
+        "-W",
+        str(workflow),
+        "-e",
+        str(event_file),
+        "-s",
+        f"GITHUB_TOKEN={token}",
+        "--env",
+        f"GITHUB_API_URL={api_url}",
+        "--env",
+        f"GITHUB_SERVER_URL={server_url}",
+        "--env",
+        f"MLCI_TEST_ARTIFACTS={artifacts}",
+        "--env",
+        "MLCI_RETRY_SCALE=0",
+        "--remote-name",
+        "github",  # a remote named like GitHub's, for act to name the repository after
+        "--local-repository",
+        f"{MLCI_REPOSITORY}@{mlci_ref}={ROOT}",
+        "--local-repository",
+        f"{UPLOAD}={STAND_INS / 'upload-artifact'}",
+        "--local-repository",
+        f"{DOWNLOAD}={STAND_INS / 'download-artifact'}",
+        *extra,
+    ]
+    for key, value in (env or {}).items():
+        command += ["--env", f"{key}={value}"]
+    started = time.monotonic()
+    proc = subprocess.run(
+        command,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+    )
+    log = proc.stdout + proc.stderr
+    result = RunResult(proc.returncode, log, time.monotonic() - started, _timings(log))
+    record = os.environ.get("MLCI_WORKFLOW_TIMINGS")  # a file to append each run's timings to
+    if record:
+        import json
+
+        line = {
+            "workflow": workflow.name,
+            "event": event,
+            "seconds": round(result.seconds, 1),
+            "steps": result.steps,
+        }
+        with open(record, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line) + "\n")
+    return result
+
+
+def copy_tree(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest, symlinks=True)
+    return dest
+
+
+def event_file(folder: Path, payload: dict[str, Any]) -> Path:
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "event.json"
+    path.write_text(json.dumps(payload))
+    return path
