@@ -114,9 +114,10 @@ def comment_size(root: Path, base: str, head: str) -> tuple[int, int, int]:
     """(full markdown chars, comment chars, rows shown in the comment) for a real DVC repo."""
     sys.path.insert(0, str(SRC))
     from mlci.config import load_config
+    from mlci.github.limits import COMMENT_LIMIT
     from mlci.repo.revision import open_repo, read_snapshot
     from mlci.report.document import Revision, build_report
-    from mlci.report.markdown import COMMENT_LIMIT, render_markdown
+    from mlci.report.markdown import render_markdown
 
     with open_repo(root) as repo:
         old, new = read_snapshot(repo, base), read_snapshot(repo, head)

@@ -17,7 +17,8 @@ from mlci.github.client import (
     PermissionDenied,
     RateLimited,
 )
-from mlci.github.comments import COMMENT_LIMIT
+from mlci.github.comments import upsert
+from mlci.github.limits import COMMENT_LIMIT
 from tests.testing.fake_github import FakeGitHub
 
 MARKER = "<!-- mlci:report:default -->"
@@ -82,7 +83,7 @@ def test_pagination_past_100_finds_our_comment_on_page_3(
     for i in range(29):
         fake_github.add_comment(7, f"late comment {i}")
     assert len(client.list_issue_comments(7)) == 250
-    result = client.upsert_comment(7, "new report", MARKER)
+    result = upsert(client, 7, "new report", MARKER)
     assert result.action == "updated"
     pages = [r.query.get("page", "1") for r in fake_github.calls("GET", r"/issues/7/comments")]
     assert pages == ["1", "2", "3"] * 2
@@ -92,13 +93,13 @@ def test_pagination_past_100_finds_our_comment_on_page_3(
 
 
 def test_upsert_created_unchanged_updated(client: GitHubClient, fake_github: FakeGitHub) -> None:
-    first = client.upsert_comment(3, "accuracy 0.91", MARKER)
+    first = upsert(client, 3, "accuracy 0.91", MARKER)
     assert first.action == "created" and first.url.endswith(f"#issuecomment-{first.comment_id}")
     writes = len(fake_github.writes())
-    second = client.upsert_comment(3, "accuracy 0.91", MARKER)
+    second = upsert(client, 3, "accuracy 0.91", MARKER)
     assert (second.action, second.comment_id) == ("unchanged", first.comment_id)
     assert len(fake_github.writes()) == writes  # no write at all
-    third = client.upsert_comment(3, "accuracy 0.93", MARKER)
+    third = upsert(client, 3, "accuracy 0.93", MARKER)
     assert (third.action, third.comment_id) == ("updated", first.comment_id)
     (comment,) = fake_github.comments[3]
     assert comment["body"] == f"{MARKER}\naccuracy 0.93"
@@ -115,7 +116,7 @@ def test_upsert_never_touches_comments_without_our_marker(
         fake_github.add_comment(3, "<!-- mlci:report:default-2 -->\nyet another"),
     ]
     before = [dict(c) for c in others]
-    assert client.upsert_comment(3, "mine", MARKER).action == "created"
+    assert upsert(client, 3, "mine", MARKER).action == "created"
     assert fake_github.comments[3][:4] == before
     assert len(fake_github.comments[3]) == 5
 
@@ -125,19 +126,19 @@ def test_long_body_is_cut_at_a_line_with_a_link_to_the_run(
 ) -> None:
     body = "\n".join(f"| metric {i} | {i / 7:.6f} |" for i in range(4000))
     assert len(body) > COMMENT_LIMIT
-    assert client.upsert_comment(5, body, MARKER).action == "created"
+    assert upsert(client, 5, body, MARKER).action == "created"
     (comment,) = fake_github.comments[5]
     text = comment["body"]
     assert len(text) <= COMMENT_LIMIT and text.startswith(MARKER)
     assert f"[workflow run]({RUN_URL})" in text.splitlines()[-1]
     kept = text.split("\n\n---\n")[0].splitlines()
     assert kept[-1] in body.splitlines()  # whole lines only
-    assert client.upsert_comment(5, body, MARKER).action == "unchanged"
+    assert upsert(client, 5, body, MARKER).action == "unchanged"
 
 
 def test_marker_must_be_one_html_comment(client: GitHubClient) -> None:
     with pytest.raises(ValueError, match="HTML comment"):
-        client.upsert_comment(1, "x", "mlci:report")
+        upsert(client, 1, "x", "mlci:report")
 
 
 # Retries and faults
@@ -148,7 +149,7 @@ def test_5xx_on_comment_create_makes_one_comment(
     client: GitHubClient, fake_github: FakeGitHub, sleeps: list[float], after: bool
 ) -> None:
     fake_github.fail("POST", r"/issues/\d+/comments$", status=502, after=after)
-    result = client.upsert_comment(4, "report", MARKER)
+    result = upsert(client, 4, "report", MARKER)
     assert result.action == "created"
     assert len(fake_github.comments[4]) == 1
     assert sleeps == [1.0]
@@ -158,7 +159,7 @@ def test_dropped_connection_after_the_comment_landed_makes_no_duplicate(
     client: GitHubClient, fake_github: FakeGitHub, sleeps: list[float]
 ) -> None:
     fake_github.drop("POST", r"/issues/\d+/comments$", after=True)
-    assert client.upsert_comment(4, "report", MARKER).action == "created"
+    assert upsert(client, 4, "report", MARKER).action == "created"
     assert len(fake_github.comments[4]) == 1 and sleeps == [1.0]
 
 
@@ -186,7 +187,7 @@ def test_comment_create_keeps_failing(
 ) -> None:
     fake_github.fail("POST", r"/comments$", status=500, times=None)
     with pytest.raises(GitHubError, match="after 4 attempts"):
-        client.upsert_comment(4, "report", MARKER)
+        upsert(client, 4, "report", MARKER)
     assert len(fake_github.calls("POST")) == 4 and sleeps == [1.0, 2.0, 4.0]
     assert 4 not in fake_github.comments
 
@@ -266,7 +267,7 @@ def test_read_only_token_names_the_missing_permission(
 ) -> None:
     fake_github.read_only = True
     with pytest.raises(PermissionDenied) as caught:
-        client.upsert_comment(2, "report", MARKER)
+        upsert(client, 2, "report", MARKER)
     error = caught.value
     assert error.permission == "pull-requests: write" and error.status == 403
     assert "permissions:\n  pull-requests: write" in str(error)
@@ -316,7 +317,7 @@ def test_the_token_never_shows_in_errors(fake_github: FakeGitHub, sleeps: list[f
             errors.append(exc)
     fake_github.read_only = True
     fake_github.primary_limit(path="/pulls", reset_in=9999, times=None)
-    for action in (lambda: client.upsert_comment(1, "x", MARKER), client.list_pulls):
+    for action in (lambda: upsert(client, 1, "x", MARKER), client.list_pulls):
         try:
             action()
         except GitHubError as exc:
@@ -439,8 +440,8 @@ def test_upsert_ignores_a_marker_someone_else_typed(client: GitHubClient, fake_g
     """An Actions token has no /user: only bot comments can be ours, never a person's bait."""
     marker = "<!-- mlci:report:default -->"
     fake_github.add_comment(7, f"{marker}\nall gates passed", login="mallory")
-    first = client.upsert_comment(7, "the real report", marker)
-    again = client.upsert_comment(7, "the real report", marker)
+    first = upsert(client, 7, "the real report", marker)
+    again = upsert(client, 7, "the real report", marker)
     assert (first.action, again.action) == ("created", "unchanged")
     mallory, ours = fake_github.comments[7]
     assert mallory["body"] == f"{marker}\nall gates passed"
@@ -452,7 +453,7 @@ def test_with_a_personal_token_only_that_users_comments_count(fake_github: FakeG
     client = GitHubClient(fake_github.token, fake_github.repository, fake_github.url, sleep=lambda _: None)
     marker = "<!-- mlci:report:default -->"
     fake_github.add_comment(7, f"{marker}\nbait", login="mallory")
-    assert client.upsert_comment(7, "report v1", marker).action == "created"
-    assert client.upsert_comment(7, "report v2", marker).action == "updated"
+    assert upsert(client, 7, "report v1", marker).action == "created"
+    assert upsert(client, 7, "report v2", marker).action == "updated"
     assert [c["user"]["login"] for c in fake_github.comments[7]] == ["mallory", "alice"]
     assert "report v2" in fake_github.comments[7][1]["body"]

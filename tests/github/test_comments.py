@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mlci.github.client import GitHubClient
-from mlci.github.comments import COMMENT_LIMIT, find_all_marked, report_marker, with_marker
+from mlci.github.comments import find_all_marked, report_marker, upsert, with_marker
+from mlci.github.limits import COMMENT_LIMIT
 from mlci.github.outbox import Outbox
 from tests.testing.fake_github import FakeGitHub
 
@@ -29,9 +30,9 @@ def _ours(client: GitHubClient, number: int) -> list[dict[str, object]]:
 
 
 def test_create_then_unchanged_then_updated(client: GitHubClient) -> None:
-    assert client.upsert_comment(5, "accuracy 0.91", MARKER).action == "created"
-    assert client.upsert_comment(5, "accuracy 0.91", MARKER).action == "unchanged"
-    updated = client.upsert_comment(5, "accuracy 0.93", MARKER)
+    assert upsert(client, 5, "accuracy 0.91", MARKER).action == "created"
+    assert upsert(client, 5, "accuracy 0.91", MARKER).action == "unchanged"
+    updated = upsert(client, 5, "accuracy 0.93", MARKER)
     assert updated.action == "updated"
     (only,) = _ours(client, 5)
     assert only["body"] == f"{MARKER}\naccuracy 0.93"
@@ -42,7 +43,7 @@ def test_duplicates_left_by_concurrent_runs_are_healed_keeping_the_newest(client
     for text in ("run 1", "run 2", "run 3"):
         client.create_issue_comment(8, with_marker(text, MARKER))
     client.create_issue_comment(8, "a human's comment quoting nothing")
-    result = client.upsert_comment(8, "run 4", MARKER)
+    result = upsert(client, 8, "run 4", MARKER)
     assert result.action == "updated" and result.removed_duplicates == 2
     (kept,) = _ours(client, 8)
     assert kept["body"] == f"{MARKER}\nrun 4"
@@ -54,10 +55,10 @@ def test_a_late_run_for_an_older_head_writes_nothing(client: GitHubClient) -> No
     head = str(pull.get("head", {}).get("sha") or "")
     number = int(pull["number"])
     if not head:  # the outbox's pulls carry no commit: nothing newer to protect, so it writes
-        assert client.upsert_comment(number, "report", MARKER, head_sha="a" * 40).action == "created"
+        assert upsert(client, number, "report", MARKER, head_sha="a" * 40).action == "created"
         return
-    assert client.upsert_comment(number, "new head's report", MARKER, head_sha=head).action == "created"
-    late = client.upsert_comment(number, "old head's report", MARKER, head_sha="0" * 40)
+    assert upsert(client, number, "new head's report", MARKER, head_sha=head).action == "created"
+    late = upsert(client, number, "old head's report", MARKER, head_sha="0" * 40)
     assert late.action == "superseded" and late.comment_id == 0
     (kept,) = _ours(client, number)
     assert kept["body"] == f"{MARKER}\nnew head's report"
@@ -66,13 +67,13 @@ def test_a_late_run_for_an_older_head_writes_nothing(client: GitHubClient) -> No
 def test_a_marker_typed_by_someone_else_is_not_ours(fake_github: FakeGitHub) -> None:
     client = GitHubClient(fake_github.token, fake_github.repository, fake_github.url, sleep=lambda s: None)
     fake_github._new_comment(3, with_marker("planted by the PR author", MARKER), login="mallory")
-    assert client.upsert_comment(3, "the real report", MARKER).action == "created"
+    assert upsert(client, 3, "the real report", MARKER).action == "created"
     bodies = [c["body"] for c in client.list_issue_comments(3)]
     assert f"{MARKER}\nplanted by the PR author" in bodies  # neither edited nor deleted
 
 
 def test_a_long_report_is_cut_to_the_limit_on_both_transports(client: GitHubClient) -> None:
-    client.upsert_comment(2, "row\n" * 30_000, MARKER)
+    upsert(client, 2, "row\n" * 30_000, MARKER)
     (kept,) = _ours(client, 2)
     assert len(str(kept["body"])) <= COMMENT_LIMIT and "Truncated" in str(kept["body"])
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlci.github.client import GitHubClient, GitHubError, NotFound
+from mlci.github.comments import upsert
 from mlci.github.outbox import Outbox
 from mlci.github.publish import open_client
 
@@ -30,27 +31,27 @@ def test_open_client_without_token_is_an_outbox(tmp_path: Path, monkeypatch: pyt
 
 
 def test_upsert_writes_a_file_and_is_stateful(outbox: Outbox) -> None:
-    first = outbox.upsert_comment(12, "accuracy 0.91", MARKER)
+    first = upsert(outbox, 12, "accuracy 0.91", MARKER)
     assert first.action == "created"
     path = outbox.folder / f"comment-pr12-{first.comment_id}.md"
     assert path.read_text(encoding="utf-8") == f"{MARKER}\naccuracy 0.91"
     assert first.url == str(path)
-    assert outbox.upsert_comment(12, "accuracy 0.91", MARKER).action == "unchanged"
-    third = outbox.upsert_comment(12, "accuracy 0.95", MARKER)
+    assert upsert(outbox, 12, "accuracy 0.91", MARKER).action == "unchanged"
+    third = upsert(outbox, 12, "accuracy 0.95", MARKER)
     assert (third.action, third.comment_id) == ("updated", first.comment_id)
     assert path.read_text(encoding="utf-8").endswith("0.95")
     assert len(outbox.list_issue_comments(12)) == 1
 
 
 def test_state_persists_across_instances(outbox: Outbox) -> None:
-    outbox.upsert_comment(3, "report", MARKER)
+    upsert(outbox, 3, "report", MARKER)
     outbox.create_pull("Retrain", "retrain/a", "main", "body")
     outbox.create_ref("refs/tags/model@v1", SHA)
     outbox.create_deployment("model@v1", "production")
     outbox.create_release("model@v1", "Model v1", "notes")
 
     again = Outbox(outbox.folder, "octo-org/models")
-    assert again.upsert_comment(3, "report", MARKER).action == "unchanged"
+    assert upsert(again, 3, "report", MARKER).action == "unchanged"
     assert [p["number"] for p in again.list_pulls(head="octo-org:retrain/a")] == [1]
     assert again.create_pull("Second", "retrain/b", "main", "")["number"] == 2
     ref = again.get_ref("tags/model@v1")
@@ -117,6 +118,6 @@ def test_check_run_status_deployment_release_dispatch_files(outbox: Outbox, tmp_
 
 def test_long_comment_is_cut_like_on_github(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path, run_url="https://github.com/o/r/actions/runs/1")
-    result = outbox.upsert_comment(1, "line\n" * 20_000, MARKER)
+    result = upsert(outbox, 1, "line\n" * 20_000, MARKER)
     text = Path(result.url).read_text(encoding="utf-8")
     assert len(text) <= 65_536 and "actions/runs/1" in text

@@ -6,9 +6,10 @@ import json
 import math
 
 from mlci.config import parse_config
+from mlci.github.limits import COMMENT_LIMIT
 from mlci.repo.revision import Snapshot, TrackedOut
 from mlci.report.document import Revision, build_report, to_json
-from mlci.report.markdown import COMMENT_LIMIT, render_markdown
+from mlci.report.markdown import render_markdown
 from mlci.report.plots import build_views, mermaid_line
 
 BASE = Revision("main", "a" * 40)

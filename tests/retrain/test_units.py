@@ -11,7 +11,7 @@ import yaml
 
 from mlci.config import parse_config
 from mlci.errors import MlciError
-from mlci.retrain.monitor_input import decay_rows, drift_rows
+from mlci.retrain.handover import decay_rows, drift_rows
 from mlci.retrain.pull_request import marker, pr_body, token_kind
 from mlci.retrain.update import DataUpdate, choose_model, find_dataset
 

@@ -38,7 +38,7 @@ def report(
     Exit codes: 0 report written (gates passed or none), 1 a gate failed, 2 input/config error.
     """
     if post:
-        from mlci.commands.report_post import post_bundle, post_context
+        from mlci.commands.fork_post import post_bundle, post_context
 
         click.echo(post_bundle(post_context(), post), err=True)
         return

@@ -12,7 +12,7 @@ import click
 
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_text_atomic
-from mlci.github.comments import report_marker
+from mlci.github.comments import report_marker, upsert
 from mlci.safety import one_line
 
 if TYPE_CHECKING:
@@ -36,9 +36,10 @@ class ReportOptions:
 def run_report(ctx: RunContext, options: ReportOptions) -> int:
     """Build, write and publish the report; exit 1 (GateFailed) when a gate failed."""
     from mlci.gcpause import gc_paused
+    from mlci.github.limits import COMMENT_LIMIT
     from mlci.repo.revision import open_repo, read_snapshot
     from mlci.report.document import build_report, to_json
-    from mlci.report.markdown import COMMENT_LIMIT, render_markdown
+    from mlci.report.markdown import render_markdown
 
     base, head = resolve_revisions(ctx, options)
     # a group header only in Actions: locally stdout is the report itself (pipeable JSON)
@@ -192,19 +193,19 @@ def publish_comment(ctx: RunContext, report: Report, body: str) -> None:
     if number is None:
         return
     if ctx.runtime.is_fork:
-        _outbox(ctx).upsert_comment(
-            number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
+        upsert(
+            _outbox(ctx), number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
         )
         _warn_no_comment(ctx, "this pull request comes from a fork, whose token cannot comment")
         return
     client = ctx.github()
     try:
-        result = client.upsert_comment(
-            number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
+        result = upsert(
+            client, number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
         )
     except PermissionDenied:
-        _outbox(ctx).upsert_comment(
-            number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
+        upsert(
+            _outbox(ctx), number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
         )
         _warn_no_comment(ctx, "the token may not write pull-request comments")
         return

@@ -22,7 +22,7 @@ from mlci.github.errors import GitHubError
 from mlci.repo.git import default_branch
 from mlci.retrain import branch as branches
 from mlci.retrain import dvc_steps as dvc
-from mlci.retrain import monitor_input as report_io
+from mlci.retrain import handover as report_io
 from mlci.retrain import pull_request as prs
 from mlci.retrain.update import (
     DataUpdate,

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from mlci.github.comments import UpsertResult, fit_text, upsert
 from mlci.github.errors import GitHubError, NotFound, PermissionDenied, RateLimited
 from mlci.github.http import BACKOFF, Json, Sleep, Transport
+from mlci.github.limits import CHECK_TEXT_LIMIT, RELEASE_BODY_LIMIT, fit_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,7 +37,6 @@ class Api(Protocol):
 
 __all__ = ["GitHubClient", "GitHubError", "NotFound", "PermissionDenied", "RateLimited"]
 
-CHECK_TEXT_LIMIT = 65_535  # characters in a check run's summary or text
 ANNOTATIONS_PER_REQUEST = 50  # GitHub rejects more in one create/update of a check run
 
 
@@ -125,12 +124,6 @@ class GitHubClient:
         # Deleting twice leaves the same state; a 404 on the retry means the first one landed.
         with contextlib.suppress(NotFound):
             self._call("DELETE", f"/issues/comments/{comment_id}")
-
-    def upsert_comment(
-        self, number: int, body: str, marker: str, *, head_sha: str | None = None
-    ) -> UpsertResult:
-        """The one sticky comment carrying `marker` (see `mlci.github.comments.upsert`)."""
-        return upsert(self, number, body, marker, head_sha=head_sha)
 
     # Pull requests
 
@@ -296,7 +289,11 @@ class GitHubClient:
     def create_release(
         self, tag: str, name: str, body: str, *, draft: bool = False, prerelease: bool = False
     ) -> Json:
-        payload: Json = {"tag_name": tag, "name": name, "body": fit_text(body, 125_000, self.run_url)}
+        payload: Json = {
+            "tag_name": tag,
+            "name": name,
+            "body": fit_text(body, RELEASE_BODY_LIMIT, self.run_url),
+        }
         payload.update({"draft": draft, "prerelease": prerelease})
         return self.create_once(
             lambda: self._call("POST", "/releases", json=payload, retry=False),

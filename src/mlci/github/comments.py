@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlci.github.limits import COMMENT_LIMIT, fit_text
+
 if TYPE_CHECKING:
     from mlci.github.client import GitHubClient
 
 Json = dict[str, Any]
-COMMENT_LIMIT = 65_536  # characters GitHub accepts in a comment or pull request body
 _MARKER = re.compile(r"<!--(?:(?!--).)+-->")
 _REPORT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -71,22 +72,6 @@ def find_all_marked(comments: Iterable[Json], marker: str, author: str | None = 
 def find_marked(comments: Iterable[Json], marker: str, author: str | None = None) -> Json | None:
     """The first of `find_all_marked`, or None."""
     return next(iter(find_all_marked(comments, marker, author)), None)
-
-
-def fit_text(text: str, limit: int, run_url: str | None) -> str:
-    """Cut `text` at a line boundary to at most `limit` characters, with a note linking the full report."""
-    if len(text) <= limit:
-        return text
-    where = f"the [workflow run]({run_url})" if run_url else "the workflow run (job summary and artifacts)"
-    note = (
-        f"\n\n---\n**Truncated** to fit GitHub's {limit:,}-character limit: the full report is in {where}.\n"
-    )
-    room = limit - len(note) - len("\n```")
-    cut = text.rfind("\n", 0, room)
-    head = text[: cut if cut > 0 else room]
-    if head.count("```") % 2:  # do not leave a code block open over the note
-        head += "\n```"
-    return head + note
 
 
 def _same(old: object, new: str) -> bool:

@@ -16,7 +16,7 @@ from mlci.errors import MlciError
 from mlci.gates import GateResult, evaluate_gates
 from mlci.metrics import MetricRow, rows_from_values
 from mlci.repo.revision import Snapshot
-from mlci.report.data_changes import DataRow, diff_data
+from mlci.report.dataset_changes import DataRow, diff_data
 from mlci.report.params import ParamRow, diff_params
 from mlci.report.plots import PlotView, build_views
 

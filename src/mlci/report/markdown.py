@@ -17,14 +17,14 @@ from mlci import __version__
 from mlci.gates import GateResult
 from mlci.metrics import MetricRow
 from mlci.render import fmt_number, fmt_pct, fmt_signed, render
-from mlci.report.data_changes import DataRow, human_size
+from mlci.report.dataset_changes import DataRow, human_size
 from mlci.report.document import Report
 from mlci.report.params import ParamRow
 from mlci.report.plots import PlotView, mermaid_line
 from mlci.safety import md_code, md_escape
 
 TEMPLATE = "report.md.j2"
-COMMENT_LIMIT = 65_536
+
 _ROOM = 600  # kept free for the marker and the client's truncation note
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlci.commands.context import RunContext
 from mlci.errors import MlciError
-from mlci.github.comments import report_marker
+from mlci.github.comments import report_marker, upsert
 from mlci.report.fork import load_bundle
 
 
@@ -47,8 +47,8 @@ def post_bundle(ctx: RunContext, path: Path | str) -> str:
                 f"({expected[:7]}); refusing to post on another PR",
                 "a newer push supersedes this report: its own run will post",
             )
-    result = client.upsert_comment(
-        item.pr_number, item.body, report_marker(item.report_id), head_sha=expected or None
+    result = upsert(
+        client, item.pr_number, item.body, report_marker(item.report_id), head_sha=expected or None
     )
     return f"report comment {result.action} on PR #{item.pr_number}: {result.url}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlci.repo.revision import TrackedOut
-from mlci.report.data_changes import diff_data, human_size
+from mlci.report.dataset_changes import diff_data, human_size
 
 
 def out(path: str, md5: str, size: int | None, nfiles: int | None = None, kind: str = "data") -> TrackedOut:
