@@ -167,3 +167,39 @@ def test_zizmor_finds_nothing_and_the_github_schemas_accept_every_file(init_work
             check=False,
         )
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _reusable() -> list[Path]:
+    return [p for p in shipped_workflows() if "workflow_call" in triggers(load(p))]
+
+
+def test_reusable_workflows_install_only_a_package_the_caller_pins() -> None:
+    """No default for `mlci-package`: an unpinned name would install whatever the index serves under it,
+    into a job holding a write token."""
+    for path in _reusable():
+        spec = load(path)
+        inputs = (spec.get("on", spec.get(True)) or {})["workflow_call"]["inputs"]
+        assert inputs["mlci-package"].get("required") is True and "default" not in inputs["mlci-package"], (
+            path.name
+        )
+
+
+def test_every_job_takes_the_runner_from_the_input_and_has_a_time_limit() -> None:
+    for path in _reusable():
+        for name, job in load(path)["jobs"].items():
+            assert "inputs.runs-on" in str(job["runs-on"]) and "fromJSON" in str(job["runs-on"]), (
+                path.name,
+                name,
+            )
+            assert "timeout-minutes" in job, (path.name, name)
+
+
+def test_reports_queue_per_pull_request_and_deploys_share_one_queue_per_environment() -> None:
+    report = load(ROOT / ".github" / "workflows" / "report.yml")["jobs"]["report"]["concurrency"]
+    assert "pull_request.number" in report["group"] and report["cancel-in-progress"] is True
+    groups = {
+        name: load(ROOT / ".github" / "workflows" / f"{name}.yml")["jobs"] for name in ("deploy", "rollback")
+    }
+    (deploy,) = [j["concurrency"]["group"] for j in groups["deploy"].values()]
+    (rollback,) = [j["concurrency"]["group"] for j in groups["rollback"].values()]
+    assert deploy == rollback and "inputs.environment" in deploy
