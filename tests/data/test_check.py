@@ -319,3 +319,33 @@ def test_folder_of_parquet_files(example_repo: ExampleRepo) -> None:
     assert changes["rows_base"] + 25 == changes["rows_head"]
     assert changes["rows_added"] == 1  # by content: 24 of the 25 new rows repeat rows of the base
     assert changes["duplicates_head"] == changes["duplicates_base"] + 24
+
+
+def test_a_project_without_tabular_data_has_nothing_to_check_and_passes(tmp_path: Path) -> None:
+    """A DVC pipeline over XML (iterative/example-get-started's shape): the data job must not block
+    training. One line says there was nothing to check; an explicitly named file still must exist."""
+    from mlci.repo.dvc import dvc
+    from mlci.repo.git import git
+
+    root = tmp_path / "xml-project"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "data.xml").write_text("<posts><row Id='1' Body='hello'/></posts>\n")
+    (root / "src").mkdir()
+    (root / "src" / "prepare.py").write_text("import shutil; shutil.copy('data/data.xml', 'prepared.xml')\n")
+    (root / "dvc.yaml").write_text(
+        "stages:\n  prepare:\n    cmd: python src/prepare.py\n    deps: [data/data.xml, src/prepare.py]\n"
+        "    outs: [prepared.xml]\n"
+    )
+    git(root, "init", "-q")
+    dvc(root, "init", "-q")
+    dvc(root, "add", "-q", "data/data.xml")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "XML data")
+    env = actions_env(tmp_path / "gha", "push", {"repository": {"full_name": "o/r"}})
+
+    proc = run_cli("data", "check", cwd=root, env=env)
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().startswith("mlci data check: nothing to check")
+    assert read_outputs(tmp_path / "gha" / "output")["data-passed"] == "true"
+    assert run_cli("data", "check", "data/missing.csv", cwd=root).returncode == 2

@@ -20,8 +20,18 @@ if TYPE_CHECKING:
 
 def check(ctx: RunContext, paths: tuple[str, ...], base: str | None, fmt: str, output: str | None) -> None:
     from mlci.data.check import run_checks
+    from mlci.data.datasets import discover
 
-    datasets = _datasets(ctx, paths)
+    datasets = discover(ctx.root, ctx.config, paths)
+    if not datasets:  # e.g. a pipeline reading XML or images: nothing for mlci to check, and that is fine
+        line = (
+            "mlci data check: nothing to check (mlci.yaml declares no dataset and no dvc.yaml stage depends "
+            "on DVC-tracked CSV or Parquet data)"
+        )
+        click.echo(line)
+        ctx.actions.append_summary(f"{line}\n")
+        ctx.actions.set_output("data-passed", "true")
+        return
     base_rev = base or ctx.runtime.base_sha or None  # on a pull_request event: the PR's base
     base_sha = ensure_commit(ctx.root, base_rev) if base_rev else None
     report = run_checks(ctx.root, ctx.config, datasets, base_sha)
