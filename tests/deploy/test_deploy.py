@@ -275,6 +275,35 @@ def test_a_release_carries_the_model_card_and_the_artifact(
     assert "# Model card: classifier `v0.0.1`" in release["body"]
     asset = fake_github.asset(release["id"], "classifier-v0.0.1-model.pkl")
     assert asset == (example_repo.root / "models/model.pkl").read_bytes()
+    assert fake_github.latest_release_id is None  # the repository's "Latest release" stays the software's
+
+
+def test_an_interrupted_deployment_written_by_another_tool_with_a_string_payload_is_left_alone(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """GitHub returns the payload another tool sent as a string (JSON text or plain): cleaning up
+    interrupted deploys must read every shape, and close only mlci's own."""
+    from mlci.github.client import GitHubClient
+
+    client = GitHubClient(fake_github.token, fake_github.repository, fake_github.url)
+    head = example_repo.head()
+    foreign = [
+        client.create_deployment(head, "production", payload=None),
+        client.create_deployment(head, "production", payload=None),
+    ]
+    stored = {d["id"]: d for d in fake_github.deployments}
+    stored[foreign[0]["id"]]["payload"] = '{"model": "other-tool"}'  # as GitHub stores a string payload
+    stored[foreign[1]["id"]]["payload"] = "deploy via chatops"
+    interrupted = client.create_deployment(head, "production", payload={"model": "classifier"})
+    client.create_deployment_status(interrupted["id"], "in_progress")
+
+    proc = run_cli(
+        "deploy", cwd=example_repo.root, env=deploy_env(example_repo, fake_github, tmp_path / "run")
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert statuses(fake_github, interrupted) == ["in_progress", "error"]
+    assert all(fake_github.deployment_statuses.get(d["id"], []) == [] for d in foreign)
 
 
 def test_an_artifact_missing_from_cache_and_remote_is_a_clear_error_before_any_tag(

@@ -188,6 +188,7 @@ class FakeGitHub:
         self.deployments: list[Json] = []  # newest first
         self.deployment_statuses: dict[int, list[Json]] = {}  # newest first
         self.releases: list[Json] = []
+        self.latest_release_id: int | None = None  # the repository's "Latest release"
         self.assets: dict[tuple[int, str], bytes] = {}
         self.dispatches: list[Json] = []
         # Artifacts the workflow runs uploaded (tests/actions/upload-artifact): <folder>/<run id>/<name>/
@@ -744,6 +745,11 @@ class FakeGitHub:
             "published_at": None if draft else _now(),
         }
         self.releases.append(release)
+        make_latest = str(req.body.get("make_latest", "true"))
+        if make_latest not in ("true", "false", "legacy"):
+            return _invalid({"resource": "Release", "field": "make_latest", "code": "invalid"})
+        if make_latest != "false" and not draft and not release["prerelease"]:
+            self.latest_release_id = release_id  # GitHub's default: the newest release becomes "Latest"
         if not draft:  # publishing a release creates its tag when it is missing
             self.refs.setdefault(f"refs/tags/{tag}", self.refs["refs/heads/main"])
         return Reply(201, release)

@@ -191,13 +191,25 @@ def deliver_recorded(
 def _close_interrupted(client: GitHubClient, environment: str, commit: str, name: str, run_url: str) -> None:
     """A killed run leaves its Deployment `in_progress` forever; the re-run closes it as `error`."""
     for old in client.list_deployments(environment=environment, sha=commit):
-        if (old.get("payload") or {}).get("model") != name:
+        if _payload(old).get("model") != name:
             continue
         statuses = client.list_deployment_statuses(int(old["id"]))
         # no status at all: the run died (or GitHub failed) between creating it and `in_progress`
         if not statuses or statuses[0].get("state") in ("in_progress", "queued", "pending"):
             note = "interrupted before it finished; deployed again" + (f" by {run_url}" if run_url else "")
             client.create_deployment_status(int(old["id"]), "error", description=note[:140])
+
+
+def _payload(deployment: dict[str, Any]) -> dict[str, Any]:
+    """A deployment's payload, whatever wrote it: GitHub returns an object, or the string another tool
+    sent (JSON text or anything else); only an object can be one of mlci's."""
+    payload = deployment.get("payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...] = ()) -> Deployed:

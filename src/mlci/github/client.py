@@ -294,7 +294,8 @@ class GitHubClient:
             "name": name,
             "body": fit_text(body, RELEASE_BODY_LIMIT, self.run_url),
         }
-        payload.update({"draft": draft, "prerelease": prerelease})
+        # a model release must never become the repository's "Latest release" (the software's)
+        payload.update({"draft": draft, "prerelease": prerelease, "make_latest": "false"})
         return self.create_once(
             lambda: self._call("POST", "/releases", json=payload, retry=False),
             lambda: self.get_release_by_tag(tag),
