@@ -123,3 +123,40 @@ def test_pull_request_report_posts_one_sticky_comment_and_a_rerun_edits_it(scena
     again = scenario.run("pull_request", "mlci-report.yml", event)
     assert again.returncode == 0, again.explain()
     assert len(_comments(scenario, 1)) == 1
+
+
+def test_dogfood_runs_the_action_on_the_fixture_project_for_a_pull_request(tmp_path: Path) -> None:
+    """dogfood.yml (`uses: ./` on a fixture project) for one of mlci's own pull requests, whose head
+    commit the fixture project cannot have: train restores everything, the report compares the
+    fixture's own commits."""
+    from tests.testing.fixtures import ROOT
+
+    checkout = tmp_path / "mlci"
+    git(tmp_path, "clone", "-q", str(ROOT), str(checkout))
+    git(checkout, "remote", "add", "github", "https://github.com/mlci-dev/mlci.git")
+    pr = {
+        "number": 7,
+        "head": {"sha": "1" * 40, "ref": "feature", "repo": {"full_name": "mlci-dev/mlci", "fork": False}},
+        "base": {"sha": "2" * 40, "ref": "main", "repo": {"full_name": "mlci-dev/mlci"}},
+    }
+    payload = {
+        "action": "synchronize",
+        "number": 7,
+        "pull_request": pr,
+        "repository": {"full_name": "mlci-dev/mlci"},
+    }
+
+    result = run_workflow(
+        checkout,
+        "pull_request",
+        checkout / ".github" / "workflows" / "dogfood.yml",
+        event_file(tmp_path / "event", payload),
+        api_url="http://127.0.0.1:9",  # dogfood posts nothing: any call would fail the job
+        server_url="http://127.0.0.1:9",
+        token="ghs_unused",
+        artifacts=tmp_path / "artifacts",
+        mlci_ref=checkout_sha(),
+    )
+
+    assert result.returncode == 0, result.explain()
+    assert "mlci train" in result.log and "Check the action's outputs" in result.log
