@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mlci.repo.git import git
 from tests.testing.fake_github import FakeGitHub
@@ -160,3 +161,32 @@ def test_dogfood_runs_the_action_on_the_fixture_project_for_a_pull_request(tmp_p
 
     assert result.returncode == 0, result.explain()
     assert "mlci train" in result.log and "Check the action's outputs" in result.log
+
+
+def test_push_trains_the_changed_model_pushes_results_to_the_dvc_remote_and_commits_them(
+    scenario: Scenario,
+) -> None:
+    """A push to a branch whose author changed a param but did not run the pipeline: the train workflow
+    (affected → data → train) runs the stages, pushes the outputs, and commits the results back."""
+    s = scenario
+    s.repo.git("checkout", "-q", "-b", "more-trees")
+    s.repo.set_param("train.n_estimators", 70)
+    pushed = s.repo.commit("Use 70 trees")  # no dvc repro: CI trains
+    s.repo.git("push", "-q", "origin", "more-trees")
+    objects_before = {p for p in s.repo.remote.rglob("*") if p.is_file()}
+    main = git(s.repo.root, "rev-parse", "main")
+
+    result = s.run(
+        "push", "mlci-train.yml", {"ref": "refs/heads/more-trees", "before": main, "after": pushed}
+    )
+
+    assert result.returncode == 0, result.explain()
+    tip = git(s.repo.origin, "rev-parse", "refs/heads/more-trees")
+    assert git(s.repo.origin, "rev-parse", f"{tip}~1") == pushed  # one results commit on top
+    assert "Mlci-Results:" in git(s.repo.origin, "log", "-1", "--format=%(trailers:only)", tip)
+    changed = git(s.repo.origin, "diff", "--name-only", pushed, tip).splitlines()
+    assert "dvc.lock" in changed and "params.yaml" not in changed
+    lock = yaml.safe_load(git(s.repo.origin, "show", f"{tip}:dvc.lock"))
+    model_md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.pkl")
+    new_objects = {p for p in s.repo.remote.rglob("*") if p.is_file()} - objects_before
+    assert any(p.parent.name + p.name == model_md5 for p in new_objects)  # the new model is in the remote
