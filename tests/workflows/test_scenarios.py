@@ -36,6 +36,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
+@pytest.fixture(scope="session")
+def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pip cache for every job of every scenario, as a runner's cached install would be."""
+    return tmp_path_factory.mktemp("pip-cache")
+
+
 @dataclass
 class Scenario:
     repo: ExampleRepo
@@ -44,6 +50,7 @@ class Scenario:
     tmp: Path
     wheel: Path
     ref: str
+    pip_cache: Path
     runs: int = 0
 
     def run(self, event: str, workflow: str, payload: dict[str, Any]) -> RunResult:
@@ -60,6 +67,7 @@ class Scenario:
             token=self.fake.token,
             artifacts=self.tmp / "artifacts",
             mlci_ref=self.ref,
+            env={"PIP_CACHE_DIR": str(self.pip_cache)},
             extra=("--env", f"GITHUB_RUN_ID={4200 + self.runs}"),
         )
 
@@ -86,7 +94,7 @@ def scenario(
     repo.commit("Add mlci's workflows")
     repo.git("push", "-q", "origin", "main")
     fake_github.artifacts_dir = tmp_path / "artifacts"
-    yield Scenario(repo, fake_github, server, tmp_path, wheel, ref)
+    yield Scenario(repo, fake_github, server, tmp_path, wheel, ref, pip_cache)
     server.stop()
 
 
@@ -190,3 +198,39 @@ def test_push_trains_the_changed_model_pushes_results_to_the_dvc_remote_and_comm
     model_md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.pkl")
     new_objects = {p for p in s.repo.remote.rglob("*") if p.is_file()} - objects_before
     assert any(p.parent.name + p.name == model_md5 for p in new_objects)  # the new model is in the remote
+
+
+def test_a_fork_pull_request_is_reported_through_the_artifact_and_posted_by_report_post(
+    scenario: Scenario,
+) -> None:
+    """A fork's run has a read-only token: the report job comments nothing and uploads the report;
+    `workflow_run` then runs report-post, which downloads it through the artifacts API and posts it on
+    the pull request that run built — without checking out or running the fork's code."""
+    s = scenario
+    event = _open_pull_request(s, "fork-feature", 55)
+    event["pull_request"]["head"]["repo"] = {"full_name": "forker/models", "fork": True}
+    head = event["pull_request"]["head"]["sha"]
+    s.fake.read_only = True  # the fork's token: every write refused, as GitHub does
+
+    reported = s.run("pull_request", "mlci-report.yml", event)
+
+    assert reported.returncode == 0, reported.explain()
+    assert _comments(s, 1) == []
+    (run_folder,) = [p for p in (s.tmp / "artifacts").iterdir() if (p / "mlci-report").is_dir()]
+    assert list((run_folder / "mlci-report").glob("*.comment.json"))
+    s.fake.read_only = False  # the base repository's workflow_run token may write
+    run = {
+        "id": int(run_folder.name),
+        "event": "pull_request",
+        "head_sha": head,
+        "head_branch": "fork-feature",
+        "head_repository": {"full_name": "forker/models"},
+        "conclusion": "success",
+    }
+
+    posted = s.run("workflow_run", "mlci-report-post.yml", {"action": "completed", "workflow_run": run})
+
+    assert posted.returncode == 0, posted.explain()
+    (body,) = _comments(s, 1)
+    assert body.startswith("<!-- mlci:report:") and "mlci report" in body
+    assert any(r.path.endswith(f"/actions/runs/{run_folder.name}/artifacts") for r in s.fake.requests)
