@@ -23,7 +23,7 @@ STORE = ".mlci/deployments/classifier"
 
 def push_event(repo: ExampleRepo, fake: FakeGitHub, subject: str = "") -> dict[str, Any]:
     """A real push payload, pointed at this repo's main branch and head commit."""
-    payload = load_event("push/payload")
+    payload = load_event("push/branch")
     payload["ref"] = "refs/heads/main"
     payload["after"] = repo.head()
     payload["head_commit"] = {"id": repo.head(), "message": subject or repo.git("log", "-1", "--format=%B")}

@@ -24,20 +24,20 @@ def test_pull_request_head_comes_from_the_payload_not_github_sha(tmp_path: Path)
     assert runtime.head_sha == payload["pull_request"]["head"]["sha"]
     assert runtime.base_sha == payload["pull_request"]["base"]["sha"]
     assert runtime.pr_number == payload["number"]
-    assert runtime.base_ref == "master" and runtime.head_ref == "changes"
-    assert runtime.default_branch == "master"
+    assert runtime.base_ref == "main" and runtime.head_ref == "more-trees"
+    assert runtime.default_branch == "main"
     assert not runtime.is_fork
-    assert runtime.run_url == "https://github.com/Codertocat/Hello-World/actions/runs/4242"
+    assert runtime.run_url == "https://github.com/octo-org/models/actions/runs/4242"
 
 
 def test_fork_pull_request_is_recognised(tmp_path: Path) -> None:
     payload = copy.deepcopy(load_event("pull_request/opened"))
-    payload["pull_request"]["head"]["repo"].update(fork=True, full_name="someone/Hello-World")
+    payload["pull_request"]["head"]["repo"].update(fork=True, full_name="someone/models")
     assert runtime_for(tmp_path, "pull_request", payload).is_fork
 
 
 def test_push_head_is_github_sha(tmp_path: Path) -> None:
-    runtime = runtime_for(tmp_path, "push", load_event("push/with-new-branch"), GITHUB_SHA="a" * 40)
+    runtime = runtime_for(tmp_path, "push", load_event("push/new-default-branch"), GITHUB_SHA="a" * 40)
     assert runtime.head_sha == "a" * 40 and runtime.pr_number is None
 
 
@@ -118,6 +118,6 @@ def test_summary_outside_actions_is_not_written() -> None:
 
 
 def test_event_payload_is_read_once_as_json(tmp_path: Path) -> None:
-    payload = load_event("workflow_dispatch/payload")
+    payload = load_event("workflow_dispatch/default-branch")
     runtime = runtime_for(tmp_path, "workflow_dispatch", payload)
     assert json.loads(json.dumps(dict(runtime.event))) == payload

@@ -19,7 +19,7 @@ def test_pull_request_events_run_the_report() -> None:
 
 
 def test_push_to_the_default_branch_deploys_elsewhere_trains() -> None:
-    payload = copy.deepcopy(load_event("push/with-new-branch"))
+    payload = copy.deepcopy(load_event("push/new-default-branch"))
     default = payload["repository"]["default_branch"]
     assert payload["ref"] == f"refs/heads/{default}"
     assert command_for_event("push", payload, default) == "deploy"
@@ -30,12 +30,12 @@ def test_push_to_the_default_branch_deploys_elsewhere_trains() -> None:
 
 def test_deleted_tag_push_is_explained() -> None:
     with pytest.raises(MlciError, match="deleted a branch or pushed a tag"):
-        command_for_event("push", load_event("push/payload"), "master")
+        command_for_event("push", load_event("push/tag"), "main")
 
 
 def test_schedule_and_dispatch_monitor() -> None:
     assert command_for_event("schedule", {"schedule": "0 6 * * *"}) == "monitor"
-    assert command_for_event("workflow_dispatch", load_event("workflow_dispatch/payload")) == "monitor"
+    assert command_for_event("workflow_dispatch", load_event("workflow_dispatch/default-branch")) == "monitor"
 
 
 def test_unknown_event_names_the_fix() -> None:

@@ -42,7 +42,7 @@ def flipped(repo: ExampleRepo, share: float) -> Path:
 def test_no_drift_on_the_held_out_split_and_the_recorded_metrics_are_reproduced(
     example_repo: ExampleRepo, tmp_path: Path
 ) -> None:
-    env = actions_env(tmp_path / "gh", "workflow_dispatch", load_event("workflow_dispatch/payload"))
+    env = actions_env(tmp_path / "gh", "workflow_dispatch", load_event("workflow_dispatch/default-branch"))
     proc = monitor(example_repo, "classifier", "--current", TEST_CSV, env=env)
     assert proc.returncode == 0, proc.stderr
     outputs = read_outputs(tmp_path / "gh" / "output")

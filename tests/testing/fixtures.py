@@ -21,7 +21,7 @@ from mlci.repo.git import git
 pytest_plugins = ["tests.testing.github_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[2]
-EVENTS_DIR = Path(os.environ.get("MLCI_EVENTS_DIR", ROOT.parent / "shared" / "fixtures" / "github-events"))
+EVENTS_DIR = ROOT / "tests" / "events"
 
 
 def _isolate(home: Path) -> dict[str, str]:
@@ -154,17 +154,9 @@ def run_cli(
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """A real webhook payload, e.g. `pull_request/opened` or `push/payload`.
-
-    They come from the CEO's shared fixtures beside the checkout (octokit/webhooks' examples); where that
-    folder is absent (a contributor's fork on GitHub) the tests that need them are skipped, not faked.
-    """
-    if not EVENTS_DIR.is_dir():
-        pytest.skip(f"GitHub event fixtures not found at {EVENTS_DIR.name}/ (set MLCI_EVENTS_DIR)")
-    path = EVENTS_DIR / f"{name}.payload.json" if "/" in name else EVENTS_DIR / name
-    if not path.exists():
-        path = EVENTS_DIR / f"{name}.json"
-    data: dict[str, Any] = json.loads(path.read_text())
+    """A webhook payload from `tests/events/` (e.g. `pull_request/opened`, `push/branch`), written for
+    mlci's tests after GitHub's documented webhook schema: octo-org/models, default branch `main`."""
+    data: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     return data
 
 

@@ -75,7 +75,7 @@ def pr_payload(repo: str, base: str, head: str, *, head_ref: str = "feature") ->
 
 
 def push_payload(repo: ExampleRepo, fake: FakeGitHub) -> dict[str, Any]:
-    payload = load_event("push/payload")
+    payload = load_event("push/branch")
     payload["ref"] = "refs/heads/main"
     payload["after"] = repo.head()
     payload["head_commit"] = {"id": repo.head(), "message": repo.git("log", "-1", "--format=%B")}

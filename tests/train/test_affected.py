@@ -115,7 +115,7 @@ def test_pull_request_event_uses_base_sha_and_writes_outputs(repo: Path, tmp_pat
 
 
 def test_push_of_a_new_branch_affects_everything(repo: Path, tmp_path: Path) -> None:
-    payload = load_event("push/payload")
+    payload = load_event("push/branch")
     payload["before"] = "0" * 40
     env = actions_env(tmp_path / "gha", "push", payload)
     proc = run_cli("affected", "--format", "list", cwd=repo, env=env)

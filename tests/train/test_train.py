@@ -77,7 +77,7 @@ def runner(counted_template: Path, tmp_path: Path) -> Runner:
 
 
 def test_unchanged_commit_in_a_fresh_clone_recomputes_nothing(runner: Runner, tmp_path: Path) -> None:
-    env = actions_env(tmp_path / "gha", "push", load_event("push/payload"))
+    env = actions_env(tmp_path / "gha", "push", load_event("push/branch"))
     code, out, err = runner.train(env=env)
     assert code == 0, err
     assert runs(runner.log) == []  # no stage command ran
@@ -97,7 +97,7 @@ def test_param_change_runs_dependent_stages_and_the_next_runner_restores_them(
     runner: Runner, tmp_path: Path
 ) -> None:
     set_yaml(runner.root / "params.yaml", "train.n_estimators", 25)
-    env = actions_env(tmp_path / "gha", "push", load_event("push/payload"))
+    env = actions_env(tmp_path / "gha", "push", load_event("push/branch"))
     code, _, err = runner.train("--format", "json", env=env)
     assert code == 0, err
     assert runs(runner.log) == ["train", "evaluate"]
@@ -175,7 +175,7 @@ def test_no_remote_at_all(runner: Runner) -> None:
 
 def test_failing_stage_is_reported_by_name(runner: Runner, tmp_path: Path) -> None:
     (runner.root / "src" / "train.py").write_text("raise SystemExit('boom: bad data')\n")
-    env = actions_env(tmp_path / "gha", "push", load_event("push/payload"))
+    env = actions_env(tmp_path / "gha", "push", load_event("push/branch"))
     code, _, err = runner.train(env=env)
     assert code == 2
     assert "stage 'train' failed" in err and "dvc repro train" in err
@@ -239,7 +239,7 @@ def test_commit_refuses_the_merge_commit_checkout(runner: Runner, tmp_path: Path
 def test_workflow_commands_from_stage_output_are_inert(runner: Runner, tmp_path: Path) -> None:
     script = runner.root / "src" / "train.py"
     script.write_text("print('::error::forged by the pull request')\n" + script.read_text())
-    env = actions_env(tmp_path / "gha", "push", load_event("push/payload"))
+    env = actions_env(tmp_path / "gha", "push", load_event("push/branch"))
     code, out, err = runner.train("--no-push", env=env)
     assert code == 0, err
     start = out.index("::stop-commands::")
