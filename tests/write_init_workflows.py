@@ -14,9 +14,12 @@ def main(dest: str) -> None:
     root = Path(dest)
     root.mkdir(parents=True, exist_ok=True)
     example.write_project(root)
+    (root / "requirements.txt").write_text("scikit-learn\n")  # so the `requirements:` input is checked too
     git(root, "init", "-q")
     example.dvc(root, "init", "-q")
-    run_init(ref=None, force=True, dry_run=False, start=root)
+    # the lint needs a well-formed pin, not a pushed one: this checkout's HEAD
+    head = git(Path(__file__).resolve().parents[1], "rev-parse", "HEAD")
+    run_init(ref=head, force=True, dry_run=False, start=root)
 
 
 if __name__ == "__main__":

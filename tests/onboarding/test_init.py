@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlci.config import load_config
 from mlci.onboarding import example
@@ -93,3 +94,25 @@ def test_outside_a_dvc_project_says_how_to_start(tmp_path: Path) -> None:
 def test_ref_must_be_a_full_sha(dvc_project: Path) -> None:
     proc = run_cli("init", "--ref", "v1", cwd=dvc_project)
     assert proc.returncode == 2 and "40-character commit SHA" in proc.stderr
+
+
+@pytest.mark.parametrize("where", ["requirements.txt", "src/requirements.txt"])
+def test_init_passes_the_projects_requirements_to_every_job_that_runs_its_code(
+    dvc_project: Path, where: str
+) -> None:
+    (dvc_project / where).parent.mkdir(parents=True, exist_ok=True)
+    (dvc_project / where).write_text("scikit-learn\n")
+
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+
+    assert proc.returncode == 0, proc.stderr
+    workflows = dvc_project / ".github" / "workflows"
+    for name in ("train", "report", "monitor", "deploy"):
+        with_ = yaml.safe_load((workflows / f"mlci-{name}.yml").read_text())["jobs"][name]["with"]
+        assert with_["requirements"] == where, name
+    assert "requirements" not in (workflows / "mlci-report-post.yml").read_text()  # runs no project code
+
+
+def test_init_without_a_requirements_file_writes_no_requirements(dvc_project: Path) -> None:
+    assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
+    assert "requirements:" not in (dvc_project / ".github" / "workflows" / "mlci-train.yml").read_text()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,27 +91,34 @@ def _model_name(path: str, stage: str, taken: set[str]) -> str:
 
 
 def pin(ref: str | None) -> str:
-    """The mlci commit the workflows are pinned to: --ref, the release table, or this checkout."""
+    """The mlci commit the workflows are pinned to: --ref, else a commit of mlci that exists upstream.
+
+    Raises MlciError (exit 2) when no such commit is known: a pin to an unpushed or unknown commit would
+    make every workflow fail to resolve, so init refuses rather than write it."""
     if ref:
         if not SHA.match(ref):
             raise MlciError(
                 f"--ref must be a full 40-character commit SHA, got '{ref}'",
-                "copy it from the mlci release page",
+                f"copy it from https://github.com/{releases.REPOSITORY}/commits",
             )
         return ref
-    known = releases.COMMITS.get(__version__)
-    if known:
-        return known
-    source = Path(__file__).resolve().parents[3]
-    proc = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=False
-    )
-    if proc.returncode == 0 and SHA.match(proc.stdout.strip()) and (source / ".git").exists():
-        return proc.stdout.strip()
+    commit, why = releases.own_commit()
+    if commit:
+        return commit
     raise MlciError(
-        f"mlci {__version__} has no published release commit to pin the workflows to",
-        f"pass --ref <commit SHA of {releases.REPOSITORY}> (workflows must be pinned by SHA)",
+        f"no commit of {releases.REPOSITORY} to pin the workflows to: {why}",
+        f"pass --ref <a commit SHA of {releases.REPOSITORY}>, or install mlci with "
+        f"`pip install git+https://github.com/{releases.REPOSITORY}@<SHA>` and run `mlci init` again",
     )
+
+
+REQUIREMENTS = ("requirements.txt", "src/requirements.txt", "requirements/requirements.txt")
+
+
+def find_requirements(root: Path) -> str:
+    """The project's pip requirements file (relative to the repository root), or "" when it has none:
+    the jobs that run its stages or load its model install it."""
+    return next((name for name in REQUIREMENTS if (root / name).is_file()), "")
 
 
 def render_files(root: Path, ref: str) -> dict[str, str]:
@@ -124,6 +130,7 @@ def render_files(root: Path, ref: str) -> dict[str, str]:
         "ref": ref,
         "repository": releases.REPOSITORY,
         "package": f"git+https://github.com/{releases.REPOSITORY}@{ref}",
+        "requirements": find_requirements(root),
     }
     files = {"mlci.yaml": render("init/mlci.yaml.j2", **context)}
     for name in WORKFLOWS:
