@@ -116,3 +116,13 @@ def test_init_passes_the_projects_requirements_to_every_job_that_runs_its_code(
 def test_init_without_a_requirements_file_writes_no_requirements(dvc_project: Path) -> None:
     assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
     assert "requirements:" not in (dvc_project / ".github" / "workflows" / "mlci-train.yml").read_text()
+
+
+def test_the_retraining_branch_gets_its_train_run_out_of_the_box(dvc_project: Path) -> None:
+    """mlci-monitor.yml pushes with GITHUB_TOKEN, which starts no workflow: init's config names its own
+    train workflow (which has `workflow_dispatch`) for mlci to dispatch on the branch."""
+    assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
+    config = load_config(dvc_project)
+    train = yaml.safe_load((dvc_project / ".github" / "workflows" / "mlci-train.yml").read_text())
+    assert config.retrain.dispatch_workflow == "mlci-train.yml"
+    assert "workflow_dispatch" in train[True]  # PyYAML reads the key `on` as True

@@ -286,3 +286,38 @@ def test_a_push_to_main_deploys_with_one_deployment_and_a_dispatch_rolls_back(sc
     # GTO's stage assignments: the third one puts prod back on the first version's commit
     assert git(s.repo.origin, "rev-parse", "classifier#prod#3^{commit}") == versions[0]
     assert len(s.fake.deployments) == 3 and s.fake.deployments[0]["sha"] == versions[0]
+
+
+def test_a_scheduled_monitor_finds_decay_and_opens_a_retraining_pull_request(scenario: Scenario) -> None:
+    """schedule → mlci-monitor.yml: fresh labelled data on main where the model got worse; the monitor
+    job reports, the retrain job pushes mlci/retrain/classifier, opens its pull request and dispatches
+    the train workflow on it (GITHUB_TOKEN pushes start no workflow)."""
+    import pandas as pd
+
+    s = scenario
+    nothing = s.run("schedule", "mlci-monitor.yml", {"schedule": "17 6 * * *"})
+    assert nothing.returncode == 0, nothing.explain()
+    assert "no model is in stage 'prod' yet: nothing to monitor" in nothing.log  # not a silent green
+    deployed = run_cli("deploy", cwd=s.repo.root)  # the production model: v0.0.1 in prod, tags in origin
+    assert deployed.returncode == 0, deployed.stderr
+    frame = pd.read_csv(s.repo.root / "data/prepared/test.csv")
+    cut = int(len(frame) * 0.3)
+    frame.loc[: cut - 1, "target"] = 1 - frame.loc[: cut - 1, "target"]  # labels the model now gets wrong
+    (s.repo.root / "data/fresh").mkdir()
+    frame.to_csv(s.repo.root / "data/fresh/week-48.csv", index=False)
+    config = (s.repo.root / "mlci.yaml").read_text()
+    (s.repo.root / "mlci.yaml").write_text(
+        config + "retrain:\n  dispatch_workflow: mlci-train.yml # as init writes\n"
+    )
+    s.repo.commit("Fresh labelled data")
+    s.repo.git("push", "-q", "origin", "main")
+    s.fake.refs["refs/heads/main"] = s.repo.head()
+
+    result = s.run("schedule", "mlci-monitor.yml", {"schedule": "17 6 * * *"})
+
+    assert result.returncode == 0, result.explain()
+    branch = "mlci/retrain/classifier"
+    assert git(s.repo.origin, "rev-parse", f"refs/heads/{branch}")  # pushed to origin
+    (pull,) = [p for p in s.fake.pulls if p["head"]["ref"] == branch]
+    assert pull["base"]["ref"] == "main" and "test.accuracy" in pull["body"]
+    assert [(d["workflow"], d["ref"]) for d in s.fake.dispatches] == [("mlci-train.yml", branch)]
