@@ -49,6 +49,8 @@ class Recorded:
     body: bytes
     target: str = ""  # the request target as sent, e.g. /api/v3/repos/o/r/pulls?state=open
     status: int = 0  # 0: no response was sent (dropped connection)
+    response: bytes = b""  # the body the fake answered with
+    fault: bool = False  # answered by an injected fault, not by the fake's GitHub behaviour
 
     @property
     def json(self) -> Any:
@@ -303,6 +305,7 @@ class FakeGitHub:
         self._send(h, reply, record)
 
     def _send_fault(self, h: BaseHTTPRequestHandler, fault: Fault, record: Recorded) -> None:
+        record.fault = True
         if fault.kind == "drop":
             h.close_connection = True  # close the socket without a response
             return
@@ -334,6 +337,7 @@ class FakeGitHub:
             )
         headers.update(reply.headers)
         record.status = reply.status
+        record.response = body
         try:
             h.send_response(reply.status)
             for name, value in headers.items():

@@ -39,8 +39,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One pip cache for every job of every scenario, as a runner's cached install would be."""
-    return tmp_path_factory.mktemp("pip-cache")
+    """One pip cache for every job of every scenario, as a runner's cached install would be; shared by
+    the xdist workers (their base folders have one parent), so only the first install downloads."""
+    shared = tmp_path_factory.getbasetemp().parent / "scenario-pip-cache"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @dataclass
