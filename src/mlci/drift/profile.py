@@ -62,6 +62,8 @@ def column_kind(arrow_type: pa.DataType) -> Kind:
         t = t.value_type
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
         return "numeric"
+    if pa.types.is_temporal(t):  # dates, timestamps, times, durations: compared as numbers (epoch units)
+        return "numeric"
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t):
         return "categorical"
     if pa.types.is_null(t):
@@ -207,6 +209,12 @@ def float64_values(array: Any) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if pa.types.is_dictionary(array.type):
+        array = pc.cast(array, array.type.value_type)
+    if pa.types.is_date32(array.type) or pa.types.is_time32(array.type):
+        array = pc.cast(array, pa.int32())  # days since the epoch / time of day
+    elif pa.types.is_temporal(array.type):
+        array = pc.cast(array, pa.int64())  # timestamps, date64, time64, durations in their own unit
     arr = pc.cast(array, pa.float64())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()

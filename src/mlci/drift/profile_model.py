@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from mlci.errors import MlciError
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2  # 2: dates, timestamps, times and durations are numeric columns
 Kind = Literal["numeric", "categorical", "empty", "unsupported"]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.config import Config, ModelConfig
-from mlci.drift.profile import Profile, ProfileSettings
+from mlci.drift.profile import PROFILE_VERSION, Profile, ProfileSettings
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 
@@ -81,7 +81,8 @@ def _profiled(
     with _reference_data(root, name, model, commit, given) as data:
         digest = hashlib.sha256(
             json.dumps(
-                [data.content_hash(), asdict(settings), commit if loaded is not None else "", target]
+                # the profile format too: a cache written by another mlci is not read back
+                [data.content_hash(), asdict(settings), commit if loaded is not None else "", target, PROFILE_VERSION]
             ).encode()
         ).hexdigest()
         info = {**data.describe(), "kind": "data", "hash": digest[:16]}

@@ -1,0 +1,78 @@
+"""Production feeds have timestamps and columns mlci cannot compare: neither may crash `mlci monitor`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlci.repo.git import git
+from tests.testing.fixtures import run_cli
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    git(tmp_path, "init", "-q")
+    git(
+        tmp_path,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
+    return tmp_path
+
+
+def _frame(seed: int, days_later: int, rows: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2026-03-01") + pd.Timedelta(days=days_later)
+    return pd.DataFrame(
+        {
+            "amount": rng.normal(50, 10, rows),
+            "event_time": start + pd.to_timedelta(rng.integers(0, 7 * 24 * 3600, rows), unit="s"),
+            "event_date": (start + pd.to_timedelta(rng.integers(0, 7, rows), unit="D")).date,
+            "payload": [b"\x00\x01"] * rows,  # binary: a kind mlci does not compare
+        }
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("output", ["markdown", "json"])
+def test_dates_and_timestamps_are_compared_and_never_crash(folder: Path, fmt: str, output: str) -> None:
+    frames = {"ref": _frame(1, 0), "same": _frame(2, 0), "later": _frame(3, 60)}
+    for name, frame in frames.items():
+        if fmt == "csv":
+            frame.drop(columns="payload").to_csv(folder / f"{name}.csv", index=False)
+        else:
+            frame.to_parquet(folder / f"{name}.parquet")
+
+    def drifted(current: str) -> list[str]:
+        proc = run_cli(
+            "monitor",
+            "--reference",
+            f"ref.{fmt}",
+            "--current",
+            f"{current}.{fmt}",
+            "--format",
+            "json",
+            cwd=folder,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return list(json.loads(proc.stdout)["dataset"]["drifted_columns"])
+
+    rendered = run_cli(
+        "monitor", "--reference", f"ref.{fmt}", "--current", f"later.{fmt}", "--format", output, cwd=folder
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert "event_time" in rendered.stdout
+    assert drifted("same") == []  # a new week of the same feed is not drift
+    assert {"event_time", "event_date"} <= set(drifted("later"))  # two months later is
+    assert "amount" not in drifted("later")
