@@ -82,7 +82,13 @@ def _profiled(
         digest = hashlib.sha256(
             json.dumps(
                 # the profile format too: a cache written by another mlci is not read back
-                [data.content_hash(), asdict(settings), commit if loaded is not None else "", target, PROFILE_VERSION]
+                [
+                    data.content_hash(),
+                    asdict(settings),
+                    commit if loaded is not None else "",
+                    target,
+                    PROFILE_VERSION,
+                ]
             ).encode()
         ).hexdigest()
         info = {**data.describe(), "kind": "data", "hash": digest[:16]}
