@@ -76,3 +76,43 @@ def test_dates_and_timestamps_are_compared_and_never_crash(folder: Path, fmt: st
     assert drifted("same") == []  # a new week of the same feed is not drift
     assert {"event_time", "event_date"} <= set(drifted("later"))  # two months later is
     assert "amount" not in drifted("later")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("dark", ["current", "reference"])
+def test_a_feed_that_goes_dark_is_missing_values_not_a_crash_or_a_type_change(
+    folder: Path, fmt: str, dark: str
+) -> None:
+    """A column entirely empty on one side: 'missing values 0.0% → 100.0%' (or back), drifted."""
+    rng = np.random.default_rng(7)
+    full = pd.DataFrame({"amount": rng.normal(0, 1, 400), "channel": rng.choice(["web", "app"], 400)})
+    empty = full.copy()
+    empty["amount"] = np.nan
+    empty["channel"] = None
+    sides = (
+        {"reference": full, "current": empty} if dark == "current" else {"reference": empty, "current": full}
+    )
+    for side, frame in sides.items():
+        if fmt == "csv":
+            frame.to_csv(folder / f"{side}.{fmt}", index=False)
+        else:
+            frame.to_parquet(folder / f"{side}.{fmt}")
+
+    proc = run_cli(
+        "monitor",
+        "--reference",
+        f"reference.{fmt}",
+        "--current",
+        f"current.{fmt}",
+        "--format",
+        "json",
+        cwd=folder,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["schema"]["changed"] == []
+    arrow = "0.0% → 100.0%" if dark == "current" else "100.0% → 0.0%"
+    for column in report["columns"]:
+        assert column["drifted"], column
+        assert column["reasons"] == [f"missing values {arrow}"], column["reasons"]

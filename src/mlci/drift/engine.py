@@ -172,7 +172,8 @@ def compare_schema(reference: Profile, current: Profile, exclude: Collection[str
     changed = []
     for name in common:
         a, b = reference.columns[name], current.columns[name]
-        if "empty" not in (a.kind, b.kind) and a.kind != b.kind:
+        # a column with no values on one side has no type there (a CSV reader calls it text): not a change
+        if "empty" not in (a.kind, b.kind) and a.kind != b.kind and a.present and b.present:
             changed.append(
                 {"name": name, "reference": f"{a.kind} ({a.dtype})", "current": f"{b.kind} ({b.dtype})"}
             )
@@ -238,7 +239,7 @@ def compare_column(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> Column
 
 
 def _measure(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
-    kind = ref.kind if ref.kind != "empty" else cur.kind
+    kind = ref.kind if ref.kind != "empty" and ref.present else cur.kind  # the side that has values
     if kind == "numeric":
         result = _numeric(ref, cur, rule)
     elif kind == "categorical":

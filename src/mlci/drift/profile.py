@@ -139,9 +139,10 @@ class ProfileBuilder:
                 col.edges, col.coarse_edges = list(ref.edges), list(ref.coarse_edges)
                 col.counts = [0] * (len(ref.edges) + 1) if ref.counts else []
                 col.sums = [0.0] * len(col.counts)
-                import numpy as np
+                if ref.counts:  # a reference column with no values has no bins to count into
+                    import numpy as np
 
-                self._sorted_edges[name] = np.array(ref.edges)
+                    self._sorted_edges[name] = np.array(ref.edges)
             elif self.reference is None and kind == "numeric":
                 self._samples[name] = _Sampler(self.settings.sample_size)
             self.columns[name] = col

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from mlci.errors import MlciError
 
-PROFILE_VERSION = 2  # 2: dates, timestamps, times and durations are numeric columns
+PROFILE_VERSION = 3  # 2: temporal columns are numeric; 3: an empty CSV cell is missing in text columns too
 Kind = Literal["numeric", "categorical", "empty", "unsupported"]
 
 

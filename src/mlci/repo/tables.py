@@ -156,7 +156,10 @@ def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> 
     reader = pacsv.open_csv(
         source(),
         read_options=pacsv.ReadOptions(block_size=block),
-        convert_options=pacsv.ConvertOptions(column_types=types, include_columns=columns),
+        # an empty cell is a missing value in text columns too (as pandas reads it), not the value ""
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, include_columns=columns, strings_can_be_null=True
+        ),
     )
     try:
         for batch in reader:
