@@ -116,3 +116,28 @@ def test_a_feed_that_goes_dark_is_missing_values_not_a_crash_or_a_type_change(
     for column in report["columns"]:
         assert column["drifted"], column
         assert column["reasons"] == [f"missing values {arrow}"], column["reasons"]
+
+
+@pytest.mark.parametrize("share", [0.05, 0.01])
+def test_a_constant_column_that_starts_to_vary_is_drift_whatever_the_share(
+    folder: Path, share: float
+) -> None:
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"amount": rng.normal(0, 1, 1000), "version": 2.0, "region": "eu"})
+    current = pd.DataFrame({"amount": rng.normal(0, 1, 1000), "version": 2.0, "region": "eu"})
+    changed = int(len(current) * share)
+    current.loc[: changed - 1, "version"] = 3.0
+    current.loc[: changed - 1, "region"] = "us"
+    reference.to_csv(folder / "reference.csv", index=False)
+    current.to_csv(folder / "current.csv", index=False)
+    reference.to_csv(folder / "same.csv", index=False)
+
+    def drifted(name: str) -> set[str]:
+        proc = run_cli(
+            "monitor", "--reference", "reference.csv", "--current", name, "--format", "json", cwd=folder
+        )
+        assert proc.returncode == 0, proc.stderr
+        return set(json.loads(proc.stdout)["dataset"]["drifted_columns"])
+
+    assert drifted("current.csv") == {"version", "region"}
+    assert drifted("same.csv") == set()

@@ -311,9 +311,14 @@ def _numeric(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     else:
         result.method, result.score, result.threshold = "psi", psi, rule.psi
     large = []
-    if w_norm is None:
+    if std == 0:
         result.notes.append("constant in the reference: any change is drift")
-        large.append(f"constant {stats.short(ref.min)} in the reference, varies now (W={w:.3g})")
+        if cur.min != ref.min or cur.max != ref.max:
+            # no test decides this: a new value in a column that never varied is the change itself
+            result.reasons.append(
+                f"constant {stats.short(ref.min)} in the reference, now {stats.short(cur.min)} to "
+                f"{stats.short(cur.max)}"
+            )
     else:
         if w_norm >= rule.wasserstein:
             large.append(f"Wasserstein {w_norm:.3g} std ≥ {rule.wasserstein:g} (KS p={p:.2g})")
