@@ -311,7 +311,7 @@ def _numeric(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     else:
         result.method, result.score, result.threshold = "psi", psi, rule.psi
     large = []
-    if std == 0:
+    if std == 0 or w_norm is None:
         result.notes.append("constant in the reference: any change is drift")
         if cur.min != ref.min or cur.max != ref.max:
             # no test decides this: a new value in a column that never varied is the change itself
