@@ -167,11 +167,21 @@ class _Receiver(BaseHTTPRequestHandler):
         status = server.script.pop(0) if server.script else 200
         if not valid:
             status = 401
-        server.received.append({"valid": valid, "status": status, "body": json.loads(body)})
+        server.received.append({"valid": valid, "status": status, "body": json.loads(body), "path": self.path})
         self.send_response(status)
+        if 300 <= status < 400:
+            self.send_header("Location", server.url.replace("/deploy", "/elsewhere"))
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"no" if status >= 300 else b"ok")
+
+    def do_GET(self) -> None:  # what a followed 301/302 would turn the POST into
+        server: Any = self.server
+        server.received.append({"valid": False, "status": 200, "body": None, "path": self.path})
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -201,6 +211,21 @@ def test_webhook_posts_a_signed_description_and_retries_5xx(tmp_path: Path, rece
     body = receiver.received[-1]["body"]
     assert (body["name"], body["version"], body["stage"]) == ("clf", "v0.0.7", "prod")
     assert body["sha256"] == hashlib.sha256(artifact.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_webhook_redirect_is_a_failed_delivery_never_followed(
+    tmp_path: Path, receiver: Any, status: int
+) -> None:
+    """Followed, a 301/302 turns the signed POST into a GET elsewhere that "succeeds", and a 307/308
+    replays the signed delivery to another host: mlci follows neither."""
+    artifact = _model(tmp_path / "model.pkl", 3)
+    receiver.script = [status]
+    target = WebhookTarget(receiver.url, SECRET, timeout=5, retries=3, backoff=0.01)
+
+    with pytest.raises(GateFailed, match=f"HTTP {status}.*redirect.*/elsewhere"):
+        target.deliver(_delivery(artifact, "v0.0.7"))
+    assert [r["path"] for r in receiver.received] == ["/deploy"]  # nothing sent to the Location
 
 
 def test_webhook_with_the_wrong_key_fails_without_retrying(tmp_path: Path, receiver: Any) -> None:

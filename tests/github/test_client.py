@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -457,3 +459,47 @@ def test_with_a_personal_token_only_that_users_comments_count(fake_github: FakeG
     assert upsert(client, 7, "report v2", marker).action == "updated"
     assert [c["user"]["login"] for c in fake_github.comments[7]] == ["mallory", "alice"]
     assert "report v2" in fake_github.comments[7][1]["body"]
+
+
+class _Paging(BaseHTTPRequestHandler):
+    """One page of comments whose `next` link points where the server was told to."""
+
+    def do_GET(self) -> None:
+        server: Any = self.server
+        server.seen.append((self.headers.get("Host"), self.headers.get("Authorization")))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Link", f'<{server.next_link}>; rel="next"')
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"[]")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.1.evil.example:{port}/repos/o/r/issues/1/comments?page=2",  # a prefix of the host
+        "http://127.0.0.1:{port}.evil.example/repos/o/r/issues/1/comments?page=2",
+        "https://127.0.0.1:{port}/repos/o/r/issues/1/comments?page=2",  # another scheme
+        "http://127.0.0.1:1/repos/o/r/issues/1/comments?page=2",  # another port
+        "//evil.example/repos/o/r/issues/1/comments?page=2",  # scheme-relative: another host
+    ],
+)
+def test_a_pagination_link_to_another_origin_is_refused_without_the_token(link: str) -> None:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Paging)
+    port = server.server_address[1]
+    server.seen, server.next_link = [], link.format(port=port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = GitHubClient(
+            "ghs_secret", "o/r", f"http://127.0.0.1:{port}", timeout=2, sleep=lambda _: None
+        )
+        with pytest.raises(GitHubError, match="refusing to follow a pagination link"):
+            client.list_issue_comments(1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(server.seen) == 1  # only the first page was asked for

@@ -236,13 +236,20 @@ class WebhookTarget:
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = requests.post(self.url, data=body, headers=headers, timeout=self.timeout)
+                # never follow a redirect: a 301/302 would become a body-less GET that "succeeds"
+                # elsewhere, a 307/308 would replay the signed delivery to whatever host it names
+                response = requests.post(
+                    self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+                )
             except requests.RequestException as exc:
                 problem = f"{type(exc).__name__}: {one_line(exc, 160)}"
                 continue
             if response.status_code < 300:
                 return self.url
             problem = f"HTTP {response.status_code}: {one_line(response.text, 160)}"
+            if 300 <= response.status_code < 400:
+                where = response.headers.get("Location", "(no Location)")
+                problem = f"HTTP {response.status_code}: a redirect to {one_line(where, 160)}, not followed"
             if response.status_code < 500:  # the receiver said no: asking again will not change that
                 break
         raise DeliveryFailed(

@@ -191,13 +191,27 @@ class Transport:
         response = self.request(method, path, **kwargs)
         return response.json() if response.content else None
 
+    def _same_origin(self, url: str) -> bool:
+        """A path, or a URL with exactly the API's scheme, host and port and below its path (a prefix
+        test would let https://api.github.com.evil.example through)."""
+        from urllib.parse import urlsplit
+
+        if url.startswith("/"):
+            return not url.startswith("//")
+        api, link = urlsplit(self.api_url), urlsplit(url)
+        try:
+            same = (link.scheme, link.hostname, link.port) == (api.scheme, api.hostname, api.port)
+        except ValueError:  # a port that is not a number
+            return False
+        return same and (link.path + "/").startswith(api.path.rstrip("/") + "/")
+
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> list[Json]:
         """Every item of a list endpoint, following `Link: <...>; rel="next"` headers."""
         items: list[Json] = []
         url: str | None = path
         query: Mapping[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
         while url:
-            if not url.startswith((self.api_url, "/")):  # never send the token to another host
+            if not self._same_origin(url):  # never send the token to another host
                 raise GitHubError(f"refusing to follow a pagination link outside {self.api_url}: {url}")
             response = self.request("GET", url, params=query)
             page = response.json()
