@@ -167,7 +167,9 @@ class _Receiver(BaseHTTPRequestHandler):
         status = server.script.pop(0) if server.script else 200
         if not valid:
             status = 401
-        server.received.append({"valid": valid, "status": status, "body": json.loads(body), "path": self.path})
+        server.received.append(
+            {"valid": valid, "status": status, "body": json.loads(body), "path": self.path}
+        )
         self.send_response(status)
         if 300 <= status < 400:
             self.send_header("Location", server.url.replace("/deploy", "/elsewhere"))
