@@ -1,3 +1,9 @@
 """Fixtures for every suite; the helpers themselves live in the importable tests.testing package."""
 
 pytest_plugins = ["tests.testing.fixtures", "tests.testing.github_fixtures", "tests.testing.skips"]
+
+
+def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]
+    """The Actions-runner scenarios take minutes each: start them first, so that with `-n 2` the quick
+    tests fill the gaps instead of the run ending on one long scenario (same order on every worker)."""
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/workflows/test_scenarios.py") else 1)
