@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
 import requests
@@ -119,3 +122,19 @@ def test_read_only_token(fake_github: FakeGitHub, http: requests.Session) -> Non
     assert denied.status_code == 403 and denied.json()["message"] == NOT_ACCESSIBLE
     assert http.get(api(fake_github, "/issues/2/comments")).status_code == 200
     assert 2 not in fake_github.comments
+
+
+def test_an_artifact_download_redirects_to_storage_as_github_does(
+    fake_github: FakeGitHub, http: requests.Session, tmp_path: Path
+) -> None:
+    fake_github.artifacts_dir = tmp_path
+    (tmp_path / "4242" / "mlci-report").mkdir(parents=True)
+    (tmp_path / "4242" / "mlci-report" / "report.md").write_text("# report\n")
+    (listed,) = http.get(api(fake_github, "/actions/runs/4242/artifacts")).json()["artifacts"]
+
+    first = http.get(listed["archive_download_url"], allow_redirects=False)
+    followed = http.get(listed["archive_download_url"])
+
+    assert first.status_code == 302 and "/_blob/" in first.headers["location"]
+    assert followed.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(followed.content)).read("report.md") == b"# report\n"

@@ -348,6 +348,9 @@ class FakeGitHub:
             pass  # the client gave up (timeout): nothing to answer
 
     def _dispatch(self, method: str, path: str, record: Recorded) -> Reply:
+        blob = re.fullmatch(r"/_blob/artifacts/(\d+)\.zip", path)
+        if blob and method == "GET":  # the storage an artifact download redirects to: its URL is the key
+            return self._artifact_zip(int(blob.group(1)))
         auth = record.headers.get("authorization", "")
         if auth not in ("Bearer ***", "token ***"):
             return _error(401, "Bad credentials")
@@ -799,8 +802,15 @@ class FakeGitHub:
         return Reply(200, {"total_count": len(found), "artifacts": found})
 
     def _download_artifact(self, req: Req) -> Reply:
-        folders = self._artifact_folders()
+        """As GitHub: 302 to a short-lived storage URL (here `/_blob/…` on this server) holding the zip."""
         index = int(req.args["id"]) - 9000
+        if not 0 <= index < len(self._artifact_folders()):
+            return NOT_FOUND
+        return Reply(302, None, headers={"location": f"{self.url}/_blob/artifacts/{req.args['id']}.zip"})
+
+    def _artifact_zip(self, artifact_id: int) -> Reply:
+        folders = self._artifact_folders()
+        index = artifact_id - 9000
         if not 0 <= index < len(folders):
             return NOT_FOUND
         buffer = io.BytesIO()
