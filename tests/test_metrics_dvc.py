@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ from tests.testing.report import dvc_json, files_repo, init_dvc_repo, scored_rep
 def assert_same_as_dvc(root: Path, base: str, head: str) -> list[MetricRow]:
     rows = diff_metrics(root, base, head, Config())
     oracle = dvc_json(root, "metrics", "diff", base, head, "--all")
-    ours = {(r.file, r.key): r for r in rows}
     theirs = {(f, k): v for f, keys in oracle.items() for k, v in keys.items()}
+    ours = {(r.file, r.key): r for r in rows if not r.moved_from}
+    for row in (r for r in rows if r.moved_from):  # DVC shows a moved file as removed + added
+        ours[(row.moved_from, row.key)] = replace(row, head=None, head_text="", change=None)
+        ours[(row.file, row.key)] = replace(row, base=None, base_text="", change=None)
     assert set(ours) == set(theirs)
     for where, expected in theirs.items():
         row = ours[where]
@@ -26,13 +30,15 @@ def assert_same_as_dvc(root: Path, base: str, head: str) -> list[MetricRow]:
             (row.base, row.base_text, expected["old"]),
             (row.head, row.head_text, expected["new"]),
         ):
-            if isinstance(their, (bool, str)):
-                assert text == (str(their).lower() if isinstance(their, bool) else their)
+            if isinstance(their, bool):  # diffed as 1 and 0, shown as written
+                assert text == str(their).lower() and mine == float(their)
+            elif isinstance(their, str):
+                assert text == their
             elif their is None:
                 assert mine is None and not text
             else:
                 assert mine == their
-        if "diff" in expected and not isinstance(expected["old"], bool):
+        if "diff" in expected and math.isfinite(expected["diff"]):
             assert row.change == pytest.approx(expected["diff"], rel=1e-12, abs=1e-15)
     return rows
 
@@ -58,6 +64,7 @@ def test_nested_yaml_and_dvc_cached_metrics_match_dvc(tmp_path: Path) -> None:
     assert by_name["speed.yaml:latency_ms"].direction == "lower"
     assert by_name["speed.yaml:name"].change is None  # strings are shown, not diffed
     assert by_name["speed.yaml:ok"].base_text == "false" and by_name["speed.yaml:ok"].head_text == "true"
+    assert by_name["speed.yaml:ok"].change == 1  # booleans are diffed as 1 and 0, like DVC
 
 
 def test_added_and_removed_files_match_dvc(tmp_path: Path) -> None:
@@ -91,14 +98,18 @@ def test_unreadable_metrics_file_is_an_error_naming_file_and_revision(tmp_path: 
     assert "m.json" in caught.value.message and head in caught.value.message
 
 
-def test_dvc_cached_metric_missing_everywhere_is_an_error(tmp_path: Path) -> None:
-    repo, base, head = scored_repo(tmp_path)
+def test_dvc_cached_metric_missing_everywhere_is_unread_not_an_error(tmp_path: Path) -> None:
+    from mlci.repo.revision import open_repo, read_snapshot
+
+    repo, _, head = scored_repo(tmp_path)
     for path in repo.remote.rglob("*"):
         if path.is_file():
             path.unlink()
-    with pytest.raises(MlciError) as caught:
-        diff_metrics(repo.root, base, head, Config())
-    assert "cached.json" in caught.value.message
+    with open_repo(repo.root) as dvc_repo:
+        snapshot = read_snapshot(dvc_repo, head)
+    assert "cached.json" not in snapshot.metrics
+    assert "dvc push" in snapshot.unread["cached.json"]
+    assert "speed.yaml" in snapshot.metrics and "speed.yaml" not in snapshot.unread
 
 
 def test_nan_metric_does_not_crash(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Metric values at two revisions, compared row by row, with the direction that counts as better.
 
 Values come from DVC (see `mlci.repo.revision`), so keys are DVC's dotted keys and the numbers are the ones
-`dvc metrics diff` shows. Non-numeric values (strings, booleans) are shown but not diffed, like DVC.
+`dvc metrics diff` shows. Booleans are diffed as 1 and 0 (`true → false` is -1), as DVC does; strings
+are shown but not diffed.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -36,17 +37,14 @@ class MetricRow:
     change_pct: float | None
     direction: Direction
     status: Status
-    base_text: str = ""  # non-numeric value as text (strings, booleans); "" otherwise
+    base_text: str = ""  # the value as text when it is not a plain number (strings, booleans); "" otherwise
     head_text: str = ""
+    moved_from: str = ""  # the base's file when the metric moved to another file in the PR
 
     @property
     def name(self) -> str:
         """`file:key` — the unambiguous name used in messages and gates."""
         return f"{self.file}:{self.key}" if self.key else self.file
-
-    @property
-    def numeric(self) -> bool:
-        return not (self.base_text or self.head_text)
 
     @property
     def better(self) -> bool | None:
@@ -63,7 +61,7 @@ def read_metrics(root: Path | str, rev: str | None) -> dict[str, dict[str, float
     with open_repo(root) as repo:
         snapshot = read_snapshot(repo, rev)
     return {
-        file: {key: float(value) for key, value in values.items() if is_number(value)}
+        file: {key: number for key, value in values.items() if (number := _as_float(value)) is not None}
         for file, values in snapshot.metrics.items()
     }
 
@@ -82,16 +80,43 @@ def rows_from_values(
     base: Mapping[str, Mapping[str, object]],
     head: Mapping[str, Mapping[str, object]],
     config: Config | MetricsConfig,
+    *,
+    declared_at_head: Collection[str] = (),
 ) -> list[MetricRow]:
-    """Compare two `file -> key -> value` mappings; files sorted, keys in head's order then removed ones."""
+    """Compare two `file -> key -> value` mappings; files sorted, keys in head's order then removed ones.
+
+    A file gone at head whose keys all reappear in exactly one file new at head was moved (renamed):
+    its rows compare the old file's values with the new file's, with `moved_from` set. Files in
+    `declared_at_head` (declared there but unreadable) are never taken as moved.
+    """
     settings = config.metrics if isinstance(config, Config) else config
+    moves = moved_files(base, head, declared_at_head)
     rows: list[MetricRow] = []
-    for file in sorted(set(base) | set(head)):
-        old, new = base.get(file, {}), head.get(file, {})
+    for file in sorted((set(base) | set(head)) - set(moves.values())):
+        origin = moves.get(file, file)
+        old, new = base.get(origin, {}), head.get(file, {})
         keys = list(new) + [k for k in old if k not in new]
         for key in keys:
-            rows.append(_row(file, key, old, new, direction_for(file, key, settings)))
+            row = _row(file, key, old, new, direction_for(file, key, settings))
+            rows.append(replace(row, moved_from=origin) if origin != file else row)
     return rows
+
+
+def moved_files(
+    base: Mapping[str, Mapping[str, object]],
+    head: Mapping[str, Mapping[str, object]],
+    keep: Collection[str] = (),
+) -> dict[str, str]:
+    """New file at head -> the base file it replaces: same non-empty set of keys, one candidate each way."""
+    gone = [f for f in base if f not in head and f not in keep and base[f]]
+    new = [f for f in head if f not in base]
+    moves: dict[str, str] = {}
+    for old in gone:
+        same = [f for f in new if set(head[f]) == set(base[old])]
+        if len(same) == 1 and same[0] not in moves:
+            moves[same[0]] = old
+    twice = {f for f in moves if [o for o in gone if set(base[o]) == set(head[f])] != [moves[f]]}
+    return {f: o for f, o in moves.items() if f not in twice}
 
 
 def _row(
@@ -121,8 +146,8 @@ def _row(
         change_pct=change_pct,
         direction=direction,
         status=status,
-        base_text=_text(a) if has_old and base is None else "",
-        head_text=_text(b) if has_new and head is None else "",
+        base_text=_text(a) if has_old and (base is None or isinstance(a, bool)) else "",
+        head_text=_text(b) if has_new and (head is None or isinstance(b, bool)) else "",
     )
 
 
@@ -139,18 +164,15 @@ def direction_for(file: str, key: str, settings: MetricsConfig) -> Direction:
     return "higher"
 
 
-def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _as_float(value: object) -> float | None:
-    return float(value) if is_number(value) else None  # type: ignore[arg-type]
+    """The number DVC diffs: ints, floats and booleans (true = 1, false = 0)."""
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
-    return a == b and type(a) is type(b) if isinstance(a, bool) or isinstance(b, bool) else a == b
+    return a == b
 
 
 def _finite(value: float) -> float | None:

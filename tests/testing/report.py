@@ -125,7 +125,7 @@ def files_repo(base: Path) -> tuple[BuiltRepo, str, str]:
     repo.dvc("add", "-q", "data/table.csv")
     (repo.root / "reports" / "old.json").unlink()
     repo.write("dvc.yaml", "metrics:\n  - reports/new.json\n  - reports/summary.yaml\n")
-    repo.write("reports/new.json", json.dumps({"score": 0.75, "count": 12}))
+    repo.write("reports/new.json", json.dumps({"score": 0.75, "count": 12, "recall": 0.5}))
     repo.write("reports/summary.yaml", "train:\n  mse: 0.2\n  r2: 0.8\n")
     second = repo.commit("head")
     repo.dvc("push", "-q")

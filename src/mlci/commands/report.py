@@ -87,8 +87,15 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
 
     ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
     ctx.actions.set_output("report-file", report_file)
+    if report.unread_head:
+        files = ", ".join(f"{file} ({why})" for file, why in report.unread_head.items())
+        raise GateFailed(
+            f"metrics declared in dvc.yaml could not be read at head: {one_line(files, 600)}",
+            "run the pipeline so it writes them, and `dvc push` DVC-cached outputs; "
+            "or remove the file from dvc.yaml if it is gone on purpose",
+        )
     if report.failed_gates:
-        failed, total = len(report.failed_gates), len(report.gates)
+        failed, total = report.gate_count
         raise GateFailed(
             f"{failed} of {total} quality gate{'s' if total != 1 else ''} failed",
             "see the report's 'Failed gates' table; fix the model or change the gates in mlci.yaml",

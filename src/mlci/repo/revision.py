@@ -42,6 +42,7 @@ class Snapshot:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> dotted key -> value
     outs: dict[str, TrackedOut] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)  # DVC's `plots.show` result for this rev
+    unread: dict[str, str] = field(default_factory=dict)  # declared metrics file -> why it is absent
 
 
 @contextmanager
@@ -76,10 +77,11 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
                 f"DVC cannot read the pipeline at revision {one_line(label)}: {one_line(str(exc))}",
                 "fix dvc.yaml and the params files it uses at that revision (`dvc status` shows the same error)",
             ) from None
-        metrics = _metrics(repo, label, outs)
+        unread: dict[str, str] = {}
+        metrics = _metrics(repo, label, unread)
         params = _params(repo, label)
         plot_data = _plots(repo, label) if plots else {}
-    return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data)
+    return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data, unread=unread)
 
 
 @contextmanager
@@ -107,7 +109,10 @@ def _posix(path: str) -> str:
     return path.replace(os.sep, "/")
 
 
-def _metrics(repo: Any, label: str, outs: Mapping[str, TrackedOut]) -> dict[str, dict[str, Scalar]]:
+def _metrics(repo: Any, label: str, unread: dict[str, str]) -> dict[str, dict[str, Scalar]]:
+    """Values per declared metrics file; a declared file that is absent goes to `unread` with the reason
+    (DVC warns and shows null; mlci reports it and fails the gates on it). A file that exists but cannot
+    be parsed is an error."""
     from dvc.utils.flatten import flatten
 
     result = repo.metrics.show(hide_workspace=False, on_error="return")
@@ -118,15 +123,12 @@ def _metrics(repo: Any, label: str, outs: Mapping[str, TrackedOut]) -> dict[str,
         name = _posix(path)
         error = file_result.get("error")
         if error is not None:
-            if _is_missing(error) and name not in outs:
-                continue  # absent at this revision: shows as added/removed
             if _is_missing(error):
-                raise MlciError(
-                    f"cannot read metrics file {name} at revision {label}: DVC tracks it "
-                    "but it is neither in the commit nor in the DVC cache or remote",
-                    "run the pipeline and `dvc push` (DVC-cached metrics), or commit the file "
-                    "(`cache: false` metrics)",
+                unread[name] = (
+                    "dvc.yaml declares it, but neither the commit nor the DVC cache or remote holds it "
+                    "(the pipeline did not write it, or `dvc push` did not run)"
                 )
+                continue
             raise MlciError(
                 f"cannot read metrics file {name} at revision {label}: {one_line(error)}",
                 "fix the file (valid JSON/YAML/TOML/CSV) or `dvc push` it so the DVC remote has it",

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlci.config import Config, Gate
@@ -63,6 +63,8 @@ class Report:
     pr_number: int | None = None
     notes: list[str] = field(default_factory=list)
     data_checks: DataChecks | None = None  # None: no DVC-tracked dataset changed (or head is the workspace)
+    unread_base: dict[str, str] = field(default_factory=dict)  # declared metrics file -> why it is absent
+    unread_head: dict[str, str] = field(default_factory=dict)
 
     @property
     def gates(self) -> list[GateResult]:
@@ -78,8 +80,16 @@ class Report:
 
     @property
     def gates_passed(self) -> bool:
-        """Metric gates and data checks (the data gates) all passed."""
-        return not self.failed_gates and not self.data_checks_failed
+        """Metric gates and data checks (the data gates) all passed, and every metrics file was read."""
+        return not self.failed_gates and not self.data_checks_failed and not self.unread_head
+
+    @property
+    def gate_count(self) -> tuple[int, int]:
+        """(failed, total) gates of mlci.yaml: a glob gate is one gate however many metrics it checks."""
+        outcome: dict[int, bool] = {}
+        for result in self.gates:
+            outcome[id(result.gate)] = outcome.get(id(result.gate), True) and result.passed
+        return sum(not ok for ok in outcome.values()), len(outcome)
 
     @property
     def rows(self) -> list[MetricRow]:
@@ -102,7 +112,7 @@ def build_report(
     pr_number: int | None = None,
     data_checks: DataChecks | None = None,
 ) -> Report:
-    rows = rows_from_values(old.metrics, new.metrics, config)
+    rows = rows_from_values(old.metrics, new.metrics, config, declared_at_head=new.unread)
     plots = (
         build_views(old.plots, new.plots, max_points=config.report.max_plot_points)
         if (config.report.plots)
@@ -113,13 +123,33 @@ def build_report(
         title=config.report.title,
         base=base,
         head=head,
-        sections=sections(config, rows),
+        sections=_explain_unread(sections(config, rows), new.unread),
         params=diff_params(old.params, new.params),
         data=diff_data(old.outs, new.outs),
         plots=plots,
         pr_number=pr_number,
         data_checks=data_checks,
+        unread_base=dict(old.unread),
+        unread_head=dict(new.unread),
     )
+
+
+def _explain_unread(result: list[Section], unread: Mapping[str, str]) -> list[Section]:
+    """A gate that failed on a metric whose file could not be read at head says so."""
+    if not unread:
+        return result
+    files = ", ".join(sorted(unread))
+
+    def explain(g: GateResult) -> GateResult:
+        if g.passed:
+            return g
+        if g.file in unread:
+            return replace(g, reason=f"{g.reason}: {g.file} could not be read at head ({unread[g.file]})")
+        if not g.file:
+            return replace(g, reason=f"{g.reason} (could not be read at head: {files})")
+        return g
+
+    return [replace(s, gates=[explain(g) for g in s.gates]) for s in result]
 
 
 def sections(config: Config, rows: Sequence[MetricRow]) -> list[Section]:
@@ -169,8 +199,10 @@ def to_json(report: Report) -> dict[str, Any]:
         "summary": {
             "verdict": report.verdict,
             "gates_passed": report.gates_passed,
-            "gates_total": len(report.gates),
-            "gates_failed": len(report.failed_gates),
+            "gates_total": report.gate_count[1],
+            "gates_failed": report.gate_count[0],
+            "checks_total": len(report.gates),
+            "checks_failed": len(report.failed_gates),
             "data_checks_passed": report.data_checks.passed if report.data_checks else None,
             "metrics_total": len(report.rows),
             "metrics_changed": sum(r.status != "unchanged" for r in report.rows),
@@ -179,6 +211,11 @@ def to_json(report: Report) -> dict[str, Any]:
             "plots_changed": sum(p.changed for p in report.plots),
         },
         "metrics": [_metric(s.model, r) for s in report.sections for r in s.rows],
+        "unread": [
+            {"file": file, "revision": side, "reason": why}
+            for side, unread in (("base", report.unread_base), ("head", report.unread_head))
+            for file, why in unread.items()
+        ],
         "gates": [_gate(s.model, g) for s in report.sections for g in s.gates],
         "params": [
             {"file": p.file, "key": p.key, "base": _value(p.base), "head": _value(p.head), "status": p.status}
@@ -216,12 +253,13 @@ def _metric(model: str, row: MetricRow) -> dict[str, Any]:
         "model": model,
         "file": row.file,
         "key": row.key,
-        "base": _value(row.base) if row.base is not None else (row.base_text or None),
-        "head": _value(row.head) if row.head is not None else (row.head_text or None),
+        "base": _shown(row.base, row.base_text),
+        "head": _shown(row.head, row.head_text),
         "change": row.change,
         "change_pct": row.change_pct,
         "direction": row.direction,
         "status": row.status,
+        "moved_from": row.moved_from or None,
     }
 
 
@@ -241,6 +279,13 @@ def _gate(model: str, result: GateResult) -> dict[str, Any]:
         "bounds": bounds,
         "reason": result.reason,
     }
+
+
+def _shown(number: float | None, text: str) -> Any:
+    """A metric value as DVC's JSON has it: a number, a boolean (number and text), a string, or null."""
+    if number is not None and text:
+        return text == "true"
+    return _value(number) if number is not None else (text or None)
 
 
 def _value(value: Any) -> Any:

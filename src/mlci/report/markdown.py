@@ -79,6 +79,8 @@ def _render(
         sections=sections,
         hidden_rows=hidden,
         full_report_hint=hint,
+        unread=unread_lines(report),
+        gates_total=report.gate_count[1],
         failed_table=gates_table(report.failed_gates),
         gates_table=gates_table(report.gates),
         params_table=params_table(report.params),
@@ -90,20 +92,35 @@ def _render(
     )
 
 
+def unread_lines(report: Report) -> list[str]:
+    """One escaped line per declared metrics file that could not be read, head first."""
+    return [
+        f"{md_code(file)} at {side} ({md_code(rev.short)}): {md_escape(why)}"
+        for side, rev, unread in (
+            ("head", report.head, report.unread_head),
+            ("base", report.base, report.unread_base),
+        )
+        for file, why in unread.items()
+    ]
+
+
 def headline(report: Report) -> str:
     """The verdict line: what a reviewer needs from the notification preview alone."""
     title = md_escape(report.title)
-    gates, failed = report.gates, report.failed_gates
+    failed, total = report.gate_count
     parts = []
     if failed:
-        parts.append(f"{len(failed)} of {len(gates)} gate{'s' if len(gates) != 1 else ''} failed")
+        parts.append(f"{failed} of {total} gate{'s' if total != 1 else ''} failed")
     if report.data_checks_failed:
         parts.append("data checks failed")
+    if report.unread_head:
+        n = len(report.unread_head)
+        parts.append(f"{n} metrics file{'s' if n != 1 else ''} not read at head")
     if parts:
         return f"❌ {title}: {', '.join(parts)}"
-    if not gates and report.data_checks is None:
+    if not total and report.data_checks is None:
         return f"ℹ️ {title}: no quality gates configured"
-    passed = [f"all {len(gates)} gate{'s' if len(gates) != 1 else ''} passed"] if gates else []
+    passed = [f"all {total} gate{'s' if total != 1 else ''} passed"] if total else []
     if report.data_checks is not None:
         passed.append("data checks passed")
     return f"✅ {title}: {', '.join(passed)}"
@@ -112,7 +129,7 @@ def headline(report: Report) -> str:
 def subline(report: Report) -> str:
     """base → head and the counts, on one line (GitHub comments keep line breaks)."""
     base = md_code(report.base.short)
-    if report.base.rev not in (report.base.sha, ""):
+    if report.base.rev and not report.base.sha.startswith(report.base.rev):  # a name, not a SHA
         base += f" ({md_escape(report.base.rev)})"
     head = md_code(report.head.short)
     changed = sum(r.status != "unchanged" for r in report.rows)
@@ -160,7 +177,8 @@ def metrics_table(
         return ""
     body = [
         [
-            md_escape(row.name if several_files else row.key or row.file),
+            md_escape(row.name if several_files else row.key or row.file)
+            + (f" <sub>(moved from {md_code(row.moved_from)})</sub>" if row.moved_from else ""),
             _value(row.base, row.base_text),
             _value(row.head, row.head_text),
             _change(row),
@@ -174,9 +192,9 @@ def metrics_table(
 
 
 def _value(number: float | None, text: str) -> str:
-    if number is None:
-        return md_escape(text) if text else "—"
-    return fmt_number(number)
+    if text:  # strings and booleans show as written
+        return md_escape(text)
+    return "—" if number is None else fmt_number(number)
 
 
 def _change(row: MetricRow) -> str:
@@ -189,9 +207,20 @@ def _change(row: MetricRow) -> str:
     if row.change == 0:
         return "="
     arrow = "▲" if row.change > 0 else "▼"
-    mark = "🟢" if row.better else "🔴"
     pct = f" ({fmt_pct(row.change_pct)})" if row.change_pct is not None else ""
+    if _below_shown_precision(row):
+        return f"{arrow} {fmt_signed(row.change)}{pct}"  # too small to call better or worse
+    mark = "🟢" if row.better else "🔴"
     return f"{mark} {arrow} {fmt_signed(row.change)}{pct}"
+
+
+def _below_shown_precision(row: MetricRow) -> bool:
+    """The change does not show in the printed values, or its percentage rounds to 0.0%."""
+    if row.base is None or row.head is None:
+        return False
+    if fmt_number(row.base) == fmt_number(row.head):
+        return True
+    return row.change_pct is not None and fmt_pct(row.change_pct) in ("+0.0%", "-0.0%")
 
 
 def _gate_cell(result: GateResult | None) -> str:

@@ -36,5 +36,8 @@ def diff_params(
 
 
 def _same(a: Any, b: Any) -> bool:
-    # 1 and True compare equal in Python; a param that turns from 1 into true did change
-    return bool(a == b and type(a) is type(b))
+    """DVC's rule: equal values are no change, whatever their YAML type (`1 → 1.0`, `1 → true`);
+    lists compare as DVC prints them (`[1, 2]` and `[1.0, 2]` differ)."""
+    if isinstance(a, list) or isinstance(b, list):
+        return str(a) == str(b)
+    return bool(a == b)
