@@ -11,7 +11,7 @@ import click
 
 from mlci.config import Config, load_config
 from mlci.github.actions import Actions, Runtime
-from mlci.repo.git import repo_root
+from mlci.repo.git import project_root
 
 if TYPE_CHECKING:
     from mlci.github.client import GitHubClient
@@ -27,7 +27,7 @@ class RunContext:
 
     @classmethod
     def load(cls, start: Path | str = ".", env: Mapping[str, str] | None = None) -> RunContext:
-        root = repo_root(start)
+        root = project_root(start)
         runtime = Runtime.from_env(env)
         actions = Actions(runtime)
         actions.mask(runtime.token)

@@ -171,12 +171,12 @@ def recorded_hash(root: Path, rev: str, path: str) -> str | None:
     found = recorded(root, rev).hash_of(path)
     if found:
         return found
-    blob = git(root, "rev-parse", "--verify", "--quiet", f"{rev}:{path}", check=False)
+    blob = git(root, "rev-parse", "--verify", "--quiet", f"{rev}:./{path}", check=False)
     return f"git-{blob}" if blob else None
 
 
 def _show(root: Path, rev: str, path: str) -> str:
-    return git(root, "show", f"{rev}:{path}", check=False)
+    return git(root, "show", f"{rev}:./{path}", check=False)
 
 
 def workspace_hash(root: Path, path: str) -> str | None:

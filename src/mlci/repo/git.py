@@ -16,7 +16,9 @@ def git(root: Path | str, *args: str, check: bool = True, input: str | None = No
     """Run git in `root` and return its stdout (stripped); a failure is a GitError with git's words."""
     try:
         proc = subprocess.run(
-            ["git", *args],
+            # diff.relative: in a DVC project below the git root, diffs list the project's own files,
+            # with paths relative to it (as ls-files and ls-tree already do); `REV:./path` likewise
+            ["git", "-c", "diff.relative=true", *args],
             cwd=root,
             capture_output=True,
             text=True,
@@ -39,6 +41,19 @@ def repo_root(start: Path | str = ".") -> Path:
             "run mlci from your project's checkout (or pass -C PATH); start one with `git init`",
         )
     return Path(out)
+
+
+def project_root(start: Path | str = ".") -> Path:
+    """The DVC project `start` is in: the nearest folder holding `.dvc/` up to the git root (DVC's own
+    rule, so `dvc init --subdir` projects and monorepos work), else the git root."""
+    top = repo_root(start)
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".dvc").is_dir():
+            return folder
+        if folder == top:
+            break
+    return top
 
 
 def resolve(root: Path | str, rev: str) -> str | None:

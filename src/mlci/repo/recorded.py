@@ -75,7 +75,7 @@ def _cat(root: str, commit: str, paths: list[str]) -> dict[str, str]:
         return {}
     import subprocess
 
-    request = "".join(f"{commit}:{path}\n" for path in paths).encode()
+    request = "".join(f"{commit}:./{path}\n" for path in paths).encode()
     out = subprocess.run(
         ["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True, check=True
     ).stdout

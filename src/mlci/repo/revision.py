@@ -54,14 +54,28 @@ def open_repo(root: Path | str) -> Iterator[Any]:
     try:
         repo = Repo(str(root))
     except NotDvcRepoError:
-        raise MlciError(
-            f"{Path(root).name} is not a DVC project (no .dvc folder)",
-            "run `dvc init` in the repository, or run mlci from the project's root",
-        ) from None
+        below = _projects_below(Path(root))
+        hint = (
+            f"DVC projects below it: {', '.join(below)}; pass one with -C (the `working-directory` input)"
+            if below
+            else "run `dvc init` in the repository (`dvc init --subdir` for a project in a subfolder)"
+        )
+        raise MlciError(f"{Path(root).name} is not a DVC project (no .dvc folder)", hint) from None
     try:
         yield repo
     finally:
         repo.close()
+
+
+def _projects_below(root: Path, depth: int = 3) -> list[str]:
+    """Folders up to `depth` levels below `root` holding `.dvc/`, for the hint (hidden folders skipped)."""
+    found: list[str] = []
+    level = [root]
+    for _ in range(depth):
+        level = [d for f in level for d in sorted(f.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+        level = level[:2000]  # a huge tree (vendored code) only costs a bounded scan
+        found += [d.relative_to(root).as_posix() for d in level if (d / ".dvc").is_dir()]
+    return found[:5]
 
 
 def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapshot:

@@ -113,7 +113,7 @@ def branch_commits(root: Path, base: str, tip: str) -> list[BranchCommit]:
 def show_file(root: Path, sha: str, path: str) -> str | None:
     """A file's text at a commit; None when it is not there."""
     try:
-        return git(root, "show", f"{sha}:{path}")
+        return git(root, "show", f"{sha}:./{path}")
     except GitError:
         return None
 

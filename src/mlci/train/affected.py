@@ -100,7 +100,7 @@ class _BaseSnapshot:
 
     def text(self, path: str) -> str | None:
         if path not in self._texts:
-            out = git(self.root, "show", f"{self.rev}:{path}", check=False) if self.rev else ""
+            out = git(self.root, "show", f"{self.rev}:./{path}", check=False) if self.rev else ""
             exists = bool(out) or bool(git(self.root, "ls-tree", self.rev, "--", path, check=False))
             self._texts[path] = out if exists else None
         return self._texts[path]

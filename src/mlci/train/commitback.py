@@ -108,7 +108,7 @@ def _rebase_results(
     git(root, "reset", "--quiet", "--hard", theirs)
     for name, text in ours.items():
         if Path(name).name == "dvc.lock":
-            their_text = git(root, "show", f"{theirs}:{name}", check=False)
+            their_text = git(root, "show", f"{theirs}:./{name}", check=False)
             text = merge_lock(their_text, text, stages)
         write_text_atomic(root / name, text)
     _commit(root, list(ours), message)

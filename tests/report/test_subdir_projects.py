@@ -1,0 +1,63 @@
+"""DVC projects below the git root (`dvc init --subdir`, one project per folder of a monorepo)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlci.repo.git import git
+from tests.testing.fixtures import run_cli
+from tests.testing.report import BuiltRepo, dvc_json
+
+
+def monorepo(tmp_path: Path) -> tuple[BuiltRepo, str, str]:
+    """Two DVC projects, vision/ and text/, in one git repository; each has a stage, metrics and a
+    .dvc-tracked dataset. Returns the repo and the base and head commits."""
+    root = tmp_path / "mono"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    repo = BuiltRepo(root, tmp_path / "remote")
+    for name, score in (("vision", 0.7), ("text", 0.4)):
+        project = root / name
+        project.mkdir()
+        sub = BuiltRepo(project, tmp_path / f"remote-{name}")
+        sub.dvc("init", "-q", "--subdir")
+        sub.dvc("config", "core.analytics", "false")
+        sub.write("dvc.yaml", "metrics:\n  - eval/metrics.json\n")
+        sub.write("eval/metrics.json", json.dumps({"score": score}))
+        sub.write("params.yaml", "lr: 0.1\n")
+        sub.write("data/rows.csv", "a,b\n1,2\n")
+        sub.dvc("add", "-q", "data/rows.csv")
+    base = repo.commit("two projects")
+    vision = BuiltRepo(root / "vision", tmp_path)
+    vision.write("eval/metrics.json", json.dumps({"score": 0.75}))
+    vision.write("params.yaml", "lr: 0.2\n")
+    vision.write("data/rows.csv", "a,b\n1,2\n3,4\n")
+    vision.dvc("add", "-q", "data/rows.csv")
+    BuiltRepo(root / "text", tmp_path).write("eval/metrics.json", json.dumps({"score": 0.1}))
+    head = repo.commit("vision improved, text got worse")
+    return repo, base, head
+
+
+def test_report_on_a_project_below_the_git_root(tmp_path: Path) -> None:
+    repo, base, head = monorepo(tmp_path)
+    vision = repo.root / "vision"
+    for cwd, args in ((repo.root, ("-C", "vision")), (vision / "eval", ())):  # -C, or run from inside
+        done = run_cli(*args, "report", "--base", base, "--head", head, "--format", "json", cwd=cwd)
+        assert done.returncode == 0, done.stderr
+        document = json.loads(done.stdout)
+        oracle = dvc_json(vision, "metrics", "diff", base, head, "--all")
+        ours = {(m["file"], m["key"]): (m["base"], m["head"]) for m in document["metrics"]}
+        assert ours == {(f, k): (v["old"], v["new"]) for f, keys in oracle.items() for k, v in keys.items()}
+        assert list(ours) == [("eval/metrics.json", "score")]  # relative to the project, not vision/…
+        assert [(p["file"], p["key"]) for p in document["params"]] == [("params.yaml", "lr")]
+        assert [d["path"] for d in document["data"]] == [
+            "data/rows.csv"
+        ]  # the other project's data is not here
+
+
+def test_git_root_of_a_monorepo_names_its_projects(tmp_path: Path) -> None:
+    repo, base, head = monorepo(tmp_path)
+    done = run_cli("report", "--base", base, "--head", head, cwd=repo.root)
+    assert done.returncode == 2
+    assert "not a DVC project" in done.stderr and "text, vision" in done.stderr and "-C" in done.stderr
