@@ -9,6 +9,7 @@ switched between revisions: opening and indexing a repo is most of DVC's cost.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,16 +144,43 @@ def _metrics(repo: Any, label: str, unread: dict[str, str]) -> dict[str, dict[st
                     "(the pipeline did not write it, or `dvc push` did not run)"
                 )
                 continue
-            raise MlciError(
-                f"cannot read metrics file {name} at revision {label}: {one_line(error)}",
-                "fix the file (valid JSON/YAML/TOML/CSV) or `dvc push` it so the DVC remote has it",
-            )
+            raise _file_error("metrics", name, label, error)
         data = file_result.get("data")
         if isinstance(data, dict):
-            files[name] = {str(k): v for k, v in flatten(data).items() if _scalar(v)}
-        elif _scalar(data):
-            files[name] = {"": data}
+            try:
+                flat = flatten(data)
+            except ValueError as exc:  # DVC itself crashes on this file: `dvc metrics diff` exits 255
+                raise MlciError(
+                    f"cannot read metrics file {name} at revision {label}: {one_line(str(exc))} "
+                    "(a dotted key such as `a.b` next to a nested `a: {b: …}` names one metric twice)",
+                    "keep one of the two spellings of that key",
+                ) from None
+            files[name] = {str(k): v for k, v in flat.items() if _scalar(v)}
+        elif data is not None and not isinstance(data, list):
+            raise MlciError(  # DVC's diff shows every key of such a file as "unable to parse"
+                f"cannot read metrics file {name} at revision {label}: it holds a single value "
+                f"({one_line(repr(data), 60)}), not a mapping of metric names to values",
+                'write the metrics as a mapping, e.g. {"accuracy": 0.93}',
+            )
     return files
+
+
+def _file_error(kind: str, name: str, label: str, error: BaseException) -> MlciError:
+    """A file DVC could not read, named relative to the project, with a hint that fits the cause."""
+    from dvc.utils.serialize import ParseError
+
+    text = str(error)
+    if isinstance(error, ParseError):  # "unable to read: '<path from DVC's cwd>', <what is wrong>"
+        why = text.split("', ", 1)[1] if "', " in text else text
+        return MlciError(
+            f"cannot parse {kind} file {name} at revision {label}: {one_line(why)}",
+            "fix the file's syntax (JSON, YAML or TOML, as its extension says)",
+        )
+    text = re.sub(r"'(?:\.\./)+[^']*'", f"'{name}'", text)  # DVC quotes paths from its own cwd
+    return MlciError(
+        f"cannot read {kind} file {name} at revision {label}: {one_line(text)}",
+        f"`dvc {kind} show` at that revision shows DVC's own error",
+    )
 
 
 def _params(repo: Any, label: str) -> dict[str, dict[str, Any]]:
@@ -168,10 +196,7 @@ def _params(repo: Any, label: str) -> dict[str, dict[str, Any]]:
         if error is not None:
             if _is_missing(error):
                 continue
-            raise MlciError(
-                f"cannot read params file {name} at revision {label}: {one_line(error)}",
-                "fix the file's syntax",
-            )
+            raise _file_error("params", name, label, error)
         data = file_result.get("data")
         if isinstance(data, dict):
             files[name] = {str(k): v for k, v in flatten(data).items()}
