@@ -90,13 +90,15 @@ CASES: dict[str, Case] = {
         commit_file("metrics.json", "metrics_broken.json"),
         REPORT,
         2,
-        ("error: cannot read metrics file metrics.json at revision {head}: unable to read: …",),
+        (
+            "error: cannot parse metrics file metrics.json at revision {head}: JSON file structure is corrupted",
+        ),
     ),
     "metrics: not UTF-8": Case(
         commit_file("metrics.json", "metrics_non_utf8.json"),
         REPORT,
         2,
-        ("error: cannot read metrics file metrics.json at revision {head}: unable to read: …",),
+        ("error: cannot parse metrics file metrics.json at revision {head}: is not valid utf-8",),
     ),
     "metrics: 10,000 levels deep": Case(
         commit_file("metrics.json", deep_json(10_000)),
@@ -111,7 +113,7 @@ CASES: dict[str, Case] = {
         commit_file("metrics.json", huge_truncated_json(50)),
         REPORT,
         2,
-        ("error: cannot read metrics file metrics.json at revision {head}: unable to read: …",),
+        ("error: cannot parse metrics file metrics.json at revision {head}: …",),
     ),
     "metrics: NaN and inf fail their gates": Case(
         commit_file("metrics.json", "metrics_nan_inf.json"),
@@ -132,7 +134,11 @@ CASES: dict[str, Case] = {
         missing_metrics_file,
         REPORT,
         1,
-        ("error: metrics.json: mlci gate failed: metrics.json:test.accuracy: head value is missing",),
+        (
+            "error: metrics.json: mlci gate failed: metrics.json:test.accuracy: head value is missing "
+            "(could not be read at head: reports/missing.json)",
+            "error: metrics declared in dvc.yaml could not be read at head: reports/missing.json (…",
+        ),
     ),
     "params: broken YAML": Case(
         commit_file("params.yaml", "params_broken.yaml"),
@@ -183,7 +189,10 @@ CASES: dict[str, Case] = {
         None,
         ("report", "--base", "no-such-rev", "--head", "HEAD", "--no-comment", "--output", "{out}"),
         2,
-        ("error: the base revision 'no-such-rev' is not in this clone and could not be fetched from origin",),
+        (
+            "error: the base revision: no such branch or commit: 'no-such-rev' (not in this clone, "
+            "and 'origin' does not have it)",
+        ),
     ),
     "monitor: data with the wrong schema": Case(
         None,

@@ -103,10 +103,26 @@ def test_misspelled_gate_fails_and_names_the_metric(example_repo: ExampleRepo) -
     assert "no metric matches 'test.acuracy'; did you mean 'test.accuracy'?" in proc.stdout
 
 
-def test_unknown_revision_is_exit_2_with_a_hint(example_repo: ExampleRepo) -> None:
+def test_unknown_revision_is_exit_2_with_a_hint(example_repo: ExampleRepo, tmp_path: Path) -> None:
     proc = run_cli("report", "--base", "no-such-branch", cwd=example_repo.root)
     assert proc.returncode == 2
-    assert "'no-such-branch' is not in this clone" in proc.stderr and "fetch-depth" in proc.stderr
+    assert "no such branch or commit: 'no-such-branch'" in proc.stderr and "git branch -a" in proc.stderr
+    assert "fetch-depth" not in proc.stderr  # the CI hint only in CI
+    example_repo.git("branch", "feature/better-trees")
+    proc = run_cli("report", "--base", "feature/beter-trees", cwd=example_repo.root)
+    assert proc.returncode == 2 and "did you mean 'feature/better-trees'?" in proc.stderr
+    env = actions_env(tmp_path, "push", load_event("push/branch"))
+    proc = run_cli("report", "--base", "feature/beter-trees", "--no-comment", cwd=example_repo.root, env=env)
+    assert proc.returncode == 2 and "did you mean" in proc.stderr and "fetch-depth: 0" in proc.stderr
+
+
+def test_repository_without_commits_says_so(tmp_path: Path) -> None:
+    from mlci.repo.git import git
+
+    git(tmp_path, "init", "-q")
+    (tmp_path / ".dvc").mkdir()
+    proc = run_cli("report", cwd=tmp_path)
+    assert proc.returncode == 2 and "has no commits yet" in proc.stderr
 
 
 def test_user_template_overrides_the_shipped_one(example_repo: ExampleRepo) -> None:

@@ -138,13 +138,9 @@ def _commit(ctx: RunContext, rev: str, side: str) -> str:
     from mlci.repo.git import GitError, ensure_commit
 
     try:
-        return ensure_commit(ctx.root, rev)
-    except GitError:
-        raise MlciError(
-            f"the {side} revision '{one_line(rev)}' is not in this clone and could not be fetched from origin",
-            "give actions/checkout `fetch-depth: 0` (or at least enough history to reach the PR base), "
-            "or pass --base/--head with revisions this clone has",
-        ) from None
+        return ensure_commit(ctx.root, rev, ci=ctx.runtime.in_actions)
+    except GitError as exc:
+        raise MlciError(f"the {side} revision: {exc.message}", exc.hint) from None
 
 
 # --- outputs ------------------------------------------------------------------------------------

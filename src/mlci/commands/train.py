@@ -235,9 +235,9 @@ def _base(ctx: RunContext, base: str | None) -> tuple[str, str]:
     """The commit to compare with, or "" and why everything counts as affected."""
     root, rt = ctx.root, ctx.runtime
     if base:
-        return ensure_commit(root, base), ""
+        return ensure_commit(root, base, ci=rt.in_actions), ""
     if rt.pull_request and rt.base_sha:
-        return ensure_commit(root, rt.base_sha), ""
+        return ensure_commit(root, rt.base_sha, ci=rt.in_actions), ""
     if rt.event_name == "push":
         before = str(rt.event.get("before") or "")
         if not before or before == ZERO_SHA:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 from pathlib import Path
 
@@ -81,12 +82,20 @@ def default_branch(root: Path | str, remote: str = "origin") -> str:
     return "main"
 
 
-def ensure_commit(root: Path | str, rev: str, remote: str = "origin") -> str:
+def ensure_commit(root: Path | str, rev: str, remote: str = "origin", *, ci: bool = False) -> str:
     """Resolve `rev`, fetching it when the clone lacks it: only that commit (depth 1) in a shallow CI
-    checkout; with its history in a full clone, which a depth-1 fetch would turn shallow."""
+    checkout; with its history in a full clone, which a depth-1 fetch would turn shallow.
+
+    Raises GitError: the repository has no commits, or no such branch or commit (with close names;
+    `ci` adds the checkout hint a CI clone needs)."""
     found = resolve(root, rev)
     if found:
         return found
+    if not resolve(root, "HEAD"):
+        raise GitError(
+            "this git repository has no commits yet",
+            "commit the project first (`git add -A && git commit -m 'first commit'`)",
+        )
     depth = ["--depth=1"] if is_shallow(root) else []
     for ref in (rev, f"refs/heads/{rev}"):
         proc = subprocess.run(
@@ -100,10 +109,30 @@ def ensure_commit(root: Path | str, rev: str, remote: str = "origin") -> str:
             found = resolve(root, "FETCH_HEAD")
             if found:
                 return found
+    close = difflib.get_close_matches(rev, _ref_names(root), n=3, cutoff=0.6)
+    hints = [f"did you mean {' or '.join(repr(c) for c in close)}?"] if close else []
+    if ci:
+        hints.append("a CI checkout needs history: `actions/checkout` with `fetch-depth: 0`")
+    elif not close:
+        hints.append("`git branch -a` and `git log --oneline` list what this clone has")
     raise GitError(
-        f"revision '{rev}' is not in this clone and could not be fetched from '{remote}'",
-        "check out with full history: `actions/checkout` with `fetch-depth: 0`",
+        f"no such branch or commit: '{rev}' (not in this clone, and '{remote}' does not have it)",
+        "; ".join(hints),
     )
+
+
+def _ref_names(root: Path | str) -> list[str]:
+    """Short names of local and remote-tracking branches and tags."""
+    out = git(
+        root,
+        "for-each-ref",
+        "--format=%(refname:short)",
+        "refs/heads",
+        "refs/remotes",
+        "refs/tags",
+        check=False,
+    )
+    return [name for name in out.splitlines() if name and not name.endswith("/HEAD")]
 
 
 def changed_files(root: Path | str, base: str, head: str = "HEAD") -> list[str]:
