@@ -1,0 +1,84 @@
+"""Plots exactly as DVC resolves them: mlci's series checked against `dvc plots diff --json`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlci.config import parse_config
+from mlci.repo.revision import open_repo, read_snapshot
+from mlci.report.document import Revision, build_report, to_json
+from tests.testing.plots import kinds_repo, mlci_side, oracle, same_series
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    """mlci's JSON plots (by id) and DVC's oracle, for the plot-kinds project: built once, checked per kind."""
+    repo, base, head = kinds_repo(tmp_path_factory.mktemp("kinds"))
+    with open_repo(repo.root) as dvc_repo:
+        old = read_snapshot(dvc_repo, base, plots=True)
+        new = read_snapshot(dvc_repo, head, plots=True)
+    report = build_report(parse_config({}), Revision(base, base), Revision(head, head), old, new)
+    document = to_json(report)
+    return {p["id"]: p for p in document["plots"]}, oracle(repo.root, base, head)
+
+
+def test_mlci_shows_the_plots_dvc_shows(kinds: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    plots, dvc = kinds
+    assert set(dvc) <= set(plots)
+    # plots DVC has no data for at all (a text file) still get a line in mlci, with the error
+    assert set(plots) - set(dvc) <= {"p/notes.txt"}
+
+
+@pytest.mark.parametrize(
+    "plot_id",
+    [
+        "p/x_named.json",
+        "p/two_y.json",
+        "x_in_file",
+        "two_y_in_file",
+        "roc",
+        "p/index_only.json",
+        "p/steady.json",
+        "p/curves/loss.tsv",
+        "p/curves/acc.tsv",
+        "p/confusion.csv",
+        "p/images/same.png",
+        "p/images/moves.jpg",
+        "p/chart.svg",
+        "p/going.json",
+        "p/breaks.json",
+        "p/notes.txt",
+        "p/latin1.json",
+    ],
+)
+def test_each_kind_resolves_as_dvc_plots_diff(
+    plot_id: str, kinds: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    plots, dvc = kinds
+    plot = plots[plot_id]
+    for side in ("base", "head"):
+        expected = dvc.get(plot_id, {}).get(side, {"series": {}, "images": [], "errors": set()})
+        got = mlci_side(plot, side)
+        same_series(got["series"], expected["series"])
+        assert got["images"] == expected["images"], side
+        assert got["errors"] == expected["errors"], side
+
+
+@pytest.mark.parametrize(
+    ("plot_id", "changed"),
+    [
+        ("p/x_named.json", True),  # only the x values changed
+        ("p/steady.json", False),
+        ("p/images/same.png", False),
+        ("p/images/moves.jpg", True),
+        ("p/going.json", True),  # data at base, an error at head
+        ("p/confusion.csv", True),
+    ],
+)
+def test_changed_means_the_resolved_data_differs(
+    plot_id: str, changed: bool, kinds: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    assert kinds[0][plot_id]["changed"] is changed
