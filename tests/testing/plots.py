@@ -79,22 +79,13 @@ def write_kinds(repo: BuiltRepo, rev: int) -> None:
     )
     repo.write("p/x_file.json", dump(_rows(3, lambda i: {"t": 10 * i, "v": i * i + rev})))
     repo.write("p/y_file.json", dump(_rows(3, lambda i: {"v": i, "w": 2 * i + rev})))
+    points = 5 + rev * 2  # a different number of thresholds at head
     for name, power in (("roc_train", 0.4), ("roc_test", 0.6)):
-        points = 5 + rev * 2  # a different number of thresholds at head
-        repo.write(
-            f"p/{name}.json",
-            dump(
-                {
-                    "roc": _rows(
-                        points,
-                        lambda i: {
-                            "fpr": i / (points - 1),
-                            "tpr": round((i / (points - 1)) ** (power - s), 4),
-                        },
-                    )
-                }
-            ),
-        )
+        roc = [
+            {"fpr": i / (points - 1), "tpr": round((i / (points - 1)) ** (power - s), 4)}
+            for i in range(points)
+        ]
+        repo.write(f"p/{name}.json", dump({"roc": roc}))
     repo.write("p/index_only.json", dump(_rows(4, lambda i: {"score": i + rev})))
     repo.write("p/steady.json", dump(_rows(3, lambda i: {"epoch": i, "loss": 3 - i})))  # same at both
     for name, fn in (("loss", lambda i: 1 / (1 + i + rev)), ("acc", lambda i: 0.5 + i / 20)):
