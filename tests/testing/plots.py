@@ -192,5 +192,6 @@ def same_series(mlci: Mapping[tuple[str, str], Any], dvc: Mapping[tuple[Any, Any
 
 def _same(a: list[Any], b: list[Any]) -> bool:
     return len(a) == len(b) and all(
-        x == y or (isinstance(x, float) and isinstance(y, float) and math.isclose(x, y)) for x, y in zip(a, b)
+        x == y or (isinstance(x, float) and isinstance(y, float) and math.isclose(x, y))
+        for x, y in zip(a, b, strict=True)
     )

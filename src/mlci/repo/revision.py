@@ -198,6 +198,8 @@ def _plots(repo: Any, label: str) -> dict[str, Any]:
         entry = result.get(label, {})
         return dict(entry) if isinstance(entry, Mapping) else {}
     definitions = _collect_definitions(repo, targets=[], revision=label, onerror=onerror_collect, props={})
+    if definitions and definitions.get("error") is not None:
+        return {"definitions": definitions}  # reported as this revision's plot error
     if not definitions or not definitions.get("data"):
         return {}
     sources = repo.plots._collect_data_sources(
