@@ -10,7 +10,8 @@ from mlci.github.limits import COMMENT_LIMIT
 from mlci.repo.revision import Snapshot, TrackedOut
 from mlci.report.document import Revision, build_report, to_json
 from mlci.report.markdown import render_markdown
-from mlci.report.plots import build_views, mermaid_line
+from mlci.repo.plots import resolve_plots
+from mlci.report.plots import draw, mermaid_chart
 
 BASE = Revision("main", "a" * 40)
 HEAD = Revision("feature", "b" * 40)
@@ -95,47 +96,58 @@ def roc(points: int, shift: float) -> list[dict[str, float]]:
 
 
 def shown(rows: list[dict[str, float]] | None, template: str | None = None) -> dict[str, object]:
+    """One revision of DVC's `plots.show` result with one plot, `plots/roc.json` (None: file missing)."""
     props: dict[str, str] = (
         {"x": "fpr", "y": "tpr"} if template is None else {"template": template, "x": "p", "y": "a"}
     )
-    if rows is None:
-        return {"definitions": {"data": {"": {"data": {"plots/roc.json": props}}}}, "sources": {"data": {}}}
+    source: dict[str, object] = {"error": FileNotFoundError("plots/roc.json")}
+    if rows is not None:
+        source = {"data": {"roc": rows}, "props": props}
     return {
         "definitions": {"data": {"": {"data": {"plots/roc.json": props}}}},
-        "sources": {"data": {"plots/roc.json": {"data": {"roc": rows}, "props": props}}},
+        "sources": {"data": {"plots/roc.json": source}},
     }
 
 
-def test_long_curves_are_resampled_onto_one_shared_grid() -> None:
-    (view,) = build_views(shown(roc(500, 0.0)), shown(roc(300, -0.05)), max_points=40)
-    assert view.kind == "line" and view.points == (500, 300)
-    assert len(view.grid) == 40 and view.base is not None and view.head is not None
-    assert len(view.base) == len(view.head) == 40
-    # the grid spans the data and the resampled values stay on the curve: y(x=1) is 1 at base
-    assert view.grid[0] == 0.0 and view.grid[-1] == 1.0 and view.base[-1] == 1.0
-    chart = mermaid_line(view)
-    assert chart.count("\n  line [") == 2 and 'x-axis "fpr" 0 --> 1' in chart
+def test_long_curves_are_thinned_each_revision_on_its_own_x_values() -> None:
+    (plot,) = resolve_plots(shown(roc(500, 0.0)), shown(roc(300, -0.05))).plots
+    assert plot.changed and plot.head is not None and len(plot.head.series[0].x) == 300
+    charts = draw(plot, max_points=40).charts
+    # other x values at each revision: a chart each, never one resampled grid
+    assert [c.total for c in charts] == [300, 500]
+    assert all(40 <= len(c.x) <= 44 for c in charts)  # evenly spaced, plus each line's lowest and highest
+    head = charts[0]
+    assert head.x[0] == "0" and head.x[-1] == "1" and head.lines[0].values[-1] == 0.95
+    chart = mermaid_chart(head)
+    assert chart.count("\n  line [") == 1 and 'x-axis "fpr" ["0", ' in chart
 
 
-def test_plot_added_at_head_draws_one_line_and_confusion_counts() -> None:
-    (line,) = build_views(shown(None), shown(roc(10, 0.0)))
-    assert line.base is None and line.head is not None
+def test_plot_missing_at_base_is_an_error_there_and_confusion_counts_follow_x_and_y() -> None:
+    (line,) = resolve_plots(shown(None), shown(roc(10, 0.0))).plots
+    assert (
+        line.base is not None and line.base.series == [] and line.base.errors[0].type == "FileNotFoundError"
+    )
+    assert line.changed and len(draw(line).charts) == 1
     rows_old = [{"a": 1, "p": 1}, {"a": 0, "p": 1}, {"a": 0, "p": 0}]
     rows_new = [{"a": 1, "p": 1}, {"a": 0, "p": 0}, {"a": 0, "p": 0}]
-    (matrix,) = build_views(shown(rows_old, "confusion"), shown(rows_new, "confusion"))
-    assert matrix.labels == ["0", "1"]
-    assert matrix.base_matrix == [[1, 1], [0, 1]] and matrix.head_matrix == [[2, 0], [0, 1]]
+    (matrix,) = resolve_plots(shown(rows_old, "confusion"), shown(rows_new, "confusion")).plots
+    (table,) = draw(matrix).tables
+    # rows are the definition's y (a), columns its x (p)
+    assert (table.y_field, table.x_field, table.rows, table.columns) == ("a", "p", ["0", "1"], ["0", "1"])
+    assert table.base == [[1, 1], [0, 1]] and table.head == [[2, 0], [0, 1]]
 
 
 def test_mermaid_labels_cannot_break_out_of_the_chart() -> None:
     rows = roc(5, 0.0)
+    evil_id = 'x"]\n```\n<script>'
     evil = {
-        "definitions": {"data": {"": {"data": {'x"]\n```\n<script>': {"x": "fpr", "y": "tpr"}}}}},
-        "sources": {"data": {'x"]\n```\n<script>': {"data": rows}}},
+        "definitions": {"data": {"": {"data": {evil_id: {"x": "fpr", "y": "tpr"}}}}},
+        "sources": {"data": {evil_id: {"data": rows}}},
     }
-    (view,) = build_views(evil, evil)
-    chart = mermaid_line(view)
-    assert "```" not in chart and "<script>" not in chart and chart.count('"') == 6
+    (plot,) = resolve_plots(evil, evil).plots
+    chart = mermaid_chart(draw(plot).charts[0])
+    assert "```" not in chart and "<script>" not in chart
+    assert chart.count('"') == 6 + 2 * 5  # title, two axis labels, five x categories
 
 
 def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_first() -> None:

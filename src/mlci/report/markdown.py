@@ -306,9 +306,13 @@ def _plot(plot: ResolvedPlot, report: Report, run_url: str) -> dict[str, Any]:
     else:
         drawing = draw(plot, max_points=report.max_plot_points)
         for chart in drawing.charts:
-            blocks.append({"mermaid": mermaid_chart(chart), "caption": _chart_caption(chart, plot, revs)})
+            blocks.append(
+                {"mermaid": mermaid_chart(chart), "table": "", "caption": _chart_caption(chart, plot, revs)}
+            )
         for table in drawing.tables:
-            blocks.append({"table": confusion_table(table), "caption": _confusion_caption(table, plot)})
+            blocks.append(
+                {"mermaid": "", "table": confusion_table(table), "caption": _confusion_caption(table, plot)}
+            )
     for side in ("base", "head"):
         resolved = getattr(plot, side)
         for error in resolved.errors if resolved else []:

@@ -198,9 +198,7 @@ def _evenly_spaced(xs: Sequence[float]) -> bool:
     if len(xs) < 3:
         return True
     step = xs[1] - xs[0]
-    return all(
-        math.isclose(b - a, step, rel_tol=1e-6, abs_tol=1e-12) for a, b in itertools.pairwise(xs)
-    )
+    return all(math.isclose(b - a, step, rel_tol=1e-6, abs_tol=1e-12) for a, b in itertools.pairwise(xs))
 
 
 def _confusion(plot: ResolvedPlot) -> list[ConfusionTable]:
