@@ -7,10 +7,10 @@ import math
 
 from mlci.config import parse_config
 from mlci.github.limits import COMMENT_LIMIT
+from mlci.repo.plots import resolve_plots
 from mlci.repo.revision import Snapshot, TrackedOut
 from mlci.report.document import Revision, build_report, to_json
 from mlci.report.markdown import render_markdown
-from mlci.repo.plots import resolve_plots
 from mlci.report.plots import draw, mermaid_chart
 
 BASE = Revision("main", "a" * 40)
