@@ -113,13 +113,23 @@ def test_long_curves_are_thinned_each_revision_on_its_own_x_values() -> None:
     (plot,) = resolve_plots(shown(roc(500, 0.0)), shown(roc(300, -0.05))).plots
     assert plot.changed and plot.head is not None and len(plot.head.series[0].x) == 300
     charts = draw(plot, max_points=40).charts
-    # other x values at each revision: a chart each, never one resampled grid
+    # other x values at each revision: a chart each (head first), never one resampled grid
     assert [c.total for c in charts] == [300, 500]
-    assert all(40 <= len(c.x) <= 44 for c in charts)  # evenly spaced, plus each line's lowest and highest
-    head = charts[0]
-    assert head.x[0] == "0" and head.x[-1] == "1" and head.lines[0].values[-1] == 0.95
-    chart = mermaid_chart(head)
-    assert chart.count("\n  line [") == 1 and 'x-axis "fpr" ["0", ' in chart
+    # evenly spaced x: every k-th point, so the numeric axis stays exact
+    assert [len(c.x) for c in charts] == [38, 39] and all(c.to_scale for c in charts)
+    assert 'x-axis "fpr" 0 --> 0.99' in mermaid_chart(charts[0])
+
+
+def test_uneven_x_keeps_each_lines_extremes_and_says_the_axis_is_not_to_scale() -> None:
+    rows = [{"fpr": (i / 199) ** 2, "tpr": 0.5 + 0.4 * math.sin(i / 10)} for i in range(200)]
+    (plot,) = resolve_plots(shown(rows), shown(rows)).plots
+    assert not plot.changed
+    (chart,) = draw(plot, max_points=40).charts
+    (line,) = chart.lines
+    assert not chart.to_scale and 40 <= len(chart.x) <= 43 and chart.total == 200
+    ys = [r["tpr"] for r in rows]
+    assert min(line.values) == min(ys) and max(line.values) == max(ys)
+    assert 'x-axis "fpr" ["0", ' in mermaid_chart(chart)
 
 
 def test_plot_missing_at_base_is_an_error_there_and_confusion_counts_follow_x_and_y() -> None:
@@ -147,7 +157,7 @@ def test_mermaid_labels_cannot_break_out_of_the_chart() -> None:
     (plot,) = resolve_plots(evil, evil).plots
     chart = mermaid_chart(draw(plot).charts[0])
     assert "```" not in chart and "<script>" not in chart
-    assert chart.count('"') == 6 + 2 * 5  # title, two axis labels, five x categories
+    assert chart.count('"') == 6  # title and two axis labels
 
 
 def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_first() -> None:

@@ -195,3 +195,89 @@ def _same(a: list[Any], b: list[Any]) -> bool:
         x == y or (isinstance(x, float) and isinstance(y, float) and math.isclose(x, y))
         for x, y in zip(a, b, strict=True)
     )
+
+
+# --- a DVCLive-shaped project ------------------------------------------------------------------------
+
+# What DVCLive writes (its own dvc.yaml in its folder), plus a top-level multi-file ROC and PRC
+LIVE_DVC_YAML = textwrap.dedent(
+    """
+    metrics:
+      - metrics.json
+    plots:
+      - plots/metrics:
+          x: step
+      - plots/sklearn/cm/test.json:
+          template: confusion
+          x: actual
+          y: predicted
+          title: Confusion matrix
+          x_label: True label
+          y_label: Predicted label
+      - plots/images
+    """
+)
+TOP_DVC_YAML = textwrap.dedent(
+    """
+    plots:
+      - ROC:
+          template: simple
+          x: fpr
+          y:
+            dvclive/plots/sklearn/roc/train.json: tpr
+            dvclive/plots/sklearn/roc/test.json: tpr
+      - Precision-Recall:
+          template: simple
+          x: recall
+          y:
+            dvclive/plots/sklearn/prc/train.json: precision
+            dvclive/plots/sklearn/prc/test.json: precision
+    """
+)
+
+
+def write_live(repo: BuiltRepo, rev: int, steps: int = 40, points: int = 25) -> None:
+    """A training run's DVCLive output at revision 0 or 1 (the head trains longer and better)."""
+    dump = json.dumps
+    steps += 10 * rev
+    gain = 0.05 * rev
+    repo.write("dvc.yaml", TOP_DVC_YAML)
+    repo.write("dvclive/dvc.yaml", LIVE_DVC_YAML)
+    repo.write("dvclive/metrics.json", dump({"step": steps - 1, "acc": 0.8 + gain}))
+    for name, fn in (
+        ("loss", lambda i: 1.0 / (1 + 0.2 * i) - gain / 2),
+        ("acc", lambda i: 0.8 + gain - 0.3 / (1 + 0.2 * i)),
+    ):
+        rows = "".join(f"{i}\t{fn(i):.5f}\n" for i in range(steps))
+        repo.write(f"dvclive/plots/metrics/train/{name}.tsv", f"step\t{name}\n{rows}")
+    for split, power in (("train", 0.3), ("test", 0.5)):
+        p = power - gain
+        roc = [
+            {"fpr": round(i / (points - 1), 4), "tpr": round((i / (points - 1)) ** p, 4)}
+            for i in range(points)
+        ]
+        repo.write(f"dvclive/plots/sklearn/roc/{split}.json", dump({"roc": roc}))
+        prc = [
+            {
+                "recall": round(1 - i / (points - 1), 4),
+                "precision": round(0.5 + 0.5 * (i / (points - 1)) ** p, 4),
+            }
+            for i in range(points)
+        ]
+        repo.write(f"dvclive/plots/sklearn/prc/{split}.json", dump({"prc": prc}))
+    labels = ["cat", "dog", "bird"]
+    cm = [{"actual": labels[i % 3], "predicted": labels[(i * (2 - rev) // 3) % 3]} for i in range(30)]
+    repo.write("dvclive/plots/sklearn/cm/test.json", dump({"cm": cm}))
+    images = repo.root / "dvclive" / "plots" / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    (images / "importance.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([7 + rev]) * (2000 + 500 * rev))
+    (images / "samples.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(1500))  # the same at both
+
+
+def live_repo(base: Path, steps: int = 40, points: int = 25) -> tuple[BuiltRepo, str, str]:
+    repo = init_dvc_repo(base)
+    write_live(repo, 0, steps, points)
+    first = repo.commit("train")
+    write_live(repo, 1, steps, points)
+    second = repo.commit("train longer")
+    return repo, first, second

@@ -76,7 +76,7 @@ class Chart:
     x_label: str
     y_label: str
     x: list[str]
-    lines: list[Line]
+    lines: list[Line]  # a line shorter than x covers its first x values
     total: int  # points per line before thinning
     to_scale: bool  # x values are evenly spaced numbers (or categories)
 
@@ -136,14 +136,16 @@ def draw(plot: ResolvedPlot, *, max_points: int = 60) -> PlotDrawing:
         base = []
     groups: list[list[tuple[str, Series]]] = []
     everything = [("head", s) for s in head] + [("base", s) for s in base]
-    if everything and all(s.x == everything[0][1].x for _, s in everything):
-        groups = [everything]
-    else:
-        for side, series in (("head", head), ("base", base)):
-            by_x: dict[str, list[tuple[str, Series]]] = {}
-            for s in series:
-                by_x.setdefault(repr(s.x), []).append((side, s))
-            groups.extend(by_x.values())
+    # longest first, so that a shorter run (fewer steps) joins the chart of a longer one
+    for side, series in sorted(everything, key=lambda item: -len(item[1].x)):
+        group = next((g for g in groups if g[0][1].x[: len(series.x)] == series.x), None)
+        if group is None:
+            groups.append([(side, series)])
+        else:
+            group.append((side, series))
+    for group in groups:
+        group.sort(key=lambda item: everything.index(item))  # head's lines first, in DVC's order
+    groups.sort(key=lambda g: g[0][0] != "head")  # the head's charts first
     charts = [c for g in groups if (c := _chart(plot, g, labels, max_points))]
     return PlotDrawing(charts=charts)
 
@@ -151,14 +153,19 @@ def draw(plot: ResolvedPlot, *, max_points: int = 60) -> PlotDrawing:
 def _chart(
     plot: ResolvedPlot, group: list[tuple[str, Series]], labels: dict[tuple[str, str], str], max_points: int
 ) -> Chart | None:
-    xs = group[0][1].x
+    xs = max((s.x for _, s in group), key=len)  # the others are prefixes of it
     columns = [[_number(v) for v in s.y] for _, s in group]
-    # a line cannot have gaps: rows where some series has no number are left out
-    keep = [i for i in range(len(xs)) if all(c[i] is not None for c in columns)]
+    # a line cannot have gaps: rows where a series has no number are left out (a shorter series ends early)
+    keep = [i for i in range(len(xs)) if all(c[i] is not None for c in columns if i < len(c))]
     if not keep:
         return None
     total = len(keep)
-    keep = _thin(keep, columns, max_points)
+    numbers = [_number(xs[i]) for i in keep]
+    even = all(n is not None for n in numbers) and _evenly_spaced(numbers)  # type: ignore[arg-type]
+    if even and total > max_points:
+        keep = keep[:: math.ceil(total / max_points)]  # every k-th point: still evenly spaced
+    else:
+        keep = _thin(keep, columns, max_points)
     order = list(labels)  # a series keeps its hue in every chart of the plot
     lines = []
     for (side, s), column in zip(group, columns, strict=True):
@@ -167,9 +174,8 @@ def _chart(
             colour, name = HEAD_COLOURS[index]
         else:
             colour, name = BASE_COLOURS[index] if len(order) > 1 else GREY
-        values = [v for i in keep if (v := column[i]) is not None]
+        values = [v for i in keep if i < len(column) and (v := column[i]) is not None]
         lines.append(Line(labels.get((s.file, s.y_field), ""), side, colour, name, values))
-    numbers = [_number(xs[i]) for i in keep]
     return Chart(
         title=plot.title,
         x_label=plot.x_label or group[0][1].x_field,
@@ -177,20 +183,20 @@ def _chart(
         x=[_x_text(xs[i]) for i in keep],
         lines=lines,
         total=total,
-        to_scale=_evenly_spaced(numbers) if all(n is not None for n in numbers) else True,  # type: ignore[arg-type]
+        to_scale=even or all(n is None for n in numbers),  # categories are "to scale" too
     )
 
 
 def _thin(keep: list[int], columns: Sequence[Sequence[float | None]], max_points: int) -> list[int]:
-    """At most about `max_points` of the indices: evenly spaced, plus each line's lowest and highest."""
+    """About `max_points` of the indices: evenly spaced, plus each line's lowest, highest and last."""
     if len(keep) <= max_points:
         return keep
     step = (len(keep) - 1) / (max(2, max_points) - 1)
     chosen = {keep[round(i * step)] for i in range(max(2, max_points))}
     for column in columns:
-        values = [(column[i], i) for i in keep]
-        chosen.add(min(values)[1])  # type: ignore[type-var]
-        chosen.add(max(values)[1])  # type: ignore[type-var]
+        values = [(column[i], i) for i in keep if i < len(column)]
+        if values:  # its lowest, highest and last point (where a shorter line ends)
+            chosen.update((min(values)[1], max(values)[1], values[-1][1]))  # type: ignore[type-var]
     return sorted(chosen)
 
 
@@ -198,7 +204,8 @@ def _evenly_spaced(xs: Sequence[float]) -> bool:
     if len(xs) < 3:
         return True
     step = xs[1] - xs[0]
-    return all(math.isclose(b - a, step, rel_tol=1e-6, abs_tol=1e-12) for a, b in itertools.pairwise(xs))
+    # rel_tol: plot files hold rounded values
+    return all(math.isclose(b - a, step, rel_tol=0.01, abs_tol=1e-12) for a, b in itertools.pairwise(xs))
 
 
 def _confusion(plot: ResolvedPlot) -> list[ConfusionTable]:
@@ -239,7 +246,7 @@ def _number(value: Any) -> float | None:
 
 def _x_text(value: Any) -> str:
     number = _number(value)
-    return _num(number) if number is not None and not isinstance(value, str) else str(value)
+    return f"{number:.3g}" if number is not None else str(value)
 
 
 def revision_points(side: PlotRevision | None) -> int:
@@ -254,7 +261,13 @@ def mermaid_chart(chart: Chart) -> str:
     palette = ", ".join(line.colour for line in chart.lines)
     lines = [f"%%{{init: {{'themeVariables': {{'xyChart': {{'plotColorPalette': '{palette}'}}}}}}}}%%"]
     lines += ["xychart-beta", f'  title "{_label(chart.title)}"']
-    lines.append(f'  x-axis "{_label(chart.x_label)}" [{", ".join(_category(x) for x in chart.x)}]')
+    numbers = [_number(x) for x in chart.x]
+    full = all(len(line.values) == len(chart.x) for line in chart.lines)
+    if full and len(numbers) > 2 and chart.to_scale and all(n is not None for n in numbers):
+        # evenly spaced numbers under full lines: a numeric axis is exact and keeps the labels readable
+        lines.append(f'  x-axis "{_label(chart.x_label)}" {chart.x[0]} --> {chart.x[-1]}')
+    else:
+        lines.append(f'  x-axis "{_label(chart.x_label)}" [{", ".join(_category(x) for x in chart.x)}]')
     values = [v for line in chart.lines for v in line.values]
     low, high = min(values), max(values)
     pad = (high - low) * 0.05 or abs(high) * 0.05 or 1.0
