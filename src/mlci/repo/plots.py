@@ -148,8 +148,10 @@ def _series(
 
     converter = VegaConverter(plot_id, dict(files), dict(props))
     try:
-        points, rev_props = converter.flat_datapoints(side)
         file_points, properties = converter.convert()
+        # flat_datapoints converts again: hand it this result (it only reads it) instead of redoing it
+        converter.convert = lambda: (file_points, properties)  # type: ignore[method-assign]
+        points, rev_props = converter.flat_datapoints(side)
     except Exception as exc:  # DVC reports any converter error for the revision, so do we
         return exc, {}
     labels = {

@@ -231,8 +231,8 @@ def _plot_revision(side: PlotRevision | None) -> dict[str, Any] | None:
                 "file": s.file,
                 "x_field": s.x_field,
                 "y_field": s.y_field,
-                "x": [_value(v) for v in s.x],
-                "y": [_value(v) for v in s.y],
+                "x": _values(s.x),
+                "y": _values(s.y),
             }
             for s in side.series
         ],
@@ -275,6 +275,14 @@ def _gate(model: str, result: GateResult) -> dict[str, Any]:
         "bounds": bounds,
         "reason": result.reason,
     }
+
+
+def _values(values: list[Any]) -> list[Any]:
+    """`_value` of each; plot series are long, so plain JSON values pass through in one check."""
+    kinds = set(map(type, values))
+    if kinds <= {int, str} or (kinds <= {int, float} and all(map(math.isfinite, values))):
+        return list(values)
+    return [_value(v) for v in values]
 
 
 def _value(value: Any) -> Any:

@@ -38,13 +38,18 @@ def render_markdown(
     full_report_hint: str = "",
 ) -> str:
     """The report; with `limit`, the largest form of it that fits."""
-    text = _render(report, repo_root, run_url, rows_cap=None, compact=False, hint=full_report_hint)
+    drawn: dict[int, dict[str, Any]] = {}  # each plot is drawn once, whichever forms are rendered
+    text = _render(
+        report, repo_root, run_url, rows_cap=None, compact=False, hint=full_report_hint, drawn=drawn
+    )
     room = limit - _ROOM if limit is not None else 0
     if limit is None or len(text) <= room:
         return text
     cap: int | None = None
     while True:
-        text = _render(report, repo_root, run_url, rows_cap=cap, compact=True, hint=full_report_hint)
+        text = _render(
+            report, repo_root, run_url, rows_cap=cap, compact=True, hint=full_report_hint, drawn=drawn
+        )
         if len(text) <= room or (cap is not None and cap <= 5):
             return text
         # rows are most of the text: scale the cap by how far over the limit this form is
@@ -53,7 +58,14 @@ def render_markdown(
 
 
 def _render(
-    report: Report, repo_root: Path | str, run_url: str, *, rows_cap: int | None, compact: bool, hint: str
+    report: Report,
+    repo_root: Path | str,
+    run_url: str,
+    *,
+    rows_cap: int | None,
+    compact: bool,
+    hint: str,
+    drawn: dict[int, dict[str, Any]] | None = None,
 ) -> str:
     gated = {(g.file, g.key): g for g in report.gates if g.file}
     sections: list[dict[str, Any]] = []
@@ -84,7 +96,7 @@ def _render(
         gates_table=gates_table(report.gates),
         params_table=params_table(report.params),
         data_table=data_table(report.data),
-        plots=plots_context(report, run_url, compact=compact),
+        plots=plots_context(report, run_url, compact=compact, drawn=drawn),
         data_checks=report.data_checks.markdown if report.data_checks else "",
         run_url=run_url,
         version=__version__,
@@ -263,7 +275,9 @@ def data_table(rows: Sequence[DataRow]) -> str:
     )
 
 
-def plots_context(report: Report, run_url: str, *, compact: bool) -> dict[str, Any]:
+def plots_context(
+    report: Report, run_url: str, *, compact: bool, drawn: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The plots section: drawn plots, and one-line lists of the unchanged images (always) and of the
     unchanged plots (in the comment-sized form; the job summary draws them)."""
     entries: list[dict[str, Any]] = []
@@ -276,7 +290,11 @@ def plots_context(report: Report, run_url: str, *, compact: bool) -> dict[str, A
         elif quiet and compact:
             unchanged.append(md_code(plot.id))
         else:
-            entries.append(_plot(plot, report, run_url))
+            if drawn is None:
+                drawn = {}
+            if id(plot) not in drawn:
+                drawn[id(plot)] = _plot(plot, report, run_url)
+            entries.append(drawn[id(plot)])
     return {
         "entries": entries,
         "unchanged_images": ", ".join(unchanged_images),

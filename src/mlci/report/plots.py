@@ -154,13 +154,16 @@ def _chart(
     plot: ResolvedPlot, group: list[tuple[str, Series]], labels: dict[tuple[str, str], str], max_points: int
 ) -> Chart | None:
     xs = max((s.x for _, s in group), key=len)  # the others are prefixes of it
-    columns = [[_number(v) for v in s.y] for _, s in group]
+    columns = [_numbers(s.y) for _, s in group]
     # a line cannot have gaps: rows where a series has no number are left out (a shorter series ends early)
-    keep = [i for i in range(len(xs)) if all(c[i] is not None for c in columns if i < len(c))]
+    if all(None not in c for c in columns):
+        keep = list(range(len(xs)))
+    else:
+        keep = [i for i in range(len(xs)) if all(c[i] is not None for c in columns if i < len(c))]
     if not keep:
         return None
     total = len(keep)
-    numbers = [_number(xs[i]) for i in keep]
+    numbers = _numbers([xs[i] for i in keep])
     even = all(n is not None for n in numbers) and _evenly_spaced(numbers)  # type: ignore[arg-type]
     if even and total > max_points:
         keep = keep[:: math.ceil(total / max_points)]  # every k-th point: still evenly spaced
@@ -232,6 +235,17 @@ def _confusion(plot: ResolvedPlot) -> list[ConfusionTable]:
 def _label_key(label: str) -> tuple[int, float, str]:
     number = _number(label)
     return (0, number, "") if number is not None else (1, 0.0, label)
+
+
+def _numbers(values: Sequence[Any]) -> list[float | None]:
+    """`_number` of each value; the common case (all finite numbers or numeric strings) in one pass."""
+    try:
+        floats = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return [_number(v) for v in values]
+    if all(map(math.isfinite, floats)) and bool not in set(map(type, values)):
+        return floats  # type: ignore[return-value]
+    return [_number(v) for v in values]
 
 
 def _number(value: Any) -> float | None:
