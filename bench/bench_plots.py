@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_report import SRC, sh, timed  # noqa: E402 - the sibling script's helpers
+from bench_report import SRC, sh, timed
 
 PLOTS = {  # plot id -> (x field, y field)
     "ROC": ("fpr", "tpr"),
@@ -91,10 +91,9 @@ def laps(root: Path, base: str, head: str) -> dict[str, float]:
     sys.path.insert(0, str(SRC))
     from mlci.config import parse_config
     from mlci.repo.plots import resolve_plots
-    from mlci.repo.revision import _plots, _switched, open_repo
+    from mlci.repo.revision import _plots, _switched, open_repo, read_snapshot
     from mlci.report.document import Revision, build_report
     from mlci.report.markdown import render_markdown
-    from mlci.repo.revision import read_snapshot
 
     result: dict[str, float] = {}
     with open_repo(root) as repo:
