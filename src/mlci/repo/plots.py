@@ -140,6 +140,13 @@ def resolve_plots(base: Mapping[str, Any], head: Mapping[str, Any]) -> ResolvedP
     return ResolvedPlots(plots, errors)
 
 
+def image_content(shown: Mapping[str, Any], file: str) -> bytes | None:
+    """The bytes DVC read for an image plot at one revision (its `plots.show` result), if any."""
+    entry = (shown.get("sources") or {}).get("data", {}).get(file)
+    content = entry.get("data") if isinstance(entry, Mapping) else None
+    return content if isinstance(content, bytes) else None
+
+
 def _series(
     plot_id: str, files: Mapping[str, Any], props: Mapping[str, Any], side: str
 ) -> tuple[list[Series] | Exception, dict[str, str]]:

@@ -375,7 +375,9 @@ def _image_line(plot: ResolvedPlot, run_url: str) -> str:
         state = "no image at head"
     elif new and not old:
         state = "new"
-    link = f" · [in the run's artifact]({run_url}#artifacts)" if run_url and new else ""
+    link = ""
+    if run_url and new and plot.changed:
+        link = f" · in the [run's](<{run_url}#artifacts>) `mlci-report` artifact"
     return f"🖼️ {md_code(file)}: {sizes}, {state}{link}"
 
 
