@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mlci.commands.report import image_file_name
 from mlci.config import parse_config
 from mlci.github.limits import COMMENT_LIMIT
 from mlci.repo.revision import open_repo, read_snapshot
@@ -128,3 +129,10 @@ def test_dvclive_project_draws_every_plot_with_its_axes(tmp_path: Path) -> None:
     assert "🖼️ `dvclive/plots/images/importance.png`: 2.0 kB → 2.5 kB, changed" in body
     assert "Unchanged images: `dvclive/plots/images/samples.png`" in body
     assert "(unchanged)" not in body
+
+
+def test_image_file_names_stay_inside_the_artifact_folder() -> None:
+    assert image_file_name("dvclive/plots/images/a.png") == "dvclive__plots__images__a.png"
+    for hostile in ("../../etc/x.png", "/abs/x.png", "..", "a/../../b.svg"):
+        name = image_file_name(hostile)
+        assert "/" not in name and not name.startswith(".") and name
