@@ -203,9 +203,16 @@ def _plots(repo: Any, label: str) -> dict[str, Any]:
         return {"definitions": definitions}  # reported as this revision's plot error
     if not definitions or not definitions.get("data"):
         return {}
-    sources = repo.plots._collect_data_sources(
-        repo, targets=_get_data_targets(definitions), recursive=False, props={}, onerror=onerror_collect
-    )
+    # finding the plot outputs makes DVC build and check the whole pipeline graph (about 0.1 s a
+    # revision); reading files needs no graph, and DVC's own switch skips that check
+    skip = getattr(repo, "_skip_graph_checks", False)
+    repo._skip_graph_checks = True
+    try:
+        sources = repo.plots._collect_data_sources(
+            repo, targets=_get_data_targets(definitions), recursive=False, props={}, onerror=onerror_collect
+        )
+    finally:
+        repo._skip_graph_checks = skip
     shown = {"definitions": definitions, "sources": sources}
     loaders = [v for v in (sources.get("data") or {}).values() if isinstance(v, dict) and "data_source" in v]
     if len(loaders) > SERIAL_PLOT_FILES:
