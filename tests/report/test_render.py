@@ -173,3 +173,18 @@ def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_fir
     assert "group.metric\\_0001" in shown[0]  # the failed gate leads
     assert "group.metric\\_2999" in shown[1]  # then the biggest relative change
     assert f"{count - len(shown)} of {count} metrics not shown" in body
+
+
+def test_too_many_charts_for_a_comment_leave_the_charts_to_the_job_summary() -> None:
+    def many(shift: float) -> dict[str, object]:
+        props = {"x": "fpr", "y": {f"plots/{i}/{s}.json": "tpr" for s in ("train", "test") for i in range(1)}}
+        definitions = {f"plot{n}": props for n in range(60)}
+        sources = {f"plots/0/{s}.json": {"data": {"roc": roc(60, shift)}} for s in ("train", "test")}
+        return {"definitions": {"data": {"": {"data": definitions}}}, "sources": {"data": sources}}
+
+    old, new = Snapshot("main", plots=many(0.0)), Snapshot("feature", plots=many(-0.1))
+    report = report_for(old, new)
+    assert len(render_markdown(report)) > COMMENT_LIMIT  # the job summary draws all 60
+    body = render_markdown(report, limit=COMMENT_LIMIT)
+    assert len(body) <= COMMENT_LIMIT and "xychart-beta" not in body
+    assert body.count("chart left out to fit the comment: it is in the job summary") == 60

@@ -46,10 +46,21 @@ def render_markdown(
     if limit is None or len(text) <= room:
         return text
     cap: int | None = None
+    charts = True
     while True:
         text = _render(
-            report, repo_root, run_url, rows_cap=cap, compact=True, hint=full_report_hint, drawn=drawn
+            report,
+            repo_root,
+            run_url,
+            rows_cap=cap,
+            compact=True,
+            hint=full_report_hint,
+            drawn=drawn,
+            charts=charts,
         )
+        if charts and len(text) > room and report.plots:
+            charts = False  # the charts go before metric rows do: the job summary keeps them
+            continue
         if len(text) <= room or (cap is not None and cap <= 5):
             return text
         # rows are most of the text: scale the cap by how far over the limit this form is
@@ -66,6 +77,7 @@ def _render(
     compact: bool,
     hint: str,
     drawn: dict[int, dict[str, Any]] | None = None,
+    charts: bool = True,
 ) -> str:
     gated = {(g.file, g.key): g for g in report.gates if g.file}
     sections: list[dict[str, Any]] = []
@@ -96,7 +108,7 @@ def _render(
         gates_table=gates_table(report.gates),
         params_table=params_table(report.params),
         data_table=data_table(report.data),
-        plots=plots_context(report, run_url, compact=compact, drawn=drawn),
+        plots=plots_context(report, run_url, compact=compact, drawn=drawn, charts=charts),
         data_checks=report.data_checks.markdown if report.data_checks else "",
         run_url=run_url,
         version=__version__,
@@ -276,10 +288,16 @@ def data_table(rows: Sequence[DataRow]) -> str:
 
 
 def plots_context(
-    report: Report, run_url: str, *, compact: bool, drawn: dict[int, dict[str, Any]] | None = None
+    report: Report,
+    run_url: str,
+    *,
+    compact: bool,
+    drawn: dict[int, dict[str, Any]] | None = None,
+    charts: bool = True,
 ) -> dict[str, Any]:
     """The plots section: drawn plots, and one-line lists of the unchanged images (always) and of the
-    unchanged plots (in the comment-sized form; the job summary draws them)."""
+    unchanged plots (in the comment-sized form; the job summary draws them). Without `charts` (a
+    comment too long with them), plots keep their heading, error and image lines but no charts."""
     entries: list[dict[str, Any]] = []
     unchanged_images: list[str] = []
     unchanged: list[str] = []
@@ -294,7 +312,11 @@ def plots_context(
                 drawn = {}
             if id(plot) not in drawn:
                 drawn[id(plot)] = _plot(plot, report, run_url)
-            entries.append(drawn[id(plot)])
+            entry = drawn[id(plot)]
+            if not charts and entry["blocks"]:
+                note = "<sub>chart left out to fit the comment: it is in the job summary</sub>"
+                entry = {**entry, "blocks": [], "lines": [note, *entry["lines"]]}
+            entries.append(entry)
     return {
         "entries": entries,
         "unchanged_images": ", ".join(unchanged_images),
@@ -327,6 +349,12 @@ def _plot(plot: ResolvedPlot, report: Report, run_url: str) -> dict[str, Any]:
             blocks.append(
                 {"mermaid": mermaid_chart(chart), "table": "", "caption": _chart_caption(chart, plot, revs)}
             )
+        if (
+            not drawing.charts
+            and not drawing.tables
+            and any(side and side.series for side in (plot.base, plot.head))
+        ):
+            lines.append("<sub>Not drawn: the y values are not numbers</sub>")
         for table in drawing.tables:
             blocks.append(
                 {"mermaid": "", "table": confusion_table(table), "caption": _confusion_caption(table, plot)}
