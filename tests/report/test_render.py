@@ -177,9 +177,9 @@ def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_fir
 
 def test_too_many_charts_for_a_comment_leave_the_charts_to_the_job_summary() -> None:
     def many(shift: float) -> dict[str, object]:
-        props = {"x": "fpr", "y": {f"plots/{i}/{s}.json": "tpr" for s in ("train", "test") for i in range(1)}}
+        props = {"x": "fpr", "y": {f"plots/{split}.json": "tpr" for split in ("train", "test")}}
         definitions = {f"plot{n}": props for n in range(60)}
-        sources = {f"plots/0/{s}.json": {"data": {"roc": roc(60, shift)}} for s in ("train", "test")}
+        sources = {f"plots/{split}.json": {"data": {"roc": roc(60, shift)}} for split in ("train", "test")}
         return {"definitions": {"data": {"": {"data": definitions}}}, "sources": {"data": sources}}
 
     old, new = Snapshot("main", plots=many(0.0)), Snapshot("feature", plots=many(-0.1))
