@@ -23,6 +23,7 @@ def main() -> int:
     quick = parser.parse_args().quick
     runs: list[list[str]] = [
         ["bench_report.py", *(["--reps", "3", "--big", "500"] if quick else [])],
+        ["bench_plots.py", *(["--reps", "3", "--points", "300"] if quick else [])],
         ["bench_train.py", *(["--reps", "2"] if quick else [])],
         ["registry_tags.py", "100" if quick else "500"],
         ["bench_drift.py", "--rows", *(["50000"] if quick else ["200000", "1000000"])],

@@ -7,10 +7,11 @@ import math
 
 from mlci.config import parse_config
 from mlci.github.limits import COMMENT_LIMIT
+from mlci.repo.plots import resolve_plots
 from mlci.repo.revision import Snapshot, TrackedOut
 from mlci.report.document import Revision, build_report, to_json
 from mlci.report.markdown import render_markdown
-from mlci.report.plots import build_views, mermaid_line
+from mlci.report.plots import draw, mermaid_chart
 
 BASE = Revision("main", "a" * 40)
 HEAD = Revision("feature", "b" * 40)
@@ -95,47 +96,68 @@ def roc(points: int, shift: float) -> list[dict[str, float]]:
 
 
 def shown(rows: list[dict[str, float]] | None, template: str | None = None) -> dict[str, object]:
+    """One revision of DVC's `plots.show` result with one plot, `plots/roc.json` (None: file missing)."""
     props: dict[str, str] = (
         {"x": "fpr", "y": "tpr"} if template is None else {"template": template, "x": "p", "y": "a"}
     )
-    if rows is None:
-        return {"definitions": {"data": {"": {"data": {"plots/roc.json": props}}}}, "sources": {"data": {}}}
+    source: dict[str, object] = {"error": FileNotFoundError("plots/roc.json")}
+    if rows is not None:
+        source = {"data": {"roc": rows}, "props": props}
     return {
         "definitions": {"data": {"": {"data": {"plots/roc.json": props}}}},
-        "sources": {"data": {"plots/roc.json": {"data": {"roc": rows}, "props": props}}},
+        "sources": {"data": {"plots/roc.json": source}},
     }
 
 
-def test_long_curves_are_resampled_onto_one_shared_grid() -> None:
-    (view,) = build_views(shown(roc(500, 0.0)), shown(roc(300, -0.05)), max_points=40)
-    assert view.kind == "line" and view.points == (500, 300)
-    assert len(view.grid) == 40 and view.base is not None and view.head is not None
-    assert len(view.base) == len(view.head) == 40
-    # the grid spans the data and the resampled values stay on the curve: y(x=1) is 1 at base
-    assert view.grid[0] == 0.0 and view.grid[-1] == 1.0 and view.base[-1] == 1.0
-    chart = mermaid_line(view)
-    assert chart.count("\n  line [") == 2 and 'x-axis "fpr" 0 --> 1' in chart
+def test_long_curves_are_thinned_each_revision_on_its_own_x_values() -> None:
+    (plot,) = resolve_plots(shown(roc(500, 0.0)), shown(roc(300, -0.05))).plots
+    assert plot.changed and plot.head is not None and len(plot.head.series[0].x) == 300
+    charts = draw(plot, max_points=40).charts
+    # other x values at each revision: a chart each (head first), never one resampled grid
+    assert [c.total for c in charts] == [300, 500]
+    # evenly spaced x: every k-th point, so the numeric axis stays exact
+    assert [len(c.x) for c in charts] == [38, 39] and all(c.to_scale for c in charts)
+    assert 'x-axis "fpr" 0 --> 0.99' in mermaid_chart(charts[0])
 
 
-def test_plot_added_at_head_draws_one_line_and_confusion_counts() -> None:
-    (line,) = build_views(shown(None), shown(roc(10, 0.0)))
-    assert line.base is None and line.head is not None
+def test_uneven_x_keeps_each_lines_extremes_and_says_the_axis_is_not_to_scale() -> None:
+    rows = [{"fpr": (i / 199) ** 2, "tpr": 0.5 + 0.4 * math.sin(i / 10)} for i in range(200)]
+    (plot,) = resolve_plots(shown(rows), shown(rows)).plots
+    assert not plot.changed
+    (chart,) = draw(plot, max_points=40).charts
+    (line,) = chart.lines
+    assert not chart.to_scale and 40 <= len(chart.x) <= 43 and chart.total == 200
+    ys = [r["tpr"] for r in rows]
+    assert min(line.values) == min(ys) and max(line.values) == max(ys)
+    assert 'x-axis "fpr" ["0", ' in mermaid_chart(chart)
+
+
+def test_plot_missing_at_base_is_an_error_there_and_confusion_counts_follow_x_and_y() -> None:
+    (line,) = resolve_plots(shown(None), shown(roc(10, 0.0))).plots
+    assert (
+        line.base is not None and line.base.series == [] and line.base.errors[0].type == "FileNotFoundError"
+    )
+    assert line.changed and len(draw(line).charts) == 1
     rows_old = [{"a": 1, "p": 1}, {"a": 0, "p": 1}, {"a": 0, "p": 0}]
     rows_new = [{"a": 1, "p": 1}, {"a": 0, "p": 0}, {"a": 0, "p": 0}]
-    (matrix,) = build_views(shown(rows_old, "confusion"), shown(rows_new, "confusion"))
-    assert matrix.labels == ["0", "1"]
-    assert matrix.base_matrix == [[1, 1], [0, 1]] and matrix.head_matrix == [[2, 0], [0, 1]]
+    (matrix,) = resolve_plots(shown(rows_old, "confusion"), shown(rows_new, "confusion")).plots
+    (table,) = draw(matrix).tables
+    # rows are the definition's y (a), columns its x (p)
+    assert (table.y_field, table.x_field, table.rows, table.columns) == ("a", "p", ["0", "1"], ["0", "1"])
+    assert table.base == [[1, 1], [0, 1]] and table.head == [[2, 0], [0, 1]]
 
 
 def test_mermaid_labels_cannot_break_out_of_the_chart() -> None:
     rows = roc(5, 0.0)
+    evil_id = 'x"]\n```\n<script>'
     evil = {
-        "definitions": {"data": {"": {"data": {'x"]\n```\n<script>': {"x": "fpr", "y": "tpr"}}}}},
-        "sources": {"data": {'x"]\n```\n<script>': {"data": rows}}},
+        "definitions": {"data": {"": {"data": {evil_id: {"x": "fpr", "y": "tpr"}}}}},
+        "sources": {"data": {evil_id: {"data": rows}}},
     }
-    (view,) = build_views(evil, evil)
-    chart = mermaid_line(view)
-    assert "```" not in chart and "<script>" not in chart and chart.count('"') == 6
+    (plot,) = resolve_plots(evil, evil).plots
+    chart = mermaid_chart(draw(plot).charts[0])
+    assert "```" not in chart and "<script>" not in chart
+    assert chart.count('"') == 6  # title and two axis labels
 
 
 def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_first() -> None:
@@ -151,3 +173,18 @@ def test_when_even_changed_rows_do_not_fit_gated_rows_and_biggest_moves_come_fir
     assert "group.metric\\_0001" in shown[0]  # the failed gate leads
     assert "group.metric\\_2999" in shown[1]  # then the biggest relative change
     assert f"{count - len(shown)} of {count} metrics not shown" in body
+
+
+def test_too_many_charts_for_a_comment_leave_the_charts_to_the_job_summary() -> None:
+    def many(shift: float) -> dict[str, object]:
+        props = {"x": "fpr", "y": {f"plots/{split}.json": "tpr" for split in ("train", "test")}}
+        definitions = {f"plot{n}": props for n in range(60)}
+        sources = {f"plots/{split}.json": {"data": {"roc": roc(60, shift)}} for split in ("train", "test")}
+        return {"definitions": {"data": {"": {"data": definitions}}}, "sources": {"data": sources}}
+
+    old, new = Snapshot("main", plots=many(0.0)), Snapshot("feature", plots=many(-0.1))
+    report = report_for(old, new)
+    assert len(render_markdown(report)) > COMMENT_LIMIT  # the job summary draws all 60
+    body = render_markdown(report, limit=COMMENT_LIMIT)
+    assert len(body) <= COMMENT_LIMIT and "xychart-beta" not in body
+    assert body.count("chart left out to fit the comment: it is in the job summary") == 60

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
 from mlci.errors import GateFailed, MlciError
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_bytes_atomic, write_text_atomic
 from mlci.github.comments import report_marker, upsert
 from mlci.safety import one_line
 
@@ -68,6 +70,7 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
     document = to_json(report)
     text = json.dumps(document, indent=2) + "\n" if options.format == "json" else full
     report_file = _write_outputs(ctx, options, text, full, document)
+    _write_images(ctx, report, new.plots)
     ctx.actions.append_summary(full)
 
     check_run = bool((report.gates or report.data_checks) and ctx.config.report.check_run and report.head.sha)
@@ -167,6 +170,28 @@ def _write_outputs(
             suffix = "json" if options.format == "json" else "md"
             report_file = str((folder / f"{name}.{suffix}").relative_to(ctx.root))
     return report_file
+
+
+def _write_images(ctx: RunContext, report: Report, shown: Mapping[str, Any]) -> None:
+    """In Actions, the head's changed image plots go into the artifact beside the report
+    (`<id>.images/`, one flat file name per plot file), so the comment's link leads to them."""
+    if not ctx.runtime.in_actions:
+        return
+    from mlci.repo.plots import image_content
+
+    folder = ctx.root / REPORTS_DIR / f"{_safe_id(report.id)}.images"
+    for plot in report.plots:
+        image = plot.head.image if plot.head else None
+        if plot.kind != "image" or not plot.changed or image is None:
+            continue
+        content = image_content(shown, image.file)
+        if content is not None:
+            write_bytes_atomic(folder / image_file_name(image.file), content)
+
+
+def image_file_name(path: str) -> str:
+    """A plot file's path as one safe file name: `a/b/c.png` → `a__b__c.png` (no folders, no `..`)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", path.replace("/", "__")).lstrip(".") or "image"
 
 
 def _write_post_bundle(ctx: RunContext, report: Report, body: str) -> None:

@@ -15,10 +15,11 @@ from mlci.config import Config, Gate
 from mlci.errors import MlciError
 from mlci.gates import GateResult, evaluate_gates
 from mlci.metrics import MetricRow, rows_from_values
+from mlci.repo.plots import PlotError, PlotRevision, ResolvedPlot, Side, resolve_plots
 from mlci.repo.revision import Snapshot
 from mlci.report.dataset_changes import DataRow, diff_data
 from mlci.report.params import ParamRow, diff_params
-from mlci.report.plots import PlotView, build_views
+from mlci.report.plots import kind_of, revision_points
 
 SCHEMA_VERSION = 1
 
@@ -59,12 +60,14 @@ class Report:
     sections: list[Section]
     params: list[ParamRow]
     data: list[DataRow]
-    plots: list[PlotView]
+    plots: list[ResolvedPlot]
     pr_number: int | None = None
     notes: list[str] = field(default_factory=list)
     data_checks: DataChecks | None = None  # None: no DVC-tracked dataset changed (or head is the workspace)
     unread_base: dict[str, str] = field(default_factory=dict)  # declared metrics file -> why it is absent
     unread_head: dict[str, str] = field(default_factory=dict)
+    plot_errors: list[tuple[Side, PlotError]] = field(default_factory=list)  # dvc.yaml's plots unreadable
+    max_plot_points: int = 60
 
     @property
     def gates(self) -> list[GateResult]:
@@ -113,11 +116,7 @@ def build_report(
     data_checks: DataChecks | None = None,
 ) -> Report:
     rows = rows_from_values(old.metrics, new.metrics, config, declared_at_head=new.unread)
-    plots = (
-        build_views(old.plots, new.plots, max_points=config.report.max_plot_points)
-        if (config.report.plots)
-        else []
-    )
+    resolved = resolve_plots(old.plots, new.plots) if config.report.plots else None
     return Report(
         id=config.report.id,
         title=config.report.title,
@@ -126,11 +125,13 @@ def build_report(
         sections=_explain_unread(sections(config, rows), new.unread),
         params=diff_params(old.params, new.params),
         data=diff_data(old.outs, new.outs),
-        plots=plots,
+        plots=resolved.plots if resolved else [],
         pr_number=pr_number,
         data_checks=data_checks,
         unread_base=dict(old.unread),
         unread_head=dict(new.unread),
+        plot_errors=resolved.errors if resolved else [],
+        max_plot_points=config.report.max_plot_points,
     )
 
 
@@ -235,17 +236,50 @@ def to_json(report: Report) -> dict[str, Any]:
             }
             for d in report.data
         ],
-        "plots": [
-            {
-                "id": p.id,
-                "kind": p.kind,
-                "changed": p.changed,
-                "points": {"base": p.points[0], "head": p.points[1]},
-            }
-            for p in report.plots
-        ],
+        "plots": [_plot(p) for p in report.plots],
+        "plot_errors": [{"revision": side, **_plot_error(e)} for side, e in report.plot_errors],
         "data_checks": report.data_checks.json if report.data_checks else None,
     }
+
+
+def _plot(plot: ResolvedPlot) -> dict[str, Any]:
+    """A plot as DVC resolved it: per revision its series (DVC's values), image and errors."""
+    return {
+        "id": plot.id,
+        "kind": kind_of(plot),
+        "template": plot.template or None,
+        "title": plot.title,
+        "x_label": plot.x_label or None,
+        "y_label": plot.y_label or None,
+        "changed": plot.changed,
+        "points": {"base": revision_points(plot.base), "head": revision_points(plot.head)},
+        "base": _plot_revision(plot.base),
+        "head": _plot_revision(plot.head),
+    }
+
+
+def _plot_revision(side: PlotRevision | None) -> dict[str, Any] | None:
+    if side is None:
+        return None  # not declared at this revision
+    image = side.image
+    return {
+        "series": [
+            {
+                "file": s.file,
+                "x_field": s.x_field,
+                "y_field": s.y_field,
+                "x": _values(s.x),
+                "y": _values(s.y),
+            }
+            for s in side.series
+        ],
+        "image": {"file": image.file, "size": image.size, "md5": image.md5} if image else None,
+        "errors": [_plot_error(e) for e in side.errors],
+    }
+
+
+def _plot_error(error: PlotError) -> dict[str, Any]:
+    return {"source": error.source or None, "type": error.type, "message": error.message}
 
 
 def _metric(model: str, row: MetricRow) -> dict[str, Any]:
@@ -286,6 +320,14 @@ def _shown(number: float | None, text: str) -> Any:
     if number is not None and text:
         return text == "true"
     return _value(number) if number is not None else (text or None)
+
+
+def _values(values: list[Any]) -> list[Any]:
+    """`_value` of each; plot series are long, so plain JSON values pass through in one check."""
+    kinds = set(map(type, values))
+    if kinds <= {int, str} or (kinds <= {int, float} and all(map(math.isfinite, values))):
+        return list(values)
+    return [_value(v) for v in values]
 
 
 def _value(value: Any) -> Any:

@@ -1,9 +1,22 @@
-"""Plots declared in dvc.yaml, drawn base vs head as Mermaid charts GitHub renders in a comment.
+"""Plots as DVC resolves them (`mlci.repo.plots`), drawn for a GitHub comment.
 
-Curves become `xychart-beta` lines. An xychart spaces a line's values evenly along the x-axis, so both
-revisions are resampled (linear interpolation) onto one shared, evenly spaced grid of at most
-`max_points` x values; that also keeps long curves (a loss per step) small. A confusion matrix becomes
-a table of counts.
+Curves become Mermaid `xychart-beta` charts. An xychart has one x-axis shared by all its lines, places
+each line's values evenly along it, and draws no gaps and no scatter. So, to draw only what DVC resolved:
+
+- a chart holds only series with the very same x values; the x-axis is categorical, labelled with those
+  values, so each point sits at its own x label. Series whose x values differ (base vs head after the x
+  values changed, a train and a test ROC with other thresholds) get charts of their own, never a shared
+  resampled grid, which would invent points. When the x values are not evenly spaced numbers (a ROC's
+  false-positive rate), the points are still evenly spaced: the caption says the axis is not to scale.
+- a plot unchanged between the revisions is drawn once (head). A changed plot whose series all share
+  their x values is one chart, head series in colours and base series in lighter shades; otherwise the
+  head's charts come first, then the base's.
+- long series are thinned to `max_points` points (evenly spaced, plus each line's lowest and highest
+  point, so the shape stays) and the caption says so; the JSON report holds every point.
+
+Confusion templates become a table of counts per data file, rows the definition's `y` values and columns
+its `x` values, as DVC draws them. Image plots are one line each (file, size before → after), changed
+when their content hash differs; nothing is hosted.
 """
 
 from __future__ import annotations
@@ -12,138 +25,227 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from mlci.repo.plots import PlotRevision, ResolvedPlot, Series
 
 CONFUSION_TEMPLATES = ("confusion", "confusion_normalized")
-BASE_COLOUR, HEAD_COLOUR = "#9e9e9e", "#1f77b4"
+# (colour, its name in the caption): head series, and base series in the lighter shade of the same hue
+HEAD_COLOURS = [
+    ("#1f77b4", "blue"),
+    ("#ff7f0e", "orange"),
+    ("#2ca02c", "green"),
+    ("#d62728", "red"),
+    ("#9467bd", "purple"),
+    ("#8c564b", "brown"),
+]
+GREY = ("#9e9e9e", "grey")  # the base of a one-series plot
+BASE_COLOURS = [
+    ("#aec7e8", "light blue"),
+    ("#ffbb78", "light orange"),
+    ("#98df8a", "light green"),
+    ("#ff9896", "light red"),
+    ("#c5b0d5", "light purple"),
+    ("#c49c94", "light brown"),
+]
+
+
+def kind_of(plot: ResolvedPlot) -> str:
+    """ "image", "confusion" or "line" (the report's JSON `kind`)."""
+    if plot.kind == "image":
+        return "image"
+    return "confusion" if plot.template in CONFUSION_TEMPLATES else "line"
 
 
 @dataclass(frozen=True)
-class Curve:
-    x: list[float]
-    y: list[float]
+class Line:
+    label: str  # "" when the chart has one series at this revision
+    side: str  # "base" | "head"
+    colour: str
+    colour_name: str
+    values: list[float]
 
 
 @dataclass(frozen=True)
-class PlotView:
-    id: str
-    kind: Literal["line", "confusion", "skipped"]
-    x_label: str = ""
-    y_label: str = ""
-    grid: list[float] = field(default_factory=list)  # line: shared x values
-    base: list[float] | None = None  # line: y on the grid; None = absent at that revision
-    head: list[float] | None = None
-    labels: list[str] = field(default_factory=list)  # confusion: class labels
-    base_matrix: list[list[int]] | None = None  # confusion: [actual][predicted]
-    head_matrix: list[list[int]] | None = None
-    points: tuple[int, int] = (0, 0)  # raw points at base and head
-    note: str = ""  # why a plot was skipped
+class Chart:
+    """One xychart: lines over the same categorical x values."""
 
-    @property
-    def changed(self) -> bool:
-        if self.kind == "line":
-            return self.base != self.head
-        return self.base_matrix != self.head_matrix
+    title: str
+    x_label: str
+    y_label: str
+    x: list[str]
+    lines: list[Line]  # a line shorter than x covers its first x values
+    total: int  # points per line before thinning
+    to_scale: bool  # x values are evenly spaced numbers (or categories)
 
 
-def plot_specs(shown: Mapping[str, Any]) -> dict[str, tuple[dict[str, Any], Any]]:
-    """From one revision of DVC's `plots.show`: plot id -> (props, data rows)."""
-    sources = shown.get("sources", {}).get("data", {})
-    specs: dict[str, tuple[dict[str, Any], Any]] = {}
-    for config in shown.get("definitions", {}).get("data", {}).values():
-        for plot_id, props in (config.get("data") or {}).items():
-            props = dict(props or {})
-            files = _files_of(plot_id, props)
-            if len(files) != 1 or files[0] not in sources:
-                specs[plot_id] = (props, None)
-                continue
-            file = files[0]
-            y = props.get("y")
-            if isinstance(y, Mapping):
-                props["y"] = y.get(file)
-            specs[plot_id] = (props, _rows(sources[file].get("data")))
-    return specs
+@dataclass(frozen=True)
+class ConfusionTable:
+    label: str  # the series' file, when the plot has several
+    x_field: str
+    y_field: str
+    rows: list[str]  # y values
+    columns: list[str]  # x values
+    head: list[list[int]] | None
+    base: list[list[int]] | None
 
 
-def build_views(base: Mapping[str, Any], head: Mapping[str, Any], *, max_points: int = 60) -> list[PlotView]:
-    """One view per plot id declared at either revision (DVC's `plots.show` result per revision)."""
-    old, new = plot_specs(base), plot_specs(head)
-    views: list[PlotView] = []
-    for plot_id in list(new) + [p for p in old if p not in new]:
-        props = (new.get(plot_id) or old[plot_id])[0]
-        rows_old = old.get(plot_id, ({}, None))[1]
-        rows_new = new.get(plot_id, ({}, None))[1]
-        if rows_old is None and rows_new is None:
-            views.append(PlotView(plot_id, "skipped", note="data not found or several files in one plot"))
-        elif props.get("template") in CONFUSION_TEMPLATES:
-            views.append(_confusion(plot_id, props, rows_old, rows_new))
+@dataclass(frozen=True)
+class PlotDrawing:
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[ConfusionTable] = field(default_factory=list)
+
+
+def series_labels(plot: ResolvedPlot) -> dict[tuple[str, str], str]:
+    """`file: field` when a plot has several files and fields, else whichever varies ("" for one)."""
+    keys = list(
+        dict.fromkeys((s.file, s.y_field) for side in (plot.head, plot.base) if side for s in side.series)
+    )
+    files, fields = {k[0] for k in keys}, {k[1] for k in keys}
+    prefix = _common_dir(files)
+    labels = {}
+    for file, y_field in keys:
+        short = file[len(prefix) :] if prefix else file
+        parts = ([short] if len(files) > 1 else []) + ([y_field] if len(fields) > 1 else [])
+        labels[(file, y_field)] = ": ".join(parts)
+    return labels
+
+
+def _common_dir(files: set[str]) -> str:
+    if len(files) < 2:
+        return ""
+    parts = [f.split("/")[:-1] for f in files]
+    common: list[str] = []
+    for names in zip(*parts, strict=False):
+        if len(set(names)) != 1:
+            break
+        common.append(names[0])
+    return "/".join(common) + "/" if common else ""
+
+
+def draw(plot: ResolvedPlot, *, max_points: int = 60) -> PlotDrawing:
+    """The charts or confusion tables of a vega plot (images are lines of text, see the markdown)."""
+    if kind_of(plot) == "confusion":
+        return PlotDrawing(tables=_confusion(plot))
+    labels = series_labels(plot)
+    base = plot.base.series if plot.base else []
+    head = plot.head.series if plot.head else []
+    if not plot.changed:
+        base = []
+    groups: list[list[tuple[str, Series]]] = []
+    everything = [("head", s) for s in head] + [("base", s) for s in base]
+    # longest first, so that a shorter run (fewer steps) joins the chart of a longer one
+    for side, series in sorted(everything, key=lambda item: -len(item[1].x)):
+        group = next((g for g in groups if g[0][1].x[: len(series.x)] == series.x), None)
+        if group is None:
+            groups.append([(side, series)])
         else:
-            views.append(_line(plot_id, props, rows_old, rows_new, max_points))
-    return views
+            group.append((side, series))
+    for group in groups:
+        group.sort(key=lambda item: everything.index(item))  # head's lines first, in DVC's order
+    groups.sort(key=lambda g: g[0][0] != "head")  # the head's charts first
+    charts = [c for g in groups if (c := _chart(plot, g, labels, max_points))]
+    return PlotDrawing(charts=charts)
 
 
-def _files_of(plot_id: str, props: Mapping[str, Any]) -> list[str]:
-    y = props.get("y")
-    if isinstance(y, Mapping):
-        return [str(f) for f in y]
-    return [plot_id]
-
-
-def _rows(data: Any) -> list[dict[str, Any]] | None:
-    """DVC's plot data: a list of records, or a mapping whose first list holds them."""
-    if isinstance(data, Mapping):
-        data = next((v for v in data.values() if isinstance(v, list)), None)
-    if not isinstance(data, list):
+def _chart(
+    plot: ResolvedPlot, group: list[tuple[str, Series]], labels: dict[tuple[str, str], str], max_points: int
+) -> Chart | None:
+    xs = max((s.x for _, s in group), key=len)  # the others are prefixes of it
+    columns = [_numbers(s.y) for _, s in group]
+    # a line cannot have gaps: rows where a series has no number are left out (a shorter series ends early)
+    if all(None not in c for c in columns):
+        keep = list(range(len(xs)))
+    else:
+        keep = [i for i in range(len(xs)) if all(c[i] is not None for c in columns if i < len(c))]
+    if not keep:
         return None
-    return [row for row in data if isinstance(row, Mapping)]  # type: ignore[misc]
-
-
-def _line(
-    plot_id: str,
-    props: Mapping[str, Any],
-    rows_old: list[dict[str, Any]] | None,
-    rows_new: list[dict[str, Any]] | None,
-    max_points: int,
-) -> PlotView:
-    sample = (rows_new or rows_old or [{}])[0]
-    x_prop, y_prop = props.get("x"), props.get("y")
-    x_name = x_prop if isinstance(x_prop, str) else ""
-    y_name = y_prop if isinstance(y_prop, str) else _last_key(sample, x_name)
-    base = _curve(rows_old, x_name, y_name)
-    head = _curve(rows_new, x_name, y_name)
-    grid = _grid([c for c in (base, head) if c], max_points)
-    if not grid or not y_name:
-        return PlotView(plot_id, "skipped", note=f"no numeric '{y_name or 'y'}' values")
-    return PlotView(
-        plot_id,
-        "line",
-        x_label=x_name or "step",
-        y_label=y_name,
-        grid=grid,
-        base=_interpolate(base, grid) if base else None,
-        head=_interpolate(head, grid) if head else None,
-        points=(len(base.x) if base else 0, len(head.x) if head else 0),
+    total = len(keep)
+    numbers = _numbers([xs[i] for i in keep])
+    even = all(n is not None for n in numbers) and _evenly_spaced(numbers)  # type: ignore[arg-type]
+    if even and total > max_points:
+        keep = keep[:: math.ceil(total / max_points)]  # every k-th point: still evenly spaced
+    else:
+        keep = _thin(keep, columns, max_points)
+    order = list(labels)  # a series keeps its hue in every chart of the plot
+    lines = []
+    for (side, s), column in zip(group, columns, strict=True):
+        index = order.index((s.file, s.y_field)) % len(HEAD_COLOURS)
+        if side == "head":
+            colour, name = HEAD_COLOURS[index]
+        else:
+            colour, name = BASE_COLOURS[index] if len(order) > 1 else GREY
+        values = [v for i in keep if i < len(column) and (v := column[i]) is not None]
+        lines.append(Line(labels.get((s.file, s.y_field), ""), side, colour, name, values))
+    return Chart(
+        title=plot.title,
+        x_label=plot.x_label or group[0][1].x_field,
+        y_label=plot.y_label,
+        x=[_x_text(xs[i]) for i in keep],
+        lines=lines,
+        total=total,
+        to_scale=even or all(n is None for n in numbers),  # categories are "to scale" too
     )
 
 
-def _last_key(sample: Mapping[str, Any], x_name: str) -> str:
-    keys = [k for k, v in sample.items() if k != x_name and _number(v) is not None]
-    return str(keys[-1]) if keys else ""
+def _thin(keep: list[int], columns: Sequence[Sequence[float | None]], max_points: int) -> list[int]:
+    """About `max_points` of the indices: evenly spaced, plus each line's lowest, highest and last."""
+    if len(keep) <= max_points:
+        return keep
+    step = (len(keep) - 1) / (max(2, max_points) - 1)
+    chosen = {keep[round(i * step)] for i in range(max(2, max_points))}
+    for column in columns:
+        values = [(column[i], i) for i in keep if i < len(column)]
+        if values:  # its lowest, highest and last point (where a shorter line ends)
+            chosen.update((min(values)[1], max(values)[1], values[-1][1]))  # type: ignore[type-var]
+    return sorted(chosen)
 
 
-def _curve(rows: list[dict[str, Any]] | None, x_name: str, y_name: str) -> Curve | None:
-    if rows is None:
-        return None
-    pairs: list[tuple[float, float]] = []
-    for index, row in enumerate(rows):
-        x = _number(row.get(x_name)) if x_name else float(index)
-        y = _number(row.get(y_name))
-        if x is not None and y is not None:
-            pairs.append((x, y))
-    pairs.sort(key=lambda p: p[0])  # stable: equal x (a ROC's vertical steps) keep their order
-    return Curve([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
+def _evenly_spaced(xs: Sequence[float]) -> bool:
+    if len(xs) < 3:
+        return True
+    step = xs[1] - xs[0]
+    # rel_tol: plot files hold rounded values
+    return all(math.isclose(b - a, step, rel_tol=0.01, abs_tol=1e-12) for a, b in itertools.pairwise(xs))
+
+
+def _confusion(plot: ResolvedPlot) -> list[ConfusionTable]:
+    labels = series_labels(plot)
+    old = {s.file: s for s in (plot.base.series if plot.base else [])}
+    new = {s.file: s for s in (plot.head.series if plot.head else [])}
+    tables = []
+    for file in list(new) + [f for f in old if f not in new]:
+        counts = [
+            Counter((str(y), str(x)) for x, y in zip(s.x, s.y, strict=True)) if s else None
+            for s in (old.get(file), new.get(file))
+        ]
+        rows = sorted({r for c in counts if c for r, _ in c}, key=_label_key)
+        columns = sorted({col for c in counts if c for _, col in c}, key=_label_key)
+        base, head = (
+            [[c[(r, col)] for col in columns] for r in rows] if c is not None else None for c in counts
+        )
+        series = new.get(file) or old[file]
+        label = labels.get((file, series.y_field), "")
+        tables.append(ConfusionTable(label, series.x_field, series.y_field, rows, columns, head, base))
+    return tables
+
+
+def _label_key(label: str) -> tuple[int, float, str]:
+    number = _number(label)
+    return (0, number, "") if number is not None else (1, 0.0, label)
+
+
+def _numbers(values: Sequence[Any]) -> list[float | None]:
+    """`_number` of each value; the common case (all finite numbers or numeric strings) in one pass."""
+    try:
+        floats = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return [_number(v) for v in values]
+    if all(map(math.isfinite, floats)) and bool not in set(map(type, values)):
+        return floats  # type: ignore[return-value]
+    return [_number(v) for v in values]
 
 
 def _number(value: Any) -> float | None:
@@ -156,103 +258,41 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _grid(curves: Sequence[Curve], max_points: int) -> list[float]:
-    """The curves' own x values when they share them and are few, else an even grid over their range."""
-    if not curves:
-        return []
-    first = curves[0].x
-    shared = all(c.x == first for c in curves) and len(set(first)) == len(first)
-    if shared and len(first) <= max_points and _evenly_spaced(first):
-        return list(first)
-    low, high = min(c.x[0] for c in curves), max(c.x[-1] for c in curves)
-    count = max(2, min(max_points, max(len(c.x) for c in curves)))
-    if high == low:
-        return [low]
-    return [low + (high - low) * i / (count - 1) for i in range(count)]
+def _x_text(value: Any) -> str:
+    number = _number(value)
+    return f"{number:.3g}" if number is not None else str(value)
 
 
-def _evenly_spaced(xs: Sequence[float]) -> bool:
-    if len(xs) < 3:
-        return True
-    step = xs[1] - xs[0]
-    return all(math.isclose(b - a, step, rel_tol=1e-6, abs_tol=1e-12) for a, b in itertools.pairwise(xs))
-
-
-def _interpolate(curve: Curve, grid: Sequence[float]) -> list[float]:
-    """y at each grid x; for equal x values (vertical steps) the last one wins, outside the range the ends."""
-    xs, ys = curve.x, curve.y
-    out: list[float] = []
-    j = 0
-    for x in grid:
-        while j + 1 < len(xs) and xs[j + 1] <= x:
-            j += 1
-        if x <= xs[0] and not (xs[0] == x and j > 0):
-            out.append(ys[0] if x < xs[0] else ys[j])
-        elif j + 1 >= len(xs):
-            out.append(ys[-1])
-        else:
-            x0, x1, y0, y1 = xs[j], xs[j + 1], ys[j], ys[j + 1]
-            out.append(y0 + (y1 - y0) * (x - x0) / (x1 - x0))
-    return out
-
-
-def _confusion(
-    plot_id: str,
-    props: Mapping[str, Any],
-    rows_old: list[dict[str, Any]] | None,
-    rows_new: list[dict[str, Any]] | None,
-) -> PlotView:
-    actual, predicted = str(props.get("y", "actual")), str(props.get("x", "predicted"))
-    counts = [
-        Counter((str(r.get(actual)), str(r.get(predicted))) for r in rows) if rows is not None else None
-        for rows in (rows_old, rows_new)
-    ]
-    labels = sorted({v for c in counts if c for pair in c for v in pair}, key=_label_key)
-    matrices = [[[c[(a, p)] for p in labels] for a in labels] if c is not None else None for c in counts]
-    return PlotView(
-        plot_id,
-        "confusion",
-        x_label=predicted,
-        y_label=actual,
-        labels=labels,
-        base_matrix=matrices[0],
-        head_matrix=matrices[1],
-        points=(len(rows_old or []), len(rows_new or [])),
-    )
-
-
-def _label_key(label: str) -> tuple[int, float, str]:
-    number = _number(label)
-    return (0, number, "") if number is not None else (1, 0.0, label)
+def revision_points(side: PlotRevision | None) -> int:
+    return side.points if side else 0
 
 
 # --- Mermaid --------------------------------------------------------------------------------------
 
 
-def mermaid_line(view: PlotView) -> str:
-    """An `xychart-beta` with the base line in grey and the head line in blue (xycharts have no
-    legend: the report's caption under the chart names the revisions)."""
-    lines = [f"%%{{init: {{'themeVariables': {{'xyChart': {{'plotColorPalette': '{_palette(view)}'}}}}}}}}%%"]
-    lines += ["xychart-beta", f'  title "{_label(view.id)}"']
-    grid = view.grid
-    if len(grid) <= 20 and all(float(x).is_integer() for x in grid):
-        lines.append(f'  x-axis "{_label(view.x_label)}" [{", ".join(str(int(x)) for x in grid)}]')
+def mermaid_chart(chart: Chart) -> str:
+    """An `xychart-beta` of one chart: categorical x, one line per series, colours as the caption says."""
+    palette = ", ".join(line.colour for line in chart.lines)
+    lines = [f"%%{{init: {{'themeVariables': {{'xyChart': {{'plotColorPalette': '{palette}'}}}}}}}}%%"]
+    lines += ["xychart-beta", f'  title "{_label(chart.title)}"']
+    numbers = [_number(x) for x in chart.x]
+    full = all(len(line.values) == len(chart.x) for line in chart.lines)
+    if full and len(numbers) > 2 and chart.to_scale and all(n is not None for n in numbers):
+        # evenly spaced numbers under full lines: a numeric axis is exact and keeps the labels readable
+        lines.append(f'  x-axis "{_label(chart.x_label)}" {chart.x[0]} --> {chart.x[-1]}')
     else:
-        lines.append(f'  x-axis "{_label(view.x_label)}" {_num(grid[0])} --> {_num(grid[-1])}')
-    values = [v for series in (view.base, view.head) if series for v in series]
+        lines.append(f'  x-axis "{_label(chart.x_label)}" [{", ".join(_category(x) for x in chart.x)}]')
+    values = [v for line in chart.lines for v in line.values]
     low, high = min(values), max(values)
     pad = (high - low) * 0.05 or abs(high) * 0.05 or 1.0
-    lines.append(f'  y-axis "{_label(view.y_label)}" {_num(low - pad)} --> {_num(high + pad)}')
-    for series in (view.base, view.head):
-        if series:
-            lines.append(f"  line [{', '.join(_num(v) for v in series)}]")
+    lines.append(f'  y-axis "{_label(chart.y_label)}" {_num(low - pad)} --> {_num(high + pad)}')
+    for line in chart.lines:
+        lines.append(f"  line [{', '.join(_num(v) for v in line.values)}]")
     return "\n".join(lines)
 
 
-def _palette(view: PlotView) -> str:
-    if view.base and view.head:
-        return f"{BASE_COLOUR}, {HEAD_COLOUR}"
-    return BASE_COLOUR if view.base else HEAD_COLOUR
+def _category(text: str) -> str:
+    return f'"{_label(text)}"'
 
 
 def _label(text: str) -> str:
