@@ -6,7 +6,9 @@ table, inject HTML or mentions into a comment, or forge a workflow command in th
 
 from __future__ import annotations
 
+import io
 import re
+from typing import TextIO
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
@@ -35,3 +37,92 @@ def one_line(value: object, limit: int = 200) -> str:
     """A single log line: no CR/LF (so no forged `::command::`), bounded length."""
     text = re.sub(r"[\r\n]+", " ", str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- workflow commands in the log ----------------------------------------------------------------
+# The Actions runner reads every line of a step's output (split at CR and LF) and runs it as a command
+# when, trimmed of whitespace, it starts with `::` (`::add-mask::x`), or when it holds `##[` anywhere
+# (`##[add-mask]x`, the old form). Its comparisons are culture-aware, so zero-width characters in
+# between do not break either form: they are removed before the test.
+
+_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+
+
+def inert_log_line(line: str) -> str:
+    """One output line that the runner cannot take for a workflow command (a visible space breaks it)."""
+    folded = _IGNORABLE.sub("", line)
+    if not (folded.strip().startswith("::") or "##[" in folded):
+        return line
+    text = folded.replace("##[", "## [")
+    body = text.lstrip()
+    if body.startswith("::"):
+        text = text[: len(text) - len(body)] + ": " + body[1:]
+    return text
+
+
+def inert_log(text: str) -> str:
+    """`inert_log_line` on every line of `text` (line breaks kept)."""
+    parts = _LINE_BREAK.split(text)
+    parts[::2] = [inert_log_line(part) for part in parts[::2]]
+    return "".join(parts)
+
+
+class InertLines(io.TextIOBase):
+    """A stdout/stderr wrapper that neutralises workflow commands in everything written through it,
+    line by line; mlci's own commands go through `write_trusted` (see `write_command`)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self._stream, "encoding", None) or "utf-8")
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        parts = _LINE_BREAK.split(self._pending + text)
+        self._pending = parts.pop()  # an unfinished line waits for its end: `##[` may be split
+        self._stream.write("".join(inert_log_line(p) if i % 2 == 0 else p for i, p in enumerate(parts)))
+        return len(text)
+
+    def write_trusted(self, line: str) -> None:
+        self._finish_line()
+        self._stream.write(line)
+        self._stream.flush()
+
+    def _finish_line(self) -> None:
+        if self._pending:
+            self._stream.write(inert_log_line(self._pending) + "\n")
+            self._pending = ""
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close_lines(self) -> None:
+        """Write an unfinished last line; call before the wrapper is dropped."""
+        if self._pending:
+            self._stream.write(inert_log_line(self._pending))
+            self._pending = ""
+        self._stream.flush()
+
+
+def write_command(stream: TextIO, line: str) -> None:
+    """Write one workflow command of mlci's own (`::error::…`), past an `InertLines` guard. Its message
+    may quote a PR: no `##[` in it either, whichever form the runner tries first."""
+    line = _IGNORABLE.sub("", line).replace("##[", "## [")
+    trusted = getattr(stream, "write_trusted", None)
+    if trusted is not None:
+        trusted(line + "\n")
+    else:
+        stream.write(line + "\n")
+        stream.flush()
