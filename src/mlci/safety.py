@@ -12,6 +12,26 @@ from typing import TextIO
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_AT = re.compile("[@\uff20\ufe6b]")
+# the HTML mlci's own templates write into a comment; any other tag in a posted body is text
+_OWN_TAGS = re.compile(r"<(/?(details|summary|sub|br)|details open)>|<!-- mlci:[\w:.-]+ -->")
+
+
+def inert_body(body: str) -> str:
+    """A whole comment body from outside (a fork's bundle): mlci's own tags stay, any other `<` and
+    character reference becomes text, and no mention form notifies anyone."""
+    out, last = [], 0
+    for tag in _OWN_TAGS.finditer(body):
+        out.append(_inert_text(body[last : tag.start()]) + tag.group(0))
+        last = tag.end()
+    out.append(_inert_text(body[last:]))
+    return "".join(out)
+
+
+def _inert_text(text: str) -> str:
+    # md_escape's own entities stay; `&#64;` and every other reference becomes literal text
+    text = re.sub(r"&(?!(amp|lt|gt|quot);)", "&amp;", text).replace("<", "&lt;")
+    return re.sub(r"(?<![\w`])[@\uff20\ufe6b](?=\w)", lambda m: m.group(0) + "\u200d", text)
 
 
 def md_escape(value: object) -> str:
@@ -20,8 +40,9 @@ def md_escape(value: object) -> str:
     text = re.sub(r"[\r\n\t]+", " ", text)
     text = "".join(_HTML.get(ch, ch) for ch in text)
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    # `@user` would notify people; a zero-width joiner keeps it readable but inert
-    return text.replace("@", "@\u200d")
+    # `@user` would notify people; a zero-width joiner keeps it readable but inert (the full-width
+    # and small forms too; `&#64;` is already `&amp;#64;`, literal text)
+    return _AT.sub(lambda m: m.group(0) + "\u200d", text)
 
 
 def md_code(value: object) -> str:
