@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
@@ -147,3 +149,37 @@ def write_command(stream: TextIO, line: str) -> None:
     else:
         stream.write(line + "\n")
         stream.flush()
+
+
+# --- files read from the working tree ---------------------------------------------------------------
+
+
+def outside_link(root: Path, relative: str) -> str | None:
+    """How `root/relative` leads out of the repository (the first symlink on the way that does, or
+    its path), or None. A checked-out PR can make `metrics.json` or a whole `eval/` folder a link
+    to `~/.ssh/id_rsa` or `/etc`: mlci never reads through it, locally or on a runner."""
+    import os
+
+    top = Path(os.path.realpath(root))
+    current = Path(root)
+    for part in Path(relative).parts:
+        current = current / part
+        if current.is_symlink() and not Path(os.path.realpath(current)).is_relative_to(top):
+            return f"through the symlink {os.path.relpath(current, root)}"
+    if not Path(os.path.realpath(Path(root) / relative)).is_relative_to(top):
+        return "by its path"  # `../x` or an absolute path
+    return None
+
+
+def check_inside(root: Path, paths: Iterable[str]) -> None:
+    """Exit 2 (MlciError) naming the first of `paths` that leaves the repository through a symlink."""
+    from mlci.errors import MlciError
+
+    for relative in paths:
+        how = outside_link(root, relative)
+        if how is not None:
+            raise MlciError(
+                f"{one_line(relative)} leads outside the repository ({one_line(how)}); "
+                "mlci does not read files outside the repository",
+                "replace the link by the file itself (or a link inside the repository)",
+            )

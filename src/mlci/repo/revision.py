@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.errors import MlciError
-from mlci.safety import one_line
+from mlci.safety import check_inside, one_line
 
 WORKSPACE = "workspace"
 Scalar = float | int | str | bool
@@ -68,6 +68,9 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
     from dvc.exceptions import DvcException
 
     label = rev or WORKSPACE
+    if rev is None:  # DVC reads the working tree through symlinks: none may lead out of the repository
+        root = Path(repo.root_dir)
+        check_inside(root, workspace_files(root))
     with _switched(repo, rev):
         try:  # building the index parses dvc.yaml and the params files it interpolates
             outs = _outs(repo)
@@ -80,6 +83,35 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
         params = _params(repo, label)
         plot_data = _plots(repo, label) if plots else {}
     return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data)
+
+
+def workspace_files(root: Path) -> list[str]:
+    """Every file a workspace snapshot may read: the dvc.yaml files, params.yaml, and each path their
+    stages and top-level `metrics`/`params`/`plots` name (plain YAML; a broken file is DVC's to report)."""
+    from mlci.repo.pipeline import find_files, load_yaml
+
+    found = ["dvc.yaml", "params.yaml"]
+    for file in find_files(root):
+        folder = file.parent.relative_to(root).as_posix()
+        found.append(file.relative_to(root).as_posix())
+        try:
+            data = load_yaml(file.read_text(encoding="utf-8"))
+        except Exception:  # DVC reports the broken file itself, naming it
+            continue
+        if not isinstance(data, dict):
+            continue
+        entries = [data] + [s for s in (data.get("stages") or {}).values() if isinstance(s, dict)]
+        for entry in entries:
+            wdir = str(entry.get("wdir") or ".") if entry is not data else "."
+            for key in ("deps", "outs", "metrics", "plots", "params"):
+                items = entry.get(key)
+                for item in items if isinstance(items, list) else []:
+                    names = list(item) if isinstance(item, dict) else [item]
+                    paths = [os.path.normpath(os.path.join(folder, wdir, str(n))) for n in names]
+                    if key in ("deps", "outs"):  # external data is DVC's business: only links are checked
+                        paths = [p for p in paths if not p.startswith("..") and not os.path.isabs(p)]
+                    found += paths
+    return list(dict.fromkeys(found))
 
 
 @contextmanager
