@@ -10,7 +10,7 @@ import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
@@ -183,3 +183,83 @@ def check_inside(root: Path, paths: Iterable[str]) -> None:
                 "mlci does not read files outside the repository",
                 "replace the link by the file itself (or a link inside the repository)",
             )
+
+
+# --- YAML and JSON from a pull request, bounded before anything parses them ------------------------
+
+MAX_DATA_BYTES = 32 * 1024 * 1024  # a params, metrics, plots or pipeline file
+MAX_DEPTH = 200  # nesting levels (JSON's parser recurses; DVC flattens recursively)
+MAX_YAML_NODES = 1_000_000  # nodes once every alias is expanded (a "billion laughs" is 10^9)
+
+
+def too_big(name: str, size: int) -> Exception:
+    from mlci.errors import MlciError
+
+    return MlciError(
+        f"{one_line(name)}: {size:,} bytes is more than the limit of {MAX_DATA_BYTES:,}; "
+        "mlci refuses it before parsing",
+        "a params, metrics, plots or pipeline file this large is not something to diff",
+    )
+
+
+def check_data_file(name: str, data: bytes) -> None:
+    """Exit 2 (MlciError) naming the file and the bound when a YAML/JSON text is too big, too deep or
+    expands (through YAML aliases) into too many nodes; cheap: libyaml's event stream, no objects."""
+    from mlci.errors import MlciError
+
+    def refuse(what: str) -> MlciError:
+        return MlciError(
+            f"{one_line(name)}: {what}; mlci refuses it before parsing",
+            "a params, metrics, plots or pipeline file this large or nested is not something to diff",
+        )
+
+    if len(data) > MAX_DATA_BYTES:
+        raise too_big(name, len(data))
+    # flow collections (all of JSON) by their brackets, quoted strings left out: libyaml gives up on
+    # deep nesting with an error of its own, but DVC's parser recurses into it
+    depth = 0
+    text = re.sub(rb'"(?:[^"\\]|\\.)*"' + rb"|'[^']*'", b"", data)
+    for bracket in re.finditer(rb"[\[\]{}]", text):
+        depth += 1 if bracket.group(0) in (b"[", b"{") else -1
+        if depth > MAX_DEPTH:
+            raise refuse(f"nested more than {MAX_DEPTH} levels deep")
+    if name.endswith(".json"):
+        return
+    _check_yaml_events(data, refuse)
+
+
+def _check_yaml_events(data: bytes, refuse: Any) -> None:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    sizes: dict[str, int] = {}  # anchor -> nodes under it, aliases expanded
+    stack: list[list[Any]] = []  # open collections: [anchor, nodes so far, itself included]
+    total = 0
+    try:
+        for event in yaml.parse(data, Loader=loader):
+            count = 0
+            if isinstance(event, yaml.AliasEvent):
+                count = sizes.get(str(event.anchor), 1)
+            elif isinstance(event, yaml.ScalarEvent):
+                count = 1
+                if event.anchor:
+                    sizes[str(event.anchor)] = 1
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                stack.append([event.anchor, 1])
+                total += 1
+                if len(stack) > MAX_DEPTH:
+                    raise refuse(f"nested more than {MAX_DEPTH} levels deep")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                anchor, nodes = stack.pop()
+                if anchor:
+                    sizes[str(anchor)] = nodes
+                if stack:
+                    stack[-1][1] += nodes
+            if count:
+                total += count
+                if stack:
+                    stack[-1][1] += count
+            if total > MAX_YAML_NODES:
+                raise refuse(f"expands to more than {MAX_YAML_NODES:,} nodes through YAML aliases")
+    except yaml.YAMLError:
+        return  # broken YAML: the parser that reads it next says where
