@@ -26,6 +26,10 @@ HOSTILE = [
     "::stop-commands::pwnd",
     "| broken | table |\n| --- |",
     "```\nfenced",
+    '<a href="https://evil.example">click</a>',
+    "<img src=https://evil.example/x.png>",
+    "&#64;octocat",
+    "\uff20octocat",
 ]
 EVIL_PATH = "m`<b>@x`::error::forged.json"  # a metrics file path the PR chose
 BRANCH = "feature/::set-output name=branch::1<img src=x>"
@@ -51,7 +55,8 @@ def cells(row: str) -> int:
 def inert_markdown(body: str) -> None:
     """What a PR put into the text cannot become HTML, a mention, a closed <details> or a broken table."""
     text = outside_code(body)
-    assert "<img" not in text and "</table>" not in text
+    assert "<img" not in text and "</table>" not in text and "<a " not in text
+    assert "&#64;" not in text and "\uff20octocat" not in text
     assert text.count("<details") == text.count("</details>")
     assert not re.search(r"(?<![\w`])@octocat", text)  # mentions are broken with a zero-width joiner
     assert "${{" not in text
@@ -150,6 +155,28 @@ def test_the_token_appears_nowhere_even_when_github_fails_and_debug_is_on(
     assert not token_leaks(fake_github.token, proc.stdout), "token in stdout"
     assert not token_leaks(fake_github.token, proc.stderr), "token in stderr"
     assert fake_github.token not in all_text(repo.root, step), "token in a file mlci wrote"
+
+
+def test_a_forged_bundle_body_is_posted_inert(tmp_path: Path) -> None:
+    from mlci.report.fork import load_bundle
+
+    own = "<!-- mlci:report:default -->\n<details><summary>Gates</summary>\n\nok &amp; fine\n</details>\n"
+    body = own + "\n".join(HOSTILE)
+    path = tmp_path / "default.comment.json"
+    path.write_text(
+        json.dumps(
+            {"schema_version": 1, "pr_number": 7, "report_id": "default", "head_sha": "c" * 40, "body": body}
+        )
+    )
+
+    posted = load_bundle(path).body
+
+    assert posted.startswith(own)  # mlci's own markup is kept as is
+    # the author of a forged bundle wrote all of it: no tag of theirs, reference or mention may work
+    text = posted[len(own) :]
+    assert "<img" not in text and "<a " not in text and "</table>" not in text
+    assert "&#64;" not in text and "\uff20octocat" not in text
+    assert not re.search(r"(?<![\w`])@octocat", text)
 
 
 def test_a_marker_in_someone_elses_comment_does_not_capture_the_report(

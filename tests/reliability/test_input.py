@@ -104,16 +104,13 @@ CASES: dict[str, Case] = {
         commit_file("metrics.json", deep_json(10_000)),
         REPORT,
         2,
-        (
-            "error: cannot read metrics file metrics.json at revision {head}: maximum recursion depth "
-            "exceeded while decoding a JSON object from a unicode string",
-        ),
+        ("error: metrics.json: nested more than 200 levels deep; mlci refuses it before parsing",),
     ),
     "metrics: 50 MB, truncated": Case(
         commit_file("metrics.json", huge_truncated_json(50)),
         REPORT,
         2,
-        ("error: cannot parse metrics file metrics.json at revision {head}: …",),
+        ("error: metrics.json: 52,428,830 bytes is more than the limit of 33,554,432; mlci refuses it …",),
     ),
     "metrics: NaN and inf fail their gates": Case(
         commit_file("metrics.json", "metrics_nan_inf.json"),

@@ -8,6 +8,7 @@ status codes, bodies and headers, records every request, and can inject faults p
     fake.secondary_limit("GET", r"/comments", retry_after=7)     # 403 + retry-after: 7
     fake.primary_limit("GET", r"/pulls", reset_in=20)            # 403 + x-ratelimit-remaining: 0
     fake.slow("GET", r"/pulls", delay=1.0) / fake.drop(...)      # slower than the timeout / no response
+    fake.answer("GET", r"/pulls", status=200, raw=b"<html>")      # a hostile body (an HTML page, a list)
     fake.read_only = True                                        # every write: 403 not accessible
 """
 
@@ -61,11 +62,12 @@ class Recorded:
 class Fault:
     method: str
     path: str  # regex, searched in the request path
-    kind: str  # "status" | "drop" | "slow"
+    kind: str  # "status" | "drop" | "slow" | "answer"
     status: int = 500
     message: str = "Server Error"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes = b""  # kind "answer": the body sent as is
     after: bool = False  # act on the request first, then fail (the client cannot know it landed)
     skip: int = 0  # matching calls to let through before the first fault
     times: int | None = 1  # faulty calls; None: every call
@@ -264,6 +266,24 @@ class FakeGitHub:
     def slow(self, method: str = "*", path: str = "", *, delay: float = 1.0, **kw: Any) -> Fault:
         return self.inject(method, path, kind="slow", delay=min(delay, 5.0), **kw)
 
+    def answer(
+        self,
+        method: str = "*",
+        path: str = "",
+        *,
+        status: int = 200,
+        raw: bytes,
+        content_type: str = "",
+        **kw: Any,
+    ) -> Fault:
+        """Answer with `raw` as the body (an HTML page, JSON of the wrong shape) instead of GitHub's."""
+        kind = content_type or (
+            "text/html" if raw.lstrip()[:1] == b"<" else "application/json; charset=utf-8"
+        )
+        return self.inject(
+            method, path, kind="answer", status=status, raw=raw, headers={"content-type": kind}, **kw
+        )
+
     def drop(self, method: str = "*", path: str = "", **kw: Any) -> Fault:
         return self.inject(method, path, kind="drop", **kw)
 
@@ -309,7 +329,11 @@ class FakeGitHub:
         if fault.kind == "drop":
             h.close_connection = True  # close the socket without a response
             return
-        reply = _error(fault.status, fault.message)
+        reply = (
+            Reply(fault.status, raw=fault.raw)
+            if fault.kind == "answer"
+            else _error(fault.status, fault.message)
+        )
         reply.headers.update(fault.headers)
         self._send(h, reply, record)
 

@@ -244,8 +244,10 @@ def test_workflow_commands_from_stage_output_are_inert(runner: Runner, tmp_path:
     assert code == 0, err
     start = out.index("::stop-commands::")
     token = out[start:].splitlines()[0].split("::")[2]
-    assert out.index("::error::forged") > start
-    assert out.index(f"::{token}::") > out.index("::error::forged")
+    # the line itself is neutralised too (mlci's output guard); stop-commands is the second wall
+    assert ": :error::forged" in out and "\n::error::forged" not in out
+    assert out.index(": :error::forged") > start
+    assert out.index(f"::{token}::") > out.index(": :error::forged")
 
 
 def test_json_format_keeps_stdout_parseable(runner: Runner) -> None:

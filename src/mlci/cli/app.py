@@ -16,6 +16,7 @@ import click
 
 from mlci import __version__
 from mlci.errors import EXIT_UNEXPECTED, MlciError
+from mlci.safety import InertLines, write_command
 
 # name -> "module:attribute"; the order here is the order in `mlci --help`
 COMMANDS: dict[str, str] = {
@@ -92,6 +93,22 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and map every outcome to a documented exit code."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return _run(argv)
+    # On a runner every output line is parsed for workflow commands, and text from a PR (a param,
+    # a YAML error quoting dvc.yaml) reaches both streams: only mlci's own commands get through.
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = InertLines(saved[0]), InertLines(saved[1])
+    try:
+        return _run(argv)
+    finally:
+        for guard in (sys.stdout, sys.stderr):
+            if isinstance(guard, InertLines):
+                guard.close_lines()
+        sys.stdout, sys.stderr = saved
+
+
+def _run(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         result: Any = cli.main(args=args, prog_name="mlci", standalone_mode=False)
@@ -122,7 +139,7 @@ def _report_error(exc: MlciError) -> None:
         from mlci.github.actions import escape_data
 
         full = message + (f"\nhint: {hint}" if hint else "")
-        click.echo(f"::error title=mlci::{escape_data(full)}")
+        write_command(sys.stdout, f"::error title=mlci::{escape_data(full)}")
 
 
 def _report_unexpected(args: list[str]) -> None:

@@ -80,12 +80,14 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
         body = render_markdown(
             report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=run_url, full_report_hint=hint
         )
+        failures: list[str] = []  # GitHub failing: one warning for all, the gates still decide the exit
         if report.pr_number is not None:
             _write_post_bundle(ctx, report, body)
             if options.comment and ctx.config.report.comment:
-                publish_comment(ctx, report, body)
+                failures += publish_comment(ctx, report, body)
         if check_run:
-            publish_check_run(ctx, report, body)
+            failures += publish_check_run(ctx, report, body)
+        _warn_github_failed(ctx, failures)
     _annotate_failures(ctx, report)
 
     ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
@@ -213,40 +215,44 @@ def _safe_id(report_id: str) -> str:
 # --- GitHub ---------------------------------------------------------------------------------------
 
 
-def publish_comment(ctx: RunContext, report: Report, body: str) -> None:
-    """One sticky comment per PR and report id; a fork's read-only token gets one warning instead."""
+def publish_comment(ctx: RunContext, report: Report, body: str) -> list[str]:
+    """One sticky comment per PR and report id; a fork's read-only token gets one warning instead.
+    Returns what failed when GitHub did (for one warning, `_warn_github_failed`)."""
     from mlci.github.errors import GitHubError, PermissionDenied
 
     number = report.pr_number
     if number is None:
-        return
+        return []
+    marker = report_marker(_safe_id(report.id))
     if ctx.runtime.is_fork:
-        upsert(
-            _outbox(ctx), number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
-        )
+        upsert(_outbox(ctx), number, body, marker, head_sha=report.head.sha or None)
         _warn_no_comment(ctx, "this pull request comes from a fork, whose token cannot comment")
-        return
-    client = ctx.github()
+        return []
     try:
-        result = upsert(
-            client, number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
-        )
+        result = upsert(ctx.github(), number, body, marker, head_sha=report.head.sha or None)
     except PermissionDenied:
-        upsert(
-            _outbox(ctx), number, body, report_marker(_safe_id(report.id)), head_sha=report.head.sha or None
-        )
+        upsert(_outbox(ctx), number, body, marker, head_sha=report.head.sha or None)
         _warn_no_comment(ctx, "the token may not write pull-request comments")
-        return
+        return []
     except GitHubError as exc:
-        # GitHub failing after the client's retries must not turn a passing model red: warn, go on
-        ctx.actions.annotate(
-            "warning",
-            f"mlci report: the PR comment could not be posted ({one_line(exc.message, 300)}); "
-            "the report is in the job summary. Re-run the job to post it.",
-            title="mlci report not posted",
-        )
-        return
+        # GitHub failing after the client's retries must not turn a passing model red: outbox, warn, go on
+        upsert(_outbox(ctx), number, body, marker, head_sha=report.head.sha or None)
+        return [f"the PR comment could not be posted ({one_line(exc.message, 300)})"]
     click.echo(f"report comment {result.action}: {result.url}", err=True)
+    return []
+
+
+def _warn_github_failed(ctx: RunContext, failures: list[str]) -> None:
+    if not failures:
+        return
+    commented = failures[0].startswith("the PR comment")
+    ctx.actions.annotate(
+        "warning",
+        f"mlci report: {'; '.join(failures)}. The report is in the job summary and the outbox "
+        f"({one_line(ctx.config.github.outbox)}); the job's exit code still reflects the gates. "
+        "Re-run the job to post it.",
+        title="mlci report not posted" if commented else "mlci check run not created",
+    )
 
 
 def _outbox(ctx: RunContext) -> GitHubClient:
@@ -266,12 +272,13 @@ def _warn_no_comment(ctx: RunContext, why: str) -> None:
     )
 
 
-def publish_check_run(ctx: RunContext, report: Report, body: str) -> None:
+def publish_check_run(ctx: RunContext, report: Report, body: str) -> list[str]:
+    """The check run; returns what failed when GitHub did (see publish_comment)."""
     from mlci.github.errors import GitHubError, PermissionDenied
     from mlci.report.markdown import headline
 
     if ctx.runtime.is_fork:
-        return  # a fork's token cannot write checks; the exit code carries the verdict
+        return []  # a fork's token cannot write checks; the exit code carries the verdict
     name = "mlci report" if report.id == "default" else f"mlci report ({report.id})"
     annotations = [
         {
@@ -304,12 +311,8 @@ def publish_check_run(ctx: RunContext, report: Report, body: str) -> None:
         )
     except GitHubError as exc:
         # as for the comment: GitHub failing after the client's retries must not turn a passing model red
-        ctx.actions.annotate(
-            "warning",
-            f"mlci report: no check run was created ({one_line(exc.message, 300)}); the job's exit code "
-            "still reflects the gates. Re-run the job to create it.",
-            title="mlci check run not created",
-        )
+        return [f"no check run was created ({one_line(exc.message, 300)})"]
+    return []
 
 
 def _data_checks(ctx: RunContext, base: Revision, head: Revision) -> DataChecks | None:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TextIO
 
 import click
 
@@ -19,7 +20,7 @@ from mlci.render import render
 from mlci.repo import pipeline as pl
 from mlci.repo import remote as rm
 from mlci.repo.git import ensure_commit, git, resolve
-from mlci.safety import md_escape, one_line
+from mlci.safety import md_escape, one_line, write_command
 from mlci.train.affected import ALL, Affected, everything, find_affected
 from mlci.train.commitback import changed_paths, commit_and_push
 from mlci.train.reproduce import TrainResult, push, reproduce, stop_token
@@ -60,7 +61,7 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     with (
         rm.as_default(ctx.root, remote, default),
         actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
-        _commands_stopped(ctx, echo),
+        _commands_stopped(ctx, sys.stderr if opts.json_output else sys.stdout),
     ):
         try:
             result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
@@ -102,16 +103,16 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
 
 
 @contextmanager
-def _commands_stopped(ctx: RunContext, echo: Callable[[str], None]) -> Iterator[None]:
+def _commands_stopped(ctx: RunContext, stream: TextIO) -> Iterator[None]:
     """The pipeline's own output cannot issue workflow commands (it may come from a PR)."""
     token = stop_token() if ctx.runtime.in_actions else ""
     if token:
-        echo(f"::stop-commands::{token}")
+        write_command(stream, f"::stop-commands::{token}")
     try:
         yield
     finally:
         if token:
-            echo(f"::{token}::")
+            write_command(stream, f"::{token}::")
 
 
 def _targets(ctx: RunContext, pipeline: pl.Pipeline, models: Sequence[str]) -> list[str]:

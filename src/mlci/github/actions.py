@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from mlci.errors import MlciError
+from mlci.safety import write_command
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub rejects a step summary over 1 MiB
 Level = Literal["error", "warning", "notice"]
@@ -148,7 +149,7 @@ class Actions:
     def _command(self, name: str, message: str, **props: str | int | None) -> None:
         given = {k: v for k, v in props.items() if v not in (None, "")}
         text = ",".join(f"{k}={escape_property(str(v))}" for k, v in given.items())
-        print(f"::{name}{' ' + text if text else ''}::{escape_data(message)}", file=self.stream, flush=True)
+        write_command(self.stream, f"::{name}{' ' + text if text else ''}::{escape_data(message)}")
 
     def set_output(self, name: str, value: str) -> None:
         if not self.runtime.output_file:
@@ -199,7 +200,7 @@ class Actions:
             yield
         finally:
             if self.runtime.in_actions:
-                print("::endgroup::", file=self.stream, flush=True)
+                write_command(self.stream, "::endgroup::")
 
 
 def fit_summary(markdown: str, room: int, run_url: str = "") -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from mlci.github.errors import GitHubError, NotFound, PermissionDenied, RateLimited
-from mlci.github.http import BACKOFF, Json, Sleep, Transport
+from mlci.github.http import BACKOFF, Json, Sleep, Transport, unexpected_shape
 from mlci.github.limits import CHECK_TEXT_LIMIT, RELEASE_BODY_LIMIT, fit_text
 
 if TYPE_CHECKING:
@@ -73,8 +73,19 @@ class GitHubClient:
     def describe(self) -> str:
         return f"posting to {self.repository} through {self._http.api_url}"
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._http.json(method, f"{self._repo}{path}", **kwargs)
+    def _call(self, method: str, path: str, *, expect: type | None = dict, **kwargs: Any) -> Any:
+        return self._json(method, f"{self._repo}{path}", expect=expect, **kwargs)
+
+    def _json(self, method: str, path: str, *, expect: type | None = dict, **kwargs: Any) -> Any:
+        """One call whose answer must be of type `expect` (None: anything): a list where an object
+        belongs is GitHub (or a proxy) failing, reported as a GitHubError, not a crash later."""
+        result = self._http.json(method, path, **kwargs)
+        if expect is not None and not isinstance(result, expect):
+            wanted = "an object" if expect is dict else "a list"
+            raise unexpected_shape(
+                method, self._http.api_url + path if path.startswith("/") else path, wanted, result
+            )
+        return result
 
     def create_once(self, create: Callable[[], Json], find: Callable[[], Json | None]) -> Json:
         """Create something without duplicating it: after a transient failure, look before trying again."""
@@ -99,14 +110,14 @@ class GitHubClient:
         """The token's user (a PAT), or None for Actions and App tokens, which have none (403)."""
         if self._login is None:
             try:
-                user: Json = self._http.json("GET", "/user")
+                user: Json = self._json("GET", "/user")
                 self._login = str(user.get("login") or "")
             except (PermissionDenied, NotFound):
                 self._login = ""
         return self._login or None
 
     def get_repo(self) -> Json:
-        result: Json = self._http.json("GET", self._repo)
+        result: Json = self._json("GET", self._repo)
         return result
 
     def list_issue_comments(self, number: int) -> list[Json]:
@@ -123,7 +134,7 @@ class GitHubClient:
     def delete_issue_comment(self, comment_id: int) -> None:
         # Deleting twice leaves the same state; a 404 on the retry means the first one landed.
         with contextlib.suppress(NotFound):
-            self._call("DELETE", f"/issues/comments/{comment_id}")
+            self._call("DELETE", f"/issues/comments/{comment_id}", expect=None)
 
     # Pull requests
 
@@ -151,7 +162,9 @@ class GitHubClient:
     # Adding labels, reviewers or assignees twice leaves the same state, so the transport may retry them.
 
     def add_labels(self, number: int, labels: list[str]) -> list[Json]:
-        result: list[Json] = self._call("POST", f"/issues/{number}/labels", json={"labels": labels})
+        result: list[Json] = self._call(
+            "POST", f"/issues/{number}/labels", json={"labels": labels}, expect=list
+        )
         return result
 
     def request_reviewers(self, number: int, reviewers: list[str]) -> Json:
@@ -319,7 +332,7 @@ class GitHubClient:
         # GitHub serves uploads from another host: use the release's own `upload_url`, minus `{?name,label}`.
         url = str(release["upload_url"]).split("{", 1)[0]
         file = Path(path)
-        result: Json = self._http.json(
+        result: Json = self._json(
             "POST",
             url,
             params={"name": name or file.name},
@@ -332,7 +345,7 @@ class GitHubClient:
     def dispatch_workflow(self, workflow: str | int, ref: str, inputs: dict[str, str] | None = None) -> None:
         """Start a `workflow_dispatch` run (GitHub answers 204 and no body)."""
         path = f"/actions/workflows/{quote(str(workflow), safe='')}/dispatches"
-        self._call("POST", path, json={"ref": ref, "inputs": inputs or {}}, retry=False)
+        self._call("POST", path, json={"ref": ref, "inputs": inputs or {}}, retry=False, expect=None)
 
 
 def _ref_path(ref: str) -> str:

@@ -92,12 +92,22 @@ def describe_request(method: str, url: str) -> str:
     return f"{method.upper()} {urlsplit(url).path}"
 
 
+def describe_body(response: requests.Response) -> str:
+    """What a body that is not JSON looks like, without quoting it (an HTML page is noise in a log)."""
+    text = response.content[:2048].decode("utf-8", "replace").lstrip()
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "text/html" or text[:1] == "<":
+        title = re.search(r"<title[^>]*>([^<]{1,80})", text, re.IGNORECASE)
+        return f"an HTML page ({' '.join(title.group(1).split())!r})" if title else "an HTML page"
+    return f"{len(response.content)} bytes that are not JSON" if response.content else "an empty body"
+
+
 def response_message(response: requests.Response) -> str:
     """GitHub's `message`, plus the details of a 422 `errors` list."""
     try:
         data = response.json()
     except ValueError:
-        return response.text.strip()[:200] or response.reason or ""
+        return describe_body(response) if response.content else response.reason or ""
     if not isinstance(data, dict):
         return str(data)[:200]
     message = str(data.get("message", ""))

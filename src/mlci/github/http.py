@@ -24,6 +24,7 @@ from mlci import __version__
 from mlci.github.errors import (
     GitHubError,
     RateLimited,
+    describe_body,
     describe_request,
     error_for,
     format_reset,
@@ -39,6 +40,44 @@ PER_PAGE = 100
 
 Json = dict[str, Any]
 Sleep = Callable[[float], None]
+
+
+def decode(method: str, url: str, response: requests.Response) -> Any:
+    """The JSON of a successful answer; anything else (an HTML page from a proxy, a truncated body) is
+    GitHub failing, not a bug in mlci."""
+    try:
+        return response.json()
+    except ValueError:
+        raise GitHubError(
+            f"{describe_request(method, url)}: GitHub answered {response.status_code} with "
+            f"{describe_body(response)} instead of JSON",
+            status=response.status_code,
+            url=url,
+            hint="GitHub or a proxy in front of it is failing; re-run the job later",
+        ) from None
+
+
+def expect_items(page: Any, method: str, url: str) -> list[Json]:
+    """A list endpoint's page must be a list of objects."""
+    if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
+        raise unexpected_shape(method, url, "a list of objects", page)
+    return page
+
+
+def unexpected_shape(method: str, url: str, wanted: str, got: Any) -> GitHubError:
+    return GitHubError(
+        f"{describe_request(method, url)}: GitHub answered {type_name(got)} where {wanted} belongs",
+        url=url,
+        hint="GitHub or a proxy in front of it is failing; re-run the job later",
+    )
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "nothing" if value is None else f"a {type(value).__name__}"
 
 
 def retry_scale() -> float:
@@ -189,7 +228,7 @@ class Transport:
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
-        return response.json() if response.content else None
+        return decode(method, self.url(path), response) if response.content else None
 
     def _same_origin(self, url: str) -> bool:
         """A path, or a URL with exactly the API's scheme, host and port and below its path (a prefix
@@ -214,8 +253,8 @@ class Transport:
             if not self._same_origin(url):  # never send the token to another host
                 raise GitHubError(f"refusing to follow a pagination link outside {self.api_url}: {url}")
             response = self.request("GET", url, params=query)
-            page = response.json()
-            items.extend(page if isinstance(page, list) else [])
+            page = decode("GET", self.url(url), response) if response.content else []
+            items.extend(expect_items(page, "GET", self.url(url)))
             url = response.links.get("next", {}).get("url")
             query = None  # the next link carries the whole query string
         return items

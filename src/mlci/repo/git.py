@@ -34,6 +34,15 @@ def git(root: Path | str, *args: str, check: bool = True, input: str | None = No
     return proc.stdout.strip()
 
 
+def git_bytes(root: Path | str, *args: str) -> bytes:
+    """Run git in `root` and return its raw stdout (a blob); a failure is a GitError."""
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
+    return proc.stdout
+
+
 def repo_root(start: Path | str = ".") -> Path:
     out = git(start, "rev-parse", "--show-toplevel", check=False)
     if not out:

@@ -9,6 +9,7 @@ switched between revisions: opening and indexing a repo is most of DVC's cost.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.errors import MlciError
-from mlci.safety import one_line
+from mlci.safety import check_inside, one_line
 
 WORKSPACE = "workspace"
 SERIAL_PLOT_FILES = 32  # plot files a revision reads in turn; more go through DVC's thread pool
@@ -85,6 +86,10 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
     from dvc.exceptions import DvcException
 
     label = rev or WORKSPACE
+    root = Path(repo.root_dir)
+    if rev is None:  # DVC reads the working tree through symlinks: none may lead out of the repository
+        check_inside(root, workspace_files(root))
+    _check_bounds(root, rev)
     with _switched(repo, rev):
         try:  # building the index parses dvc.yaml and the params files it interpolates
             outs = _outs(repo)
@@ -98,6 +103,106 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
         params = _params(repo, label)
         plot_data = _plots(repo, label) if plots else {}
     return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data, unread=unread)
+
+
+def workspace_files(root: Path) -> list[str]:
+    """Every file a workspace snapshot may read: the dvc.yaml files, params.yaml, and each path their
+    stages and top-level `metrics`/`params`/`plots` name (plain YAML; a broken file is DVC's to report)."""
+    from mlci.repo.pipeline import find_files, load_yaml
+
+    found = ["dvc.yaml", "params.yaml"]
+    for file in find_files(root):
+        folder = file.parent.relative_to(root).as_posix()
+        found.append(file.relative_to(root).as_posix())
+        try:
+            data = load_yaml(file.read_text(encoding="utf-8"))
+        except Exception:  # DVC reports the broken file itself, naming it
+            continue
+        if not isinstance(data, dict):
+            continue
+        entries = [data] + [s for s in (data.get("stages") or {}).values() if isinstance(s, dict)]
+        for entry in entries:
+            wdir = str(entry.get("wdir") or ".") if entry is not data else "."
+            for key in ("deps", "outs", "metrics", "plots", "params"):
+                items = entry.get(key)
+                for item in items if isinstance(items, list) else []:
+                    names = list(item) if isinstance(item, dict) else [item]
+                    paths = [os.path.normpath(os.path.join(folder, wdir, str(n))) for n in names]
+                    if key in ("deps", "outs"):  # external data is DVC's business: only links are checked
+                        paths = [p for p in paths if not p.startswith("..") and not os.path.isabs(p)]
+                    found += paths
+    return list(dict.fromkeys(found))
+
+
+DATA_SUFFIXES = (".yaml", ".yml", ".json", ".lock")
+
+
+def _check_bounds(root: Path, rev: str | None) -> None:
+    """Every YAML/JSON file DVC is about to parse at `rev`, bounded first (size, depth, aliases)."""
+    from mlci.repo.git import git
+    from mlci.safety import check_data_file
+
+    if rev is None:
+        names = [*workspace_files(root), "dvc.lock"]
+        for name in names:
+            path = root / name
+            if name.endswith(DATA_SUFFIXES) and path.is_file():
+                check_data_file(name, path.read_bytes())
+        return
+    listed = git(root, "ls-tree", "-r", "-l", "--full-tree", rev, check=False)
+    blobs = {}
+    for line in listed.splitlines():
+        meta, _, name = line.partition("\t")
+        parts = meta.split()
+        if len(parts) == 4 and parts[1] == "blob" and name.endswith(DATA_SUFFIXES):
+            blobs[name] = (parts[2], parts[3])
+    wanted = [n for n in blobs if posixpath.basename(n) in ("dvc.yaml", "dvc.lock", "params.yaml")]
+    for name in wanted:
+        _check_blob(root, name, *blobs[name])
+    for name in _named_in_pipelines(root, [n for n in wanted if n.endswith("dvc.yaml")], blobs):
+        _check_blob(root, name, *blobs[name])
+
+
+def _check_blob(root: Path, name: str, sha: str, size: str) -> None:
+    from mlci.repo.git import git_bytes
+    from mlci.safety import MAX_DATA_BYTES, check_data_file, too_big
+
+    if size.isdigit() and int(size) > MAX_DATA_BYTES:
+        raise too_big(name, int(size))  # without reading it
+    check_data_file(name, git_bytes(root, "cat-file", "blob", sha))
+
+
+def _named_in_pipelines(root: Path, pipelines: list[str], blobs: dict[str, tuple[str, str]]) -> list[str]:
+    from mlci.repo.git import git_bytes
+    from mlci.repo.pipeline import load_yaml
+
+    found: list[str] = []
+    for name in pipelines:
+        try:
+            data = load_yaml(git_bytes(root, "cat-file", "blob", blobs[name][0]).decode("utf-8"))
+        except Exception:  # DVC reports a broken file itself, naming it
+            continue
+        folder = posixpath.dirname(name)
+        for path in _pipeline_paths(data):
+            full = posixpath.normpath(posixpath.join(folder, path))
+            if full in blobs and full not in found:
+                found.append(full)
+    return found
+
+
+def _pipeline_paths(data: Any) -> list[str]:
+    if not isinstance(data, dict):
+        return []
+    found: list[str] = []
+    entries = [data] + [s for s in (data.get("stages") or {}).values() if isinstance(s, dict)]
+    for entry in entries:
+        wdir = str(entry.get("wdir") or ".") if entry is not data else "."
+        for key in ("deps", "outs", "metrics", "plots", "params"):
+            items = entry.get(key)
+            for item in items if isinstance(items, list) else []:
+                names = list(item) if isinstance(item, dict) else [item]
+                found += [posixpath.normpath(posixpath.join(wdir, str(n))) for n in names]
+    return found
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.errors import MlciError
-from mlci.safety import one_line
+from mlci.safety import inert_body, one_line
 
 if TYPE_CHECKING:
     from mlci.report.document import Report
@@ -81,9 +81,5 @@ def load_bundle(path: Path | str) -> Bundle:
     if not isinstance(head, str) or not _SHA.fullmatch(head):
         raise MlciError(f"{file}: head_sha must be a 40-character commit SHA")
     report_id = check_report_id(str(data.get("report_id", "")))
-    return Bundle(number, report_id, head, _inert_mentions(body))
-
-
-def _inert_mentions(body: str) -> str:
-    # mlci's own rendering already escapes values; a forged bundle must not ping people either
-    return re.sub(r"@(?=[A-Za-z0-9])", "@\u200d", body)
+    # mlci's own rendering already escapes values; a forged bundle must not ping people or embed HTML
+    return Bundle(number, report_id, head, inert_body(body))
