@@ -247,7 +247,7 @@ def _metrics(repo: Any, label: str, unread: dict[str, str]) -> dict[str, dict[st
             if _is_missing(error):
                 unread[name] = (
                     "dvc.yaml declares it, but neither the commit nor the DVC cache or remote holds it "
-                    "(the pipeline did not write it, or `dvc push` did not run)"
+                    "(the pipeline did not write it, or dvc push did not run)"
                 )
                 continue
             raise _file_error("metrics", name, label, error)

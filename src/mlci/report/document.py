@@ -145,7 +145,7 @@ def _explain_unread(result: list[Section], unread: Mapping[str, str]) -> list[Se
         if g.passed:
             return g
         if g.file in unread:
-            return replace(g, reason=f"{g.reason}: {g.file} could not be read at head ({unread[g.file]})")
+            return replace(g, reason=f"{g.reason}: {g.file} could not be read at head")
         if not g.file or "is missing" in g.reason:  # matched nothing, or a metric absent at head
             return replace(g, reason=f"{g.reason} (could not be read at head: {files})")
         return g
