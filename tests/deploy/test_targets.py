@@ -8,6 +8,8 @@ import json
 import os
 import pickle
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +19,9 @@ import pytest
 
 from mlci.config import DeployConfig, TargetConfig, parse_config
 from mlci.deploy.targets import (
+    DELIVERY_HEADER,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     CommandTarget,
     Delivery,
     LocalTarget,
@@ -162,13 +166,17 @@ class _Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         server: Any = self.server
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        expected = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+        stamp, delivery = self.headers.get(TIMESTAMP_HEADER, ""), self.headers.get(DELIVERY_HEADER, "")
+        signed = f"{stamp}.{delivery}.".encode() + body  # as docs/deploy.md tells a receiver
+        expected = "sha256=" + hmac.new(SECRET, signed, hashlib.sha256).hexdigest()
         valid = hmac.compare_digest(self.headers.get(SIGNATURE_HEADER, ""), expected)
+        fresh = stamp.isdigit() and abs(time.time() - int(stamp)) <= 300
+        valid = valid and fresh
         status = server.script.pop(0) if server.script else 200
         if not valid:
             status = 401
         server.received.append(
-            {"valid": valid, "status": status, "body": json.loads(body), "path": self.path}
+            {"valid": valid, "status": status, "body": json.loads(body), "path": self.path, "id": delivery}
         )
         self.send_response(status)
         if 300 <= status < 400:
@@ -210,6 +218,8 @@ def test_webhook_posts_a_signed_description_and_retries_5xx(tmp_path: Path, rece
 
     assert [r["status"] for r in receiver.received] == [503, 502, 200]
     assert all(r["valid"] for r in receiver.received)
+    ids = {r["id"] for r in receiver.received}  # one delivery: a receiver can tell a retry from a new one
+    assert len(ids) == 1 and uuid.UUID(ids.pop()).version == 4
     body = receiver.received[-1]["body"]
     assert (body["name"], body["version"], body["stage"]) == ("clf", "v0.0.7", "prod")
     assert body["sha256"] == hashlib.sha256(artifact.read_bytes()).hexdigest()
@@ -245,6 +255,43 @@ def test_webhook_gives_up_after_its_retries_on_a_dead_receiver(tmp_path: Path) -
 
     with pytest.raises(GateFailed, match="ConnectionError"):
         target.deliver(_delivery(artifact, "v0.0.7"))
+
+
+def test_a_signature_over_the_body_alone_is_refused(tmp_path: Path, receiver: Any) -> None:
+    """The old signing (HMAC of the body only) let a captured delivery be replayed at any time; a
+    receiver checking the documented string refuses it, and mlci's own deliveries pass."""
+    import requests
+
+    artifact = _model(tmp_path / "model.pkl", 3)
+    body = json.dumps({"event": "deploy", "version": "v0.0.1"}).encode()
+    old = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+    headers = {SIGNATURE_HEADER: old, TIMESTAMP_HEADER: str(int(time.time())), DELIVERY_HEADER: "x"}
+    assert requests.post(receiver.url, data=body, headers=headers, timeout=5).status_code == 401
+
+    WebhookTarget(receiver.url, SECRET, timeout=5).deliver(_delivery(artifact, "v0.0.7"))
+    assert [r["valid"] for r in receiver.received] == [False, True]
+
+
+def test_a_plain_http_webhook_needs_allow_insecure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLCI_WEBHOOK_SECRET", os.urandom(8).hex())
+    config = parse_config(
+        {"deploy": {"targets": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/deploy"}}}}
+    )
+    with pytest.raises(MlciError) as refused:
+        open_target(config.deploy, "hook", tmp_path)
+    assert refused.value.exit_code == 2
+    assert "plain http" in str(refused.value)
+    assert "      targets:\n        hook:\n          allow_insecure: true" in str(refused.value)
+    allowed = parse_config(
+        {
+            "deploy": {
+                "targets": {
+                    "hook": {"type": "webhook", "url": "http://127.0.0.1:9/d", "allow_insecure": True}
+                }
+            }
+        }
+    )
+    assert isinstance(open_target(allowed.deploy, "hook", tmp_path), WebhookTarget)
 
 
 def test_webhook_without_its_secret_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from mlci.safety import one_line
 CARD_FILE = "MODEL_CARD.md"
 META_FILE = "metadata.json"
 SIGNATURE_HEADER = "X-Mlci-Signature-256"
+TIMESTAMP_HEADER = "X-Mlci-Timestamp"  # unix seconds when the delivery was signed
+DELIVERY_HEADER = "X-Mlci-Delivery"  # a uuid4, the same on every retry of one delivery
 
 
 class DeliveryFailed(GateFailed):
@@ -101,6 +104,13 @@ def open_target(deploy: DeployConfig, name: str, root: Path) -> Target:
         return CommandTarget(config.run, root)
     if not config.url.startswith(("http://", "https://")):
         raise MlciError(f"{where}: a webhook target needs an http(s) `url`, got {config.url!r}")
+    if config.url.startswith("http://") and not config.allow_insecure:
+        raise MlciError(
+            f"{where}: the webhook url {one_line(config.url, 120)} is plain http: anyone on the way can read "
+            "the delivery and send it again, and the receiver cannot tell who it talks to",
+            f"use an https:// url; for a receiver on this machine or a network you trust, allow it in "
+            f"mlci.yaml:\n    deploy:\n      targets:\n        {name}:\n          allow_insecure: true",
+        )
     secret = os.environ.get(config.secret_env, "")
     if not secret:
         raise MlciError(
@@ -214,8 +224,14 @@ class CommandTarget:
 # --- webhook: a signed JSON POST ---------------------------------------------------------------
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def signed_bytes(timestamp: str, delivery: str, body: bytes) -> bytes:
+    """What the signature covers: `<timestamp>.<delivery id>.` then the raw body, so a receiver can
+    trust the time and the id it uses to refuse stale and repeated deliveries."""
+    return f"{timestamp}.{delivery}.".encode() + body
+
+
+def sign(secret: bytes, timestamp: str, delivery: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, signed_bytes(timestamp, delivery, body), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -230,7 +246,15 @@ class WebhookTarget:
         import requests
 
         body = json.dumps({"event": "deploy", **delivery.metadata()}, sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
+        # one timestamp and id for all attempts: a receiver that acted on an attempt whose answer was
+        # lost sees the retry as the delivery it already handled
+        stamp, delivery_id = str(int(time.time())), str(uuid.uuid4())
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: stamp,
+            DELIVERY_HEADER: delivery_id,
+            SIGNATURE_HEADER: sign(self.secret, stamp, delivery_id, body),
+        }
         problem = ""
         for attempt in range(self.retries + 1):
             if attempt:
@@ -254,5 +278,6 @@ class WebhookTarget:
                 break
         raise DeliveryFailed(
             f"the webhook {self.url} did not accept the model: {problem}",
-            f"the receiver must answer 2xx and verify the {SIGNATURE_HEADER} header",
+            f"the receiver must answer 2xx and verify the {SIGNATURE_HEADER} header over "
+            f"'<{TIMESTAMP_HEADER}>.<{DELIVERY_HEADER}>.<body>' (docs/deploy.md)",
         )
