@@ -7,6 +7,9 @@ import hmac
 import json
 import os
 import pickle
+import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,6 +29,8 @@ from mlci.deploy.targets import (
     Delivery,
     LocalTarget,
     WebhookTarget,
+    _move_in,
+    _staging_prefix,
     current_version,
     open_target,
     sha256_of,
@@ -90,7 +95,9 @@ def test_the_next_delivery_clears_what_a_killed_one_left(tmp_path: Path) -> None
     store = tmp_path / "store"
     model = _model(tmp_path / "model.pkl", 5)
     LocalTarget(store).deliver(_delivery(model, "v0.0.1"))
-    debris = store / "clf" / ".v0.0.2.k1ll3d"  # what SIGKILL during the copy of v0.0.2 leaves
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(gone.stdout)  # a run that no longer exists
+    debris = store / "clf" / f"{_staging_prefix('v0.0.2', dead_pid)}k1ll3d"  # SIGKILL during its copy
     debris.mkdir()
     (debris / "model.pkl").write_bytes(model.read_bytes()[:100])
 
@@ -98,6 +105,39 @@ def test_the_next_delivery_clears_what_a_killed_one_left(tmp_path: Path) -> None
 
     assert sorted(p.name for p in (store / "clf").iterdir()) == ["current", "v0.0.1", "v0.0.2"]
     assert current_version(store, "clf") == "v0.0.2"
+
+
+def test_a_delivery_leaves_another_running_deliverys_staging_folder_alone(tmp_path: Path) -> None:
+    """Another run (alive: this very process) is half-way through copying the same version: the
+    delivery must not delete its staging folder, or that run's copy fails (it exited 3)."""
+    store = tmp_path / "store"
+    model = _model(tmp_path / "model.pkl", 5)
+    (store / "clf").mkdir(parents=True)
+    busy = store / "clf" / f"{_staging_prefix('v0.0.1', os.getpid())}busy"
+    busy.mkdir()
+    (busy / "model.pkl").write_bytes(model.read_bytes()[:100])
+
+    LocalTarget(store).deliver(_delivery(model, "v0.0.1"))
+
+    assert busy.is_dir() and (busy / "model.pkl").stat().st_size == 100
+    assert current_version(store, "clf") == "v0.0.1"
+    assert (store / "clf" / "current" / "model.pkl").read_bytes() == model.read_bytes()
+
+
+def test_a_version_another_run_moved_in_first_is_kept(tmp_path: Path) -> None:
+    """Two runs staged the same version; the other renamed its copy in first: this run keeps theirs
+    (same sha256) instead of failing on the rename."""
+    store = tmp_path / "store"
+    model = _model(tmp_path / "model.pkl", 5)
+    LocalTarget(store / "other").deliver(_delivery(model, "v0.0.1"))
+    (store / "clf").mkdir(parents=True)
+    work = store / "clf" / ".v0.0.1.mine"
+    shutil.copytree(store / "other" / "clf" / "v0.0.1", work)
+    shutil.copytree(store / "other" / "clf" / "v0.0.1", store / "clf" / "v0.0.1")
+
+    _move_in(work, store / "clf" / "v0.0.1", sha256_of(model))
+
+    assert json.loads((store / "clf" / "v0.0.1" / "metadata.json").read_text())["sha256"] == sha256_of(model)
 
 
 def test_a_folder_artifact_is_copied_whole_with_a_stable_digest(tmp_path: Path) -> None:
