@@ -334,6 +334,72 @@ def test_a_plain_http_webhook_needs_allow_insecure(tmp_path: Path, monkeypatch: 
     assert isinstance(open_target(allowed.deploy, "hook", tmp_path), WebhookTarget)
 
 
+class _Drip(BaseHTTPRequestHandler):
+    """Answers 200 and then one byte of its body every 0.2 s for 30 s: no single read ever waits
+    long enough for a per-read timeout to fire."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        server: Any = self.server
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "150")
+        self.end_headers()
+        for _ in range(150):
+            if server.stop.wait(0.2):
+                return
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:  # the client hung up: what the deadline should make it do
+                server.hung_up.set()
+                return
+
+    do_GET = do_POST
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def dripping() -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    server.stop, server.hung_up = threading.Event(), threading.Event()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dripping_webhook_fails_at_the_total_deadline(tmp_path: Path, dripping: Any) -> None:
+    """`timeout` is the whole call, not one socket read: a receiver dripping its answer for 30 s does
+    not hold a 1-second delivery."""
+    artifact = _model(tmp_path / "model.pkl", 3)
+    target = WebhookTarget(dripping.url + "/deploy", SECRET, timeout=1, retries=0)
+
+    with pytest.raises(GateFailed, match="no complete answer within 1 s"):
+        target.deliver(_delivery(artifact, "v0.0.7"))
+    assert not dripping.stop.is_set()  # it failed while the server was still dripping
+
+
+def test_a_dripping_github_api_fails_at_the_total_deadline(
+    dripping: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlci.github.client import GitHubClient
+    from mlci.github.errors import GitHubError
+
+    monkeypatch.setenv("MLCI_RETRY_SCALE", "0")
+    client = GitHubClient("t0ken", "o/r", dripping.url, timeout=1)
+
+    with pytest.raises(GitHubError, match="no complete answer within 1 s"):
+        client.get_pull(1)
+    assert not dripping.stop.is_set()
+
+
 def test_webhook_without_its_secret_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = DeployConfig(targets={"hook": TargetConfig(type="webhook", url="https://example.com/x")})
     monkeypatch.delenv("MLCI_WEBHOOK_SECRET", raising=False)

@@ -306,6 +306,8 @@ class WebhookTarget:
     def deliver(self, delivery: Delivery) -> str:
         import requests
 
+        from mlci.github.http import send_within
+
         body = json.dumps({"event": "deploy", **delivery.metadata()}, sort_keys=True).encode()
         # one timestamp and id for all attempts: a receiver that acted on an attempt whose answer was
         # lost sees the retry as the delivery it already handled
@@ -323,8 +325,16 @@ class WebhookTarget:
             try:
                 # never follow a redirect: a 301/302 would become a body-less GET that "succeeds"
                 # elsewhere, a 307/308 would replay the signed delivery to whatever host it names
-                response = requests.post(
-                    self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+                response = send_within(
+                    self.timeout,
+                    lambda: requests.post(
+                        self.url,
+                        data=body,
+                        headers=headers,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                        stream=True,
+                    ),
                 )
             except requests.RequestException as exc:
                 problem = f"{type(exc).__name__}: {one_line(exc, 160)}"
