@@ -75,6 +75,7 @@ class TargetConfig:
     secret_env: str = "MLCI_WEBHOOK_SECRET"  # webhook: env var holding the HMAC key
     timeout: float = 10.0  # webhook: seconds per request (a command runs until it ends: use timeout-minutes)
     retries: int = 3  # webhook: retries on 5xx and connection errors, with backoff
+    allow_insecure: bool = False  # webhook: accept an http:// url (a loopback or trusted-network receiver)
 
 
 @dataclass(frozen=True)

@@ -251,6 +251,39 @@ def test_two_concurrent_deploys_of_different_commits_leave_a_consistent_registry
     assert remote_tags(repo.origin) == tags
 
 
+def test_three_concurrent_deploys_into_one_local_store_all_succeed_and_leave_no_staging(
+    example_repo: ExampleRepo, tmp_path: Path
+) -> None:
+    """Three runs deliver the same version into one store at once (three jobs on a self-hosted runner
+    sharing a folder): each stages in a folder of its own, so none deletes another's half-built copy."""
+    store = tmp_path / "shared-store"
+    config = yaml.safe_load((example_repo.root / "mlci.yaml").read_text())
+    config.setdefault("deploy", {})["targets"] = {"local": {"type": "local", "dir": str(store)}}
+    example_repo.write("mlci.yaml", yaml.safe_dump(config))
+    head = example_repo.commit("Deploy into a shared store")
+    example_repo.git("push", "-q", "origin", "HEAD")
+    clones = [clone(example_repo.origin, tmp_path / name) for name in ("a", "b", "c")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mlci", "deploy"],
+            cwd=where,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for where in clones
+    ]
+    results = [(*p.communicate(timeout=600), p.returncode) for p in procs]
+
+    assert [r[2] for r in results] == [0, 0, 0], results
+    model_dir = store / "classifier"
+    assert sorted(p.name for p in model_dir.iterdir()) == ["current", "v0.0.1"]  # no staging, no temp link
+    assert (model_dir / "current").readlink() == Path("v0.0.1")
+    meta = json.loads((model_dir / "current" / "metadata.json").read_text())
+    assert meta["commit"] == head
+    assert meta["sha256"] == sha256(model_dir / "v0.0.1" / "model.pkl")
+
+
 def _version_of(tags: dict[str, str], commit: str) -> str:
     return next(t.split("@")[1] for t, c in tags.items() if "@" in t and c == commit)
 

@@ -7,7 +7,12 @@ import hmac
 import json
 import os
 import pickle
+import shutil
+import subprocess
+import sys
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,11 +22,15 @@ import pytest
 
 from mlci.config import DeployConfig, TargetConfig, parse_config
 from mlci.deploy.targets import (
+    DELIVERY_HEADER,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     CommandTarget,
     Delivery,
     LocalTarget,
     WebhookTarget,
+    _move_in,
+    _staging_prefix,
     current_version,
     open_target,
     sha256_of,
@@ -86,7 +95,9 @@ def test_the_next_delivery_clears_what_a_killed_one_left(tmp_path: Path) -> None
     store = tmp_path / "store"
     model = _model(tmp_path / "model.pkl", 5)
     LocalTarget(store).deliver(_delivery(model, "v0.0.1"))
-    debris = store / "clf" / ".v0.0.2.k1ll3d"  # what SIGKILL during the copy of v0.0.2 leaves
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(gone.stdout)  # a run that no longer exists
+    debris = store / "clf" / f"{_staging_prefix('v0.0.2', dead_pid)}k1ll3d"  # SIGKILL during its copy
     debris.mkdir()
     (debris / "model.pkl").write_bytes(model.read_bytes()[:100])
 
@@ -94,6 +105,39 @@ def test_the_next_delivery_clears_what_a_killed_one_left(tmp_path: Path) -> None
 
     assert sorted(p.name for p in (store / "clf").iterdir()) == ["current", "v0.0.1", "v0.0.2"]
     assert current_version(store, "clf") == "v0.0.2"
+
+
+def test_a_delivery_leaves_another_running_deliverys_staging_folder_alone(tmp_path: Path) -> None:
+    """Another run (alive: this very process) is half-way through copying the same version: the
+    delivery must not delete its staging folder, or that run's copy fails (it exited 3)."""
+    store = tmp_path / "store"
+    model = _model(tmp_path / "model.pkl", 5)
+    (store / "clf").mkdir(parents=True)
+    busy = store / "clf" / f"{_staging_prefix('v0.0.1', os.getpid())}busy"
+    busy.mkdir()
+    (busy / "model.pkl").write_bytes(model.read_bytes()[:100])
+
+    LocalTarget(store).deliver(_delivery(model, "v0.0.1"))
+
+    assert busy.is_dir() and (busy / "model.pkl").stat().st_size == 100
+    assert current_version(store, "clf") == "v0.0.1"
+    assert (store / "clf" / "current" / "model.pkl").read_bytes() == model.read_bytes()
+
+
+def test_a_version_another_run_moved_in_first_is_kept(tmp_path: Path) -> None:
+    """Two runs staged the same version; the other renamed its copy in first: this run keeps theirs
+    (same sha256) instead of failing on the rename."""
+    store = tmp_path / "store"
+    model = _model(tmp_path / "model.pkl", 5)
+    LocalTarget(store / "other").deliver(_delivery(model, "v0.0.1"))
+    (store / "clf").mkdir(parents=True)
+    work = store / "clf" / ".v0.0.1.mine"
+    shutil.copytree(store / "other" / "clf" / "v0.0.1", work)
+    shutil.copytree(store / "other" / "clf" / "v0.0.1", store / "clf" / "v0.0.1")
+
+    _move_in(work, store / "clf" / "v0.0.1", sha256_of(model))
+
+    assert json.loads((store / "clf" / "v0.0.1" / "metadata.json").read_text())["sha256"] == sha256_of(model)
 
 
 def test_a_folder_artifact_is_copied_whole_with_a_stable_digest(tmp_path: Path) -> None:
@@ -162,13 +206,17 @@ class _Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         server: Any = self.server
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        expected = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+        stamp, delivery = self.headers.get(TIMESTAMP_HEADER, ""), self.headers.get(DELIVERY_HEADER, "")
+        signed = f"{stamp}.{delivery}.".encode() + body  # as docs/deploy.md tells a receiver
+        expected = "sha256=" + hmac.new(SECRET, signed, hashlib.sha256).hexdigest()
         valid = hmac.compare_digest(self.headers.get(SIGNATURE_HEADER, ""), expected)
+        fresh = stamp.isdigit() and abs(time.time() - int(stamp)) <= 300
+        valid = valid and fresh
         status = server.script.pop(0) if server.script else 200
         if not valid:
             status = 401
         server.received.append(
-            {"valid": valid, "status": status, "body": json.loads(body), "path": self.path}
+            {"valid": valid, "status": status, "body": json.loads(body), "path": self.path, "id": delivery}
         )
         self.send_response(status)
         if 300 <= status < 400:
@@ -210,6 +258,8 @@ def test_webhook_posts_a_signed_description_and_retries_5xx(tmp_path: Path, rece
 
     assert [r["status"] for r in receiver.received] == [503, 502, 200]
     assert all(r["valid"] for r in receiver.received)
+    ids = {r["id"] for r in receiver.received}  # one delivery: a receiver can tell a retry from a new one
+    assert len(ids) == 1 and uuid.UUID(ids.pop()).version == 4
     body = receiver.received[-1]["body"]
     assert (body["name"], body["version"], body["stage"]) == ("clf", "v0.0.7", "prod")
     assert body["sha256"] == hashlib.sha256(artifact.read_bytes()).hexdigest()
@@ -245,6 +295,109 @@ def test_webhook_gives_up_after_its_retries_on_a_dead_receiver(tmp_path: Path) -
 
     with pytest.raises(GateFailed, match="ConnectionError"):
         target.deliver(_delivery(artifact, "v0.0.7"))
+
+
+def test_a_signature_over_the_body_alone_is_refused(tmp_path: Path, receiver: Any) -> None:
+    """The old signing (HMAC of the body only) let a captured delivery be replayed at any time; a
+    receiver checking the documented string refuses it, and mlci's own deliveries pass."""
+    import requests
+
+    artifact = _model(tmp_path / "model.pkl", 3)
+    body = json.dumps({"event": "deploy", "version": "v0.0.1"}).encode()
+    old = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+    headers = {SIGNATURE_HEADER: old, TIMESTAMP_HEADER: str(int(time.time())), DELIVERY_HEADER: "x"}
+    assert requests.post(receiver.url, data=body, headers=headers, timeout=5).status_code == 401
+
+    WebhookTarget(receiver.url, SECRET, timeout=5).deliver(_delivery(artifact, "v0.0.7"))
+    assert [r["valid"] for r in receiver.received] == [False, True]
+
+
+def test_a_plain_http_webhook_needs_allow_insecure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLCI_WEBHOOK_SECRET", os.urandom(8).hex())
+    config = parse_config(
+        {"deploy": {"targets": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/deploy"}}}}
+    )
+    with pytest.raises(MlciError) as refused:
+        open_target(config.deploy, "hook", tmp_path)
+    assert refused.value.exit_code == 2
+    assert "plain http" in str(refused.value)
+    assert "      targets:\n        hook:\n          allow_insecure: true" in str(refused.value)
+    allowed = parse_config(
+        {
+            "deploy": {
+                "targets": {
+                    "hook": {"type": "webhook", "url": "http://127.0.0.1:9/d", "allow_insecure": True}
+                }
+            }
+        }
+    )
+    assert isinstance(open_target(allowed.deploy, "hook", tmp_path), WebhookTarget)
+
+
+class _Drip(BaseHTTPRequestHandler):
+    """Answers 200 and then one byte of its body every 0.2 s for 30 s: no single read ever waits
+    long enough for a per-read timeout to fire."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        server: Any = self.server
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "150")
+        self.end_headers()
+        for _ in range(150):
+            if server.stop.wait(0.2):
+                return
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:  # the client hung up: what the deadline should make it do
+                server.hung_up.set()
+                return
+
+    do_GET = do_POST
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def dripping() -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    server.stop, server.hung_up = threading.Event(), threading.Event()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dripping_webhook_fails_at_the_total_deadline(tmp_path: Path, dripping: Any) -> None:
+    """`timeout` is the whole call, not one socket read: a receiver dripping its answer for 30 s does
+    not hold a 1-second delivery."""
+    artifact = _model(tmp_path / "model.pkl", 3)
+    target = WebhookTarget(dripping.url + "/deploy", SECRET, timeout=1, retries=0)
+
+    with pytest.raises(GateFailed, match="no complete answer within 1 s"):
+        target.deliver(_delivery(artifact, "v0.0.7"))
+    assert not dripping.stop.is_set()  # it failed while the server was still dripping
+
+
+def test_a_dripping_github_api_fails_at_the_total_deadline(
+    dripping: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlci.github.client import GitHubClient
+    from mlci.github.errors import GitHubError
+
+    monkeypatch.setenv("MLCI_RETRY_SCALE", "0")
+    client = GitHubClient("t0ken", "o/r", dripping.url, timeout=1)
+
+    with pytest.raises(GitHubError, match="no complete answer within 1 s"):
+        client.get_pull(1)
+    assert not dripping.stop.is_set()
 
 
 def test_webhook_without_its_secret_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

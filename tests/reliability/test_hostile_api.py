@@ -158,8 +158,12 @@ def test_fork_post_exits_2_naming_the_call(answer: str, fake_github: FakeGitHub,
             {"schema_version": 1, "pr_number": PR, "report_id": "default", "head_sha": "c" * 40, "body": body}
         )
     )
-    fake_github.answer("*", "", times=None, **ANSWERS[answer])
-    run_event = {"workflow_run": {"head_sha": "c" * 40}, "repository": {"full_name": fake_github.repository}}
+    head = {"sha": "c" * 40, "ref": "feature", "label": "fork:feature", "repo": {"full_name": "fork/models"}}
+    fake_github.pulls.append({"number": PR, "state": "open", "head": head, "base": {"ref": "main"}})
+    # `[]` is a fine answer to listing pull requests: every call after that one gets the bad answer
+    fake_github.answer("*", "", times=None, skip=int(answer == "list for an object"), **ANSWERS[answer])
+    run = {"head_sha": "c" * 40, "head_branch": "feature", "head_repository": {"full_name": "fork/models"}}
+    run_event = {"workflow_run": run, "repository": {"full_name": fake_github.repository}}
     env = step_env(tmp_path / "step", fake_github, "workflow_run", run_event)
 
     proc = run_cli("report", "--post", str(bundle), cwd=tmp_path, env=env)

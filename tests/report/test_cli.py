@@ -206,9 +206,38 @@ def test_read_only_token_warns_and_exit_code_reflects_only_gates(
     assert not fake_github.comments.get(PR)
 
 
-def test_fork_safe_post_side_posts_once_and_validates(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
-) -> None:
+FORK = "someone/fork-of-models"
+
+
+def pull(
+    number: int, head: str, *, repo: str = FORK, ref: str = "feature", state: str = "open"
+) -> dict[str, Any]:
+    """A pull request as the fake GitHub stores it (GitHub's shape, the fields mlci reads)."""
+    owner = repo.split("/")[0]
+    return {
+        "number": number,
+        "state": state,
+        "merged": state == "closed",
+        "head": {"sha": head, "ref": ref, "label": f"{owner}:{ref}", "repo": {"full_name": repo}},
+        "base": {"ref": "main", "label": "octo-org:main"},
+    }
+
+
+def workflow_run(head: str, *, repo: str = FORK, branch: str = "feature") -> dict[str, Any]:
+    """The `workflow_run` event of report-post: the run that built `repo:branch` at `head`."""
+    return {
+        "workflow_run": {
+            "head_sha": head,
+            "head_branch": branch,
+            "head_repository": {"full_name": repo},
+            "event": "pull_request",
+        },
+        "repository": {"full_name": "x"},
+    }
+
+
+def real_bundle(example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path) -> tuple[Path, str]:
+    """A fork PR's report bundle for PR #7 (the artifact report-post downloads) and its head commit."""
     base, head = feature_branch(example_repo)
     set_gates(example_repo, [])
     env = github_env(tmp_path / "pr", fake_github, pr_payload(fake_github.repository, base, head, fork=True))
@@ -216,23 +245,44 @@ def test_fork_safe_post_side_posts_once_and_validates(
     bundle = tmp_path / "artifact" / "default.comment.json"
     bundle.parent.mkdir()
     bundle.write_bytes((example_repo.root / ".mlci/reports/default.comment.json").read_bytes())
-    fake_github.pulls.append({"number": PR, "state": "open", "head": {"sha": head, "ref": "feature"}})
-    run_event = {
-        "workflow_run": {"head_sha": head, "event": "pull_request"},
-        "repository": {"full_name": "x"},
-    }
-    post_env = github_env(tmp_path / "post", fake_github, run_event, event="workflow_run")
-    post_env["GITHUB_REPOSITORY"] = fake_github.repository
-    elsewhere = tmp_path / "runner-temp"  # the post job has no checkout at all
-    elsewhere.mkdir()
+    return bundle, head
+
+
+@pytest.fixture
+def fork_bundle(tmp_path: Path) -> tuple[Path, str]:
+    """A bundle as a fork's run uploads it, naming PR #7 (no project needed to post one)."""
+    head = "c" * 40
+    bundle = tmp_path / "artifact" / "default.comment.json"
+    bundle.parent.mkdir()
+    body = "<!-- mlci:report:default -->\n### mlci report\n"
+    data = {"schema_version": 1, "pr_number": PR, "report_id": "default", "head_sha": head, "body": body}
+    bundle.write_text(json.dumps(data))
+    return bundle, head
+
+
+def post(
+    fake: FakeGitHub, tmp: Path, bundle: Path, event: dict[str, Any], name: str = "post"
+) -> subprocess.CompletedProcess[str]:
+    env = github_env(tmp / name, fake, event, event="workflow_run")
+    env["GITHUB_REPOSITORY"] = fake.repository
+    elsewhere = tmp / "runner-temp"  # the post job has no checkout at all
+    elsewhere.mkdir(exist_ok=True)
+    return run_cli("report", "--post", str(bundle), cwd=elsewhere, env=env)
+
+
+def test_fork_safe_post_side_posts_once_and_validates(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    bundle, head = real_bundle(example_repo, fake_github, tmp_path)
+    fake_github.pulls.append(pull(PR, head))
     for _ in range(2):
-        proc = run_cli("report", "--post", str(bundle), cwd=elsewhere, env=post_env)
+        proc = post(fake_github, tmp_path, bundle, workflow_run(head))
         assert proc.returncode == 0, proc.stderr
     (comment,) = fake_github.comments[PR]
     assert comment["body"].startswith("<!-- mlci:report:default -->\n### ℹ️ mlci report")
 
     forged = json.loads(bundle.read_text())
-    fake_github.pulls.append({"number": 8, "state": "open", "head": {"sha": "e" * 40, "ref": "other"}})
+    fake_github.pulls.append(pull(8, "e" * 40, ref="other"))
     for field, value, message in (
         ("pr_number", "7", "pr_number must be a positive whole number"),
         ("body", "x" * 70_000, "more than a comment's"),
@@ -242,9 +292,84 @@ def test_fork_safe_post_side_posts_once_and_validates(
     ):
         bad = tmp_path / f"bad-{field}.json"
         bad.write_text(json.dumps({**forged, field: value}))
-        proc = run_cli("report", "--post", str(bad), cwd=elsewhere, env=post_env)
+        proc = post(fake_github, tmp_path, bad, workflow_run(head))
         assert proc.returncode == 2 and message in proc.stderr, (field, proc.stderr)
     assert len(fake_github.comments[PR]) == 1
+
+
+def test_a_fork_pushing_the_victims_commit_cannot_post_on_the_victims_pull_request(
+    fork_bundle: tuple[Path, str], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """Any PR's head commit is public: the attacker pushes the victim's commit to its own fork, opens
+    PR #9, and its run uploads a bundle naming the victim's PR #7. The run that triggers report-post is
+    the attacker's (its repository and branch), so nothing lands on #7 — and #9 gets only its own."""
+    bundle, head = fork_bundle
+    fake_github.pulls.append(pull(PR, head))  # the victim: someone/fork-of-models:feature
+    fake_github.pulls.append(pull(9, head, repo="mallory/models", ref="feature"))  # same commit
+    attacker = workflow_run(head, repo="mallory/models")
+
+    proc = post(fake_github, tmp_path, bundle, attacker)
+
+    assert proc.returncode == 2, proc.stderr
+    assert "the report names PR #7, but the triggering run built the head of #9" in proc.stderr
+    assert "mallory/models:feature" in proc.stderr and "nothing was posted" in proc.stderr
+    assert not fake_github.comments.get(PR) and not fake_github.comments.get(9)
+    assert not fake_github.writes()
+    # the attacker's run only ever reaches its own PR, the victim's run still posts on the victim's
+    proc = post(fake_github, tmp_path, bundle, workflow_run(head), name="victim")
+    assert proc.returncode == 0, proc.stderr
+    assert len(fake_github.comments[PR]) == 1 and not fake_github.comments.get(9)
+
+
+@pytest.mark.parametrize("state", ["closed", "merged"])
+def test_no_post_on_a_closed_or_merged_pull_request(
+    state: str, fork_bundle: tuple[Path, str], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    bundle, head = fork_bundle
+    fake_github.pulls.append(pull(PR, head, state="closed"))
+    fake_github.pulls[-1]["merged"] = state == "merged"
+
+    proc = post(fake_github, tmp_path, bundle, workflow_run(head))
+
+    assert proc.returncode == 2, proc.stderr
+    assert "no open pull request has the head the triggering run built" in proc.stderr, proc.stderr
+    assert not fake_github.writes()
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        ("event", "head_sha"),
+        ("event", "head_branch"),
+        ("event", "head_repository"),
+        ("event", "workflow_run"),
+        ("pull", "sha"),
+        ("pull", "ref"),
+        ("pull", "repo"),
+    ],
+)
+def test_a_missing_head_field_fails_closed(
+    where: str, field: str, fork_bundle: tuple[Path, str], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    bundle, head = fork_bundle
+    fake_github.pulls.append(pull(PR, head))
+    event = workflow_run(head)
+    if where == "event" and field == "workflow_run":
+        del event["workflow_run"]
+        message = "the event has no workflow_run"
+    elif where == "event":
+        del event["workflow_run"][field]
+        message = f"the workflow_run event has no workflow_run.{field}"
+    else:
+        del fake_github.pulls[-1]["head"][field]
+        message = f"GitHub's pull request #7 has no head.{field}"
+
+    proc = post(fake_github, tmp_path, bundle, event)
+
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not fake_github.writes()
 
 
 def test_shallow_clone_fetches_the_base_commit(example_repo: ExampleRepo, tmp_path: Path) -> None:

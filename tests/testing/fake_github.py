@@ -506,7 +506,7 @@ class FakeGitHub:
             p
             for p in reversed(self.pulls)
             if state in ("all", p["state"])
-            and head in (None, p["head"]["label"])
+            and head in (None, p["head"].get("label"))
             and base in (None, p["base"]["ref"])
         ]
         return self._page(req, pulls)
@@ -535,7 +535,12 @@ class FakeGitHub:
             "body": body.get("body"),
             "draft": bool(body.get("draft")),
             "merged": False,
-            "head": {"ref": branch, "label": label, "sha": self.refs.get(f"refs/heads/{branch}", MAIN_SHA)},
+            "head": {
+                "ref": branch,
+                "label": label,
+                "sha": self.refs.get(f"refs/heads/{branch}", MAIN_SHA),
+                "repo": {"full_name": f"{label.split(':', 1)[0]}/{self.repository.split('/', 1)[1]}"},
+            },
             "base": {"ref": body["base"], "label": f"{owner}:{body['base']}"},
             "user": self._user(),
             "html_url": self._html(f"pull/{self._numbers}"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from mlci.commands.context import RunContext
 from mlci.errors import MlciError
 from mlci.github.comments import report_marker, upsert
-from mlci.report.fork import load_bundle
+from mlci.report.fork import load_bundle, pull_for_run, run_head
 
 
 def post_context() -> RunContext:
@@ -30,31 +30,20 @@ def post_context() -> RunContext:
 
 
 def post_bundle(ctx: RunContext, path: Path | str) -> str:
-    """Post (or edit) the sticky comment from a bundle; returns what happened."""
+    """Post (or edit) the sticky comment from a bundle; returns what happened.
+
+    The PR is the one open pull request whose head repository, branch and commit are those of the
+    `workflow_run` that triggered this run; the bundle's PR number must be that PR's.
+    """
     item = load_bundle(path)
+    run = run_head(ctx.runtime.event)
+    if item.head_sha != run.sha:
+        raise MlciError(
+            f"the report is about commit {item.head_sha[:7]} but the triggering run built {run.sha[:7]}",
+            "post only artifacts of the run that triggered this workflow_run",
+        )
     client = ctx.github()
-    expected = _run_head_sha(ctx)
-    if expected:
-        if item.head_sha != expected:
-            raise MlciError(
-                f"the report is about commit {item.head_sha[:7]} but the triggering run built {expected[:7]}",
-                "post only artifacts of the run that triggered this workflow_run",
-            )
-        pr_head = str(client.get_pull(item.pr_number).get("head", {}).get("sha", ""))
-        if pr_head and pr_head != expected:
-            raise MlciError(
-                f"PR #{item.pr_number}'s head is {pr_head[:7]}, not the commit this report is about "
-                f"({expected[:7]}); refusing to post on another PR",
-                "a newer push supersedes this report: its own run will post",
-            )
-    result = upsert(
-        client, item.pr_number, item.body, report_marker(item.report_id), head_sha=expected or None
-    )
-    return f"report comment {result.action} on PR #{item.pr_number}: {result.url}"
-
-
-def _run_head_sha(ctx: RunContext) -> str:
-    run = ctx.runtime.event.get("workflow_run")
-    if isinstance(run, dict):
-        return str(run.get("head_sha") or "")
-    return ""
+    pulls = client.list_pulls(head=f"{run.owner}:{run.branch}", state="open")
+    number = pull_for_run(pulls, run, item.pr_number)
+    result = upsert(client, number, item.body, report_marker(item.report_id), head_sha=run.sha)
+    return f"report comment {result.action} on PR #{number}: {result.url}"

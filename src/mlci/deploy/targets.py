@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,8 @@ from mlci.safety import one_line
 CARD_FILE = "MODEL_CARD.md"
 META_FILE = "metadata.json"
 SIGNATURE_HEADER = "X-Mlci-Signature-256"
+TIMESTAMP_HEADER = "X-Mlci-Timestamp"  # unix seconds when the delivery was signed
+DELIVERY_HEADER = "X-Mlci-Delivery"  # a uuid4, the same on every retry of one delivery
 
 
 class DeliveryFailed(GateFailed):
@@ -101,6 +105,13 @@ def open_target(deploy: DeployConfig, name: str, root: Path) -> Target:
         return CommandTarget(config.run, root)
     if not config.url.startswith(("http://", "https://")):
         raise MlciError(f"{where}: a webhook target needs an http(s) `url`, got {config.url!r}")
+    if config.url.startswith("http://") and not config.allow_insecure:
+        raise MlciError(
+            f"{where}: the webhook url {one_line(config.url, 120)} is plain http: anyone on the way can read "
+            "the delivery and send it again, and the receiver cannot tell who it talks to",
+            f"use an https:// url; for a receiver on this machine or a network you trust, allow it in "
+            f"mlci.yaml:\n    deploy:\n      targets:\n        {name}:\n          allow_insecure: true",
+        )
     secret = os.environ.get(config.secret_env, "")
     if not secret:
         raise MlciError(
@@ -128,11 +139,12 @@ class LocalTarget:
 
     @staticmethod
     def _stage_version(model_dir: Path, final: Path, delivery: Delivery) -> None:
-        # Build the version folder aside, then rename it in: a crash leaves only a temp folder,
-        # which the next delivery of that version removes.
-        for leftover in model_dir.glob(f".{delivery.version}.*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{delivery.version}.", dir=model_dir))
+        # Build the version folder aside, in a staging folder of this run alone, then rename it in.
+        # Several runs may deliver the same version at once: none touches another's staging folder,
+        # and whichever renames first wins (the others find the same sha256 in place). A crash leaves
+        # only a staging folder, which a later delivery removes once its run is gone.
+        _clear_stale_staging(model_dir, delivery.version)
+        work = Path(tempfile.mkdtemp(prefix=_staging_prefix(delivery.version), dir=model_dir))
         try:
             dest = work / delivery.artifact.name
             if delivery.artifact.is_dir():
@@ -144,12 +156,72 @@ class LocalTarget:
             write_text_atomic(work / CARD_FILE, delivery.card)
             write_text_atomic(work / META_FILE, json.dumps(delivery.metadata(), indent=2) + "\n")
             _readable(work)
-            if final.exists():  # an earlier, different copy under this version (never current)
-                shutil.rmtree(final)
-            os.replace(work, final)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+            _move_in(work, final, delivery.sha256)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)  # gone already when it was renamed in
+
+
+_STAGING = "stage"
+_STALE_ELSEWHERE = 24 * 3600.0  # a staging folder of another host (a shared store) this old is debris
+
+
+def _host() -> str:
+    import socket
+
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:64] or "host"
+
+
+def _staging_prefix(version: str, pid: int | None = None) -> str:
+    """`.VERSION.stage-HOST-PID-` (mkdtemp adds a random tail without '-'): whose folder it is."""
+    return f".{version}.{_STAGING}-{_host()}-{os.getpid() if pid is None else pid}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _clear_stale_staging(model_dir: Path, version: str) -> None:
+    """Remove staging folders of `version` whose run is gone: on this host, a process that no longer
+    exists; another host's (a shared store), after a day; a folder of an older mlci, after an hour."""
+    here, now = _host(), time.time()
+    for folder in model_dir.glob(f".{version}.*"):
+        tail = folder.name[len(version) + 2 :]
+        try:
+            age = now - folder.lstat().st_mtime
+        except FileNotFoundError:  # its run just moved it in or removed it
+            continue
+        parts = tail.split("-")
+        if parts[0] == _STAGING and len(parts) >= 4 and parts[-2].isdigit():
+            host, pid = "-".join(parts[1:-2]), int(parts[-2])
+            stale = not _alive(pid) if host == here else age > _STALE_ELSEWHERE
+        else:
+            stale = age > 3600.0
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _move_in(work: Path, final: Path, sha256: str) -> None:
+    """Rename the staged `work` to `final`; when another run got there first with the same sha256,
+    keep theirs. An earlier, different copy under this version is swapped out by renames, never
+    deleted in place (a reader sees the old or the new folder, never a half-deleted one)."""
+    for _ in range(3):
+        try:
+            os.rename(work, final)
+            return
+        except OSError:  # `final` exists and is not empty
+            if _holds(final, sha256):
+                return
+        aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(final, aside / final.name)
+        shutil.rmtree(aside, ignore_errors=True)
+    raise MlciError(f"{final} keeps being replaced by another delivery of this version with other bytes")
 
 
 def _readable(folder: Path) -> None:
@@ -169,8 +241,7 @@ def _holds(folder: Path, sha256: str) -> bool:
 
 def switch_current(model_dir: Path, version: str) -> None:
     """Point `current` at `version`: a new symlink renamed over the old one (atomic on POSIX)."""
-    temp = model_dir / f".current.{os.getpid()}.tmp"
-    temp.unlink(missing_ok=True)
+    temp = model_dir / f".current.{os.getpid()}.{uuid.uuid4().hex}.tmp"
     os.symlink(version, temp)
     os.replace(temp, model_dir / "current")
 
@@ -214,8 +285,14 @@ class CommandTarget:
 # --- webhook: a signed JSON POST ---------------------------------------------------------------
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def signed_bytes(timestamp: str, delivery: str, body: bytes) -> bytes:
+    """What the signature covers: `<timestamp>.<delivery id>.` then the raw body, so a receiver can
+    trust the time and the id it uses to refuse stale and repeated deliveries."""
+    return f"{timestamp}.{delivery}.".encode() + body
+
+
+def sign(secret: bytes, timestamp: str, delivery: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, signed_bytes(timestamp, delivery, body), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -229,8 +306,18 @@ class WebhookTarget:
     def deliver(self, delivery: Delivery) -> str:
         import requests
 
+        from mlci.github.http import send_within
+
         body = json.dumps({"event": "deploy", **delivery.metadata()}, sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
+        # one timestamp and id for all attempts: a receiver that acted on an attempt whose answer was
+        # lost sees the retry as the delivery it already handled
+        stamp, delivery_id = str(int(time.time())), str(uuid.uuid4())
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: stamp,
+            DELIVERY_HEADER: delivery_id,
+            SIGNATURE_HEADER: sign(self.secret, stamp, delivery_id, body),
+        }
         problem = ""
         for attempt in range(self.retries + 1):
             if attempt:
@@ -238,8 +325,16 @@ class WebhookTarget:
             try:
                 # never follow a redirect: a 301/302 would become a body-less GET that "succeeds"
                 # elsewhere, a 307/308 would replay the signed delivery to whatever host it names
-                response = requests.post(
-                    self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+                response = send_within(
+                    self.timeout,
+                    lambda: requests.post(
+                        self.url,
+                        data=body,
+                        headers=headers,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                        stream=True,
+                    ),
                 )
             except requests.RequestException as exc:
                 problem = f"{type(exc).__name__}: {one_line(exc, 160)}"
@@ -254,5 +349,6 @@ class WebhookTarget:
                 break
         raise DeliveryFailed(
             f"the webhook {self.url} did not accept the model: {problem}",
-            f"the receiver must answer 2xx and verify the {SIGNATURE_HEADER} header",
+            f"the receiver must answer 2xx and verify the {SIGNATURE_HEADER} header over "
+            f"'<{TIMESTAMP_HEADER}>.<{DELIVERY_HEADER}>.<body>' (docs/deploy.md)",
         )

@@ -13,6 +13,7 @@ fault scenarios instant; decisions (which wait is too long for `max_wait`) still
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +41,58 @@ PER_PAGE = 100
 
 Json = dict[str, Any]
 Sleep = Callable[[float], None]
+
+
+class DeadlineExceeded(requests.Timeout):
+    """No complete answer within the call's total deadline."""
+
+
+def send_within(total: float, send: Callable[[], requests.Response]) -> requests.Response:
+    """`send()` (a request with `stream=True`) and its whole body, within `total` seconds.
+
+    requests' `timeout` bounds each socket read, so a server that drips a byte a second holds a call
+    for as long as it likes. The call runs in a worker thread; past the deadline its connection is
+    shut down (when the headers had arrived) and DeadlineExceeded is raised. A worker still waiting
+    for headers is abandoned (a daemon thread, ended by its own per-read timeout or the process exit).
+    """
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["response"] = response = send()
+            _ = response.content  # the whole body, inside the deadline
+            box["done"] = True
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True, name="mlci-http-call")
+    worker.start()
+    worker.join(total)
+    if "error" in box:
+        raise box["error"]
+    if not box.get("done"):
+        late = box.get("response")
+        if late is not None:
+            _abort(late)
+        raise DeadlineExceeded(f"no complete answer within {total:g} s (the total deadline of one call)")
+    result: requests.Response = box["response"]
+    return result
+
+
+def _abort(response: requests.Response) -> None:
+    """Shut the socket under a half-read response so that the worker's read ends now."""
+    import socket
+
+    connection = getattr(response.raw, "_connection", None) or getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    # closing a response another thread reads may fail in many ways; it is dropped anyway
+    with contextlib.suppress(Exception):
+        response.close()
 
 
 def decode(method: str, url: str, response: requests.Response) -> Any:
@@ -155,8 +208,18 @@ class Transport:
         waited = 0.0
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                response = self._session.request(
-                    method, url, params=params, json=json, data=data, headers=headers, timeout=self.timeout
+                response = send_within(
+                    self.timeout,
+                    lambda: self._session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json,
+                        data=data,
+                        headers=headers,
+                        timeout=self.timeout,
+                        stream=True,
+                    ),
                 )
             except requests.RequestException as exc:
                 error = self._network_error(method, url, exc)
@@ -176,7 +239,9 @@ class Transport:
 
     def _network_error(self, method: str, url: str, exc: requests.RequestException) -> GitHubError:
         what = describe_request(method, url)
-        if isinstance(exc, requests.Timeout):
+        if isinstance(exc, DeadlineExceeded):
+            reason = f"no complete answer within {self.timeout:g} s (github.timeout, a total per call)"
+        elif isinstance(exc, requests.Timeout):
             reason = f"no answer within {self.timeout:g} s"
         else:
             reason = f"connection failed ({type(exc).__name__})"
