@@ -174,7 +174,8 @@ def _plugin_installed(scheme: str) -> bool:
 # DVC's words for a remote it could not use, and what that means for the user.
 _PATTERNS: tuple[tuple[str, str, str], ...] = (
     (
-        r"Checkout failed for following targets|do not exist neither locally nor on remote|missing-files",
+        r"Checkout failed for following targets|do not exist neither locally nor on remote|missing-files|"
+        r"missing data 'source'",
         "data the pipeline needs is not in the remote (was it pushed?)",
         "push it from where it was produced: `dvc push --run-cache -r {name}` (mlci train pushes by default)",
     ),
