@@ -1,6 +1,11 @@
 """Fixtures for every suite; the helpers themselves live in the importable tests.testing package."""
 
-pytest_plugins = ["tests.testing.fixtures", "tests.testing.github_fixtures", "tests.testing.skips"]
+pytest_plugins = [
+    "tests.testing.fixtures",
+    "tests.testing.github_fixtures",
+    "tests.testing.skips",
+    "tests.testing.storage",
+]
 
 
 def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]

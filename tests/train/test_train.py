@@ -259,10 +259,11 @@ def test_json_format_keeps_stdout_parseable(runner: Runner) -> None:
 
 
 def test_cloud_remote_without_dvc_plugin_says_what_to_install(runner: Runner) -> None:
-    example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", "s3://ml-bucket/cache")
+    # the S3 plugin is installed for the S3 tests; Google Drive's is not
+    example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", "gdrive://folder-id/cache")
     code, _, err = runner.train()
     assert code == 2
-    assert "DVC remote 'storage' (s3://ml-bucket/cache)" in err and "pip install 'dvc[s3]'" in err
+    assert "DVC remote 'storage' (gdrive://folder-id/cache)" in err and "pip install 'dvc[gdrive]==" in err
     assert runs(runner.log) == []
 
 
@@ -306,4 +307,45 @@ def test_unreachable_http_remote_names_the_remote(runner: Runner) -> None:
     assert code == 2
     assert "DVC remote 'storage' (http://127.0.0.1:9/cache)" in err
     assert "could not be reached" in err and "dvc remote modify storage url" in err
+    assert runs(runner.log) == []
+
+
+def _drop_stage_outputs(root: Path, remote: Path) -> list[str]:
+    """Delete from `remote` every object dvc.lock records for the stages' outputs (the raw data stays)."""
+    import yaml
+
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    dropped = []
+    for stage in lock["stages"].values():
+        for out in stage.get("outs") or []:
+            md5 = str(out["md5"]).removesuffix(".dir")
+            for path in (remote / "files" / "md5" / md5[:2]).glob(md5[2:] + "*"):
+                path.unlink()
+                dropped.append(out["path"])
+    shutil.rmtree(remote / "runs", ignore_errors=True)  # no run-cache to restore from either
+    return dropped
+
+
+def test_unchanged_commit_whose_results_the_remote_lacks_runs_them(runner: Runner, tmp_path: Path) -> None:
+    lacking = tmp_path / "lacking-remote"
+    shutil.copytree(runner.remote, lacking)
+    assert _drop_stage_outputs(runner.root, lacking)
+    example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", str(lacking))
+    code, out, err = runner.train("--format", "json")
+    assert code == 0, err
+    assert "lacks its outputs" in err
+    # a green run did the work; evaluate's outputs are in the commit and its inputs came out the same
+    assert set(runs(runner.log)) == {"prepare", "train"}
+    assert json.loads(out)["stages_run"] == ["prepare", "train"]
+    status = example.dvc(runner.root, "status", "--cloud", "--json")
+    assert "missing" not in status and "new" not in status  # and the remote holds the results now
+
+
+def test_unchanged_commit_with_an_empty_remote_is_not_green(runner: Runner, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-remote"
+    empty.mkdir()
+    example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", str(empty))
+    code, _, err = runner.train()
+    assert code == 2, err
+    assert "DVC remote 'storage'" in err and "not in the remote" in err
     assert runs(runner.log) == []

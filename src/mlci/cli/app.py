@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "retrain": "mlci.cli.retrain:retrain",
     "data": "mlci.cli.data:data",
     "event": "mlci.cli.event:event",
+    "doctor": "mlci.cli.doctor:doctor",
     "init": "mlci.cli.init:init",
     "demo": "mlci.cli.demo:demo",
 }

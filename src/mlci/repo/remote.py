@@ -117,6 +117,47 @@ def find(root: Path, name: str = "") -> tuple[Remote, str]:
     return Remote(name=wanted, url=str(options.pop("url", "")), options=options), default
 
 
+def all_remotes(root: Path) -> tuple[list[Remote], str]:
+    """Every remote in `.dvc/config` (and `config.local`, which DVC merges in), and the default's name."""
+    from dvc.config import Config, ConfigError
+
+    try:
+        config = Config(dvc_dir=str(root / ".dvc"))
+    except ConfigError as exc:
+        raise RemoteError(f".dvc/config is invalid: {one_line(exc)}", "fix it with `dvc config`") from None
+    remotes = []
+    for name, raw in dict(config.get("remote", {})).items():
+        options = dict(raw)
+        remotes.append(Remote(name=str(name), url=str(options.pop("url", "")), options=options))
+    return remotes, str(config.get("core", {}).get("remote", ""))
+
+
+def plugin_requirement(scheme: str) -> str:
+    """The pip requirement that gives DVC this scheme, pinned to the installed DVC (its own extra, so
+    the plugin's version range is the one this DVC declares); "" when DVC needs no plugin."""
+    extra = _EXTRAS.get(scheme)
+    if extra is None:
+        return ""
+    from importlib.metadata import version
+
+    return f"dvc[{extra}]=={version('dvc')}"
+
+
+def plugin_installed(scheme: str) -> bool:
+    return _plugin_installed(scheme)
+
+
+def credentials_present(remote: Remote, env: dict[str, str]) -> tuple[list[str], list[str], str]:
+    """(variables DVC's plugin reads that are set — names only, options in the remote's config that
+    hold credentials, the fix when neither is there)."""
+    expected, fix = CREDENTIALS.get(remote.scheme, ((), ""))
+    return (
+        [v for v in expected if env.get(v)],
+        [k for k in _CONFIG_CREDENTIALS if remote.options.get(k)],  # DVC fills some with False
+        fix,
+    )
+
+
 def preflight(remote: Remote, *, has_results: bool, env: dict[str, str] | None = None) -> list[str]:
     """Check what can be checked without network; return warnings for what cannot be known yet.
 
@@ -145,10 +186,11 @@ def preflight(remote: Remote, *, has_results: bool, env: dict[str, str] | None =
     if extra and not _plugin_installed(scheme):
         raise RemoteError(
             f"{remote.describe()}: DVC's {scheme} support is not installed",
-            f"install it next to mlci: `pip install 'dvc[{extra}]'`",
+            f"install it next to mlci: `pip install '{plugin_requirement(scheme)}'` (`mlci doctor` "
+            "lists every remote's plugin)",
         )
     expected, fix = CREDENTIALS.get(scheme, ((), ""))
-    has_config = any(k in remote.options for k in _CONFIG_CREDENTIALS)
+    has_config = any(remote.options.get(k) for k in _CONFIG_CREDENTIALS)
     if expected and not has_config and not any(env.get(v) for v in expected):
         return [f"{remote.describe()}: no credentials in the environment ({', '.join(expected[:2])}); {fix}"]
     return []
@@ -174,7 +216,8 @@ def _plugin_installed(scheme: str) -> bool:
 # DVC's words for a remote it could not use, and what that means for the user.
 _PATTERNS: tuple[tuple[str, str, str], ...] = (
     (
-        r"Checkout failed for following targets|do not exist neither locally nor on remote|missing-files",
+        r"Checkout failed for following targets|do not exist neither locally nor on remote|missing-files|"
+        r"missing data 'source'",
         "data the pipeline needs is not in the remote (was it pushed?)",
         "push it from where it was produced: `dvc push --run-cache -r {name}` (mlci train pushes by default)",
     ),
@@ -190,7 +233,8 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
         "",
     ),
     (
-        r"Could not connect|ConnectionError|ConnectTimeout|Name or service not known|timed out|"
+        r"Could not connect|Cannot connect to host|Connect call failed|ConnectionError|ConnectTimeout|"
+        r"Name or service not known|timed out|"
         r"Temporary failure in name resolution|EndpointConnectionError|unreachable",
         "the remote is unreachable",
         "",

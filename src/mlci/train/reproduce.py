@@ -8,6 +8,7 @@ a log line; we stream those lines to the log and time the stages from them.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import subprocess
@@ -75,11 +76,16 @@ def reproduce(
     pull: bool,
     remote: Remote,
     echo: Callable[[str], None],
+    fetch: bool = False,
 ) -> list[StageResult]:
-    """Run `dvc repro` on the targets (all stages when empty); raise MlciError when it fails."""
+    """Run `dvc repro` on the targets (all stages when empty); raise MlciError when it fails.
+
+    pull: the remote as cache (`--pull --allow-missing`); fetch: `--pull` alone, so stages whose
+    outputs are missing everywhere run."""
     selected = pl.closure(pipeline, targets) if targets else list(pipeline.stages)
     present_before = {name: _outs_present(root, pipeline.stages[name]) for name in selected}
-    args = ["repro", *(["--pull", "--allow-missing"] if pull else []), *targets]
+    flags = ["--pull", "--allow-missing"] if pull else ["--pull"] if fetch else []
+    args = ["repro", *flags, *targets]
     events: list[tuple[str, Outcome, float]] = []
     lines: deque[str] = deque(maxlen=400)  # enough to explain a failure, bounded for chatty training
     proc = subprocess.Popen(
@@ -114,7 +120,63 @@ def reproduce(
             and _outs_present(root, pipeline.stages[result.name])
         ):
             result.outcome = "restored"
+    if pull:
+        _rerun_lost(root, pipeline, results, remote, echo)
     return results
+
+
+def _rerun_lost(
+    root: Path,
+    pipeline: pl.Pipeline,
+    results: list[StageResult],
+    remote: Remote,
+    echo: Callable[[str], None],
+) -> None:
+    """Stages DVC skipped as unchanged whose outputs are neither here nor in the remote run again.
+
+    `--allow-missing` skips a stage whose dvc.lock matches even when nothing holds its outputs (a
+    fresh clone of a repo whose results were never pushed): a green train that produced nothing. One
+    `dvc status --cloud` (hashes only, no download) finds them; they re-run, in pipeline order.
+    """
+    skipped = [
+        r for r in results if r.outcome == "unchanged" and not _outs_present(root, pipeline.stages[r.name])
+    ]
+    if not skipped:
+        return
+    proc = subprocess.run(
+        dvc_command("status", "--cloud", "--json", "-r", remote.name, *(r.name for r in skipped)),
+        cwd=root,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        output = proc.stdout + proc.stderr
+        raise explain_failure(remote, output, "checking the remote") or MlciError(
+            f"{remote.describe()}: cannot check which results it holds: "
+            f"{one_line(output.strip().splitlines()[-1:] or '?', 300)}",
+            f"run `dvc status --cloud -r {remote.name}` locally to see why",
+        )
+    missing = {pl.norm(path) for path, state in json.loads(proc.stdout or "{}").items() if state == "missing"}
+    lost = [r for r in skipped if any(o.path in missing for o in pipeline.stages[r.name].outs)]
+    if not lost:
+        return
+    for result in lost:
+        paths = sorted(o.path for o in pipeline.stages[result.name].outs if o.path in missing)
+        echo(
+            f"── stage '{result.name}': dvc.lock is current but {remote.describe()} lacks its outputs "
+            f"({', '.join(paths)}): running it"
+        )
+    # without --allow-missing DVC sees the missing outputs: upstream results the remote has are
+    # pulled, the rest (these stages, and any lost upstream stage) run
+    rerun = reproduce(
+        root, pipeline, [r.name for r in lost], pull=False, remote=remote, echo=echo, fetch=True
+    )
+    by_name = {r.name: r for r in rerun}
+    for i, result in enumerate(results):
+        if result.name in by_name:
+            results[i] = by_name[result.name]
 
 
 def _outcomes(events: list[tuple[str, Outcome, float]], end: float) -> list[StageResult]:

@@ -1,0 +1,109 @@
+"""`mlci doctor`: what mlci sees of the project's DVC remotes, and the one command that fixes each gap.
+
+It reads `.dvc/config` (with `config.local`) and `mlci.yaml` only: no network, no credentials values
+(only the names of the variables that are set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import click
+
+from mlci.errors import GateFailed, MlciError
+from mlci.safety import one_line
+
+
+@dataclass(frozen=True)
+class RemoteCheck:
+    name: str
+    url: str
+    scheme: str
+    default: bool
+    used_by: list[str]  # "default", "train.remote"
+    plugin: str  # the pip requirement DVC needs for the scheme ("" = none)
+    plugin_installed: bool
+    credentials: list[str]  # names of the variables that are set
+    config_credentials: list[str]  # credential options in the remote's own config
+    fixes: list[str] = field(default_factory=list)
+
+
+def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[RemoteCheck]:
+    """One RemoteCheck per configured remote; `fixes` is empty when nothing is missing."""
+    from mlci.repo.remote import all_remotes, credentials_present, plugin_installed, plugin_requirement
+
+    remotes, default = all_remotes(root)
+    if train_remote and train_remote not in {r.name for r in remotes}:
+        known = ", ".join(r.name for r in remotes) or "none"
+        raise MlciError(
+            f"mlci.yaml: train.remote '{one_line(train_remote, 60)}' is not a DVC remote (configured: {known})",
+            f"add it with `dvc remote add {train_remote} URL`, or fix train.remote",
+        )
+    checks = []
+    for remote in remotes:
+        used = (["default"] if remote.name == default else []) + (
+            ["train.remote"] if remote.name == train_remote else []
+        )
+        requirement = plugin_requirement(remote.scheme)
+        installed = plugin_installed(remote.scheme)
+        names, options, fix = credentials_present(remote, env)
+        fixes = []
+        if requirement and not installed:
+            fixes.append(f"pip install '{requirement}'")
+        if fix and not names and not options:
+            fixes.append(fix)
+        checks.append(
+            RemoteCheck(
+                remote.name,
+                remote.url,
+                remote.scheme,
+                remote.name == default,
+                used,
+                requirement,
+                installed,
+                names,
+                options,
+                fixes,
+            )
+        )
+    return checks
+
+
+def run_doctor(root: Path, train_remote: str, *, plugins_only: bool, fmt: str) -> int:
+    """Print the checks; exit 1 (GateFailed) when a remote mlci uses has a gap."""
+    checks = check_remotes(root, train_remote, dict(os.environ))
+    if plugins_only:  # for the install step: one requirement per line, each once
+        for requirement in dict.fromkeys(c.plugin for c in checks if c.plugin):
+            click.echo(requirement)
+        return 0
+    if fmt == "json":
+        click.echo(json.dumps({"remotes": [asdict(c) for c in checks]}, indent=2))
+    else:
+        _print_text(checks)
+    gaps = [c for c in checks if c.fixes and c.used_by]
+    if gaps:
+        raise GateFailed(
+            f"{len(gaps)} DVC remote{'s' if len(gaps) != 1 else ''} mlci uses cannot work here yet",
+            "; ".join(f"{c.name}: {fix}" for c in gaps for fix in c.fixes),
+        )
+    return 0
+
+
+def _print_text(checks: list[RemoteCheck]) -> None:
+    if not checks:
+        click.echo("DVC remotes: none configured (`dvc remote add -d storage URL` adds one)")
+        return
+    for c in checks:
+        role = f" [{', '.join(c.used_by)}]" if c.used_by else ""
+        click.echo(f"remote {one_line(c.name, 60)}{role}: {one_line(c.url, 120)} ({c.scheme})")
+        if c.plugin:
+            state = "installed" if c.plugin_installed else "MISSING"
+            click.echo(f"  plugin: {c.plugin} — {state}")
+        if c.scheme != "local":
+            found = c.credentials + [f"{o} (in .dvc/config)" for o in c.config_credentials]
+            click.echo(f"  credentials: {', '.join(found) if found else 'none found'}")
+        for fix in c.fixes:
+            click.echo(f"  fix: {fix}")
