@@ -73,7 +73,8 @@ class TargetConfig:
     run: str = ""  # command
     url: str = ""  # webhook
     secret_env: str = "MLCI_WEBHOOK_SECRET"  # webhook: env var holding the HMAC key
-    timeout: float = 10.0  # webhook: seconds per request (a command runs until it ends: use timeout-minutes)
+    timeout: float = 10.0  # webhook: seconds per request, answer included (a total, not per read)
+    run_timeout: float = 1800.0  # command: seconds before the command and its children are stopped
     retries: int = 3  # webhook: retries on 5xx and connection errors, with backoff
     allow_insecure: bool = False  # webhook: accept an http:// url (a loopback or trusted-network receiver)
 

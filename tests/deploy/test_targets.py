@@ -408,3 +408,26 @@ def test_webhook_without_its_secret_is_a_usage_error(tmp_path: Path, monkeypatch
     assert missing.value.exit_code == 2
     monkeypatch.setenv("MLCI_WEBHOOK_SECRET", os.urandom(8).hex())
     assert isinstance(open_target(config, "hook", tmp_path), WebhookTarget)
+
+
+def test_a_command_past_its_deadline_is_stopped_with_its_children(tmp_path: Path) -> None:
+    import os
+    import time
+
+    artifact = _model(tmp_path / "model.pkl", 3)
+    script = "sleep 60 & echo $! > child.pid; sleep 60"  # a hung deploy script and its child
+
+    with pytest.raises(GateFailed) as failed:
+        CommandTarget(script, tmp_path, timeout=1).deliver(_delivery(artifact, "v0.0.4"))
+
+    assert "did not finish within 1 s and was stopped" in failed.value.message
+    assert "run_timeout" in (failed.value.hint or "")
+    child = int((tmp_path / "child.pid").read_text())
+    for _ in range(50):  # the group got SIGTERM; give the kernel a moment to reap it
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the command's child process outlived the deadline")

@@ -102,7 +102,7 @@ def open_target(deploy: DeployConfig, name: str, root: Path) -> Target:
     if config.type == "command":
         if not config.run.strip():
             raise MlciError(f"{where}: a command target needs `run`", "e.g. run: ./scripts/ship.sh")
-        return CommandTarget(config.run, root)
+        return CommandTarget(config.run, root, config.run_timeout)
     if not config.url.startswith(("http://", "https://")):
         raise MlciError(f"{where}: a webhook target needs an http(s) `url`, got {config.url!r}")
     if config.url.startswith("http://") and not config.allow_insecure:
@@ -258,6 +258,7 @@ def current_version(store: Path, name: str) -> str | None:
 class CommandTarget:
     run: str
     cwd: Path
+    timeout: float = 1800.0  # seconds for the whole command, its children included
 
     def deliver(self, delivery: Delivery) -> str:
         env = dict(os.environ)
@@ -269,10 +270,27 @@ class CommandTarget:
             MLCI_COMMIT=delivery.commit,
             MLCI_SHA256=delivery.sha256,
         )
-        # stdout goes to the job log as it comes; stderr is kept for the error message
-        proc = subprocess.run(self.run, shell=True, cwd=self.cwd, env=env, stderr=subprocess.PIPE, text=True)
+        # stdout goes to the job log as it comes; stderr is kept for the error message. Its own session,
+        # so a deadline stops the whole process group (a script's children included), not just the shell
+        proc = subprocess.Popen(
+            self.run,
+            shell=True,
+            cwd=self.cwd,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            _, stderr = proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(proc)
+            raise DeliveryFailed(
+                f"the deploy command did not finish within {self.timeout:g} s and was stopped",
+                "make it faster, or give it more time: deploy.targets.<name>.run_timeout (seconds) in mlci.yaml",
+            ) from None
         if proc.returncode != 0:
-            tail = [one_line(line) for line in proc.stderr.strip().splitlines()[-10:]]
+            tail = [one_line(line) for line in stderr.strip().splitlines()[-10:]]
             raise DeliveryFailed(
                 f"the deploy command exited with {proc.returncode}"
                 + (":\n  " + "\n  ".join(tail) if tail else " (no stderr)"),
@@ -280,6 +298,22 @@ class CommandTarget:
                 "MLCI_VERSION, MLCI_STAGE and MLCI_COMMIT",
             )
         return f"command: {one_line(self.run, 80)}"
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to the command's process group, SIGKILL after 5 s."""
+    import signal
+
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.communicate(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
 
 
 # --- webhook: a signed JSON POST ---------------------------------------------------------------
