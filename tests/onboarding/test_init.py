@@ -126,3 +126,22 @@ def test_the_retraining_branch_gets_its_train_run_out_of_the_box(dvc_project: Pa
     train = yaml.safe_load((dvc_project / ".github" / "workflows" / "mlci-train.yml").read_text())
     assert config.retrain.dispatch_workflow == "mlci-train.yml"
     assert "workflow_dispatch" in train[True]  # PyYAML reads the key `on` as True
+
+
+def test_dry_run_over_existing_files_shows_a_diff_and_writes_nothing(dvc_project: Path) -> None:
+    assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
+    config = dvc_project / "mlci.yaml"
+    edited = config.read_text().replace("gates: []", 'gates:\n  - metric: "acc"\n    min: 0.9')
+    config.write_text(edited)
+    before = {p: p.read_bytes() for p in dvc_project.rglob("*") if p.is_file() and ".dvc" not in p.parts}
+
+    proc = run_cli("init", "--ref", SHA, "--dry-run", cwd=dvc_project)
+
+    assert proc.returncode == 0, proc.stderr
+    assert "--- a/mlci.yaml\n+++ b/mlci.yaml\n" in proc.stdout
+    assert '-  - metric: "acc"\n' in proc.stdout and "+gates: []\n" in proc.stdout
+    assert ".github/workflows/mlci-deploy.yml: unchanged" in proc.stdout
+    assert ".gitignore" not in proc.stdout  # /.mlci/ is ignored already
+    assert "1 changed, 5 unchanged" in proc.stdout and "mlci.yaml would need --force" in proc.stdout
+    after = {p: p.read_bytes() for p in dvc_project.rglob("*") if p.is_file() and ".dvc" not in p.parts}
+    assert after == before
