@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,69 @@ def test_dry_run_over_existing_files_shows_a_diff_and_writes_nothing(dvc_project
     assert "1 changed, 5 unchanged" in proc.stdout and "mlci.yaml would need --force" in proc.stdout
     after = {p: p.read_bytes() for p in dvc_project.rglob("*") if p.is_file() and ".dvc" not in p.parts}
     assert after == before
+
+
+GET_STARTED = """\
+stages:
+  prepare:
+    cmd: python src/prepare.py data/data.xml
+    deps: [data/data.xml, src/prepare.py]
+    outs: [data/prepared]
+  featurize:
+    cmd: python src/featurization.py data/prepared data/features
+    deps: [data/prepared, src/featurization.py]
+    outs: [data/features]
+  train:
+    cmd: python src/train.py data/features model.pkl
+    deps: [data/features, src/train.py]
+    outs: [model.pkl]
+  evaluate:
+    cmd: python src/evaluate.py model.pkl data/features
+    deps: [data/features, model.pkl, src/evaluate.py]
+    metrics: [eval/metrics.json]
+artifacts:
+  text-classification:
+    path: model.pkl
+    type: model
+    desc: Detect whether the given stackoverflow question should have R language tag.
+    labels: [nlp, classification, stackoverflow]
+"""
+
+
+@pytest.fixture
+def get_started(tmp_path: Path) -> Path:
+    """The shape of iterative/example-get-started: a declared artifact, features as pickles."""
+    root = tmp_path / "get-started"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "data.xml").write_text("<posts/>\n")
+    (root / "dvc.yaml").write_text(GET_STARTED)
+    git(root, "init", "-q")
+    example.dvc(root, "init", "-q")
+    return root
+
+
+def test_init_names_the_model_after_the_artifact_dvc_yaml_declares(get_started: Path) -> None:
+    proc = run_cli("init", "--ref", SHA, cwd=get_started)
+
+    assert proc.returncode == 0, proc.stderr
+    config = load_config(get_started)
+    assert list(config.models) == ["text-classification"]
+    assert config.models["text-classification"].path == "model.pkl"
+
+
+def test_a_registry_keeps_its_model_names_and_the_monitor_finds_prod(dvc_project: Path) -> None:
+    git(dvc_project, "add", "-A")
+    git(dvc_project, "commit", "-q", "-m", "project")
+    git(dvc_project, "tag", "-a", "clf@v1.0.0", "-m", "Registering clf v1.0.0")
+    git(dvc_project, "tag", "-a", "clf#prod#1", "-m", "Assigning prod to clf v1.0.0")
+
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+
+    assert proc.returncode == 0, proc.stderr
+    assert "model names from the registry tags: clf" in proc.stdout
+    config = load_config(dvc_project)
+    assert list(config.models) == ["clf"] and config.models["clf"].path == "models/model.pkl"
+    monitored = run_cli("registry", "--stage", "prod", "--format", "json", cwd=dvc_project)
+    assert monitored.returncode == 0, monitored.stderr
+    assert [entry["model"] for entry in json.loads(monitored.stdout)] == ["clf"]
+    assert all(entry["model"] in config.models for entry in json.loads(monitored.stdout))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from mlci.deploy import registry
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.onboarding import scaffold
@@ -22,7 +23,10 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
             f"{root.name} is not a DVC project with a pipeline ({missing} is missing)",
             "start one with `dvc init`, then describe your pipeline with `dvc stage add` (dvc.yaml)",
         )
-    files = scaffold.render_files(root, scaffold.pin(ref))
+    # The registry's own names: read with deploy's tag parser here, where a command may join two
+    # capabilities (onboarding does not import deploy: capabilities are independent).
+    registered = list(registry.load(root))
+    files = scaffold.render_files(root, scaffold.pin(ref), registered)
     if dry_run:
         _preview(root, files, force=force)
         return []
@@ -39,7 +43,9 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
         click.echo(f"  {name}")
     if _ignore_outbox(root):
         click.echo("  .gitignore (+ /.mlci/: outbox, caches and local deployments stay out of git)")
-    models = scaffold.find_models(root)
+    models = scaffold.find_models(root, registered)
+    if registered:
+        click.echo("model names from the registry tags: " + ", ".join(registered))
     if not models:
         click.echo("no model outputs found in dvc.yaml: add them under `models:` in mlci.yaml")
     click.echo("next: review mlci.yaml (docs/config.md), commit, and push; see the README for secrets")
