@@ -212,3 +212,36 @@ def test_a_registry_keeps_its_model_names_and_the_monitor_finds_prod(dvc_project
     assert monitored.returncode == 0, monitored.stderr
     assert [entry["model"] for entry in json.loads(monitored.stdout)] == ["clf"]
     assert all(entry["model"] in config.models for entry in json.loads(monitored.stdout))
+
+
+def test_data_is_set_only_to_tabular_data_mlci_can_read(get_started: Path, dvc_project: Path) -> None:
+    assert run_cli("init", "--ref", SHA, cwd=get_started).returncode == 0
+    text = (get_started / "mlci.yaml").read_text()
+    assert load_config(get_started).models["text-classification"].data == ""  # data/features holds pickles
+    assert "# data: " in text and "stage 'train' reads data/features" in text
+
+    assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
+    # inside the output folder of stage 'prepare': tracked by DVC, readable once pulled
+    assert load_config(dvc_project).models["model"].data == "data/prepared/train.csv"
+
+
+@pytest.mark.parametrize(
+    ("dep", "exists"),
+    [("data/train.tsv", True), ("data/train.jsonl", True), ("data/train.npy", True), ("train.csv", False)],
+)
+def test_data_is_left_out_when_mlci_cannot_read_it(tmp_path: Path, dep: str, exists: bool) -> None:
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    if exists:
+        (root / dep).write_text("a\tb\n1\t2\n")
+    (root / "dvc.yaml").write_text(
+        yaml.safe_dump({"stages": {"fit": {"cmd": "python fit.py", "deps": [dep], "outs": ["model.joblib"]}}})
+    )
+    git(root, "init", "-q")
+    example.dvc(root, "init", "-q")
+
+    proc = run_cli("init", "--ref", SHA, cwd=root)
+
+    assert proc.returncode == 0, proc.stderr
+    assert load_config(root).models["model"].data == ""
+    assert "# data: data/train.csv # set the reference for monitoring" in (root / "mlci.yaml").read_text()
