@@ -71,7 +71,7 @@ def find_models(root: Path, registered: Sequence[str] = ()) -> list[Found]:
         if isinstance(spec, dict) and spec.get("path") and spec.get("type", "model") == "model":
             candidates.append((str(name), _norm(str(spec["path"])), "artifacts"))
     declared = {path for _, path, _ in candidates}
-    for path in outputs:
+    for path in (_path(o) for stage in stages.values() for o in stage.get("outs") or [] if o):
         if path not in declared and (path.endswith(MODEL_SUFFIXES) or path.startswith("models/")):
             candidates.append(("", path, ""))
     candidates = _registered_names(candidates, registered)
