@@ -238,3 +238,21 @@ def test_a_runner_without_a_git_identity_tags_as_the_actions_bot(
 
     tagger = git(root, "for-each-ref", "refs/tags/clf@v0.0.1", "--format=%(taggername) %(taggeremail)")
     assert tagger == f"{registry.BOT_NAME} <{registry.BOT_EMAIL}>"
+
+
+def test_versions_are_listed_in_semver_precedence(tmp_path: Path) -> None:
+    root, _, shas = git_project(tmp_path, commits=5)
+    for sha, version in zip(
+        shas, ["v1.0.0-rc.9", "v1.0.0-rc.10", "v1.0.0", "v1.0.0-alpha", "v0.9.0"], strict=True
+    ):
+        git(root, "tag", "-a", f"clf@{version}", sha, "-m", f"register {version}")
+
+    proc = run_cli("registry", "clf", "--format", "json", cwd=root)
+
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)["models"][0]
+    listed = [v["version"] for v in shown["versions"]]
+    assert listed == ["v0.9.0", "v1.0.0-alpha", "v1.0.0-rc.9", "v1.0.0-rc.10", "v1.0.0"]
+    assert shown["latest"] == "v1.0.0"
+    assert registry.bump_version(set(listed)) == "v1.0.1"
+    assert registry.bump_version({"v1.0.0-rc.9", "v1.0.0-rc.10"}, "minor") == "v1.1.0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,121 @@ def test_the_retraining_branch_gets_its_train_run_out_of_the_box(dvc_project: Pa
     train = yaml.safe_load((dvc_project / ".github" / "workflows" / "mlci-train.yml").read_text())
     assert config.retrain.dispatch_workflow == "mlci-train.yml"
     assert "workflow_dispatch" in train[True]  # PyYAML reads the key `on` as True
+
+
+def test_dry_run_over_existing_files_shows_a_diff_and_writes_nothing(dvc_project: Path) -> None:
+    assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
+    config = dvc_project / "mlci.yaml"
+    edited = config.read_text().replace("gates: []", 'gates:\n  - metric: "acc"\n    min: 0.9')
+    config.write_text(edited)
+    before = {p: p.read_bytes() for p in dvc_project.rglob("*") if p.is_file() and ".dvc" not in p.parts}
+
+    proc = run_cli("init", "--ref", SHA, "--dry-run", cwd=dvc_project)
+
+    assert proc.returncode == 0, proc.stderr
+    assert "--- a/mlci.yaml\n+++ b/mlci.yaml\n" in proc.stdout
+    assert '-  - metric: "acc"\n' in proc.stdout and "+gates: []\n" in proc.stdout
+    assert ".github/workflows/mlci-deploy.yml: unchanged" in proc.stdout
+    assert ".gitignore" not in proc.stdout  # /.mlci/ is ignored already
+    assert "1 changed, 5 unchanged" in proc.stdout and "mlci.yaml would need --force" in proc.stdout
+    after = {p: p.read_bytes() for p in dvc_project.rglob("*") if p.is_file() and ".dvc" not in p.parts}
+    assert after == before
+
+
+GET_STARTED = """\
+stages:
+  prepare:
+    cmd: python src/prepare.py data/data.xml
+    deps: [data/data.xml, src/prepare.py]
+    outs: [data/prepared]
+  featurize:
+    cmd: python src/featurization.py data/prepared data/features
+    deps: [data/prepared, src/featurization.py]
+    outs: [data/features]
+  train:
+    cmd: python src/train.py data/features model.pkl
+    deps: [data/features, src/train.py]
+    outs: [model.pkl]
+  evaluate:
+    cmd: python src/evaluate.py model.pkl data/features
+    deps: [data/features, model.pkl, src/evaluate.py]
+    metrics: [eval/metrics.json]
+artifacts:
+  text-classification:
+    path: model.pkl
+    type: model
+    desc: Detect whether the given stackoverflow question should have R language tag.
+    labels: [nlp, classification, stackoverflow]
+"""
+
+
+@pytest.fixture
+def get_started(tmp_path: Path) -> Path:
+    """The shape of iterative/example-get-started: a declared artifact, features as pickles."""
+    root = tmp_path / "get-started"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "data.xml").write_text("<posts/>\n")
+    (root / "dvc.yaml").write_text(GET_STARTED)
+    git(root, "init", "-q")
+    example.dvc(root, "init", "-q")
+    return root
+
+
+def test_init_names_the_model_after_the_artifact_dvc_yaml_declares(get_started: Path) -> None:
+    proc = run_cli("init", "--ref", SHA, cwd=get_started)
+
+    assert proc.returncode == 0, proc.stderr
+    config = load_config(get_started)
+    assert list(config.models) == ["text-classification"]
+    assert config.models["text-classification"].path == "model.pkl"
+
+
+def test_a_registry_keeps_its_model_names_and_the_monitor_finds_prod(dvc_project: Path) -> None:
+    git(dvc_project, "add", "-A")
+    git(dvc_project, "commit", "-q", "-m", "project")
+    git(dvc_project, "tag", "-a", "clf@v1.0.0", "-m", "Registering clf v1.0.0")
+    git(dvc_project, "tag", "-a", "clf#prod#1", "-m", "Assigning prod to clf v1.0.0")
+
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+
+    assert proc.returncode == 0, proc.stderr
+    assert "model names from the registry tags: clf" in proc.stdout
+    config = load_config(dvc_project)
+    assert list(config.models) == ["clf"] and config.models["clf"].path == "models/model.pkl"
+    monitored = run_cli("registry", "--stage", "prod", "--format", "json", cwd=dvc_project)
+    assert monitored.returncode == 0, monitored.stderr
+    assert [entry["model"] for entry in json.loads(monitored.stdout)] == ["clf"]
+    assert all(entry["model"] in config.models for entry in json.loads(monitored.stdout))
+
+
+def test_data_is_set_only_to_tabular_data_mlci_can_read(get_started: Path, dvc_project: Path) -> None:
+    assert run_cli("init", "--ref", SHA, cwd=get_started).returncode == 0
+    text = (get_started / "mlci.yaml").read_text()
+    assert load_config(get_started).models["text-classification"].data == ""  # data/features holds pickles
+    assert "# data: " in text and "stage 'train' reads data/features" in text
+
+    assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
+    # inside the output folder of stage 'prepare': tracked by DVC, readable once pulled
+    assert load_config(dvc_project).models["model"].data == "data/prepared/train.csv"
+
+
+@pytest.mark.parametrize(
+    ("dep", "exists"),
+    [("data/train.tsv", True), ("data/train.jsonl", True), ("data/train.npy", True), ("train.csv", False)],
+)
+def test_data_is_left_out_when_mlci_cannot_read_it(tmp_path: Path, dep: str, exists: bool) -> None:
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    if exists:
+        (root / dep).write_text("a\tb\n1\t2\n")
+    (root / "dvc.yaml").write_text(
+        yaml.safe_dump({"stages": {"fit": {"cmd": "python fit.py", "deps": [dep], "outs": ["model.joblib"]}}})
+    )
+    git(root, "init", "-q")
+    example.dvc(root, "init", "-q")
+
+    proc = run_cli("init", "--ref", SHA, cwd=root)
+
+    assert proc.returncode == 0, proc.stderr
+    assert load_config(root).models["model"].data == ""
+    assert "# data: data/train.csv # set the reference for monitoring" in (root / "mlci.yaml").read_text()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlci.onboarding import example
 from mlci.repo.git import git
@@ -349,3 +350,50 @@ def test_unchanged_commit_with_an_empty_remote_is_not_green(runner: Runner, tmp_
     assert code == 2, err
     assert "DVC remote 'storage'" in err and "not in the remote" in err
     assert runs(runner.log) == []
+
+
+def test_the_users_own_edits_are_not_results_and_are_never_committed(runner: Runner) -> None:
+    ignore, readme = runner.root / ".gitignore", runner.root / "README.md"
+    ignore.write_text(ignore.read_text() + "scratch/\n")
+    readme.write_text("# my notes, not ready to commit\n")
+    head = git(runner.root, "rev-parse", "HEAD")
+
+    code, out, err = runner.train("--commit")
+
+    assert code == 0, err
+    assert runs(runner.log) == []
+    assert "changed: no" in out and "committed" not in out
+    assert runner.result()["changed"] is False
+    assert git(runner.root, "rev-parse", "HEAD") == head
+    assert git(runner.root, "rev-parse", "refs/heads/main") == git(runner.origin, "rev-parse", "main")
+    pending = git(runner.root, "status", "--porcelain", "--untracked-files=all").splitlines()
+    assert sorted(line.split()[-1] for line in pending) == [".gitignore", "README.md"]
+    assert ignore.read_text().endswith("scratch/\n")
+
+
+def test_a_new_output_commits_only_dvcs_ignore_entries_beside_the_users_edit(runner: Runner) -> None:
+    ignore = runner.root / ".gitignore"
+    ignore.write_text(ignore.read_text() + "scratch/\n")
+    dvc_yaml = runner.root / "dvc.yaml"
+    data = yaml.safe_load(dvc_yaml.read_text())
+    data["stages"]["extra"] = {
+        "cmd": "python -c \"open('extra.bin', 'w').write('x')\"",
+        "deps": ["src/train.py"],
+        "outs": ["extra.bin"],
+    }
+    dvc_yaml.write_text(yaml.safe_dump(data, sort_keys=False))
+    git(runner.root, "commit", "-q", "-m", "An extra stage", "--", "dvc.yaml")
+    head = git(runner.root, "rev-parse", "HEAD")
+
+    code, out, err = runner.train("--commit", "--no-push")
+
+    assert code == 0, err
+    assert "changed: yes" in out and "committed" in out
+    committed = git(runner.root, "show", "HEAD:.gitignore")
+    assert "/extra.bin" in committed and "scratch/" not in committed
+    assert sorted(git(runner.root, "diff", "--name-only", head, "HEAD").splitlines()) == [
+        ".gitignore",
+        "dvc.lock",
+    ]
+    assert git(runner.root, "status", "--porcelain").splitlines() == ["M .gitignore"]
+    assert "scratch/" in ignore.read_text() and "/extra.bin" in ignore.read_text()

@@ -12,7 +12,11 @@ import click
     help="Pin the workflows to this mlci commit SHA (default: the installed version's).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-@click.option("--dry-run", is_flag=True, help="Print what would be written, write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would be written (a diff against existing files); write nothing.",
+)
 def init(ref: str | None, force: bool, dry_run: bool) -> None:
     """Write mlci.yaml and the GitHub workflows into an existing DVC repository."""
     from mlci.commands.init import run_init

@@ -1,11 +1,14 @@
-"""`mlci init`: never overwrites without --force, writes all or nothing, and lists what it wrote."""
+"""`mlci init`: never overwrites without --force, writes all or nothing, and lists what it wrote;
+`--dry-run` shows what it would write, as a diff against the files that exist."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import click
 
+from mlci.deploy import registry
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.onboarding import scaffold
@@ -20,36 +23,79 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
             f"{root.name} is not a DVC project with a pipeline ({missing} is missing)",
             "start one with `dvc init`, then describe your pipeline with `dvc stage add` (dvc.yaml)",
         )
-    files = scaffold.render_files(root, scaffold.pin(ref))
+    # The registry's own names: read with deploy's tag parser here, where a command may join two
+    # capabilities (onboarding does not import deploy: capabilities are independent).
+    registered = list(registry.load(root))
+    files = scaffold.render_files(root, scaffold.pin(ref), registered)
+    if dry_run:
+        _preview(root, files, force=force)
+        return []
     existing = [name for name in files if (root / name).exists()]
     if existing and not force:
         raise MlciError(
             "these files exist already: " + ", ".join(existing),
-            "pass --force to overwrite them (check them into git first to keep a copy)",
+            "pass --force to overwrite them (check them into git first to keep a copy), "
+            "or --dry-run to see how they differ",
         )
-    if dry_run:
-        for name, text in files.items():
-            click.echo(f"--- {name}\n{text}")
-        return []
     written = [write_text_atomic(root / name, text) for name, text in files.items()]
     click.echo("wrote:")
     for name in files:
         click.echo(f"  {name}")
     if _ignore_outbox(root):
         click.echo("  .gitignore (+ /.mlci/: outbox, caches and local deployments stay out of git)")
-    models = scaffold.find_models(root)
+    models = scaffold.find_models(root, registered)
+    if registered:
+        click.echo("model names from the registry tags: " + ", ".join(registered))
     if not models:
         click.echo("no model outputs found in dvc.yaml: add them under `models:` in mlci.yaml")
     click.echo("next: review mlci.yaml (docs/config.md), commit, and push; see the README for secrets")
     return written
 
 
-def _ignore_outbox(root: Path) -> bool:
-    """Keep mlci's working folder out of git; True when .gitignore had to change."""
+def _preview(root: Path, files: dict[str, str], *, force: bool) -> None:
+    """What init would write, written nowhere: new files in full, existing ones as a unified diff."""
+    planned = dict(files)
+    ignore = _ignore_text(root)
+    if ignore is not None:
+        planned[".gitignore"] = ignore
+    new, changed, same = [], [], []
+    for name, text in planned.items():
+        path = root / name
+        if not path.exists():
+            new.append(name)
+            click.echo(f"--- {name} (new)\n{text}")
+            continue
+        old = path.read_text(encoding="utf-8", errors="replace")
+        if old == text:
+            same.append(name)
+            click.echo(f"{name}: unchanged")
+            continue
+        changed.append(name)
+        diff = difflib.unified_diff(
+            old.splitlines(keepends=True), text.splitlines(keepends=True), f"a/{name}", f"b/{name}"
+        )
+        click.echo("".join(line if line.endswith("\n") else line + "\n" for line in diff), nl=False)
+    overwrite = [name for name in changed if name != ".gitignore"]
+    summary = f"dry run, nothing written: {len(new)} new, {len(changed)} changed, {len(same)} unchanged"
+    if overwrite and not force:
+        summary += f"; {', '.join(overwrite)} would need --force"
+    click.echo(summary)
+
+
+def _ignore_text(root: Path) -> str | None:
+    """.gitignore with mlci's working folder ignored, or None when it already is."""
     path = root / ".gitignore"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if any(line.strip() in ("/.mlci/", ".mlci/", ".mlci", "/.mlci") for line in text.splitlines()):
-        return False
+        return None
     separator = "" if not text or text.endswith("\n") else "\n"
-    write_text_atomic(path, f"{text}{separator}/.mlci/\n")
+    return f"{text}{separator}/.mlci/\n"
+
+
+def _ignore_outbox(root: Path) -> bool:
+    """Keep mlci's working folder out of git; True when .gitignore had to change."""
+    text = _ignore_text(root)
+    if text is None:
+        return False
+    write_text_atomic(root / ".gitignore", text)
     return True

@@ -22,7 +22,7 @@ from mlci.repo import remote as rm
 from mlci.repo.git import ensure_commit, git, resolve
 from mlci.safety import md_escape, one_line, write_command
 from mlci.train.affected import ALL, Affected, everything, find_affected
-from mlci.train.commitback import changed_paths, commit_and_push
+from mlci.train.commitback import commit_and_push, run_results, snapshot
 from mlci.train.reproduce import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
@@ -58,6 +58,9 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
 
     result = TrainResult(remote=remote.name)
     selected = pl.closure(pipeline, targets) if targets else list(pipeline.stages)
+    locks = [posixpath.join(posixpath.dirname(f), "dvc.lock") for f in pipeline.files]
+    candidates = [*locks, *(o.path for s in selected for o in pipeline.stages[s].uncached)]
+    before = snapshot(ctx.root, candidates)  # the user's pending edits are not results
     with (
         rm.as_default(ctx.root, remote, default),
         actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
@@ -69,10 +72,8 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
             ctx.actions.append_summary(f"### mlci train\n\n❌ {md_escape(exc.message)}\n")
             raise
     result.seconds = round(sum(s.seconds for s in result.stages), 3)
-    locks = [posixpath.join(posixpath.dirname(f), "dvc.lock") for f in pipeline.files]
-    files = changed_paths(
-        ctx.root, [*locks, *(o.path for s in selected for o in pipeline.stages[s].uncached)]
-    )
+    results = run_results(ctx.root, candidates, before)
+    files = results.files
     result.changed = bool(files)
     result.metrics_files = [
         o.path
@@ -94,6 +95,7 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
             branch=branch,
             stages=selected,
             warn=lambda m: ctx.actions.annotate("warning", m, title="mlci train"),
+            contents=results.contents,
         )
         result.commit = done.sha
         if done.note:

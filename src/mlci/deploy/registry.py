@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+import semver
+
 from mlci.errors import MlciError
 from mlci.repo.git import GitError, git, is_shallow
 
@@ -69,7 +71,7 @@ class Model:
             for e in self.events
             if e.action == "register" and e.version not in dropped
         ]
-        return sorted(found, key=lambda entry: semver(entry.version))
+        return sorted(found, key=lambda entry: precedence(entry.version))
 
     def version_at(self, commit: str) -> RegistryEntry | None:
         return next((v for v in self.versions() if v.commit == commit), None)
@@ -109,18 +111,21 @@ class Model:
         return max((e.created_at for e in self.events), default=None)
 
 
-def semver(version: str) -> tuple[int, int, int, str]:
-    core, _, pre = version.removeprefix("v").partition("-")
-    parts = [int(p) if p.isdigit() else 0 for p in core.split("+")[0].split(".")[:3]]
-    major, minor, patch = ([*parts, 0, 0, 0])[:3]
-    return (major, minor, patch, pre or "~")  # "~" sorts a release after its pre-releases
+def precedence(version: str) -> semver.Version:
+    """`vX.Y.Z[-pre][+build]` as a SemVer version, ordered by SemVer precedence (`1.0.0-rc.9` <
+    `1.0.0-rc.10` < `1.0.0`). GTO registers only valid SemVer; anything else sorts first."""
+    try:
+        return semver.Version.parse(version.removeprefix("v"))
+    except ValueError:
+        return semver.Version(0, 0, 0, prerelease="0")
 
 
 def bump_version(used: set[str], bump: Bump = "patch") -> str:
     """The next version after the greatest one ever used."""
     if not used:
         return "v0.0.1"
-    major, minor, patch, _ = max(semver(v) for v in used)
+    greatest = max(precedence(v) for v in used)
+    major, minor, patch = greatest.major, greatest.minor, greatest.patch
     if bump == "major":
         return f"v{major + 1}.0.0"
     if bump == "minor":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from mlci import __version__
 from mlci.errors import MlciError
 from mlci.onboarding import releases
 from mlci.render import render
+from mlci.repo.tables import SUFFIXES as TABLE_SUFFIXES
 
 MODEL_SUFFIXES = (
     ".pkl",
@@ -33,52 +35,122 @@ SHA = re.compile(r"^[0-9a-f]{40}$")
 @dataclass(frozen=True)
 class Found:
     name: str
-    path: str
+    path: str  # "" for a registered model no dvc.yaml output was matched to
     stage: str
     metrics: tuple[str, ...]
-    data: str
+    data: str  # tabular training data mlci can read, or ""
+    data_note: str = ""  # why `data` is left out, for the comment in mlci.yaml
+    source: str = ""  # where the name comes from: "artifacts", "registry" or "" (from the file name)
 
 
-def find_models(root: Path) -> list[Found]:
-    """Stage outputs that look like model files (by suffix, or living under models/)."""
+def find_models(root: Path, registered: Sequence[str] = ()) -> list[Found]:
+    """The project's models, named as the project already names them.
+
+    Names come first from the registry tags (`registered`: a repository that has `NAME@vX.Y.Z` tags keeps
+    those names, so deploys extend that registry and the monitor finds the model in `prod`), then from
+    the `artifacts:` dvc.yaml declares (DVC's and GTO's model names), and only then from the file name of
+    a stage output that looks like a model (by suffix, or living under models/).
+    """
     import yaml
 
     dvc_yaml = root / "dvc.yaml"
     try:
-        stages = (yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}).get("stages") or {}
+        document = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MlciError(
             f"dvc.yaml cannot be read: {exc}", "fix dvc.yaml (`dvc stage list` shows what DVC sees)"
         ) from None
-    metrics = tuple(
-        sorted(
-            {
-                _path(m)
-                for stage in stages.values()
-                if isinstance(stage, dict)
-                for m in stage.get("metrics", [])
-            }
-        )
-    )
+    document = document if isinstance(document, dict) else {}
+    stages = {k: v for k, v in (document.get("stages") or {}).items() if isinstance(v, dict)}
+    metrics = tuple(sorted({_path(m) for stage in stages.values() for m in stage.get("metrics", [])}))
+    outputs = {_path(o): name for name, stage in stages.items() for o in _outs(stage)}
+
+    candidates: list[tuple[str, str, str]] = []  # (name, path, source)
+    artifacts = document.get("artifacts") or {}
+    for name, spec in artifacts.items() if isinstance(artifacts, dict) else ():
+        if isinstance(spec, dict) and spec.get("path") and spec.get("type", "model") == "model":
+            candidates.append((str(name), _norm(str(spec["path"])), "artifacts"))
+    declared = {path for _, path, _ in candidates}
+    for path in (_path(o) for stage in stages.values() for o in stage.get("outs") or [] if o):
+        if path not in declared and (path.endswith(MODEL_SUFFIXES) or path.startswith("models/")):
+            candidates.append(("", path, ""))
+    candidates = _registered_names(candidates, registered)
+
     found: list[Found] = []
-    for stage_name, stage in stages.items():
-        if not isinstance(stage, dict):
-            continue
-        for out in stage.get("outs", []):
-            path = _path(out)
-            if path.endswith(MODEL_SUFFIXES) or path.startswith("models/"):
-                data = next((_path(d) for d in stage.get("deps", []) if _is_data(_path(d))), "")
-                name = _model_name(path, stage_name, {f.name for f in found})
-                found.append(Found(name, path, stage_name, metrics, data))
+    for name, path, source in candidates:
+        stage_name = outputs.get(path, "")
+        data, note = _training_data(root, stages.get(stage_name, {}), stage_name, outputs)
+        taken = {f.name for f in found} | {n for n, _, _ in candidates if n} | set(registered)
+        unique = name or _model_name(path, stage_name, taken)
+        found.append(Found(unique, path, stage_name, metrics, data, note, source))
+    names = {f.name for f in found}
+    for name in registered:  # registered, but no output of dvc.yaml could be matched to it
+        if name not in names:
+            note = "no CSV or Parquet data known for it"
+            found.append(Found(name, "", "", metrics, "", note, "registry"))
     return found
 
 
+def _registered_names(
+    candidates: list[tuple[str, str, str]], registered: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """A registered name that no candidate has yet goes to the one model the project has when there is
+    exactly one such name and one model named only after its file: the registry is the project's."""
+    names = {name for name, _, _ in candidates}
+    missing = [name for name in registered if name not in names]
+    unnamed = [i for i, (name, _, source) in enumerate(candidates) if not source]
+    if len(missing) == 1 and len(unnamed) == 1 and not any(source for _, _, source in candidates):
+        i = unnamed[0]
+        candidates[i] = (missing[0], candidates[i][1], "registry")
+    return [
+        (name, path, "registry" if name in registered and source else source)
+        for name, path, source in candidates
+    ]
+
+
+def _outs(stage: dict[str, Any]) -> list[Any]:
+    return [o for key in ("outs", "metrics", "plots") for o in stage.get(key) or [] if o]
+
+
 def _path(entry: Any) -> str:
-    return str(next(iter(entry)) if isinstance(entry, dict) else entry)
+    return _norm(str(next(iter(entry)) if isinstance(entry, dict) else entry))
 
 
-def _is_data(path: str) -> bool:
-    return path.endswith((".csv", ".parquet", ".tsv")) or path.startswith("data/")
+def _norm(path: str) -> str:
+    return path.removeprefix("./").rstrip("/")
+
+
+def _training_data(
+    root: Path, stage: dict[str, Any], stage_name: str, outputs: dict[str, str]
+) -> tuple[str, str]:
+    """The stage's first dependency that is tabular data mlci can read (CSV or Parquet, present or
+    tracked by DVC), or "" and what to say instead."""
+    deps = [_path(d) for d in stage.get("deps") or [] if d]
+    for dep in deps:
+        if dep.lower().endswith(TABLE_SUFFIXES) and _available(root, dep, outputs):
+            return dep, ""
+    if not stage_name:
+        return "", "no stage of dvc.yaml produces it"
+    unreadable = [d for d in deps if d.startswith("data/") or _looks_tabular(d)]
+    if unreadable:
+        return "", f"stage '{stage_name}' reads {unreadable[0]}, not a CSV or Parquet file mlci can read"
+    return "", f"no CSV or Parquet dependency of stage '{stage_name}'"
+
+
+def _looks_tabular(path: str) -> bool:
+    return path.lower().endswith((".tsv", ".jsonl", ".json", ".ndjson", ".xlsx", ".feather", ".arrow"))
+
+
+def _available(root: Path, path: str, outputs: dict[str, str]) -> bool:
+    """In the work tree, or tracked by DVC: a stage output, inside one, or under a `.dvc` file."""
+    if (root / path).is_file():
+        return True
+    parts = Path(path).parts
+    for i in range(len(parts), 0, -1):
+        prefix = "/".join(parts[:i])
+        if prefix in outputs or (root / f"{prefix}.dvc").is_file():
+            return True
+    return False
 
 
 def _model_name(path: str, stage: str, taken: set[str]) -> str:
@@ -121,9 +193,10 @@ def find_requirements(root: Path) -> str:
     return next((name for name in REQUIREMENTS if (root / name).is_file()), "")
 
 
-def render_files(root: Path, ref: str) -> dict[str, str]:
-    """Relative path → text of everything init writes."""
-    models = find_models(root)
+def render_files(root: Path, ref: str, registered: Sequence[str] = ()) -> dict[str, str]:
+    """Relative path → text of everything init writes; `registered`: the model names the registry
+    tags already use."""
+    models = find_models(root, registered)
     context: dict[str, Any] = {
         "models": models,
         "version": __version__,

@@ -9,10 +9,12 @@ newer commit commits its own, so we stop with a warning instead.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlci.errors import MlciError
@@ -41,6 +43,56 @@ def changed_paths(root: Path, candidates: Sequence[str]) -> list[str]:
     return sorted({p for p in modified + new if p})
 
 
+Snapshot = dict[str, bytes | None]  # path → its content in the work tree (None: absent)
+
+
+def snapshot(root: Path, candidates: Sequence[str]) -> Snapshot:
+    """The result files that already differ from HEAD before the run: the user's own edits."""
+    return {path: _read(root / path) for path in changed_paths(root, candidates)}
+
+
+@dataclass
+class Results:
+    """What the run itself changed: the files to commit, and for a .gitignore the user had edited
+    before the run, the content to commit instead of the work tree's (HEAD plus DVC's new entries)."""
+
+    files: list[str] = field(default_factory=list)
+    contents: dict[str, str] = field(default_factory=dict)
+
+
+def run_results(root: Path, candidates: Sequence[str], before: Snapshot) -> Results:
+    """The candidates the run changed. A file the user had edited before the run and the run left
+    alone is the user's, not a result: it is never counted as changed nor committed."""
+    results = Results()
+    for path in changed_paths(root, candidates):
+        now = _read(root / path)
+        if path in before and before[path] == now:
+            continue  # the user's edit, untouched by the run
+        results.files.append(path)
+        if path in before and Path(path).name == ".gitignore" and now is not None:
+            results.contents[path] = _ignore_entries_added(root, path, before[path], now)
+    return results
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _ignore_entries_added(root: Path, path: str, before: bytes | None, now: bytes) -> str:
+    """HEAD's .gitignore with the lines the run added (DVC ignoring its new outputs), without the
+    user's own pending edits to it."""
+    head = git(root, "show", f"HEAD:./{path}", check=False)
+    old = set((before or b"").decode("utf-8", "replace").splitlines())
+    lines = head.splitlines()
+    for line in now.decode("utf-8", "replace").splitlines():
+        if line not in old and line not in lines:
+            lines.append(line)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def commit_and_push(
     root: Path,
     files: Sequence[str],
@@ -50,13 +102,17 @@ def commit_and_push(
     stages: Sequence[str],
     remote: str = "origin",
     warn: Callable[[str], None] = print,
+    contents: Mapping[str, str] | None = None,
 ) -> CommitResult:
+    """Commit exactly `files` (`contents` overrides a file's work-tree content) and push them; the
+    user's other edits, staged or not, stay where they are."""
+    contents = dict(contents or {})
     if not files:
         return CommitResult(note="nothing to commit")
     trained = git(root, "rev-parse", "HEAD")
     # the trailer lets `mlci retrain` tell this commit from a person's on its rolling branch
     message = with_trailer(message, RESULTS, ",".join(stages) or "all")
-    _commit(root, files, message)
+    _commit(root, files, message, contents)
     for _ in range(ATTEMPTS):
         proc = subprocess.run(
             ["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
@@ -84,7 +140,7 @@ def commit_and_push(
             )
             git(root, "reset", "--quiet", "--soft", trained)
             return CommitResult(note="branch moved on")
-        _rebase_results(root, files, theirs, stages, message)
+        _rebase_results(root, files, theirs, stages, message, contents)
     raise MlciError(
         f"could not push results to '{branch}' after {ATTEMPTS} attempts (the branch kept moving)",
         "re-run the job; if it keeps failing, let one job commit results "
@@ -92,26 +148,61 @@ def commit_and_push(
     )
 
 
-def _commit(root: Path, files: Sequence[str], message: str) -> None:
+def _commit(root: Path, files: Sequence[str], message: str, contents: Mapping[str, str]) -> None:
+    """A commit of HEAD plus `files`, built in a separate index: whatever else the user staged or
+    edited is neither committed nor lost."""
     identity: list[str] = []
     if not git(root, "config", "user.email", check=False):
         identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
-    git(root, "add", "--", *files)
-    git(root, *identity, "commit", "--quiet", "--no-verify", "-F", "-", "--", *files, input=message)
+    head = git(root, "rev-parse", "HEAD")
+    with tempfile.TemporaryDirectory(prefix="mlci-index-") as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        _git_env(root, env, "read-tree", head)
+        for path in files:
+            if path in contents:
+                blob = _git_env(root, env, "hash-object", "-w", "--stdin", input=contents[path])
+                _git_env(root, env, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+            elif (root / path).is_file():
+                _git_env(root, env, "update-index", "--add", "--", path)
+            else:
+                _git_env(root, env, "update-index", "--force-remove", "--", path)
+        tree = _git_env(root, env, "write-tree")
+        commit = _git_env(root, env, *identity, "commit-tree", tree, "-p", head, "-F", "-", input=message)
+    git(root, "update-ref", "-m", "mlci: results", "HEAD", commit, head)
+    git(root, "reset", "--quiet", "HEAD", "--", *files)  # the index follows the new commit for these paths
+
+
+def _git_env(root: Path, env: Mapping[str, str], *args: str, input: str | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=root, env=dict(env), capture_output=True, text=True, input=input, check=False
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise MlciError(f"git {' '.join(args[:2])} failed: {detail[-1] if detail else proc.returncode}")
+    return proc.stdout.strip()
 
 
 def _rebase_results(
-    root: Path, files: Sequence[str], theirs: str, stages: Sequence[str], message: str
+    root: Path,
+    files: Sequence[str],
+    theirs: str,
+    stages: Sequence[str],
+    message: str,
+    contents: Mapping[str, str],
 ) -> None:
     """Re-make our results commit on top of `theirs`, merging dvc.lock stage by stage."""
-    ours = {f: (root / f).read_text(encoding="utf-8") for f in files if (root / f).is_file()}
+    ours = {
+        f: contents[f] if f in contents else (root / f).read_text(encoding="utf-8")
+        for f in files
+        if f in contents or (root / f).is_file()
+    }
     git(root, "reset", "--quiet", "--hard", theirs)
     for name, text in ours.items():
         if Path(name).name == "dvc.lock":
             their_text = git(root, "show", f"{theirs}:./{name}", check=False)
             text = merge_lock(their_text, text, stages)
         write_text_atomic(root / name, text)
-    _commit(root, list(ours), message)
+    _commit(root, list(ours), message, {})
 
 
 def merge_lock(theirs: str, ours: str, stages: Sequence[str]) -> str:
