@@ -174,3 +174,26 @@ def test_s3_error_texts_name_the_cause(output: str, says: str) -> None:
 
     error = explain_failure(Remote("storage", "s3://b/p", {}), output, "pulling from the remote")
     assert error is not None and "DVC remote 'storage'" in error.message and says in error.message
+
+
+def test_report_with_the_remote_down_shows_the_rest_and_names_the_remote(
+    s3_server: S3Server, trained: tuple[Path, str], tmp_path: Path
+) -> None:
+    origin, base = trained
+    work = clone(origin, tmp_path / "work")
+    (work / "params.yaml").write_text("alpha: 4.0\n")
+    assert run_cli("train", cwd=work, env=s3_server.env()).returncode == 0
+    git(work, "commit", "-q", "-am", "alpha 4")
+    head = git(work, "rev-parse", "HEAD")
+    git(work, "push", "-q", "origin", "HEAD:alpha4")
+    reader = clone(origin, tmp_path / "reader")
+    down = f"http://127.0.0.1:{free_port()}"
+    example.dvc(reader, "remote", "modify", "--local", "storage", "endpointurl", down)
+    done = run_cli(
+        "report", "--base", base, "--head", head, "--format", "json", cwd=reader, env=s3_server.env()
+    )
+    assert done.returncode == 1, done.stderr  # not a crash, not green: the head's metrics are unknown
+    document = json.loads(done.stdout)
+    (unread,) = [u for u in document["unread"] if u["revision"] == "head"]
+    assert "DVC remote 'storage'" in unread["reason"] and "unreachable" in unread["reason"]
+    assert [p["key"] for p in document["params"]] == ["alpha"]  # what could be read is still reported

@@ -96,8 +96,8 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
         files = ", ".join(f"{file} ({why})" for file, why in report.unread_head.items())
         raise GateFailed(
             f"metrics declared in dvc.yaml could not be read at head: {one_line(files, 600)}",
-            "run the pipeline so it writes them, and `dvc push` DVC-cached outputs; "
-            "or remove the file from dvc.yaml if it is gone on purpose",
+            "each file's reason says what to do: run the pipeline so it writes them and `dvc push` "
+            "DVC-cached outputs, fix the DVC remote's address or access, or remove the file from dvc.yaml",
         )
     if report.failed_gates:
         failed, total = report.gate_count

@@ -93,6 +93,11 @@ def find(root: Path, name: str = "") -> tuple[Remote, str]:
         config = Config(dvc_dir=str(root / ".dvc"))
     except ConfigError as exc:
         raise RemoteError(f".dvc/config is invalid: {one_line(exc)}", "fix it with `dvc config`") from None
+    return from_config(config, name)
+
+
+def from_config(config: Any, name: str = "") -> tuple[Remote, str]:
+    """`find` on a loaded DVC config (an open Repo's `repo.config`)."""
     remotes: dict[str, Any] = dict(config.get("remote", {}))
     wanted = name or str(config.get("core", {}).get("remote", ""))
     if not wanted:

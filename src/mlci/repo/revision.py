@@ -250,6 +250,11 @@ def _metrics(repo: Any, label: str, unread: dict[str, str]) -> dict[str, dict[st
                     "(the pipeline did not write it, or dvc push did not run)"
                 )
                 continue
+            text = re.sub(r"'(?:\.\./)+[^']*'", f"'{name}'", str(error))
+            remote = _remote_error(repo, text, f"reading {name} at revision {label}")
+            if remote is not None:  # the remote failed, not the file: the report goes on without it
+                unread[name] = f"{remote.message}; fix: {remote.hint}" if remote.hint else remote.message
+                continue
             raise _file_error("metrics", name, label, error)
         data = file_result.get("data")
         if isinstance(data, dict):
@@ -287,6 +292,17 @@ def _file_error(kind: str, name: str, label: str, error: BaseException) -> MlciE
         f"cannot read {kind} file {name} at revision {label}: {one_line(text)}",
         f"`dvc {kind} show` at that revision shows DVC's own error",
     )
+
+
+def _remote_error(repo: Any, text: str, action: str) -> MlciError | None:
+    """The default remote's failure, when DVC's error text is one (a DVC-cached file is streamed from it)."""
+    from mlci.repo.remote import RemoteError, explain_failure, from_config
+
+    try:
+        remote, _ = from_config(repo.config)
+    except RemoteError:
+        return None
+    return explain_failure(remote, f"ERROR: {text}", action)
 
 
 def _params(repo: Any, label: str) -> dict[str, dict[str, Any]]:
