@@ -61,3 +61,18 @@ def test_git_root_of_a_monorepo_names_its_projects(tmp_path: Path) -> None:
     done = run_cli("report", "--base", base, "--head", head, cwd=repo.root)
     assert done.returncode == 2
     assert "not a DVC project" in done.stderr and "text, vision" in done.stderr and "-C" in done.stderr
+
+
+def test_init_in_a_project_below_the_git_root(tmp_path: Path) -> None:
+    repo, _, _ = monorepo(tmp_path)
+    (repo.root / "vision" / "requirements.txt").write_text("scikit-learn\n")
+    done = run_cli("-C", "vision", "init", "--ref", "a" * 40, cwd=repo.root)
+    assert done.returncode == 0, done.stderr
+    assert (repo.root / "vision" / "mlci.yaml").is_file() and not (repo.root / "mlci.yaml").exists()
+    assert (repo.root / "vision" / ".gitignore").read_text().endswith("/.mlci/\n")
+    workflows = repo.root / ".github" / "workflows"  # where GitHub looks: the git root
+    for name in ("train", "report", "deploy", "monitor"):
+        text = (workflows / f"mlci-{name}.yml").read_text()
+        assert "working-directory: vision" in text, name
+        assert "requirements: vision/requirements.txt" in text, name  # jobs install from the git root
+    assert not (repo.root / "vision" / ".github").exists()

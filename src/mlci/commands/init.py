@@ -12,11 +12,11 @@ from mlci.deploy import registry
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.onboarding import scaffold
-from mlci.repo.git import repo_root
+from mlci.repo.git import project_root, repo_root
 
 
 def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str = ".") -> list[Path]:
-    root = repo_root(start)
+    root, top = project_root(start), repo_root(start)
     if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
         missing = ".dvc/" if not (root / ".dvc").is_dir() else "dvc.yaml"
         raise MlciError(
@@ -26,18 +26,18 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
     # The registry's own names: read with deploy's tag parser here, where a command may join two
     # capabilities (onboarding does not import deploy: capabilities are independent).
     registered = list(registry.load(root))
-    files = scaffold.render_files(root, scaffold.pin(ref), registered)
+    files = scaffold.render_files(root, scaffold.pin(ref), registered, top)
     if dry_run:
-        _preview(root, files, force=force)
+        _preview(top, root, files, force=force)
         return []
-    existing = [name for name in files if (root / name).exists()]
+    existing = [name for name in files if (top / name).exists()]
     if existing and not force:
         raise MlciError(
             "these files exist already: " + ", ".join(existing),
             "pass --force to overwrite them (check them into git first to keep a copy), "
             "or --dry-run to see how they differ",
         )
-    written = [write_text_atomic(root / name, text) for name, text in files.items()]
+    written = [write_text_atomic(top / name, text) for name, text in files.items()]
     click.echo("wrote:")
     for name in files:
         click.echo(f"  {name}")
@@ -52,12 +52,13 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
     return written
 
 
-def _preview(root: Path, files: dict[str, str], *, force: bool) -> None:
-    """What init would write, written nowhere: new files in full, existing ones as a unified diff."""
+def _preview(root: Path, project: Path, files: dict[str, str], *, force: bool) -> None:
+    """What init would write, written nowhere: new files in full, existing ones as a unified diff.
+    `root`: the git root the file names are relative to; `project`: the DVC project's folder."""
     planned = dict(files)
-    ignore = _ignore_text(root)
+    ignore = _ignore_text(project)
     if ignore is not None:
-        planned[".gitignore"] = ignore
+        planned[(project / ".gitignore").relative_to(root).as_posix()] = ignore
     new, changed, same = [], [], []
     for name, text in planned.items():
         path = root / name
@@ -75,7 +76,7 @@ def _preview(root: Path, files: dict[str, str], *, force: bool) -> None:
             old.splitlines(keepends=True), text.splitlines(keepends=True), f"a/{name}", f"b/{name}"
         )
         click.echo("".join(line if line.endswith("\n") else line + "\n" for line in diff), nl=False)
-    overwrite = [name for name in changed if name != ".gitignore"]
+    overwrite = [name for name in changed if not name.endswith(".gitignore")]
     summary = f"dry run, nothing written: {len(new)} new, {len(changed)} changed, {len(same)} unchanged"
     if overwrite and not force:
         summary += f"; {', '.join(overwrite)} would need --force"

@@ -193,19 +193,27 @@ def find_requirements(root: Path) -> str:
     return next((name for name in REQUIREMENTS if (root / name).is_file()), "")
 
 
-def render_files(root: Path, ref: str, registered: Sequence[str] = ()) -> dict[str, str]:
-    """Relative path → text of everything init writes; `registered`: the model names the registry
-    tags already use."""
+def render_files(
+    root: Path, ref: str, registered: Sequence[str] = (), top: Path | None = None
+) -> dict[str, str]:
+    """Path relative to the git root `top` (default: `root`) → text of everything init writes; a DVC
+    project below the git root gets its mlci.yaml in its folder and callers that pass that folder as
+    `working-directory`. `registered`: the model names the registry tags already use."""
+    top = top or root
+    folder = root.relative_to(top).as_posix()
+    prefix = "" if folder == "." else f"{folder}/"
     models = find_models(root, registered)
+    requirements = find_requirements(root)
     context: dict[str, Any] = {
         "models": models,
         "version": __version__,
         "ref": ref,
         "repository": releases.REPOSITORY,
         "package": f"git+https://github.com/{releases.REPOSITORY}@{ref}",
-        "requirements": find_requirements(root),
+        "requirements": f"{prefix}{requirements}" if requirements else "",  # jobs install from the git root
+        "working_directory": folder if prefix else "",
     }
-    files = {"mlci.yaml": render("init/mlci.yaml.j2", **context)}
+    files = {f"{prefix}mlci.yaml": render("init/mlci.yaml.j2", **context)}
     for name in WORKFLOWS:
         files[f".github/workflows/mlci-{name}.yml"] = render(f"init/mlci-{name}.yml.j2", **context)
     return files
