@@ -335,10 +335,17 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDr
         result.notes.append(f"no values in the {'reference' if not ref.present else 'current'} data")
         return result
     keys = list(ref.categories) + [k for k in cur.categories if k not in ref.categories]
-    r = [ref.categories.get(k, 0) for k in keys] + [ref.other]
-    c = [cur.categories.get(k, 0) for k in keys] + [cur.other]
+    # the reference's pooled values and the current values it also had share the "other" bin;
+    # unseen values beyond the named ones get a bin of their own (the reference has none there)
+    r = [ref.categories.get(k, 0) for k in keys] + [ref.other, 0]
+    c = [cur.categories.get(k, 0) for k in keys] + [cur.other, cur.unseen_other]
     unseen = {k: n for k, n in cur.categories.items() if k not in ref.categories}
-    unseen_share = sum(unseen.values()) / cur.present
+    if cur.against_reference:  # decided against the reference's value hashes
+        unseen_share = cur.unseen / cur.unseen_checked if cur.unseen_checked else 0.0
+        unseen_count = len(unseen) + (1 if cur.unseen_other else 0)
+    else:  # a profile counted on its own: only values named on both sides can be told apart
+        unseen_share = sum(unseen.values()) / cur.present
+        unseen_count = len(unseen)
     p, chi2 = stats.chi2(r, c)
     js = stats.js(r, c)
     top_unseen = dict(sorted(unseen.items(), key=lambda kv: -kv[1])[:10])
@@ -347,16 +354,19 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDr
         "p_value": p,
         "js": js,
         "unseen_share": unseen_share,
-        "unseen_categories": len(unseen),
+        "unseen_categories": unseen_count,
         "unseen_top": top_unseen,
     }
-    result.histogram = stats.categorical_histogram(keys, r, c)
+    result.histogram = stats.categorical_histogram(keys, r, c)  # pooled bins go to "(other)"
     if unseen_share / rule.unseen_share > js / rule.js:
         result.method, result.score, result.threshold = "unseen", unseen_share, rule.unseen_share
     else:
         result.method, result.score, result.threshold = "jensen-shannon", js, rule.js
-    if unseen:
-        result.notes.append(f"{len(unseen)} value(s) the reference never had, {unseen_share:.1%} of the rows")
+    if unseen_count:
+        more = "more than " if cur.unseen_other else ""
+        result.notes.append(
+            f"{more}{len(unseen)} value(s) the reference never had, {unseen_share:.1%} of the rows"
+        )
     large = []
     if js >= rule.js:
         large.append(f"Jensen–Shannon {js:.3g} ≥ {rule.js:g} (chi² p={p:.2g})")

@@ -7,7 +7,11 @@ not by the data. Per column it keeps the row count, the missing count, and
   (``fine_bins`` equal-frequency bins, whose every ``fine_bins // bins``-th edge makes the *coarse*
   bins used for PSI and histograms), and the exact values while there are at most ``exact_limit``
   (small samples get exact tests);
-- categorical: the count of each value (at most ``max_categories``, the rest counted as "other").
+- categorical: the count of each value (at most ``max_categories``, the rest counted as "other"),
+  and for a reference the 64-bit hashes of its distinct values (`mlci.drift.valueset`: exact up to
+  ``hash_limit`` values, then sampled by value). A current profile counts the reference's named
+  values by name, pools the other values the reference had as "other", and counts the values it
+  never had as unseen: "unseen" is decided against the hashes, never by the pooling.
 
 The reference profile decides the bin edges; a current profile is built with the reference's edges
 (`ProfileBuilder(reference=...)`), so two profiles can be compared bin by bin, saved as JSON,
@@ -33,6 +37,8 @@ from mlci.errors import MlciError
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
+
+    from mlci.drift import valueset
 
 __all__ = [
     "PROFILE_VERSION",
@@ -85,6 +91,8 @@ class ProfileBuilder:
         self.rows = 0
         self._samples: dict[str, _Sampler] = {}
         self._sorted_edges: dict[str, np.ndarray] = {}
+        self._value_sets: dict[str, valueset.HashSet] = {}  # reference: distinct-value hashes
+        self._ref_hashes: dict[str, np.ndarray] = {}  # current: the reference's, decoded
 
     def add(self, batch: pa.RecordBatch | pa.Table, *, stats: bool = True, counts: bool = True) -> None:
         if stats:
@@ -121,9 +129,15 @@ class ProfileBuilder:
         self._samples.clear()
 
     def finish(self, source: dict[str, Any] | None = None) -> Profile:
+        from mlci.drift import valueset
+
         for col in self.columns.values():
             if col.values is not None and col.kind != "numeric":
                 col.values = None
+            values = self._value_sets.get(col.name)
+            if values is not None and col.kind == "categorical":
+                col.value_hashes, col.hash_level = valueset.encode(values.sorted()), values.level
+                col.distinct = valueset.distinct(col.value_hashes, col.hash_level)
         return Profile(dict(self.columns), self.rows, self.settings, dict(source or {}))
 
     # -- per kind --
@@ -192,14 +206,55 @@ class ProfileBuilder:
         if pa.types.is_boolean(array.type):
             array = pc.cast(array, pa.string())
         counted = pc.value_counts(array.drop_null() if hasattr(array, "drop_null") else array)
-        for value, n in zip(
-            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
-        ):
-            key = str(value)
-            if key in col.categories or len(col.categories) < self.settings.max_categories:
-                col.categories[key] = col.categories.get(key, 0) + int(n)
+        keys = [str(v) for v in counted.field("values").to_pylist()]
+        counts = [int(n) for n in counted.field("counts").to_pylist()]
+        if not keys:
+            return
+        from mlci.drift import valueset
+
+        hashes = valueset.hash_values(keys)
+        ref = self.reference.columns.get(col.name) if self.reference is not None else None
+        if ref is not None and ref.kind == "categorical" and ref.present:
+            self._count_against(col, ref, keys, counts, hashes)
+            return
+        limit = self.settings.max_categories
+        for key, n in zip(keys, counts, strict=True):
+            if key in col.categories or len(col.categories) < limit:
+                col.categories[key] = col.categories.get(key, 0) + n
             else:
-                col.other += int(n)
+                col.other += n
+        values = self._value_sets.get(col.name)
+        if values is None:
+            values = self._value_sets[col.name] = valueset.HashSet(self.settings.hash_limit)
+        values.add(hashes)
+
+    def _count_against(
+        self, col: ColumnProfile, ref: ColumnProfile, keys: list[str], counts: list[int], hashes: Any
+    ) -> None:
+        """Current values counted in the reference's terms: by name where the reference counted the
+        value by name, else pooled as "other" when the reference had it, else unseen."""
+        from mlci.drift import valueset
+
+        known = self._ref_hashes.get(col.name)
+        if known is None:
+            known = self._ref_hashes[col.name] = valueset.decode(ref.value_hashes)
+        decidable = valueset.in_range(hashes, ref.hash_level).tolist()
+        seen = valueset.contains(known, hashes).tolist()
+        col.against_reference = True
+        limit = self.settings.max_categories
+        for key, n, decided, had in zip(keys, counts, decidable, seen, strict=True):
+            if decided:
+                col.unseen_checked += n
+            if key in ref.categories:
+                col.categories[key] = col.categories.get(key, 0) + n
+            elif had or not decided:  # the reference had it (or, sampled, cannot tell): pooled
+                col.other += n
+            else:
+                col.unseen += n
+                if key in col.categories or len(col.categories) < len(ref.categories) + limit:
+                    col.categories[key] = col.categories.get(key, 0) + n
+                else:
+                    col.unseen_other += n
 
 
 def float64_values(array: Any) -> np.ndarray:
