@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from mlci.drift import kinds
 from mlci.drift.profile_model import (
     PROFILE_VERSION,
     ColumnProfile,
@@ -61,20 +62,8 @@ __all__ = [
 
 
 def column_kind(arrow_type: pa.DataType) -> Kind:
-    import pyarrow as pa
-
-    t = arrow_type
-    if pa.types.is_dictionary(t):
-        t = t.value_type
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return "numeric"
-    if pa.types.is_temporal(t):  # dates, timestamps, times, durations: compared as numbers (epoch units)
-        return "numeric"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t):
-        return "categorical"
-    if pa.types.is_null(t):
-        return "empty"
-    return "unsupported"
+    """How drift compares a column of this Arrow type (mlci.drift.kinds, the one classification)."""
+    return kinds.drift_kind(kinds.type_kind(arrow_type))
 
 
 class ProfileBuilder:
@@ -148,6 +137,7 @@ class ProfileBuilder:
         if col is None:
             ref = self.reference.columns.get(name) if self.reference else None
             col = ColumnProfile(name=name, kind=kind, dtype=str(arrow_type))
+            col.type_kind = kinds.type_kind(arrow_type)
             if ref is not None and ref.kind == "numeric" and kind in ("numeric", "empty"):
                 col.kind = "numeric"
                 col.edges, col.coarse_edges = list(ref.edges), list(ref.coarse_edges)
@@ -162,6 +152,7 @@ class ProfileBuilder:
             self.columns[name] = col
         elif col.kind == "empty" and kind not in ("empty", "unsupported"):
             col.kind, col.dtype = kind, str(arrow_type)  # the first chunks were all empty
+            col.type_kind = kinds.type_kind(arrow_type)
             if kind == "numeric" and self.reference is None:
                 self._samples[name] = _Sampler(self.settings.sample_size)
         elif kind not in ("empty", col.kind):
@@ -205,6 +196,9 @@ class ProfileBuilder:
             array = array.dictionary_decode()
         if pa.types.is_boolean(array.type):
             array = pc.cast(array, pa.string())
+        else:  # length and words: what tells free text from categories (mlci.drift.kinds)
+            col.length_sum += int(pc.sum(pc.utf8_length(array)).as_py() or 0)
+            col.spaced += int(pc.sum(pc.match_substring(array, " ")).as_py() or 0)
         counted = pc.value_counts(array.drop_null() if hasattr(array, "drop_null") else array)
         keys = [str(v) for v in counted.field("values").to_pylist()]
         counts = [int(n) for n in counted.field("counts").to_pylist()]

@@ -64,6 +64,9 @@ class ColumnProfile:
     unseen: int = 0
     unseen_other: int = 0
     against_reference: bool = False
+    type_kind: str = ""  # mlci.drift.kinds.type_kind of its type: int, float, bool, datetime, str, …
+    length_sum: int = 0  # text: total length of the values (characters), for free-text detection
+    spaced: int = 0  # text: values holding a space
 
     @property
     def present(self) -> int:
@@ -190,6 +193,7 @@ def _merge_column(x: ColumnProfile, y: ColumnProfile, settings: ProfileSettings)
     out.unseen = x.unseen + y.unseen
     out.unseen_other = x.unseen_other + y.unseen_other
     out.against_reference = x.against_reference or y.against_reference
+    out.length_sum, out.spaced = x.length_sum + y.length_sum, x.spaced + y.spaced
     return out
 
 
