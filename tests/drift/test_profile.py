@@ -122,3 +122,16 @@ def test_merged_reference_profiles_keep_every_value_seen() -> None:
         both.columns["id"].value_hashes,
         both.columns["id"].distinct,
     )
+
+
+def test_value_hashes_are_fixed_and_do_not_depend_on_chunking() -> None:
+    """Saved profiles are compared later, by another process: the hash of a value never changes."""
+    from mlci.drift.valueset import hash_strings, hash_values
+
+    values = pa.array(["", "a", "ab", "ba", "é", "abc" * 50])
+    assert hash_values(["ab", "ba"]).tolist() == [1169690622860434928, 9058429732141055203]
+    assert hash_strings(values.slice(2, 2)).tolist() == hash_strings(values).tolist()[2:4]
+    assert hash_strings(pa.array(values.to_pylist(), type=pa.large_string())).tolist() == (
+        hash_strings(values).tolist()
+    )
+    assert len(set(hash_strings(values).tolist())) == len(values)

@@ -82,6 +82,7 @@ class ProfileBuilder:
         self._sorted_edges: dict[str, np.ndarray] = {}
         self._value_sets: dict[str, valueset.HashSet] = {}  # reference: distinct-value hashes
         self._ref_hashes: dict[str, np.ndarray] = {}  # current: the reference's, decoded
+        self._named: dict[str, np.ndarray] = {}  # sorted hashes of the values counted by name
 
     def add(self, batch: pa.RecordBatch | pa.Table, *, stats: bool = True, counts: bool = True) -> None:
         if stats:
@@ -200,55 +201,80 @@ class ProfileBuilder:
             col.length_sum += int(pc.sum(pc.utf8_length(array)).as_py() or 0)
             col.spaced += int(pc.sum(pc.match_substring(array, " ")).as_py() or 0)
         counted = pc.value_counts(array.drop_null() if hasattr(array, "drop_null") else array)
-        keys = [str(v) for v in counted.field("values").to_pylist()]
-        counts = [int(n) for n in counted.field("counts").to_pylist()]
-        if not keys:
+        values = counted.field("values")
+        if not len(values):
             return
+        import numpy as np
+
         from mlci.drift import valueset
 
-        hashes = valueset.hash_values(keys)
+        counts = np.asarray(float64_values(counted.field("counts")), dtype=np.int64)
+        hashes = valueset.hash_strings(values)
+        everything = np.ones(len(values), dtype=bool)
         ref = self.reference.columns.get(col.name) if self.reference is not None else None
         if ref is not None and ref.kind == "categorical" and ref.present:
-            self._count_against(col, ref, keys, counts, hashes)
+            self._count_against(col, ref, values, counts, hashes)
             return
-        limit = self.settings.max_categories
-        for key, n in zip(keys, counts, strict=True):
-            if key in col.categories or len(col.categories) < limit:
-                col.categories[key] = col.categories.get(key, 0) + n
-            else:
-                col.other += n
-        values = self._value_sets.get(col.name)
-        if values is None:
-            values = self._value_sets[col.name] = valueset.HashSet(self.settings.hash_limit)
-        values.add(hashes)
+        room = self.settings.max_categories - len(col.categories)
+        col.other += self._tally(col.categories, col.name, room, values, hashes, counts, everything)
+        seen = self._value_sets.get(col.name)
+        if seen is None:
+            seen = self._value_sets[col.name] = valueset.HashSet(self.settings.hash_limit)
+        seen.add(hashes)
 
     def _count_against(
-        self, col: ColumnProfile, ref: ColumnProfile, keys: list[str], counts: list[int], hashes: Any
+        self, col: ColumnProfile, ref: ColumnProfile, values: Any, counts: Any, hashes: Any
     ) -> None:
         """Current values counted in the reference's terms: by name where the reference counted the
         value by name, else pooled as "other" when the reference had it, else unseen."""
+        import numpy as np
+
         from mlci.drift import valueset
 
         known = self._ref_hashes.get(col.name)
         if known is None:
             known = self._ref_hashes[col.name] = valueset.decode(ref.value_hashes)
-        decidable = valueset.in_range(hashes, ref.hash_level).tolist()
-        seen = valueset.contains(known, hashes).tolist()
+            self._named[f"ref:{col.name}"] = np.sort(valueset.hash_values(ref.categories))
         col.against_reference = True
-        limit = self.settings.max_categories
-        for key, n, decided, had in zip(keys, counts, decidable, seen, strict=True):
-            if decided:
-                col.unseen_checked += n
-            if key in ref.categories:
-                col.categories[key] = col.categories.get(key, 0) + n
-            elif had or not decided:  # the reference had it (or, sampled, cannot tell): pooled
-                col.other += n
-            else:
-                col.unseen += n
-                if key in col.categories or len(col.categories) < len(ref.categories) + limit:
-                    col.categories[key] = col.categories.get(key, 0) + n
-                else:
-                    col.unseen_other += n
+        decidable = valueset.in_range(hashes, ref.hash_level)
+        named = valueset.contains(self._named[f"ref:{col.name}"], hashes)
+        seen = valueset.contains(known, hashes)
+        col.unseen_checked += int(counts[decidable].sum())
+        self._tally(col.categories, f"ref:{col.name}", 0, values, hashes, counts, named)
+        # the reference had it (or, sampled beyond hash_limit, it cannot be told): pooled as "other"
+        col.other += int(counts[~named & (seen | ~decidable)].sum())
+        unseen = ~named & decidable & ~seen
+        col.unseen += int(counts[unseen].sum())
+        key = f"unseen:{col.name}"
+        room = self.settings.max_categories - len(self._named.get(key, ()))
+        col.unseen_other += self._tally(col.categories, key, room, values, hashes, counts, unseen)
+
+    def _tally(
+        self, store: dict[str, int], key: str, room: int, values: Any, hashes: Any, counts: Any, mask: Any
+    ) -> int:
+        """Count the values under `mask` by name in `store`: those named already (by hash, cached
+        under `key`), and new names while there is `room`. Returns the rows of values left unnamed.
+
+        Only the named values become Python strings: a batch of 100k distinct ids costs numpy time."""
+        import numpy as np
+        import pyarrow as pa
+
+        from mlci.drift import valueset
+
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return 0
+        named = self._named.get(key, np.empty(0, dtype=np.uint64))
+        known = valueset.contains(named, hashes[idx])
+        fresh = idx[~known]
+        taken = fresh[: max(room, 0)]
+        chosen = np.concatenate([idx[known], taken])
+        names = values.take(pa.array(chosen, type=pa.int64())).to_pylist()
+        for name, n in zip(names, counts[chosen].tolist(), strict=True):
+            store[str(name)] = store.get(str(name), 0) + int(n)
+        if len(taken):
+            self._named[key] = np.sort(np.concatenate([named, hashes[taken]]))
+        return int(counts[fresh[max(room, 0) :]].sum())
 
 
 def float64_values(array: Any) -> np.ndarray:

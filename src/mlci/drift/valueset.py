@@ -9,28 +9,68 @@ A current value is then decided exactly when its hash is in the sampled range, a
 rows with unseen values is measured on those rows: an unbiased estimate from about 1/2^k of the
 distinct values.
 
-Hashes are BLAKE2b of the value's UTF-8 text (the text a profile keys categories by), so they are the
-same in every process and on every machine, and a saved profile can be compared later.
+Hashes are of the value's UTF-8 text (the text a profile keys categories by; `hash_strings`), so
+they are the same in every process and on every machine, and a saved profile can be compared later.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
+    import pyarrow as pa
 
 
 def hash_values(keys: Iterable[str]) -> np.ndarray:
-    """One uint64 per key (stable across processes)."""
+    """One uint64 per key (stable across processes): `hash_strings` of their UTF-8 text."""
+    import pyarrow as pa
+
+    return hash_strings(pa.array(list(keys), type=pa.large_string()))
+
+
+def hash_strings(array: pa.Array) -> np.ndarray:
+    """One uint64 per value of an Arrow string array without nulls, computed on its buffers.
+
+    Each byte is mixed with its position in the value (SplitMix64's finaliser), the terms are summed,
+    and the sum is mixed with the length: no Python loop per value (a million values in ~0.1 s), the
+    same hash in every process. Collisions of distinct values: about n²/2⁶⁵ for n values."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(array)
+    if n == 0:
+        return np.empty(0, dtype=np.uint64)
+    wide = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    width = 8 if wide else 4
+    buffers = array.buffers()
+    offsets = np.frombuffer(
+        buffers[1], dtype=np.int64 if wide else np.int32, count=n + 1, offset=array.offset * width
+    ).astype(np.int64)
+    first = int(offsets[0])
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
+    body = data[first : int(offsets[-1])].astype(np.uint64)
+    lengths = np.diff(offsets)
+    position = np.arange(len(body), dtype=np.int64) - np.repeat(offsets[:-1] - first, lengths)
+    terms = _mix((position.astype(np.uint64) << np.uint64(8)) | body)
+    summed = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(terms, dtype=np.uint64)])
+    ends = offsets - first
+    per_value = summed[ends[1:]] - summed[ends[:-1]]
+    return _mix(per_value ^ _mix(lengths.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)))
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser (wrapping uint64 arithmetic)."""
     import numpy as np
 
-    blake = hashlib.blake2b
-    digest = b"".join(blake(k.encode("utf-8", "surrogatepass"), digest_size=8).digest() for k in keys)
-    return np.frombuffer(digest, dtype="<u8").astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint64(30))
+        x = x * np.uint64(0xBF58476D1CE4E5B9)
+        x = x ^ (x >> np.uint64(27))
+        x = x * np.uint64(0x94D049BB133111EB)
+        return np.asarray(x ^ (x >> np.uint64(31)))
 
 
 def in_range(hashes: np.ndarray, level: int) -> np.ndarray:
