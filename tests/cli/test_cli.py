@@ -13,6 +13,7 @@ import pytest
 
 from mlci import __version__
 from mlci.cli import app as cli
+from mlci.cli.options import debug_option
 from mlci.errors import GateFailed, MlciError
 from tests.testing.fixtures import ROOT, run_cli
 
@@ -194,3 +195,39 @@ def test_wheel_ships_the_templates(tmp_path: Path) -> None:
     module_file, templates, rendered = proc.stdout.split("\n", 2)
     assert module_file.startswith(str(venv)) and templates.startswith(str(venv))
     assert "n_estimators" in rendered
+
+
+@click.command()
+@debug_option
+@click.argument("outcome")
+def _probe_with_debug(outcome: str) -> None:
+    raise KeyError(outcome)
+
+
+def test_debug_after_the_command_is_the_same_flag(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(cli.COMMANDS, "probe", "tests.cli.test_cli:_probe_with_debug")
+    assert cli.run(["probe", "--debug", "bug"]) == 3
+    assert "Traceback" in capsys.readouterr().err
+    assert cli.run(["probe", "bug"]) == 3  # one run's flag does not outlive it
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def _commands(group: click.Group, ctx: click.Context) -> list[tuple[str, click.Command]]:
+    out: list[tuple[str, click.Command]] = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
+        out.append((name, command))
+        if isinstance(command, click.Group):
+            out += [(f"{name} {sub}", c) for sub, c in _commands(command, ctx)]
+    return out
+
+
+def test_every_command_takes_debug_after_its_name() -> None:
+    ctx = click.Context(cli.cli)
+    commands = _commands(cli.cli, ctx)
+    assert len(commands) >= len(cli.COMMANDS)
+    lacking = [name for name, c in commands if not any("--debug" in p.opts for p in c.params)]
+    assert lacking == []

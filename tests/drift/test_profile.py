@@ -82,3 +82,56 @@ def test_a_column_that_changes_type_between_files_is_an_error() -> None:
 def test_not_a_profile() -> None:
     with pytest.raises(MlciError, match="profile version"):
         Profile.from_json({"columns": []})
+
+
+def _ids(seed: int, n: int, distinct: int, new_share: float = 0.0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, distinct, n)
+    drawn[:distinct] = np.arange(distinct)  # every value at least once
+    ids = np.char.add("id", drawn.astype(str))
+    new = rng.random(n) < new_share
+    ids[new] = np.char.add("new", rng.integers(0, 10**9, int(new.sum())).astype(str))
+    return pa.table({"id": ids})
+
+
+def test_unseen_values_beyond_the_hash_limit_are_estimated_from_a_sample_of_values() -> None:
+    """More distinct reference values than `hash_limit`: a 1-in-2^k sample of values (by hash)
+    decides, and the unseen share is measured on the rows whose value is in the sample."""
+    settings = ProfileSettings(hash_limit=1000)
+    reference = build_reference(lambda: _ids(1, 60_000, 8000).to_batches(7000), settings)
+    col = reference.columns["id"]
+    assert col.hash_level >= 3  # 8,000 values into at most 1,000 hashes
+    assert 4000 <= col.distinct <= 16_000
+    again = Profile.from_json(json.loads(json.dumps(reference.to_json())))
+    for new_share, low, high in [(0.0, 0.0, 0.0), (0.5, 0.4, 0.6), (1.0, 1.0, 1.0)]:
+        current = build_current(_ids(2, 40_000, 8000, new_share).to_batches(5000), again)
+        (drift,) = compare(again, current).columns
+        assert low <= drift.stats["unseen_share"] <= high, new_share
+        assert drift.drifted is (new_share > 0)
+
+
+def test_merged_reference_profiles_keep_every_value_seen() -> None:
+    settings = ProfileSettings()
+    a = build_reference(lambda: _ids(3, 5000, 3000).to_batches(), settings)
+    b = build_reference(lambda: _ids(4, 5000, 3000).to_batches(), settings)
+    both = build_reference(
+        lambda: pa.concat_tables([_ids(3, 5000, 3000), _ids(4, 5000, 3000)]).to_batches(), settings
+    )
+    merged = merge(a, b).columns["id"]
+    assert (merged.value_hashes, merged.distinct) == (
+        both.columns["id"].value_hashes,
+        both.columns["id"].distinct,
+    )
+
+
+def test_value_hashes_are_fixed_and_do_not_depend_on_chunking() -> None:
+    """Saved profiles are compared later, by another process: the hash of a value never changes."""
+    from mlci.drift.valueset import hash_strings, hash_values
+
+    values = pa.array(["", "a", "ab", "ba", "é", "abc" * 50])
+    assert hash_values(["ab", "ba"]).tolist() == [1169690622860434928, 9058429732141055203]
+    assert hash_strings(values.slice(2, 2)).tolist() == hash_strings(values).tolist()[2:4]
+    assert hash_strings(pa.array(values.to_pylist(), type=pa.large_string())).tolist() == (
+        hash_strings(values).tolist()
+    )
+    assert len(set(hash_strings(values).tolist())) == len(values)

@@ -141,3 +141,42 @@ def test_a_constant_column_that_starts_to_vary_is_drift_whatever_the_share(
 
     assert drifted("current.csv") == {"version", "region"}
     assert drifted("same.csv") == set()
+
+
+def _ids(rng: np.random.Generator, n: int, new_share: float = 0.0) -> list[str]:
+    """Product ids drawn uniformly from 20,000; `new_share` of the rows get ids never used before."""
+    ids = np.char.add("p", rng.integers(0, 20_000, n).astype(str))
+    new = rng.random(n) < new_share
+    ids[new] = np.char.add("new-", np.arange(int(new.sum())).astype(str))
+    return [str(i) for i in ids]
+
+
+@pytest.mark.parametrize(("new_share", "low", "high"), [(0.0, 0.0, 0.0), (0.5, 0.47, 0.53), (1.0, 1.0, 1.0)])
+def test_high_cardinality_unseen_is_decided_against_every_reference_value(
+    folder: Path, new_share: float, low: float, high: float
+) -> None:
+    """Past 1,000 distinct values a column is pooled into "other" for the test, but "unseen" means
+    not in the reference at all: the same 20,000 product ids on both sides are not drift."""
+    rng = np.random.default_rng(11)
+    reference = np.char.add("p", rng.permutation(np.repeat(np.arange(20_000), 3)).astype(str))
+    pd.DataFrame({"product_id": reference}).to_csv(folder / "reference.csv", index=False)
+    pd.DataFrame({"product_id": _ids(rng, 30_000, new_share)}).to_csv(folder / "current.csv", index=False)
+
+    outputs = {
+        fmt: run_cli(
+            "monitor", "--reference", "reference.csv", "--current", "current.csv", "--format", fmt, cwd=folder
+        )
+        for fmt in ("json", "markdown")
+    }
+
+    assert all(p.returncode == 0 for p in outputs.values()), outputs["json"].stderr
+    (column,) = json.loads(outputs["json"].stdout)["columns"]
+    assert low <= column["stats"]["unseen_share"] <= high
+    assert column["drifted"] is (new_share > 0)
+    if new_share:
+        assert all(k.startswith("new-") for k in column["stats"]["unseen_top"])
+        assert f"unseen values {column['stats']['unseen_share']:.1%} of rows" in outputs["markdown"].stdout
+    else:
+        assert column["stats"]["unseen_top"] == {}
+        assert column["stats"]["unseen_categories"] == 0
+        assert "never had" not in outputs["markdown"].stdout

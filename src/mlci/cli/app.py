@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from mlci import __version__
+from mlci.cli.options import DEBUG, set_debug
 from mlci.errors import EXIT_UNEXPECTED, MlciError
 from mlci.safety import InertLines, write_command
 
@@ -82,7 +83,8 @@ def cli(ctx: click.Context, repo: str | None, debug: bool) -> None:
     if repo:
         os.chdir(repo)
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    ctx.obj.setdefault("debug", False)
+    set_debug(ctx, debug)  # the same flag as a command's own --debug (mlci.cli.options)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,6 +113,7 @@ def run(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    DEBUG["on"] = False
     try:
         result: Any = cli.main(args=args, prog_name="mlci", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -125,7 +128,7 @@ def _run(argv: list[str] | None) -> int:
         _report_error(exc)
         return exc.exit_code
     except Exception:
-        _report_unexpected(args)
+        _report_unexpected()
         return EXIT_UNEXPECTED
     return int(result) if isinstance(result, int) else 0
 
@@ -143,8 +146,9 @@ def _report_error(exc: MlciError) -> None:
         write_command(sys.stdout, f"::error title=mlci::{escape_data(full)}")
 
 
-def _report_unexpected(args: list[str]) -> None:
-    debug = "--debug" in args or os.environ.get("RUNNER_DEBUG") == "1" or os.environ.get("MLCI_DEBUG")
+def _report_unexpected() -> None:
+    # --debug before or after the command (mlci.cli.options.set_debug), or the environment
+    debug = DEBUG["on"] or os.environ.get("RUNNER_DEBUG") == "1" or os.environ.get("MLCI_DEBUG")
     kind, value, _ = sys.exc_info()
     name = kind.__name__ if kind else "error"
     click.echo(f"error: unexpected {name}: {redact(str(value))}", err=True)

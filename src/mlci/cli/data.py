@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import click
 
-from mlci.cli.options import report_format
+from mlci.cli.options import debug_option, report_format
 
 
 @click.group()
+@debug_option
 def data() -> None:
     """Test the data as well as the code: contracts, changes versus the base, drift."""
 
 
 @data.command()
+@debug_option
 @click.argument("paths", nargs=-1)
 @click.option("--base", help="Compare with the data at this revision (default on a PR: its base).")
 @report_format("Markdown for people, JSON for tools.")
@@ -29,6 +31,7 @@ def check(paths: tuple[str, ...], base: str | None, fmt: str, output: str | None
 
 
 @data.command()
+@debug_option
 @click.argument("paths", nargs=-1)
 @click.option("--rev", help="Infer from the data at this revision (default: the workspace).")
 @click.option("--write", is_flag=True, help="Add the contracts to mlci.yaml instead of printing them.")

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from mlci.cli.options import debug_option
+
 
 @click.command()
+@debug_option
 @click.argument("directory", default="mlci-demo", type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path) -> None:
     """Run the whole loop offline on a bundled example (train, report, deploy, monitor, retrain)."""

@@ -6,10 +6,13 @@ from typing import Any
 
 import click
 
+from mlci.cli.options import debug_option
+
 BUMPS = click.Choice(["major", "minor", "patch"])
 
 
 @click.command()
+@debug_option
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--stage", default=None, help="Stage to assign (default: deploy.stage, 'prod').")
 @click.option("--target", "target", default=None, help="Target from deploy.targets (default: deploy.target).")
@@ -40,6 +43,7 @@ def deploy(
 
 
 @click.command()
+@debug_option
 @click.argument("name")
 @click.option(
     "--to", "to", default="", help="Version to go back to (default: the previous one in the stage)."
@@ -60,6 +64,7 @@ def rollback(name: str, to: str, stage: str | None, target: str | None, environm
 
 
 @click.command()
+@debug_option
 @click.argument("name", default="")
 @click.option("--stage", default="", help="Only the models in this stage (JSON: a strategy.matrix list).")
 @click.option(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from mlci.cli.options import output_format
+from mlci.cli.options import debug_option, output_format
 
 
 @click.command()
+@debug_option
 @output_format("Output format.")
 def event(fmt: str) -> None:
     """Print the command the current GitHub event maps to (push→train/deploy, PR→report, ...)."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import click
 
+from mlci.cli.options import debug_option
+
 
 @click.command()
+@debug_option
 @click.option(
     "--ref",
     default=None,

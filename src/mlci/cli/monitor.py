@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from mlci.cli.options import report_format
+from mlci.cli.options import debug_option, report_format
 
 
 @click.command()
+@debug_option
 @click.argument("name", required=False, default="")
 @click.option(
     "--current",
@@ -59,4 +60,4 @@ def monitor(
     if reference and reference_profile:
         raise click.UsageError("give --reference or --reference-profile, not both")
     options = Options(name, current, reference, reference_profile, save_profile, fmt, output, open_pr)
-    run(RunContext.load(), options)
+    run(RunContext.load(repo_optional=True), options)

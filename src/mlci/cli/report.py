@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from mlci.cli.options import report_format
+from mlci.cli.options import debug_option, report_format
 
 
 @click.command()
+@debug_option
 @click.option(
     "--base", default=None, help="Base revision. Default: the PR's base commit, locally the default branch."
 )

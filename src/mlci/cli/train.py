@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from mlci.cli.options import output_format
+from mlci.cli.options import debug_option, output_format
 
 
 @click.command()
+@debug_option
 @click.argument("models", nargs=-1)
 @click.option(
     "--pull/--no-pull", default=None, help="Reuse results from the DVC remote [default: train.pull]."
@@ -33,6 +34,7 @@ def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit:
 
 
 @click.command()
+@debug_option
 @click.option("--base", default=None, help="Compare with this revision [default: the PR base / push before].")
 @click.option("--all", "all_models", is_flag=True, help="List every model, whatever changed.")
 @click.option(

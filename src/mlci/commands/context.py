@@ -11,7 +11,7 @@ import click
 
 from mlci.config import Config, load_config
 from mlci.github.actions import Actions, Runtime
-from mlci.repo.git import project_root
+from mlci.repo.git import GitError, project_root
 
 if TYPE_CHECKING:
     from mlci.github.client import GitHubClient
@@ -24,14 +24,27 @@ class RunContext:
     runtime: Runtime
     actions: Actions
     _client: GitHubClient | None = field(default=None, repr=False)
+    in_repo: bool = True  # False: started outside any git repository (`repo_optional`)
 
     @classmethod
-    def load(cls, start: Path | str = ".", env: Mapping[str, str] | None = None) -> RunContext:
-        root = project_root(start)
+    def load(
+        cls, start: Path | str = ".", env: Mapping[str, str] | None = None, *, repo_optional: bool = False
+    ) -> RunContext:
+        """The context of a command run in `start`. `repo_optional`: a command that can work on
+        plain files (`mlci monitor --reference A --current B`) runs outside a git repository too,
+        with `start` as its root and mlci.yaml read from there when present."""
+        in_repo = True
+        try:
+            root = project_root(start)
+        except GitError:
+            if not repo_optional:
+                raise
+            root, in_repo = Path(start).resolve(), False
         runtime = Runtime.from_env(env)
         actions = Actions(runtime)
         actions.mask(runtime.token)
-        return cls(root=root, config=load_config(root), runtime=runtime, actions=actions)
+        config = load_config(root)
+        return cls(root=root, config=config, runtime=runtime, actions=actions, in_repo=in_repo)
 
     def github(self) -> GitHubClient:
         """The GitHub API, or the offline outbox when there is no token (said once)."""

@@ -21,7 +21,6 @@ from mlci.fsutil import write_text_atomic
 from mlci.github.actions import Actions
 from mlci.monitor.inputs import Observed, Options, Production
 from mlci.monitor.reference import Reference, load_reference
-from mlci.repo.git import git
 from mlci.safety import one_line
 
 
@@ -29,9 +28,9 @@ def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
     """Monitor one model; returns the JSON report (also written where the options say)."""
     from mlci.monitor.report import build_report, render_markdown
 
-    name, model = choose_model(ctx, opts.name)
+    name, model = check_inputs(ctx, opts)
     prod = production(ctx, name)
-    ref = load_reference(ctx.root, ctx.config, name, model, prod.commit, opts)
+    ref = load_reference(ctx.root, ctx.config, name, model, prod.commit, opts, cache=ctx.in_repo)
     try:
         observed = observe(ctx, opts.current, ref, model)
     finally:
@@ -44,6 +43,120 @@ def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
     return report
 
 
+def check_inputs(ctx: RunContext, opts: Options) -> tuple[str, ModelConfig | None]:
+    """Every input checked before any is read (the model, the data): all problems in one error."""
+    from mlci.repo.git import resolve
+
+    problems: list[MlciError] = []
+    name, model = opts.name, None
+    try:
+        name, model = choose_model(ctx, opts.name)
+    except MlciError as exc:
+        problems.append(exc)
+    problems += _data_problems(ctx, opts.current, "--current")
+    commit = resolve(ctx.root, "HEAD") if ctx.in_repo else None
+    if opts.reference_profile:
+        if not Path(opts.reference_profile).is_file():
+            problems.append(
+                MlciError(
+                    f"reference profile {opts.reference_profile} not found",
+                    "write one with --save-profile FILE",
+                )
+            )
+    elif opts.reference:
+        revision = ctx.in_repo and commit is not None and resolve(ctx.root, opts.reference) is not None
+        if not revision and _data_problems(ctx, opts.reference, "--reference"):
+            problems.append(
+                MlciError(
+                    f"--reference {opts.reference!r} is neither a data file, glob or folder nor a git revision",
+                    "pass a CSV/Parquet path, or a commit/tag/branch at which to read the training data",
+                )
+            )
+    elif not any(p.message.startswith(("no model named", "mlci.yaml has")) for p in problems):
+        if model is None or not model.data:
+            problems.append(
+                MlciError(
+                    f"no reference data: models.{name or 'NAME'}.data is not set in mlci.yaml",
+                    "set the model's training data in mlci.yaml, or pass --reference PATH",
+                )
+            )
+        elif not ctx.in_repo:
+            problems.append(_no_repo("the training data is read at the production commit"))
+        elif commit is None:
+            problems.append(_no_commit("the training data is read at the production commit"))
+    if opts.open_pr and not ctx.in_repo:
+        problems.append(_no_repo("--open-pr opens a pull request from this repository"))
+    elif opts.open_pr and commit is None:
+        problems.append(_no_commit("--open-pr opens a pull request from a commit"))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        hints = list(dict.fromkeys(p.hint for p in problems if p.hint))
+        raise MlciError(
+            f"{len(problems)} problems with the inputs:\n" + "\n".join(f"  - {p.message}" for p in problems),
+            "; ".join(hints) or None,
+        )
+    return name, model
+
+
+def _no_repo(why: str) -> MlciError:
+    return MlciError(
+        f"{Path.cwd().name or '.'} is not inside a git repository: {why}",
+        "pass --reference FILE to compare two files anywhere, or run in your project's checkout (-C PATH)",
+    )
+
+
+def _no_commit(why: str) -> MlciError:
+    return MlciError(
+        f"this git repository has no commits yet: {why}",
+        "commit the project first (`git add` and `git commit`), or pass --reference FILE",
+    )
+
+
+def _data_problems(ctx: RunContext, spec: str, option: str) -> list[MlciError]:
+    """Why `spec` names no data here: [] when it names local files or may be a DVC-tracked path."""
+    from mlci.repo.tables import local_files
+
+    try:
+        if local_files(spec, Path.cwd()) is not None:
+            return []
+        if not Path(spec).is_absolute() and local_files(spec, ctx.root) is not None:
+            return []
+    except MlciError as exc:
+        return [exc]
+    if ctx.in_repo and _maybe_dvc_tracked(ctx.root, spec):
+        return []  # DVC decides (and says so) when the data is read
+    where = "not a local file, glob or folder" + (", nor a DVC-tracked path" if ctx.in_repo else "")
+    return [
+        MlciError(
+            f"no data at {spec} ({option}): {where}",
+            "give a CSV/Parquet file, a glob (quoted) or a folder; a DVC path must be tracked",
+        )
+    ]
+
+
+def _maybe_dvc_tracked(root: Path, spec: str) -> bool:
+    """Whether DVC could know `spec`: a `.dvc` file for it or a folder above it, or a dvc.yaml /
+    dvc.lock that names it or a folder above it. Cheap; a yes is checked by DVC when reading."""
+    if not (root / ".dvc").is_dir() or any(ch in spec for ch in "*?["):
+        return False
+    path = Path(spec) if Path(spec).is_absolute() else Path.cwd() / spec
+    try:
+        relative = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    chain = [relative, *list(relative.parents)[:-1]]
+    if any((root / f"{p.as_posix()}.dvc").is_file() for p in chain):
+        return True
+    texts = []
+    for folder in [Path("."), *reversed(chain[1:])]:
+        for name in ("dvc.yaml", "dvc.lock"):
+            file = root / folder / name
+            if file.is_file():
+                texts.append(file.read_text(encoding="utf-8", errors="replace"))
+    return any(p.as_posix() in text for p in chain for text in texts)
+
+
 def choose_model(ctx: RunContext, name: str) -> tuple[str, ModelConfig | None]:
     if not name and not ctx.config.models:
         return "", None  # compare data alone: no model, no prediction drift or decay
@@ -52,8 +165,14 @@ def choose_model(ctx: RunContext, name: str) -> tuple[str, ModelConfig | None]:
 
 def production(ctx: RunContext, name: str) -> Production:
     """The commit of the version in production, from the registry; HEAD when there is none."""
+    from mlci.repo.git import resolve
+
+    if not ctx.in_repo:
+        return Production("", None, "none", "not in a git repository: the given files are compared")
+    head = resolve(ctx.root, "HEAD")
+    if head is None:
+        return Production("", None, "none", "this git repository has no commits yet: no model version")
     stage = ctx.config.deploy.stage
-    head = git(ctx.root, "rev-parse", "HEAD")
     from mlci.deploy.registry import find_stage
 
     entry = find_stage(ctx.root, name, stage) if name else None

@@ -13,6 +13,7 @@ from typing import Any
 
 from mlci.config import ColumnContract, DatasetContract
 from mlci.data.stats import KINDS_NUMERIC, DataStats, as_text, contains
+from mlci.drift.kinds import type_kind
 
 
 @dataclass
@@ -147,11 +148,11 @@ def _bad_type(kind: str, series: Any, numbers: Any, present: Any) -> Any:
     if kind == "int":
         return present & (numbers.isna() | (numbers % 1 != 0))
     if kind == "bool":
-        if pd.api.types.is_bool_dtype(series.dtype):
+        if type_kind(series.dtype) == "bool":
             return None
         return present & ~as_text(series).str.lower().isin(["true", "false", "0", "1"])
     if kind == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if type_kind(series.dtype) == "datetime":
             return None
         return present & pd.to_datetime(series, errors="coerce", format="mixed").isna()
     return None  # str, category, any: every value reads as text

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mlci.drift.kinds import contract_type, merge_type_kinds, type_kind
+
 KINDS_NUMERIC = ("int", "float")
 VALUE_LIMIT = 50  # value counts are kept while a column has at most this many distinct values
 
@@ -40,42 +42,25 @@ class DataStats:
 
 
 def kind_of(series: Any) -> str:
-    import pandas as pd
-
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "int"
-    if pd.api.types.is_float_dtype(dtype):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "category"
-    return "str"
+    """The contract type of a pandas column: the one classification (mlci.drift.kinds)."""
+    return contract_type(type_kind(series.dtype))
 
 
 def merge_kind(old: str, new: str) -> str:
     """The kind of a column whose chunks were read as `old` and `new` (pandas infers per chunk)."""
-    if old == new:
-        return old
-    if {old, new} <= {"int", "float", "bool"}:
-        return "float" if "float" in (old, new) else "int"
-    return "str"
+    return merge_type_kinds(old, new)
 
 
 def as_text(series: Any) -> Any:
     """Values as the text a contract's `allowed` list holds: 1.0 read from a CSV int column is "1"."""
-    import pandas as pd
-
-    if pd.api.types.is_float_dtype(series.dtype):
+    kind = type_kind(series.dtype)
+    if kind == "float":
         text = series.astype(str)
         whole = series.notna() & (series % 1 == 0)
         if whole.any():
             text[whole] = series[whole].astype("int64").astype(str)
         return text
-    if pd.api.types.is_bool_dtype(series.dtype):
+    if kind == "bool":
         return series.map({True: "true", False: "false"})
     return series.astype(str)
 

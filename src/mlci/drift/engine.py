@@ -35,7 +35,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlci.drift import stats
+from mlci.drift import kinds, stats
 from mlci.drift.profile import ColumnProfile, Profile
 from mlci.errors import MlciError
 
@@ -101,6 +101,7 @@ class ColumnDrift:
     method: str = ""  # the effect size shown as `score`: wasserstein, psi, jensen-shannon, unseen
     score: float | None = None
     threshold: float | None = None
+    column_class: str = ""  # mlci.drift.kinds.column_class of the reference (else current) column
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "candidates_all"}
@@ -240,6 +241,15 @@ def compare_column(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> Column
 
 def _measure(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     kind = ref.kind if ref.kind != "empty" and ref.present else cur.kind  # the side that has values
+    if kind == "categorical" and kinds.is_free_text(ref if ref.present else cur):
+        side = ref if ref.present else cur
+        result = _ignored(
+            ref,
+            cur,
+            f"free text (mean length {side.length_sum / side.present:.0f}, mostly distinct values): "
+            "not compared value by value",
+        )
+        return result
     if kind == "numeric":
         result = _numeric(ref, cur, rule)
     elif kind == "categorical":
@@ -263,7 +273,9 @@ def _decide(result: ColumnDrift, rule: Rule, adjusted: list[float]) -> None:
 
 
 def _base(ref: ColumnProfile, cur: ColumnProfile, kind: str, test: str) -> ColumnDrift:
+    side = ref if ref.present or not cur.present else cur
     return ColumnDrift(
+        column_class=kinds.column_class(side),
         name=ref.name,
         kind=kind,
         drifted=False,
@@ -335,28 +347,43 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDr
         result.notes.append(f"no values in the {'reference' if not ref.present else 'current'} data")
         return result
     keys = list(ref.categories) + [k for k in cur.categories if k not in ref.categories]
-    r = [ref.categories.get(k, 0) for k in keys] + [ref.other]
-    c = [cur.categories.get(k, 0) for k in keys] + [cur.other]
+    # the reference's pooled values and the current values it also had share the "other" bin;
+    # unseen values beyond the named ones get a bin of their own (the reference has none there)
+    r = [ref.categories.get(k, 0) for k in keys] + [ref.other, 0]
+    c = [cur.categories.get(k, 0) for k in keys] + [cur.other, cur.unseen_other]
     unseen = {k: n for k, n in cur.categories.items() if k not in ref.categories}
-    unseen_share = sum(unseen.values()) / cur.present
-    p, chi2 = stats.chi2(r, c)
-    js = stats.js(r, c)
+    if cur.against_reference:  # decided against the reference's value hashes
+        unseen_share = cur.unseen / cur.unseen_checked if cur.unseen_checked else 0.0
+        unseen_count = len(unseen) + (1 if cur.unseen_other else 0)
+    else:  # a profile counted on its own: only values named on both sides can be told apart
+        unseen_share = sum(unseen.values()) / cur.present
+        unseen_count = len(unseen)
+    # the tests see every unseen value in one bin: a thousand one-row bins would drown the signal
+    # in degrees of freedom (20 % of rows in new ids scored p = 0.1); the distance is the same
+    named = len(ref.categories)
+    new_rows = cur.unseen if cur.against_reference else sum(unseen.values())
+    pooled_r, pooled_c = [*r[:named], ref.other, 0], [*c[:named], cur.other, new_rows]
+    p, chi2 = stats.chi2(pooled_r, pooled_c)
+    js = stats.js(pooled_r, pooled_c)
     top_unseen = dict(sorted(unseen.items(), key=lambda kv: -kv[1])[:10])
     result.stats = {
         "chi2": chi2,
         "p_value": p,
         "js": js,
         "unseen_share": unseen_share,
-        "unseen_categories": len(unseen),
+        "unseen_categories": unseen_count,
         "unseen_top": top_unseen,
     }
-    result.histogram = stats.categorical_histogram(keys, r, c)
+    result.histogram = stats.categorical_histogram(keys, r, c)  # pooled bins go to "(other)"
     if unseen_share / rule.unseen_share > js / rule.js:
         result.method, result.score, result.threshold = "unseen", unseen_share, rule.unseen_share
     else:
         result.method, result.score, result.threshold = "jensen-shannon", js, rule.js
-    if unseen:
-        result.notes.append(f"{len(unseen)} value(s) the reference never had, {unseen_share:.1%} of the rows")
+    if unseen_count:
+        more = "more than " if cur.unseen_other else ""
+        result.notes.append(
+            f"{more}{len(unseen)} value(s) the reference never had, {unseen_share:.1%} of the rows"
+        )
     large = []
     if js >= rule.js:
         large.append(f"Jensen–Shannon {js:.3g} ≥ {rule.js:g} (chi² p={p:.2g})")

@@ -7,7 +7,11 @@ not by the data. Per column it keeps the row count, the missing count, and
   (``fine_bins`` equal-frequency bins, whose every ``fine_bins // bins``-th edge makes the *coarse*
   bins used for PSI and histograms), and the exact values while there are at most ``exact_limit``
   (small samples get exact tests);
-- categorical: the count of each value (at most ``max_categories``, the rest counted as "other").
+- categorical: the count of each value (at most ``max_categories``, the rest counted as "other"),
+  and for a reference the 64-bit hashes of its distinct values (`mlci.drift.valueset`: exact up to
+  ``hash_limit`` values, then sampled by value). A current profile counts the reference's named
+  values by name, pools the other values the reference had as "other", and counts the values it
+  never had as unseen: "unseen" is decided against the hashes, never by the pooling.
 
 The reference profile decides the bin edges; a current profile is built with the reference's edges
 (`ProfileBuilder(reference=...)`), so two profiles can be compared bin by bin, saved as JSON,
@@ -19,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from mlci.drift import kinds
 from mlci.drift.profile_model import (
     PROFILE_VERSION,
     ColumnProfile,
@@ -33,6 +38,8 @@ from mlci.errors import MlciError
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
+
+    from mlci.drift import valueset
 
 __all__ = [
     "PROFILE_VERSION",
@@ -55,20 +62,8 @@ __all__ = [
 
 
 def column_kind(arrow_type: pa.DataType) -> Kind:
-    import pyarrow as pa
-
-    t = arrow_type
-    if pa.types.is_dictionary(t):
-        t = t.value_type
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return "numeric"
-    if pa.types.is_temporal(t):  # dates, timestamps, times, durations: compared as numbers (epoch units)
-        return "numeric"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t):
-        return "categorical"
-    if pa.types.is_null(t):
-        return "empty"
-    return "unsupported"
+    """How drift compares a column of this Arrow type (mlci.drift.kinds, the one classification)."""
+    return kinds.drift_kind(kinds.type_kind(arrow_type))
 
 
 class ProfileBuilder:
@@ -85,6 +80,9 @@ class ProfileBuilder:
         self.rows = 0
         self._samples: dict[str, _Sampler] = {}
         self._sorted_edges: dict[str, np.ndarray] = {}
+        self._value_sets: dict[str, valueset.HashSet] = {}  # reference: distinct-value hashes
+        self._ref_hashes: dict[str, np.ndarray] = {}  # current: the reference's, decoded
+        self._named: dict[str, np.ndarray] = {}  # sorted hashes of the values counted by name
 
     def add(self, batch: pa.RecordBatch | pa.Table, *, stats: bool = True, counts: bool = True) -> None:
         if stats:
@@ -121,9 +119,15 @@ class ProfileBuilder:
         self._samples.clear()
 
     def finish(self, source: dict[str, Any] | None = None) -> Profile:
+        from mlci.drift import valueset
+
         for col in self.columns.values():
             if col.values is not None and col.kind != "numeric":
                 col.values = None
+            values = self._value_sets.get(col.name)
+            if values is not None and col.kind == "categorical":
+                col.value_hashes, col.hash_level = valueset.encode(values.sorted()), values.level
+                col.distinct = valueset.distinct(col.value_hashes, col.hash_level)
         return Profile(dict(self.columns), self.rows, self.settings, dict(source or {}))
 
     # -- per kind --
@@ -134,6 +138,7 @@ class ProfileBuilder:
         if col is None:
             ref = self.reference.columns.get(name) if self.reference else None
             col = ColumnProfile(name=name, kind=kind, dtype=str(arrow_type))
+            col.type_kind = kinds.type_kind(arrow_type)
             if ref is not None and ref.kind == "numeric" and kind in ("numeric", "empty"):
                 col.kind = "numeric"
                 col.edges, col.coarse_edges = list(ref.edges), list(ref.coarse_edges)
@@ -148,6 +153,7 @@ class ProfileBuilder:
             self.columns[name] = col
         elif col.kind == "empty" and kind not in ("empty", "unsupported"):
             col.kind, col.dtype = kind, str(arrow_type)  # the first chunks were all empty
+            col.type_kind = kinds.type_kind(arrow_type)
             if kind == "numeric" and self.reference is None:
                 self._samples[name] = _Sampler(self.settings.sample_size)
         elif kind not in ("empty", col.kind):
@@ -191,15 +197,84 @@ class ProfileBuilder:
             array = array.dictionary_decode()
         if pa.types.is_boolean(array.type):
             array = pc.cast(array, pa.string())
+        else:  # length and words: what tells free text from categories (mlci.drift.kinds)
+            col.length_sum += int(pc.sum(pc.utf8_length(array)).as_py() or 0)
+            col.spaced += int(pc.sum(pc.match_substring(array, " ")).as_py() or 0)
         counted = pc.value_counts(array.drop_null() if hasattr(array, "drop_null") else array)
-        for value, n in zip(
-            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
-        ):
-            key = str(value)
-            if key in col.categories or len(col.categories) < self.settings.max_categories:
-                col.categories[key] = col.categories.get(key, 0) + int(n)
-            else:
-                col.other += int(n)
+        values = counted.field("values")
+        if not len(values):
+            return
+        import numpy as np
+
+        from mlci.drift import valueset
+
+        counts = np.asarray(float64_values(counted.field("counts")), dtype=np.int64)
+        hashes = valueset.hash_strings(values)
+        everything = np.ones(len(values), dtype=bool)
+        ref = self.reference.columns.get(col.name) if self.reference is not None else None
+        if ref is not None and ref.kind == "categorical" and ref.present:
+            self._count_against(col, ref, values, counts, hashes)
+            return
+        room = self.settings.max_categories - len(col.categories)
+        col.other += self._tally(col.categories, col.name, room, values, hashes, counts, everything)
+        seen = self._value_sets.get(col.name)
+        if seen is None:
+            seen = self._value_sets[col.name] = valueset.HashSet(self.settings.hash_limit)
+        seen.add(hashes)
+
+    def _count_against(
+        self, col: ColumnProfile, ref: ColumnProfile, values: Any, counts: Any, hashes: Any
+    ) -> None:
+        """Current values counted in the reference's terms: by name where the reference counted the
+        value by name, else pooled as "other" when the reference had it, else unseen."""
+        import numpy as np
+
+        from mlci.drift import valueset
+
+        known = self._ref_hashes.get(col.name)
+        if known is None:
+            known = self._ref_hashes[col.name] = valueset.decode(ref.value_hashes)
+            self._named[f"ref:{col.name}"] = np.sort(valueset.hash_values(ref.categories))
+        col.against_reference = True
+        decidable = valueset.in_range(hashes, ref.hash_level)
+        named = valueset.contains(self._named[f"ref:{col.name}"], hashes)
+        seen = valueset.contains(known, hashes)
+        col.unseen_checked += int(counts[decidable].sum())
+        self._tally(col.categories, f"ref:{col.name}", 0, values, hashes, counts, named)
+        # the reference had it (or, sampled beyond hash_limit, it cannot be told): pooled as "other"
+        col.other += int(counts[~named & (seen | ~decidable)].sum())
+        unseen = ~named & decidable & ~seen
+        col.unseen += int(counts[unseen].sum())
+        key = f"unseen:{col.name}"
+        room = self.settings.max_categories - len(self._named.get(key, ()))
+        col.unseen_other += self._tally(col.categories, key, room, values, hashes, counts, unseen)
+
+    def _tally(
+        self, store: dict[str, int], key: str, room: int, values: Any, hashes: Any, counts: Any, mask: Any
+    ) -> int:
+        """Count the values under `mask` by name in `store`: those named already (by hash, cached
+        under `key`), and new names while there is `room`. Returns the rows of values left unnamed.
+
+        Only the named values become Python strings: a batch of 100k distinct ids costs numpy time."""
+        import numpy as np
+        import pyarrow as pa
+
+        from mlci.drift import valueset
+
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return 0
+        named = self._named.get(key, np.empty(0, dtype=np.uint64))
+        known = valueset.contains(named, hashes[idx])
+        fresh = idx[~known]
+        taken = fresh[: max(room, 0)]
+        chosen = np.concatenate([idx[known], taken])
+        names = values.take(pa.array(chosen, type=pa.int64())).to_pylist()
+        for name, n in zip(names, counts[chosen].tolist(), strict=True):
+            store[str(name)] = store.get(str(name), 0) + int(n)
+        if len(taken):
+            self._named[key] = np.sort(np.concatenate([named, hashes[taken]]))
+        return int(counts[fresh[max(room, 0) :]].sum())
 
 
 def float64_values(array: Any) -> np.ndarray:

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from mlci.errors import MlciError
 
-PROFILE_VERSION = 3  # 2: temporal columns are numeric; 3: an empty CSV cell is missing in text columns too
+# 2: temporal columns are numeric; 3: an empty CSV cell is missing in text columns too;
+# 4: categorical columns keep the hashes of their distinct values (unseen decided exactly)
+PROFILE_VERSION = 4
 Kind = Literal["numeric", "categorical", "empty", "unsupported"]
 
 
@@ -23,6 +25,7 @@ class ProfileSettings:
     sample_size: int = 50_000  # at most this many values per column place the quantile edges
     max_categories: int = 1000  # distinct values counted per categorical column
     hold_rows: int = 200_000  # rows kept from pass 1 to avoid a second pass over small data
+    hash_limit: int = 1_000_000  # distinct-value hashes kept per categorical column (8 B each)
 
     def __post_init__(self) -> None:
         if self.bins < 2 or self.fine_bins % self.bins:
@@ -49,7 +52,21 @@ class ColumnProfile:
     sums: list[float] = field(default_factory=list)  # sum of the values in each fine bin
     values: list[float] | None = field(default_factory=list)  # exact values; None once over the limit
     categories: dict[str, int] = field(default_factory=dict)
-    other: int = 0  # categorical values beyond max_categories
+    other: int = 0  # categorical values beyond max_categories (current: values the reference had)
+    # reference: the 64-bit hashes of its distinct values (mlci.drift.valueset), base64, sorted;
+    # hash_level > 0: only 1 value in 2**hash_level kept (more than hash_limit distinct values)
+    value_hashes: str = ""
+    hash_level: int = 0
+    distinct: int = 0  # distinct values (reference: exact up to hash_limit, then estimated)
+    # current, counted against the reference's hashes: rows whose value could be decided, rows
+    # whose value the reference never had, and those of them not counted by name (beyond the cap)
+    unseen_checked: int = 0
+    unseen: int = 0
+    unseen_other: int = 0
+    against_reference: bool = False
+    type_kind: str = ""  # mlci.drift.kinds.type_kind of its type: int, float, bool, datetime, str, …
+    length_sum: int = 0  # text: total length of the values (characters), for free-text detection
+    spaced: int = 0  # text: values holding a space
 
     @property
     def present(self) -> int:
@@ -86,7 +103,7 @@ class ColumnProfile:
         if self.kind == "numeric":
             base.update(mean=finite(self.mean), std=finite(self.std), min=self.min, max=self.max)
         elif self.kind == "categorical":
-            base.update(distinct=len(self.categories) + (1 if self.other else 0))
+            base.update(distinct=self.distinct or len(self.categories) + (1 if self.other else 0))
         return base
 
 
@@ -134,7 +151,7 @@ def merge(a: Profile, b: Profile) -> Profile:
     for name in [*a.columns, *(n for n in b.columns if n not in a.columns)]:
         x, y = a.columns.get(name), b.columns.get(name)
         if x is not None and y is not None:
-            columns[name] = _merge_column(x, y, a.settings.exact_limit)
+            columns[name] = _merge_column(x, y, a.settings)
         else:
             only = x if x is not None else y
             assert only is not None
@@ -142,7 +159,7 @@ def merge(a: Profile, b: Profile) -> Profile:
     return Profile(columns, a.rows + b.rows, a.settings, dict(a.source))
 
 
-def _merge_column(x: ColumnProfile, y: ColumnProfile, exact_limit: int) -> ColumnProfile:
+def _merge_column(x: ColumnProfile, y: ColumnProfile, settings: ProfileSettings) -> ColumnProfile:
     if x.kind == "empty":
         x, y = y, x
     if y.kind not in ("empty", x.kind) or (
@@ -160,10 +177,23 @@ def _merge_column(x: ColumnProfile, y: ColumnProfile, exact_limit: int) -> Colum
         out.counts = [a + b for a, b in zip(x.counts, y.counts, strict=True)] if x.counts else list(y.counts)
         out.sums = [a + b for a, b in zip(x.sums, y.sums, strict=True)] if x.sums else list(y.sums)
     both = (x.values or []) + (y.values or [])
-    out.values = both if x.values is not None and y.values is not None and len(both) <= exact_limit else None
+    exact = x.values is not None and y.values is not None and len(both) <= settings.exact_limit
+    out.values = both if exact else None
     for key, n in y.categories.items():
         out.categories[key] = out.categories.get(key, 0) + n
     out.other = x.other + y.other
+    if x.value_hashes or y.value_hashes:
+        from mlci.drift import valueset
+
+        out.value_hashes, out.hash_level = valueset.union(
+            x.value_hashes, x.hash_level, y.value_hashes, y.hash_level, settings.hash_limit
+        )
+        out.distinct = valueset.distinct(out.value_hashes, out.hash_level)
+    out.unseen_checked = x.unseen_checked + y.unseen_checked
+    out.unseen = x.unseen + y.unseen
+    out.unseen_other = x.unseen_other + y.unseen_other
+    out.against_reference = x.against_reference or y.against_reference
+    out.length_sum, out.spaced = x.length_sum + y.length_sum, x.spaced + y.spaced
     return out
 
 

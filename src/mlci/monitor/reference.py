@@ -43,20 +43,32 @@ def settings_for(config: Config) -> ProfileSettings:
 
 
 def load_reference(
-    root: Path, config: Config, name: str, model: ModelConfig | None, commit: str, opts: Options
+    root: Path,
+    config: Config,
+    name: str,
+    model: ModelConfig | None,
+    commit: str,
+    opts: Options,
+    *,
+    cache: bool = True,
 ) -> Reference:
+    """The reference; `commit` "" (no repository, or no commit yet): files only, no model."""
     from mlci.monitor.model import load_model
 
     notes: list[str] = []
-    loaded = load_model(root, model.path, commit) if model and model.path else None
+    loaded = load_model(root, model.path, commit) if model and model.path and commit else None
     if model is not None and not model.path:
         notes.append(f"models.{name}.path is not set: no prediction drift or decay")
+    elif model is not None and not commit:
+        notes.append("no commit to read the model at: no prediction drift or decay")
     if opts.reference_profile:
         profile, prediction, info = _read_saved(Path(opts.reference_profile))
         if prediction is None and loaded is not None:
             notes.append("the saved reference profile has no predictions: no prediction drift")
     else:
-        profile, prediction, info = _profiled(root, config, name, model, commit, opts.reference, loaded)
+        profile, prediction, info = _profiled(
+            root, config, name, model, commit, opts.reference, loaded, cache=cache
+        )
     if opts.save_profile:
         write_text_atomic(opts.save_profile, _saved_text(profile, prediction, info))
     ref = Reference(name, profile, prediction, loaded, commit, info, notes)
@@ -71,6 +83,8 @@ def _profiled(
     commit: str,
     given: str,
     loaded: Any | None,
+    *,
+    cache: bool = True,
 ) -> tuple[Profile, Profile | None, dict[str, Any]]:
     from mlci.drift.profile import build_reference
     from mlci.monitor.model import prediction_batches
@@ -92,9 +106,9 @@ def _profiled(
             ).encode()
         ).hexdigest()
         info = {**data.describe(), "kind": "data", "hash": digest[:16]}
-        cache = root / config.monitor.profile_dir / f"{digest[:32]}.json"
-        if cache.is_file():
-            profile, prediction, _ = _read_saved(cache)
+        saved = root / config.monitor.profile_dir / f"{digest[:32]}.json"
+        if cache and saved.is_file():
+            profile, prediction, _ = _read_saved(saved)
             return profile, prediction, {**info, "rows": profile.rows, "cached": True}
         profile = build_reference(lambda: data.batches(chunk), settings, info)
         prediction = None
@@ -103,7 +117,8 @@ def _profiled(
                 lambda: prediction_batches(loaded, data.batches(chunk), target), settings
             )
     info.update(rows=profile.rows, cached=False)
-    write_text_atomic(cache, _saved_text(profile, prediction, info))
+    if cache:  # outside a repository nothing is written next to the files compared
+        write_text_atomic(saved, _saved_text(profile, prediction, info))
     return profile, prediction, info
 
 
@@ -122,6 +137,11 @@ def _reference_data(root: Path, name: str, model: ModelConfig | None, commit: st
                 "pass a CSV/Parquet path, or a commit/tag/branch at which to read the training data",
             )
         commit = rev
+    if not commit:
+        raise MlciError(
+            "no commit to read the training data at (no git repository, or no commit yet)",
+            "pass --reference FILE, or commit the project first",
+        )
     if model is None or not model.data:
         raise MlciError(
             f"no reference data: models.{name or 'NAME'}.data is not set in mlci.yaml",
