@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mlci.cli.options import output_format
+from mlci.cli.options import debug_option, output_format
 
 
 @click.command()
@@ -15,6 +15,7 @@ from mlci.cli.options import output_format
     help="Print only the pip requirements of the DVC plugins the remotes need, one per line.",
 )
 @output_format("Output format.")
+@debug_option
 def doctor(plugins_only: bool, fmt: str) -> int:
     """Check the DVC remotes: URL scheme, plugin installed, credentials present (names only).
 
