@@ -369,7 +369,9 @@ def test_refs(client: GitHubClient) -> None:
     with pytest.raises(GitHubError, match="Reference already exists"):
         client.create_ref("refs/tags/model@v1.0.0", SHA)
     client.update_ref("heads/main", SHA, force=True)
-    assert client.get_ref("refs/heads/main") == {**main, "object": {"sha": SHA, "type": "commit"}}
+    after = client.get_ref("refs/heads/main")
+    assert after is not None and after["object"]["sha"] == SHA
+    assert after is not None and after["ref"] == main["ref"] and after["object"]["sha"] == SHA
 
 
 def test_check_run_with_120_annotations_takes_three_requests(
@@ -503,3 +505,17 @@ def test_a_pagination_link_to_another_origin_is_refused_without_the_token(link: 
         server.shutdown()
         server.server_close()
     assert len(server.seen) == 1  # only the first page was asked for
+
+
+def test_a_ref_update_that_is_not_a_fast_forward_is_refused(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    base, ours, theirs, later = "1" * 40, "2" * 40, "3" * 40, "4" * 40
+    fake_github.commits.update({base: [], ours: [base], theirs: [base], later: [ours]})
+    client.create_ref("refs/heads/topic", ours)
+    with pytest.raises(GitHubError, match="not a fast forward"):
+        client.update_ref("heads/topic", theirs)  # a sibling: would drop `ours`
+    client.update_ref("heads/topic", later)  # a descendant
+    client.update_ref("heads/topic", theirs, force=True)
+    found = client.get_ref("heads/topic")
+    assert found is not None and found["object"]["sha"] == theirs

@@ -39,6 +39,14 @@ MAIN_SHA = "a" * 40
 Json = dict[str, Any]
 
 
+def _documented(method: str, path: str, status: int, body: Any) -> Any:
+    """The answer with every field GitHub documents for it (tests/testing/openapi.py), when GitHub's
+    description is installed; the fake's own state is never changed by it."""
+    from tests.testing.openapi import SPEC, github_api
+
+    return github_api().complete(method, path, status, body) if SPEC.exists() else body
+
+
 @dataclass
 class Recorded:
     """One request as the server saw it; the token in `authorization` is replaced by `***`."""
@@ -186,6 +194,7 @@ class FakeGitHub:
         self.pulls: list[Json] = []
         self.labels: dict[int, list[str]] = {}
         self.refs: dict[str, str] = {"refs/heads/main": MAIN_SHA}
+        self.commits: dict[str, list[str]] = {}  # sha → parents, for fast-forward checks (tests fill it)
         self.check_runs: dict[int, Json] = {}
         self.annotations: dict[int, list[Json]] = {}
         self.statuses: dict[str, list[Json]] = {}  # sha → statuses, newest first
@@ -205,6 +214,10 @@ class FakeGitHub:
     # Life cycle
 
     def start(self) -> FakeGitHub:
+        from tests.testing.openapi import SPEC, github_api
+
+        if SPEC.exists():
+            github_api()  # loaded before the first answer, which completes from it (`_documented`)
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.block_on_close = False  # do not wait for idle keep-alive connections on close
@@ -338,13 +351,10 @@ class FakeGitHub:
         self._send(h, reply, record)
 
     def _send(self, h: BaseHTTPRequestHandler, reply: Reply, record: Recorded) -> None:
-        body = (
-            reply.raw
-            if reply.raw is not None
-            else b""
-            if reply.body is None
-            else json.dumps(reply.body).encode()
-        )
+        answer = reply.body
+        if answer is not None and reply.raw is None and not record.fault and reply.status < 400:
+            answer = _documented(h.command, record.path, reply.status, json.loads(json.dumps(answer)))
+        body = reply.raw if reply.raw is not None else b"" if answer is None else json.dumps(answer).encode()
         used = len(self.requests)
         headers = {
             "x-github-request-id": f"FAKE:{used:06d}",
@@ -509,7 +519,8 @@ class FakeGitHub:
             and head in (None, p["head"].get("label"))
             and base in (None, p["base"]["ref"])
         ]
-        return self._page(req, pulls)
+        # list items are GitHub's "pull-request-simple": no `merged` flag, only `merged_at`
+        return self._page(req, [{k: v for k, v in p.items() if k != "merged"} for p in pulls])
 
     def _create_pull(self, req: Req) -> Reply:
         body, owner = req.body, self.repository.split("/")[0]
@@ -535,6 +546,7 @@ class FakeGitHub:
             "body": body.get("body"),
             "draft": bool(body.get("draft")),
             "merged": False,
+            "merged_at": None,
             "head": {
                 "ref": branch,
                 "label": label,
@@ -594,10 +606,23 @@ class FakeGitHub:
 
     def _add_assignees(self, req: Req) -> Reply:
         number = int(req.args["number"])
-        pull = self._find_pull(number) or {"number": number, "assignees": []}
+        pull = self._find_pull(number)
+        if pull is None:
+            return NOT_FOUND
         known = {u["login"] for u in pull["assignees"]}
         pull["assignees"] += [self._user(a) for a in req.body.get("assignees", []) if a not in known]
-        return Reply(201, pull)
+        # GitHub answers with the issue behind the pull request, not the pull request
+        issue = {
+            k: pull[k] for k in ("id", "number", "state", "title", "body", "user", "labels", "assignees")
+        }
+        issue["html_url"] = pull["html_url"]
+        issue["assignee"] = pull["assignees"][0] if pull["assignees"] else None
+        issue["pull_request"] = {
+            "url": f"{self.url}/repos/{self.repository}/pulls/{number}",
+            "html_url": pull["html_url"],
+            "merged_at": pull.get("merged_at"),
+        }
+        return Reply(201, issue)
 
     # Handlers: git refs
 
@@ -627,8 +652,27 @@ class FakeGitHub:
         ref = f"refs/{req.args['ref']}"
         if ref not in self.refs:
             return _error(422, "Reference does not exist")
-        self.refs[ref] = str(req.body.get("sha"))  # fast-forward is not checked: the fake has no history
+        new = str(req.body.get("sha"))
+        if not req.body.get("force") and not self._descends(new, self.refs[ref]):
+            return _error(422, "Update is not a fast forward")
+        self.refs[ref] = new
         return Reply(200, self._ref_json(ref))
+
+    def _descends(self, sha: str, ancestor: str) -> bool:
+        """`ancestor` is `sha` or one of its ancestors, by the history tests give (`commits`); a commit
+        whose history the fake was not told is taken as a descendant (it cannot know better)."""
+        seen, todo = set(), [sha]
+        while todo:
+            current = todo.pop()
+            if current == ancestor:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            if current not in self.commits and current == sha:
+                return True
+            todo.extend(self.commits.get(current, []))
+        return False
 
     # Handlers: checks and statuses
 

@@ -75,9 +75,9 @@ class Operation:
 class GitHubApi:
     """GitHub's REST description: find the operation for a request, validate bodies against it."""
 
-    # The fake answers with the fields mlci reads, not every field GitHub sends: its answers are checked
-    # for wrong names, types and values, and (until it is complete) not for absent required fields.
-    complete_responses = False
+    # The fake's answers are completed from this description (`complete`), so every required field is
+    # present and an absent one is a departure like any other.
+    complete_responses = True
 
     def __init__(self, spec: Path = SPEC) -> None:
         from jsonschema import Draft7Validator
@@ -135,6 +135,96 @@ class GitHubApi:
             answered = self.errors(pointer, response, complete=self.complete_responses)
             found += [f"{method} {op.template} {status} response {e}" for e in answered]
         return found
+
+    # --- completing the fake's answers -------------------------------------------------------------
+
+    def complete(self, method: str, path: str, status: int, body: Any) -> Any:
+        """`body` with every required property GitHub documents for this answer: the fake sets the
+        fields mlci reads; the rest get neutral values of the documented type (null where nullable,
+        the first enum value, 0, "", false, [], or a completed object)."""
+        op = self.operation(method, path.removeprefix("/uploads"))
+        answer = op.spec["responses"].get(str(status)) if op else None
+        if not answer:
+            return body
+        answer = self._resolve(answer)
+        schema = answer.get("content", {}).get("application/json", {}).get("schema")
+        return self._fill(schema, body, 0) if schema else body
+
+    def _resolve(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = self.doc
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+    def _fill(self, schema: Any, value: Any, depth: int) -> Any:
+        schema = self._resolve(schema)
+        if not isinstance(schema, dict) or depth > 15:
+            return value
+        for sub in schema.get("allOf", []):
+            value = self._fill(sub, value, depth + 1)
+        branches = schema.get("anyOf") or schema.get("oneOf")
+        if branches and value is not None:
+            fitting = [b for b in map(self._resolve, branches) if _fits(b, value)]
+            return self._fill(fitting[0], value, depth + 1) if fitting else value
+        if isinstance(value, dict):
+            props = schema.get("properties", {})
+            for key in schema.get("required", []):
+                if key not in value:
+                    value[key] = self._neutral(props.get(key, {}), depth + 1)
+            for key, sub in props.items():
+                if key in value:
+                    value[key] = self._fill(sub, value[key], depth + 1)
+        elif isinstance(value, list) and "items" in schema:
+            value = [self._fill(schema["items"], v, depth + 1) for v in value]
+        return value
+
+    def _neutral(self, schema: Any, depth: int) -> Any:
+        schema = self._resolve(schema)
+        branches = schema.get("anyOf") or schema.get("oneOf") or []
+        if any(self._resolve(b).get("type") == "null" for b in branches):
+            return None
+        if branches:
+            return self._neutral(branches[0], depth + 1)
+        if "allOf" in schema:
+            return self._fill(schema, {}, depth + 1)
+        if "enum" in schema:
+            return schema["enum"][0]
+        kind = schema.get("type")
+        if kind == "object" or "properties" in schema:
+            return self._fill(schema, {}, depth + 1)
+        neutral = {
+            "string": _neutral_string(schema),
+            "integer": 0,
+            "number": 0,
+            "boolean": False,
+            "array": [],
+        }
+        return neutral.get(kind) if isinstance(kind, str) else None
+
+
+def _fits(schema: dict[str, Any], value: Any) -> bool:
+    kind = schema.get("type")
+    if kind is None:
+        return isinstance(value, dict) == ("properties" in schema or "allOf" in schema)
+    return {
+        "object": isinstance(value, dict),
+        "array": isinstance(value, list),
+        "string": isinstance(value, str),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "null": value is None,
+    }.get(kind, False)
+
+
+def _neutral_string(schema: dict[str, Any]) -> str:
+    return {
+        "date-time": "1970-01-01T00:00:00Z",
+        "uri": "https://github.com/",
+        "email": "noreply@github.com",
+    }.get(str(schema.get("format")), "")
 
 
 @cache
