@@ -214,6 +214,7 @@ def test_a_fork_pull_request_is_reported_through_the_artifact_and_posted_by_repo
     event = _open_pull_request(s, "fork-feature", 55)
     event["pull_request"]["head"]["repo"] = {"full_name": "forker/models", "fork": True}
     s.fake.pulls[-1]["head"]["repo"] = {"full_name": "forker/models"}  # as GitHub shows a fork's PR
+    s.fake.pulls[-1]["head"]["label"] = "forker:fork-feature"
     head = event["pull_request"]["head"]["sha"]
     s.fake.read_only = True  # the fork's token: every write refused, as GitHub does
 
