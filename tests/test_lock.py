@@ -7,13 +7,15 @@ says how it was made. After changing the dependencies, re-run the command in the
 from __future__ import annotations
 
 import re
-import tomllib
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tests.testing.fixtures import ROOT
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 LOCK = ROOT / "constraints" / "runtime.txt"
 COMMAND = "uv pip compile pyproject.toml --python-version 3.11 --universal -o constraints/runtime.txt"
