@@ -80,7 +80,9 @@ echo "key=mlci-uv-$RUNNER_OS-$RUNNER_ARCH-$python-$digest" >> "$GITHUB_OUTPUT"
 INSTALL_SCRIPT = r"""
 set -euo pipefail
 started=$(python -c 'import time; print(time.time())')
-home="$RUNNER_TEMP/mlci-uv"  # restored and saved by the cache steps around this one
+# restored and saved by the cache steps around this one; a path that stays the same from job to job
+# (actions/cache keys on it, and runner.temp moves on some runners)
+home="$HOME/.cache/mlci-uv"
 export UV_CACHE_DIR="$home/cache" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
 # one resolution: mlci, the project's requirements and a dvc-NAME per DVC plugin
 wanted=("$MLCI_PACKAGE")
@@ -102,11 +104,11 @@ if [ -n "$MLCI_CONSTRAINTS" ] && [ -f "$MLCI_CONSTRAINTS" ] && python -c 'import
   lock=(-c "$MLCI_CONSTRAINTS")
   what+=" (locked)"
 fi
-uv="$home/uv/bin/uv"
+uv="$home/uv-$MLCI_UV_VERSION/bin/uv"
 why=""
 if ! "$uv" --version >/dev/null 2>&1; then
-  rm -rf "$home/uv"
-  if ! out=$(python -m pip install --disable-pip-version-check --quiet --target "$home/uv" "uv==$MLCI_UV_VERSION" 2>&1); then
+  rm -rf "$home/uv-$MLCI_UV_VERSION"
+  if ! out=$(python -m pip install --disable-pip-version-check --quiet --target "$home/uv-$MLCI_UV_VERSION" "uv==$MLCI_UV_VERSION" 2>&1); then
     why="pip could not install uv==$MLCI_UV_VERSION ($(printf '%s' "$out" | tail -n 1))"
   elif ! "$uv" --version >/dev/null 2>&1; then
     why="uv $MLCI_UV_VERSION does not run on this runner"
@@ -178,7 +180,7 @@ def render(profile_name: str, indent: int) -> str:
         + "  id: mlci-uv-cache\n"
         + f"  uses: {CACHE.format(which='restore')}\n"
         + "  with:\n"
-        + "    path: ${{ runner.temp }}/mlci-uv\n"
+        + "    path: ~/.cache/mlci-uv\n"
         + "    key: ${{ steps.mlci-uv-key.outputs.key }}\n"
         + "- name: Install mlci, the project's requirements and DVC plugins (uv, one resolution)\n"
         + "  id: mlci-install\n"
@@ -191,7 +193,7 @@ def render(profile_name: str, indent: int) -> str:
         + "  if: steps.mlci-uv-cache.outputs.cache-hit != 'true' && steps.mlci-install.outputs.tool == 'uv'\n"
         + f"  uses: {CACHE.format(which='save')}\n"
         + "  with:\n"
-        + "    path: ${{ runner.temp }}/mlci-uv\n"
+        + "    path: ~/.cache/mlci-uv\n"
         + "    key: ${{ steps.mlci-uv-key.outputs.key }}\n"
         + END
         + "\n"

@@ -1,0 +1,94 @@
+"""Benchmark: where a job's wall time goes — set-up, installing mlci, mlci's own work.
+
+    python bench/bench_jobs.py [--scenario report] [--scenario train] [--keep DIR]
+
+Runs workflow scenarios of tests/workflows/test_scenarios.py (the real workflow files on the Actions
+runner harness, ../shared/tools/actions-runner, against the example project): `report` runs the report
+workflow twice in one test, so the first run starts with an empty uv cache (cold) and the second restores
+it (warm); `train` runs affected → data → train once (the first job cold, later jobs with the same key
+warm). From act's step timings and each job's `mlci install:` line it prints, per job: wall time, the
+install steps (cache key, restore, install, save), the mlci step(s), and the rest (act's job set-up,
+checkout, setup-python, artifacts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = {
+    "report": "report_posts_one_sticky",
+    "train": "push_trains_the_changed_model",
+}
+
+
+def summarise(record: dict[str, object]) -> list[dict[str, object]]:
+    """One row per job: its steps' seconds split into install, mlci and the rest. A job is act's
+    `[workflow/job]` prefix, read from the job's `mlci install:` line (step names may hold slashes)."""
+    steps: dict[str, float] = record["steps"]  # type: ignore[assignment]
+    lines: list[str] = record["install"]  # type: ignore[assignment]
+    jobs = {line[1 : line.index("]")]: line.split("mlci install: ", 1)[1] for line in lines}
+    rows = []
+    for job, said in jobs.items():
+        parts: dict[str, float] = defaultdict(float)
+        for key, seconds in steps.items():
+            if not key.startswith(job + "/"):
+                continue
+            step = key[len(job) + 1 :]
+            part = "other"
+            if step.startswith(("Install mlci", "Post Install mlci")):
+                part = "install"
+            elif step.startswith("mlci "):
+                part = "mlci"
+            parts[part] += seconds
+            parts["steps"] += seconds
+        rows.append({"job": job.rsplit("/", 1)[-1], **parts, "install_line": said})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", action="append", choices=sorted(TESTS), help="default: report")
+    parser.add_argument("--keep", type=Path, help="a folder for the timings and the runs' whole logs")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="mlci-bench-jobs-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    timings = folder / "timings.jsonl"
+    timings.unlink(missing_ok=True)
+    for name in args.scenario or ["report"]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
+            + ["tests/workflows/test_scenarios.py", "-k", TESTS[name]],
+            cwd=ROOT,
+            env={**os.environ, "MLCI_WORKFLOW_TIMINGS": str(timings), "PYTHONPATH": str(ROOT / "src")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        print(f"scenario {name}: pytest exit {proc.returncode}", file=sys.stderr)
+        if proc.returncode != 0:
+            print(proc.stdout[-4000:], file=sys.stderr)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"logs: {folder}\n")
+    print("| workflow run | job | wall of steps (s) | install (s) | mlci (s) | other steps (s) | install line |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    runs = [json.loads(line) for line in timings.read_text().splitlines()] if timings.exists() else []
+    for index, record in enumerate(runs, 1):
+        for row in summarise(record):
+            print(
+                f"| {index}. {record['workflow']} ({record['seconds']} s, exit {record['returncode']}) "
+                f"| {row['job']} | {row['steps']:.1f} | {row.get('install', 0.0):.1f} | {row.get('mlci', 0.0):.1f} "
+                f"| {row.get('other', 0.0):.1f} | {row['install_line']} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
