@@ -24,6 +24,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
 TESTS = {
     "report": "report_posts_one_sticky",
     "train": "push_trains_the_changed_model",
@@ -65,8 +66,7 @@ def main() -> None:
     timings.unlink(missing_ok=True)
     for name in args.scenario or ["report"]:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
-            + ["tests/workflows/test_scenarios.py", "-k", TESTS[name]],
+            [*PYTEST, "tests/workflows/test_scenarios.py", "-k", TESTS[name]],
             cwd=ROOT,
             env={**os.environ, "MLCI_WORKFLOW_TIMINGS": str(timings), "PYTHONPATH": str(ROOT / "src")},
             capture_output=True,
@@ -78,7 +78,9 @@ def main() -> None:
             print(proc.stdout[-4000:], file=sys.stderr)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"logs: {folder}\n")
-    print("| workflow run | job | wall of steps (s) | install (s) | mlci (s) | other steps (s) | install line |")
+    print(
+        "| workflow run | job | wall of steps (s) | install (s) | mlci (s) | other steps (s) | install line |"
+    )
     print("|---|---|---:|---:|---:|---:|---|")
     runs = [json.loads(line) for line in timings.read_text().splitlines()] if timings.exists() else []
     for index, record in enumerate(runs, 1):

@@ -155,7 +155,8 @@ def test_one_uv_resolution_of_mlci_the_requirements_and_the_plugins(tmp_path: Pa
     (uv,) = [line for line in calls.splitlines() if line.startswith("uv ")]
     assert uv.endswith("git+https://github.com/o/mlci@abc -r requirements.txt dvc-s3 dvc-gs")
     assert (
-        f"pip -m pip install --disable-pip-version-check --quiet --target {tmp_path}/home/.cache/mlci-uv/uv-{STEPS.UV_VERSION}" in calls
+        f"pip -m pip install --disable-pip-version-check --quiet --target {tmp_path}/home/.cache/mlci-uv/uv-{STEPS.UV_VERSION}"
+        in calls
     )
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("mlci install:")]
     assert "mlci, version 9.9.9 <- mlci + -r requirements.txt + dvc-s3 + dvc-gs" in line
