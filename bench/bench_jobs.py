@@ -7,8 +7,9 @@ runner harness, ../shared/tools/actions-runner, against the example project): `r
 workflow twice in one test, so the first run starts with an empty uv cache (cold) and the second restores
 it (warm); `train` runs affected → data → train once (the first job cold, later jobs with the same key
 warm). From act's step timings and each job's `mlci install:` line it prints, per job: wall time, the
-install steps (cache key, restore, install, save), the mlci step(s), and the rest (act's job set-up,
-checkout, setup-python, artifacts).
+install steps (cache key, restore, install, save), set-up (checkout, setup-python, artifacts, other
+caches) and the job's own work (mlci and the project's pipeline). `--keep DIR --table-only` prints the
+table again from a previous run's timings.
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ def summarise(record: dict[str, object]) -> list[dict[str, object]]:
             if not key.startswith(job + "/"):
                 continue
             step = key[len(job) + 1 :]
-            part = "other"
+            part = "work"  # the job's own steps: mlci and the project's pipeline
             if step.startswith(("Install mlci", "Post Install mlci")):
                 part = "install"
-            elif step.startswith("mlci "):
-                part = "mlci"
+            elif "@" in step or step.startswith(("Pre ", "Post ", "Set up job", "Complete job")):
+                part = "setup"  # checkout, setup-python, artifacts, other caches
             parts[part] += seconds
             parts["steps"] += seconds
         rows.append({"job": job.rsplit("/", 1)[-1], **parts, "install_line": said})
@@ -59,12 +60,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", action="append", choices=sorted(TESTS), help="default: report")
     parser.add_argument("--keep", type=Path, help="a folder for the timings and the runs' whole logs")
+    parser.add_argument("--table-only", action="store_true", help="only print the table of --keep's timings")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="mlci-bench-jobs-"))
     folder.mkdir(parents=True, exist_ok=True)
     timings = folder / "timings.jsonl"
-    timings.unlink(missing_ok=True)
-    for name in args.scenario or ["report"]:
+    if not args.table_only:
+        timings.unlink(missing_ok=True)
+    for name in [] if args.table_only else args.scenario or ["report"]:
         proc = subprocess.run(
             [*PYTEST, "tests/workflows/test_scenarios.py", "-k", TESTS[name]],
             cwd=ROOT,
@@ -79,7 +82,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"logs: {folder}\n")
     print(
-        "| workflow run | job | wall of steps (s) | install (s) | mlci (s) | other steps (s) | install line |"
+        "| workflow run | job | steps (s) | set-up (s) | install (s) | mlci and pipeline (s) | install line |"
     )
     print("|---|---|---:|---:|---:|---:|---|")
     runs = [json.loads(line) for line in timings.read_text().splitlines()] if timings.exists() else []
@@ -87,8 +90,8 @@ def main() -> None:
         for row in summarise(record):
             print(
                 f"| {index}. {record['workflow']} ({record['seconds']} s, exit {record['returncode']}) "
-                f"| {row['job']} | {row['steps']:.1f} | {row.get('install', 0.0):.1f} | {row.get('mlci', 0.0):.1f} "
-                f"| {row.get('other', 0.0):.1f} | {row['install_line']} |"
+                f"| {str(row['job']).strip()} | {row['steps']:.1f} | {row.get('setup', 0.0):.1f} "
+                f"| {row.get('install', 0.0):.1f} | {row.get('work', 0.0):.1f} | {row['install_line']} |"
             )
 
 
