@@ -118,19 +118,11 @@ def workspace_files(root: Path) -> list[str]:
             data = load_yaml(file.read_text(encoding="utf-8"))
         except Exception:  # DVC reports the broken file itself, naming it
             continue
-        if not isinstance(data, dict):
-            continue
-        entries = [data] + [s for s in (data.get("stages") or {}).values() if isinstance(s, dict)]
-        for entry in entries:
-            wdir = str(entry.get("wdir") or ".") if entry is not data else "."
-            for key in ("deps", "outs", "metrics", "plots", "params"):
-                items = entry.get(key)
-                for item in items if isinstance(items, list) else []:
-                    names = list(item) if isinstance(item, dict) else [item]
-                    paths = [os.path.normpath(os.path.join(folder, wdir, str(n))) for n in names]
-                    if key in ("deps", "outs"):  # external data is DVC's business: only links are checked
-                        paths = [p for p in paths if not p.startswith("..") and not os.path.isabs(p)]
-                    found += paths
+        for key, path in _declared(data):
+            full = os.path.normpath(os.path.join(folder, path))
+            # external data is DVC's business: for deps and outs only links inside are checked
+            if key not in ("deps", "outs") or not (full.startswith("..") or os.path.isabs(full)):
+                found.append(full)
     return list(dict.fromkeys(found))
 
 
@@ -191,9 +183,15 @@ def _named_in_pipelines(root: Path, pipelines: list[str], blobs: dict[str, tuple
 
 
 def _pipeline_paths(data: Any) -> list[str]:
+    return [path for _, path in _declared(data)]
+
+
+def _declared(data: Any) -> list[tuple[str, str]]:
+    """(key, path relative to the dvc.yaml's folder) of each path a parsed dvc.yaml names: its stages'
+    deps, outs, metrics, plots and params (under their `wdir`), and its top-level metrics/params/plots."""
     if not isinstance(data, dict):
         return []
-    found: list[str] = []
+    found: list[tuple[str, str]] = []
     entries = [data] + [s for s in (data.get("stages") or {}).values() if isinstance(s, dict)]
     for entry in entries:
         wdir = str(entry.get("wdir") or ".") if entry is not data else "."
@@ -201,7 +199,7 @@ def _pipeline_paths(data: Any) -> list[str]:
             items = entry.get(key)
             for item in items if isinstance(items, list) else []:
                 names = list(item) if isinstance(item, dict) else [item]
-                found += [posixpath.normpath(posixpath.join(wdir, str(n))) for n in names]
+                found += [(key, posixpath.normpath(posixpath.join(wdir, str(n)))) for n in names]
     return found
 
 

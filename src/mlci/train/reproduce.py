@@ -143,21 +143,13 @@ def _rerun_lost(
     ]
     if not skipped:
         return
-    proc = subprocess.run(
-        dvc_command("status", "--cloud", "--json", "-r", remote.name, *(r.name for r in skipped)),
-        cwd=root,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+    proc = _dvc_with_remote(
+        root,
+        remote,
+        ["status", "--cloud", "--json", "-r", remote.name, *(r.name for r in skipped)],
+        "checking the remote",
+        f"cannot check which results it holds; run `dvc status --cloud -r {remote.name}` locally to see why",
     )
-    if proc.returncode != 0:
-        output = proc.stdout + proc.stderr
-        raise explain_failure(remote, output, "checking the remote") or MlciError(
-            f"{remote.describe()}: cannot check which results it holds: "
-            f"{one_line(output.strip().splitlines()[-1:] or '?', 300)}",
-            f"run `dvc status --cloud -r {remote.name}` locally to see why",
-        )
     missing = {pl.norm(path) for path, state in json.loads(proc.stdout or "{}").items() if state == "missing"}
     lost = [r for r in skipped if any(o.path in missing for o in pipeline.stages[r.name].outs)]
     if not lost:
@@ -215,25 +207,33 @@ def push(
     objects too makes such stages restorable on the next runner.
     """
     start = time.monotonic()
+    # all: no targets, so data tracked by .dvc files goes too; some: the stages and their upstream
+    _dvc_with_remote(
+        root,
+        remote,
+        ["push", "--run-cache", "-r", remote.name, *([] if everything else ["--with-deps", *stages])],
+        "pushing to the remote",
+        f"dvc push failed; run `dvc push --run-cache -r {remote.name}` locally to see why",
+    )
+    _push_uncached(root, remote, [pipeline.stages[s] for s in stages])
+    return round(time.monotonic() - start, 3)
+
+
+def _dvc_with_remote(
+    root: Path, remote: Remote, args: list[str], action: str, failed: str
+) -> subprocess.CompletedProcess[str]:
+    """A DVC command that talks to `remote`; its failure names the remote and what went wrong."""
     proc = subprocess.run(
-        # all: no targets, so data tracked by .dvc files goes too; some: the stages and their upstream
-        dvc_command(
-            "push", "--run-cache", "-r", remote.name, *([] if everything else ["--with-deps", *stages])
-        ),
-        cwd=root,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+        dvc_command(*args), cwd=root, env=tool_env(), capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         output = proc.stdout + proc.stderr
-        raise explain_failure(remote, output, "pushing to the remote") or MlciError(
-            f"{remote.describe()}: dvc push failed: {one_line(output.strip().splitlines()[-1:] or '?', 300)}",
-            f"run `dvc push --run-cache -r {remote.name}` locally to see why",
+        what, _, hint = failed.partition("; ")
+        last = one_line(output.strip().splitlines()[-1:] or "?", 300)
+        raise explain_failure(remote, output, action) or MlciError(
+            f"{remote.describe()}: {what}: {last}", hint
         )
-    _push_uncached(root, remote, [pipeline.stages[s] for s in stages])
-    return round(time.monotonic() - start, 3)
+    return proc
 
 
 def _push_uncached(root: Path, remote: Remote, stages: Sequence[pl.Stage]) -> None:
