@@ -142,8 +142,8 @@ def test_dry_run_over_existing_files_shows_a_diff_and_writes_nothing(dvc_project
     assert "--- a/mlci.yaml\n+++ b/mlci.yaml\n" in proc.stdout
     assert '-  - metric: "acc"\n' in proc.stdout and "+gates: []\n" in proc.stdout
     assert ".github/workflows/mlci-deploy.yml: unchanged" in proc.stdout
-    assert ".gitignore" not in proc.stdout  # /.mlci/ is ignored already
-    assert "1 changed, 5 unchanged" in proc.stdout and "mlci.yaml would need --force" in proc.stdout
+    assert ".gitignore: unchanged" in proc.stdout  # /.mlci/ is ignored already: listed like the rest
+    assert "1 changed, 6 unchanged" in proc.stdout and "mlci.yaml would need --force" in proc.stdout
     after = {p: p.read_bytes() for p in dvc_project.rglob("*") if p.is_file() and ".dvc" not in p.parts}
     assert after == before
 

@@ -159,3 +159,28 @@ def test_gate_count_small_changes_and_sha_base_in_the_comment(tmp_path: Path) ->
     summary = document["summary"]
     assert (summary["gates_total"], summary["gates_failed"]) == (2, 1)
     assert (summary["checks_total"], summary["checks_failed"]) == (4, 1)
+
+
+def test_a_renamed_file_stays_in_its_models_section(tmp_path: Path) -> None:
+    repo = init_dvc_repo(tmp_path)
+    repo.write("dvc.yaml", "metrics:\n  - scores.json\n")
+    repo.write("scores.json", json.dumps({"auc": 0.8}))
+    repo.write(
+        "mlci.yaml",
+        yaml.safe_dump(
+            {
+                "models": {"clf": {"path": "model.pkl", "metrics": ["scores.json"]}},
+                "gates": [{"metric": "auc", "model": "clf", "min": 0.5}],
+            }
+        ),
+    )
+    base = repo.commit("base")
+    repo.git("mv", "scores.json", "eval.json")
+    repo.write("dvc.yaml", "metrics:\n  - eval.json\n")
+    head = repo.commit("renamed")
+    code, document, err = report_json(repo, base, head)
+    assert code == 0, err
+    (row,) = document["metrics"]
+    assert (row["model"], row["file"], row["moved_from"]) == ("clf", "eval.json", "scores.json")
+    (gate,) = document["gates"]
+    assert gate["passed"] and gate["file"] == "eval.json"

@@ -76,3 +76,9 @@ def test_init_in_a_project_below_the_git_root(tmp_path: Path) -> None:
         assert "working-directory: vision" in text, name
         assert "requirements: vision/requirements.txt" in text, name  # jobs install from the git root
     assert not (repo.root / "vision" / ".github").exists()
+
+
+def test_init_at_a_monorepo_root_names_the_projects(tmp_path: Path) -> None:
+    repo, _, _ = monorepo(tmp_path)
+    done = run_cli("init", "--dry-run", "--ref", "a" * 40, cwd=repo.root)
+    assert done.returncode == 2 and "text, vision" in done.stderr and "mlci -C text init" in done.stderr

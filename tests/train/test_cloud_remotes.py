@@ -154,8 +154,9 @@ def test_doctor_names_plugin_credentials_and_fixes(
     assert s3_server.env()["AWS_SECRET_ACCESS_KEY"] not in done.stdout  # names only, never values
     bare = {k: "" for k in s3_server.env()}
     done = run_cli("doctor", cwd=work, env=bare)
-    assert done.returncode == 1
-    assert "credentials: none found" in done.stdout and "AWS_ACCESS_KEY_ID" in done.stdout
+    assert done.returncode == 0  # a role or a profile file may provide them: a warning, not a failure
+    assert "credentials: none found" in done.stdout and "warning:" in done.stdout
+    assert "AWS_ACCESS_KEY_ID" in done.stdout
     done = run_cli("doctor", "--plugins", cwd=work, env=bare)
     assert done.returncode == 0 and done.stdout.split() == [remote["plugin"]]
 

@@ -19,7 +19,8 @@ from mlci.cli.options import debug_option, output_format
 def doctor(plugins_only: bool, fmt: str) -> int:
     """Check the DVC remotes: URL scheme, plugin installed, credentials present (names only).
 
-    Exit 1 when a remote mlci uses (the default, or train.remote) lacks its plugin or credentials.
+    Exit 1 when a remote mlci uses (the default, or train.remote) lacks its plugin; credentials that
+    cannot be seen (an instance role, OIDC, a profile file) are a warning.
     """
     from mlci.commands.context import RunContext
     from mlci.commands.doctor import run_doctor

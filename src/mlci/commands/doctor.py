@@ -28,7 +28,8 @@ class RemoteCheck:
     plugin_installed: bool
     credentials: list[str]  # names of the variables that are set
     config_credentials: list[str]  # credential options in the remote's own config
-    fixes: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)  # what must change before the remote can work
+    warnings: list[str] = field(default_factory=list)  # what may be missing (credentials doctor can't see)
 
 
 def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[RemoteCheck]:
@@ -50,11 +51,15 @@ def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[Re
         requirement = plugin_requirement(remote.scheme)
         installed = plugin_installed(remote.scheme)
         names, options, fix = credentials_present(remote, env)
-        fixes = []
+        fixes, warnings = [], []
         if requirement and not installed:
             fixes.append(f"pip install '{requirement}'")
         if fix and not names and not options:
-            fixes.append(fix)
+            # an instance role, OIDC or a profile file may still provide them: say so, don't fail
+            warnings.append(
+                f"no credentials in the environment or the remote's config; if none come from "
+                f"a role or profile file: {fix}"
+            )
         checks.append(
             RemoteCheck(
                 remote.name,
@@ -73,7 +78,7 @@ def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[Re
 
 
 def run_doctor(root: Path, train_remote: str, *, plugins_only: bool, fmt: str) -> int:
-    """Print the checks; exit 1 (GateFailed) when a remote mlci uses has a gap."""
+    """Print the checks; exit 1 (GateFailed) when a remote mlci uses lacks its plugin."""
     checks = check_remotes(root, train_remote, dict(os.environ))
     if plugins_only:  # for the install step: one requirement per line, each once
         for requirement in dict.fromkeys(c.plugin for c in checks if c.plugin):
@@ -107,3 +112,5 @@ def _print_text(checks: list[RemoteCheck]) -> None:
             click.echo(f"  credentials: {', '.join(found) if found else 'none found'}")
         for fix in c.fixes:
             click.echo(f"  fix: {fix}")
+        for warning in c.warnings:
+            click.echo(f"  warning: {warning}")

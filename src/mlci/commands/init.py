@@ -12,16 +12,19 @@ from mlci.deploy import registry
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.onboarding import scaffold
-from mlci.repo.git import project_root, repo_root
+from mlci.repo.git import project_root, projects_below, repo_root
 
 
 def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str = ".") -> list[Path]:
     root, top = project_root(start), repo_root(start)
     if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
         missing = ".dvc/" if not (root / ".dvc").is_dir() else "dvc.yaml"
+        below = projects_below(root) if missing == ".dvc/" else []
         raise MlciError(
             f"{root.name} is not a DVC project with a pipeline ({missing} is missing)",
-            "start one with `dvc init`, then describe your pipeline with `dvc stage add` (dvc.yaml)",
+            f"DVC projects below it: {', '.join(below)}; run init in one (`mlci -C {below[0]} init`)"
+            if below
+            else "start one with `dvc init`, then describe your pipeline with `dvc stage add` (dvc.yaml)",
         )
     # The registry's own names: read with deploy's tag parser here, where a command may join two
     # capabilities (onboarding does not import deploy: capabilities are independent).
@@ -56,9 +59,12 @@ def _preview(root: Path, project: Path, files: dict[str, str], *, force: bool) -
     """What init would write, written nowhere: new files in full, existing ones as a unified diff.
     `root`: the git root the file names are relative to; `project`: the DVC project's folder."""
     planned = dict(files)
+    ignore_path = project / ".gitignore"
     ignore = _ignore_text(project)
+    if ignore is None and ignore_path.exists():
+        ignore = ignore_path.read_text(encoding="utf-8")  # already ignores /.mlci/: listed as unchanged
     if ignore is not None:
-        planned[(project / ".gitignore").relative_to(root).as_posix()] = ignore
+        planned[ignore_path.relative_to(root).as_posix()] = ignore
     new, changed, same = [], [], []
     for name, text in planned.items():
         path = root / name

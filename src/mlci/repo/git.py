@@ -66,6 +66,17 @@ def project_root(start: Path | str = ".") -> Path:
     return top
 
 
+def projects_below(root: Path, depth: int = 3) -> list[str]:
+    """Folders up to `depth` levels below `root` holding `.dvc/` (hidden folders skipped), for hints."""
+    found: list[str] = []
+    level = [root]
+    for _ in range(depth):
+        level = [d for f in level for d in sorted(f.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+        level = level[:2000]  # a huge tree (vendored code) only costs a bounded scan
+        found += [d.relative_to(root).as_posix() for d in level if (d / ".dvc").is_dir()]
+    return found[:5]
+
+
 def resolve(root: Path | str, rev: str) -> str | None:
     """The commit a revision names, or None when this clone does not have it."""
     out = git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
@@ -124,8 +135,14 @@ def ensure_commit(root: Path | str, rev: str, remote: str = "origin", *, ci: boo
         hints.append("a CI checkout needs history: `actions/checkout` with `fetch-depth: 0`")
     elif not close:
         hints.append("`git branch -a` and `git log --oneline` list what this clone has")
+    has_remote = remote in git(root, "remote", check=False).split()
+    where = (
+        f"and '{remote}' does not have it"
+        if has_remote
+        else f"which has no remote '{remote}' to fetch it from"
+    )
     raise GitError(
-        f"no such branch or commit: '{rev}' (not in this clone, and '{remote}' does not have it)",
+        f"no such branch or commit: '{rev}' (not in this clone, {where})",
         "; ".join(hints),
     )
 

@@ -57,7 +57,9 @@ def open_repo(root: Path | str) -> Iterator[Any]:
     try:
         repo = Repo(str(root))
     except NotDvcRepoError:
-        below = _projects_below(Path(root))
+        from mlci.repo.git import projects_below
+
+        below = projects_below(Path(root))
         hint = (
             f"DVC projects below it: {', '.join(below)}; pass one with -C (the `working-directory` input)"
             if below
@@ -68,17 +70,6 @@ def open_repo(root: Path | str) -> Iterator[Any]:
         yield repo
     finally:
         repo.close()
-
-
-def _projects_below(root: Path, depth: int = 3) -> list[str]:
-    """Folders up to `depth` levels below `root` holding `.dvc/`, for the hint (hidden folders skipped)."""
-    found: list[str] = []
-    level = [root]
-    for _ in range(depth):
-        level = [d for f in level for d in sorted(f.iterdir()) if d.is_dir() and not d.name.startswith(".")]
-        level = level[:2000]  # a huge tree (vendored code) only costs a bounded scan
-        found += [d.relative_to(root).as_posix() for d in level if (d / ".dvc").is_dir()]
-    return found[:5]
 
 
 def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapshot:
@@ -244,8 +235,8 @@ def _metrics(repo: Any, label: str, unread: dict[str, str]) -> dict[str, dict[st
         if error is not None:
             if _is_missing(error):
                 unread[name] = (
-                    "dvc.yaml declares it, but neither the commit nor the DVC cache or remote holds it "
-                    "(the pipeline did not write it, or dvc push did not run)"
+                    "dvc.yaml declares it, but it is not in the commit (where a cache: false file is "
+                    "committed) nor in the DVC cache or remote (where dvc push puts a DVC-cached one)"
                 )
                 continue
             text = re.sub(r"'(?:\.\./)+[^']*'", f"'{name}'", str(error))

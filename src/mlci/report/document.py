@@ -158,9 +158,10 @@ def sections(config: Config, rows: Sequence[MetricRow]) -> list[Section]:
     _check_gate_models(config.gates, config)
     with_files = {name: m for name, m in config.models.items() if m.metrics}
     owned = {file for m in with_files.values() for file in m.metrics}
+    owned |= {r.file for r in rows if r.moved_from in owned}  # a renamed file stays its model's
     result: list[Section] = []
     for name, model in with_files.items():
-        own = [r for r in rows if r.file in model.metrics]
+        own = [r for r in rows if r.file in model.metrics or r.moved_from in model.metrics]
         result.append(Section(name, own, evaluate_gates(config.gates, own, model=name), model.description))
     # models without their own metrics files are gated on all of the repository's metrics
     for name in (n for n in config.models if n not in with_files):
