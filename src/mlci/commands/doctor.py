@@ -72,6 +72,7 @@ def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[Re
                 names,
                 options,
                 fixes,
+                warnings,
             )
         )
     return checks
