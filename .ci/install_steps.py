@@ -38,10 +38,8 @@ _WORKFLOW = {
 PROFILES: dict[str, dict[str, str]] = {
     # the project's requirements and the DVC plugins (jobs that load the model or touch the DVC remote)
     "project": _WORKFLOW,
-    "project-root": {**_WORKFLOW, "MLCI_WORKING_DIRECTORY": "."},
     # DVC plugins only (jobs that read data from the DVC remote but never load the model)
     "remote": {**_WORKFLOW, "MLCI_REQUIREMENTS": '""'},
-    "remote-root": {**_WORKFLOW, "MLCI_REQUIREMENTS": '""', "MLCI_WORKING_DIRECTORY": "."},
     # mlci alone (jobs that only read git and the GitHub API)
     "mlci": {
         **_WORKFLOW,
