@@ -31,7 +31,6 @@ _WORKFLOW = {
     "MLCI_PACKAGE": "${{ inputs.mlci-package }}",
     "MLCI_REQUIREMENTS": "${{ inputs.requirements }}",
     "MLCI_DVC_PLUGINS": "${{ inputs.dvc-plugins }}",
-    "MLCI_CONSTRAINTS": '""',
     "MLCI_WORKING_DIRECTORY": "${{ inputs.working-directory }}",
     "MLCI_FIND_PLUGINS": '"true"',
 }
@@ -48,27 +47,25 @@ PROFILES: dict[str, dict[str, str]] = {
         "MLCI_WORKING_DIRECTORY": ".",
         "MLCI_FIND_PLUGINS": '"false"',
     },
-    # the composite action: mlci from the action's own checkout, with its lock
-    "action": {
-        "MLCI_PACKAGE": "${{ github.action_path }}",
-        "MLCI_REQUIREMENTS": "${{ inputs.requirements }}",
-        "MLCI_DVC_PLUGINS": "${{ inputs.dvc-plugins }}",
-        "MLCI_CONSTRAINTS": "${{ github.action_path }}/constraints/runtime.txt",
-        "MLCI_WORKING_DIRECTORY": "${{ inputs.working-directory }}",
-        "MLCI_FIND_PLUGINS": '"true"',
-    },
+    # the composite action: mlci from the action's own checkout (the same path: its lock comes with it)
+    "action": {**_WORKFLOW, "MLCI_PACKAGE": "${{ github.action_path }}"},
 }
 
 KEY_SCRIPT = r"""
 set -euo pipefail
-# uv's cache is keyed on what decides its content: runner, Python, uv, the mlci requirement (pinned to a
-# commit), the lock, the project's requirements and the DVC plugins
+# uv's cache is keyed on what decides its content: runner, Python, uv, the mlci requirement, the lock of
+# mlci's dependencies, the project's requirements and the DVC plugins. The lock ships inside mlci: read
+# from a folder (the action's checkout) or a wheel; a git URL pinned to a commit or an index requirement
+# pinned to a version names it already.
 digest=$(
   {
     printf '%s\n' "$MLCI_PACKAGE" "$MLCI_DVC_PLUGINS" "$MLCI_UV_VERSION"
-    for file in "$MLCI_CONSTRAINTS" "$MLCI_REQUIREMENTS"; do
-      if [ -n "$file" ] && [ -f "$file" ]; then cat "$file"; fi
-    done
+    if [ -d "$MLCI_PACKAGE" ] && [ -f "$MLCI_PACKAGE/constraints/runtime.txt" ]; then
+      cat "$MLCI_PACKAGE/constraints/runtime.txt"
+    elif [ -f "$MLCI_PACKAGE" ] && [ "${MLCI_PACKAGE%.whl}" != "$MLCI_PACKAGE" ]; then
+      python -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("mlci/constraints/runtime.txt"))' "$MLCI_PACKAGE" || true
+    fi
+    if [ -n "$MLCI_REQUIREMENTS" ] && [ -f "$MLCI_REQUIREMENTS" ]; then cat "$MLCI_REQUIREMENTS"; fi
   } | python -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:20])'
 )
 python=$(python -c 'import platform; print(platform.python_implementation() + platform.python_version())')
@@ -82,8 +79,8 @@ started=$(python -c 'import time; print(time.time())')
 # (actions/cache keys on it, and runner.temp moves on some runners)
 home="$HOME/.cache/mlci-uv"
 export UV_CACHE_DIR="$home/cache" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
-# one resolution: mlci, the project's requirements and a dvc-NAME per DVC plugin
-wanted=("$MLCI_PACKAGE")
+# with mlci: the project's requirements and a dvc-NAME per DVC plugin
+wanted=()
 what="mlci"
 if [ -n "$MLCI_REQUIREMENTS" ]; then
   wanted+=(-r "$MLCI_REQUIREMENTS")
@@ -96,12 +93,6 @@ for name in $MLCI_DVC_PLUGINS; do
   wanted+=("dvc-$name")
   what+=" + dvc-$name"
 done
-# the lock of mlci's dependencies, where the job has it (the action's checkout; made for Python 3.11+)
-lock=()
-if [ -n "$MLCI_CONSTRAINTS" ] && [ -f "$MLCI_CONSTRAINTS" ] && python -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-  lock=(-c "$MLCI_CONSTRAINTS")
-  what+=" (locked)"
-fi
 uv="$home/uv-$MLCI_UV_VERSION/bin/uv"
 why=""
 if ! "$uv" --version >/dev/null 2>&1; then
@@ -113,32 +104,52 @@ if ! "$uv" --version >/dev/null 2>&1; then
   fi
 fi
 if [ -z "$why" ]; then
-  "$uv" pip install --quiet --python "$(python -c 'import sys; print(sys.executable)')" ${lock[@]+"${lock[@]}"} "${wanted[@]}"
   tool="uv $MLCI_UV_VERSION"
   echo "tool=uv" >> "$GITHUB_OUTPUT"
 else
   echo "::warning title=mlci::installing with pip instead of uv: $why"
-  python -m pip install --disable-pip-version-check --quiet ${lock[@]+"${lock[@]}"} "${wanted[@]}"
   tool="pip"
   echo "tool=pip" >> "$GITHUB_OUTPUT"
 fi
-# TODO(#16): plugins found from the project's DVC remotes when none are named, once `mlci doctor --plugins`
-# exists (one pip requirement per line, nothing when none); a second, small resolution after mlci's
-if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ] && (cd "$MLCI_WORKING_DIRECTORY" && mlci doctor --help 2>/dev/null | grep -q -- '--plugins'); then
+install() {
+  if [ "$tool" = "pip" ]; then
+    python -m pip install --disable-pip-version-check --quiet "$@"
+  else
+    "$uv" pip install --quiet --python "$(python -c 'import sys; print(sys.executable)')" "$@"
+  fi
+}
+# 1. mlci alone: the lock of its dependencies ships inside it, whatever form mlci-package takes
+install --no-deps "$MLCI_PACKAGE"
+lock=$(python -c 'import importlib.resources as r; p = r.files("mlci").joinpath("constraints", "runtime.txt"); print(p if p.is_file() else "")')
+constraints=()
+if [ -z "$lock" ]; then
+  echo "::warning title=mlci::this mlci ships no lock of its dependencies: they are resolved within its declared ranges"
+  what+=" (not locked)"
+elif ! python -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  what+=" (not locked: the lock is made for Python 3.11+)"
+else
+  constraints=(-c "$lock")
+  what+=" (locked)"
+fi
+# 2. one resolution: mlci's dependencies at the locked versions, the requirements and the plugins
+install ${constraints[@]+"${constraints[@]}"} "$MLCI_PACKAGE" ${wanted[@]+"${wanted[@]}"}
+# the plugins the project's remotes need, found by mlci doctor when none are named (it needs DVC, so a
+# second, small resolution, held to the same lock)
+if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
   found=()
+  if ! printed=$(cd "$MLCI_WORKING_DIRECTORY" && mlci doctor --plugins); then
+    echo "::warning title=mlci::mlci doctor --plugins failed (above): no DVC plugin installed; name them in the dvc-plugins input"
+    printed=""
+  fi
   while IFS= read -r requirement; do
     case "$requirement" in
       dvc-*) found+=("$requirement") ;;
       '') ;;
       *) echo "::warning title=mlci::mlci doctor --plugins printed a line that is not a DVC plugin; ignored" ;;
     esac
-  done < <(cd "$MLCI_WORKING_DIRECTORY" && mlci doctor --plugins)
+  done <<< "$printed"
   if [ ${#found[@]} -gt 0 ]; then
-    if [ "$tool" = "pip" ]; then
-      python -m pip install --disable-pip-version-check --quiet "${found[@]}"
-    else
-      "$uv" pip install --quiet --python "$(python -c 'import sys; print(sys.executable)')" "${found[@]}"
-    fi
+    install ${constraints[@]+"${constraints[@]}"} "${found[@]}"
     what+=" + ${found[*]} (found by mlci doctor)"
   fi
 fi
