@@ -33,6 +33,7 @@ _WORKFLOW = {
     "MLCI_DVC_PLUGINS": "${{ inputs.dvc-plugins }}",
     "MLCI_WORKING_DIRECTORY": "${{ inputs.working-directory }}",
     "MLCI_FIND_PLUGINS": '"true"',
+    "MLCI_DATA_STACK": '"true"',
 }
 PROFILES: dict[str, dict[str, str]] = {
     # the project's requirements and the DVC plugins (jobs that load the model or touch the DVC remote)
@@ -47,6 +48,16 @@ PROFILES: dict[str, dict[str, str]] = {
         "MLCI_WORKING_DIRECTORY": ".",
         "MLCI_FIND_PLUGINS": '"false"',
     },
+    # mlci without its data stack (numpy, scipy, scikit-learn, pandas, pyarrow): `mlci affected`, which
+    # reads git and dvc.yaml only (docs/benchmarks.md, "Train's affected job")
+    "light": {
+        **_WORKFLOW,
+        "MLCI_REQUIREMENTS": '""',
+        "MLCI_DVC_PLUGINS": '""',
+        "MLCI_WORKING_DIRECTORY": ".",
+        "MLCI_FIND_PLUGINS": '"false"',
+        "MLCI_DATA_STACK": '"false"',
+    },
     # the composite action: mlci from the action's own checkout (the same path: its lock comes with it)
     "action": {**_WORKFLOW, "MLCI_PACKAGE": "${{ github.action_path }}"},
 }
@@ -59,7 +70,7 @@ set -euo pipefail
 # pinned to a version names it already.
 digest=$(
   {
-    printf '%s\n' "$MLCI_PACKAGE" "$MLCI_DVC_PLUGINS" "$MLCI_UV_VERSION"
+    printf '%s\n' "$MLCI_PACKAGE" "$MLCI_DVC_PLUGINS" "$MLCI_UV_VERSION" "$MLCI_DATA_STACK"
     if [ -d "$MLCI_PACKAGE" ] && [ -f "$MLCI_PACKAGE/constraints/runtime.txt" ]; then
       cat "$MLCI_PACKAGE/constraints/runtime.txt"
     elif [ -f "$MLCI_PACKAGE" ] && [ "${MLCI_PACKAGE%.whl}" != "$MLCI_PACKAGE" ]; then
@@ -132,7 +143,21 @@ else
   what+=" (locked)"
 fi
 # 2. one resolution: mlci's dependencies at the locked versions, the requirements and the plugins
-install ${constraints[@]+"${constraints[@]}"} "$MLCI_PACKAGE" ${wanted[@]+"${wanted[@]}"}
+if [ "$MLCI_DATA_STACK" = "false" ]; then
+  # the dependencies mlci declares, less the data stack this job never imports
+  declared=$(python -c '
+import importlib.metadata as m, re
+data = {"numpy", "scipy", "scikit-learn", "pandas", "pyarrow"}
+for text in m.requires("mlci") or []:
+    name = re.match(r"[A-Za-z0-9._-]+", text).group(0).lower().replace("_", "-")
+    if "extra ==" not in text and name not in data:
+        print(text)')
+  mapfile -t light <<< "$declared"
+  install ${constraints[@]+"${constraints[@]}"} "${light[@]}" ${wanted[@]+"${wanted[@]}"}
+  what+=" without its data stack"
+else
+  install ${constraints[@]+"${constraints[@]}"} "$MLCI_PACKAGE" ${wanted[@]+"${wanted[@]}"}
+fi
 # the plugins the project's remotes need, found by mlci doctor when none are named (it needs DVC, so a
 # second, small resolution, held to the same lock)
 if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
