@@ -131,7 +131,12 @@ install() {
 }
 # 1. mlci alone: the lock of its dependencies ships inside it, whatever form mlci-package takes
 install --no-deps "$MLCI_PACKAGE"
-lock=$(python -c 'import importlib.resources as r; p = r.files("mlci").joinpath("constraints", "runtime.txt"); print(p if p.is_file() else "")')
+lock=$(python -c '
+import importlib.resources, pathlib, mlci
+lock = importlib.resources.files("mlci").joinpath("constraints", "runtime.txt")
+if not lock.is_file():  # mlci run from a source checkout (PYTHONPATH, editable): the lock beside it
+    lock = pathlib.Path(mlci.__file__).parents[2] / "constraints" / "runtime.txt"
+print(lock if lock.is_file() else "")')
 constraints=()
 if [ -z "$lock" ]; then
   echo "::warning title=mlci::this mlci ships no lock of its dependencies: they are resolved within its declared ranges"
@@ -168,7 +173,7 @@ if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
   fi
   while IFS= read -r requirement; do
     case "$requirement" in
-      dvc-*) found+=("$requirement") ;;
+      dvc-*|dvc\[*) found+=("$requirement") ;;  # dvc[s3]==X: the plugin in the installed DVC's range
       '') ;;
       *) echo "::warning title=mlci::mlci doctor --plugins printed a line that is not a DVC plugin; ignored" ;;
     esac

@@ -4,6 +4,7 @@ what it says (one resolution, DVC plugins, the lock, pip when uv cannot run, one
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.testing.fixtures import ROOT
+from tests.testing.train import three_models
 
 
 def _module() -> ModuleType:
@@ -110,7 +112,7 @@ case "$*" in
   --version) echo "mlci, version 9.9.9" ;;
   "doctor --plugins")
     [ "$DOCTOR" = "fail" ] && { echo "error: not a DVC repository" >&2; exit 2; }
-    [ "$DOCTOR" = "1" ] && printf 'dvc-s3>=3,<4\\n' ;;
+    [ "$DOCTOR" = "1" ] && printf 'dvc[s3]==3.67.1\\ndvc-gdrive\\n' ;;
 esac
 exit 0
 """
@@ -139,9 +141,10 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
         "MLCI_DVC_PLUGINS": "",
         "MLCI_WORKING_DIRECTORY": ".",
         "MLCI_FIND_PLUGINS": "true",
+        "MLCI_DATA_STACK": "true",
         "MLCI_UV_VERSION": STEPS.UV_VERSION,
         "MLCI_UV_CACHE_HIT": "",
-        "PYTHONPATH": str(ROOT / "src"),  # mlci as a source checkout has it: no lock beside the package
+        "PYTHONPATH": str(ROOT / "src"),  # mlci from this checkout: its lock beside the package
     }
     done = subprocess.run(
         ["bash", "-c", STEPS.INSTALL_SCRIPT],
@@ -172,10 +175,21 @@ def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_
     assert "tool=uv" in (tmp_path / "output").read_text()
 
 
+def test_the_lock_comes_from_the_installed_mlci(tmp_path: Path) -> None:
+    done, calls = _install(tmp_path, MLCI_DVC_PLUGINS="s3")
+    alone, together = [line for line in calls.splitlines() if line.startswith("uv ")]
+    assert "-c" not in alone.split()
+    assert f" -c {ROOT / 'constraints' / 'runtime.txt'} git+https://github.com/o/mlci@abc dvc-s3" in together
+    assert "<- mlci + dvc-s3 (locked), with uv" in done.stdout
+
+
 def test_a_mlci_without_its_lock_says_so(tmp_path: Path) -> None:
-    done, _ = _install(tmp_path)
+    old = tmp_path / "old" / "mlci"  # an mlci package that ships no lock (as before #16)
+    old.mkdir(parents=True)
+    (old / "__init__.py").write_text((ROOT / "src" / "mlci" / "__init__.py").read_text())
+    done, calls = _install(tmp_path, PYTHONPATH=str(old.parent))
     assert "::warning title=mlci::this mlci ships no lock of its dependencies" in done.stdout
-    assert "(not locked)" in done.stdout
+    assert "(not locked)" in done.stdout and " -c " not in calls
 
 
 def test_a_restored_uv_is_not_installed_again(tmp_path: Path) -> None:
@@ -202,24 +216,28 @@ def test_pip_installs_when_uv_cannot_run_and_says_why(tmp_path: Path, env: dict[
     assert "::warning title=mlci::installing with pip instead of uv: " in done.stdout and why in done.stdout
     alone, together = calls.splitlines()[-2:]
     assert alone.endswith("--quiet --no-deps git+https://github.com/o/mlci@abc")
-    assert together.endswith("--quiet git+https://github.com/o/mlci@abc dvc-azure")
+    assert together.endswith(
+        f"--quiet -c {ROOT / 'constraints' / 'runtime.txt'} git+https://github.com/o/mlci@abc dvc-azure"
+    )
     assert "with pip (uv cache cold)" in done.stdout and "tool=pip" in (tmp_path / "output").read_text()
 
 
 def test_plugins_found_by_mlci_doctor_when_none_are_named(tmp_path: Path) -> None:
-    done, calls = _install(tmp_path, DOCTOR="1")
-    assert calls.splitlines()[-1].endswith("dvc-s3>=3,<4") and "(found by mlci doctor)" in done.stdout
+    done, calls = _install(tmp_path, DOCTOR="1")  # what mlci doctor --plugins prints: DVC's own extra
+    assert calls.splitlines()[-1].endswith("dvc[s3]==3.67.1 dvc-gdrive"), calls
+    assert "+ dvc[s3]==3.67.1 dvc-gdrive (found by mlci doctor)" in done.stdout
+    assert "not a DVC plugin" not in done.stdout
     done, calls = _install(tmp_path, DOCTOR="1", MLCI_FIND_PLUGINS="false")
-    assert "dvc-s3" not in calls
+    assert "dvc[s3]" not in calls
     done, calls = _install(tmp_path, DOCTOR="1", MLCI_DVC_PLUGINS="gs")
-    assert "dvc-s3" not in calls and "dvc-gs" in calls
+    assert "dvc[s3]" not in calls and "dvc-gs" in calls
 
 
 def test_a_failing_mlci_doctor_is_a_warning_that_names_the_input(tmp_path: Path) -> None:
     done, calls = _install(tmp_path, DOCTOR="fail")
     assert done.returncode == 0, done.stderr
     assert "mlci doctor --plugins failed" in done.stdout and "dvc-plugins input" in done.stdout
-    assert "dvc-s3" not in calls
+    assert "dvc[s3]" not in calls
 
 
 # The script for real: real uv (or pip), the package index, a fresh virtual environment, and mlci built
@@ -276,7 +294,9 @@ def held_mlci(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     return source, wheel, base / "uv-cache"
 
 
-def _real_install(tmp_path: Path, package: str, cache: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _real_install(
+    tmp_path: Path, package: str, cache: Path, data_stack: str = "true"
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     home = tmp_path / "home"
@@ -297,6 +317,7 @@ def _real_install(tmp_path: Path, package: str, cache: Path) -> tuple[subprocess
         MLCI_DVC_PLUGINS="",
         MLCI_WORKING_DIRECTORY=".",
         MLCI_FIND_PLUGINS="false",
+        MLCI_DATA_STACK=data_stack,
         MLCI_UV_VERSION=STEPS.UV_VERSION,
         MLCI_UV_CACHE_HIT="",
     )
@@ -346,3 +367,31 @@ def test_every_form_of_mlci_package_installs_the_locked_versions(
     differ = {n: (v, locked[n]) for n, v in installed.items() if n in locked and locked[n] != v}
     assert not differ, f"installed (left) differs from the lock (right): {differ}"
     assert {"dvc", "pandas", "scikit-learn"} <= installed.keys()
+
+
+@pytest.mark.slow
+def test_the_light_profile_installs_mlci_without_its_data_stack_and_affected_runs(
+    tmp_path: Path, held_mlci: tuple[Path, Path, Path]
+) -> None:
+    """Train's `affected` job (profile light): mlci's declared dependencies at the locked versions, less
+    numpy, scipy, scikit-learn, pandas and pyarrow; `mlci affected` works in that environment."""
+    _, wheel, cache = held_mlci
+    assert STEPS.PROFILES["light"]["MLCI_DATA_STACK"] == '"false"'
+    done, python = _real_install(tmp_path, str(wheel), cache, data_stack="false")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(locked) without its data stack" in done.stdout
+    installed = _installed(python)
+    assert installed.keys().isdisjoint({"numpy", "scipy", "scikit-learn", "pandas", "pyarrow"}), installed
+    assert installed["tabulate"] == _HELD[1] and {"dvc", "gto", "click", "jinja2"} <= installed.keys()
+    project = three_models(tmp_path / "project")
+    (project / "src" / "train_beta.py").write_text("print('beta v2')\n")
+    affected = subprocess.run(
+        [str(python.parent / "mlci"), "affected", "--base", "HEAD", "--format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    assert affected.returncode == 0, affected.stderr
+    assert [entry["model"] for entry in json.loads(affected.stdout)["include"]] == ["beta"]
