@@ -6,7 +6,8 @@ Builds mlci's wheel from this checkout, then for each profile runs the step's sc
 does (uv pinned, the lock inside the wheel, the package index), into a fresh virtual environment:
 cold (an empty uv cache: every download) and warm (the same cache again, as after a restore), `--reps`
 times each, alternating the profiles. Prints the wall time of each run, the packages and the size of the
-environment's site-packages and of the cache. Needs the package index; uv is installed by the script
+environment's site-packages and of the cache, and the time to archive the cache and unpack it (tar + zstd,
+what actions/cache does on save and restore, without the transfer). Needs the package index; uv is installed by the script
 itself unless one of the same version is on PATH.
 """
 
@@ -122,6 +123,10 @@ def main() -> None:
                         f"{profile:5} {state} rep {rep}: {row['seconds']:.1f} s  {row['line']}",
                         file=sys.stderr,
                     )
+        archives = {
+            profile: _archive(base / f"cache-{profile}-0", base / f"archive-{profile}")
+            for profile in profiles
+        }
         print("| profile | state | median s (runs) | packages | site-packages MB | uv cache MB |")
         print("|---|---|---:|---:|---:|---:|")
         for (profile, state), rows in results.items():
@@ -131,6 +136,28 @@ def main() -> None:
                 f"| {profile} | {state} | {statistics.median(times):.1f} ({', '.join(f'{t:.1f}' for t in times)}) "
                 f"| {last['packages']} | {last['site_mb']:.0f} | {last['cache_mb']:.0f} |"
             )
+        print("\n| profile | cache archive MB (tar + zstd, as actions/cache) | create s | extract s |")
+        print("|---|---:|---:|---:|")
+        for profile, (size, create, extract) in archives.items():
+            print(f"| {profile} | {size:.0f} | {create:.1f} | {extract:.1f} |")
+
+
+def _archive(cache: Path, folder: Path) -> tuple[float, float, float]:
+    """What actions/cache does around the network: tar + zstd the cache on save, unpack it on restore."""
+    folder.mkdir()
+    archive = folder / "cache.tzst"
+    started = time.monotonic()
+    subprocess.run(
+        ["tar", "--use-compress-program", "zstd -T0", "-cf", str(archive), "-C", str(cache), "."], check=True
+    )
+    create = time.monotonic() - started
+    (folder / "out").mkdir()
+    started = time.monotonic()
+    subprocess.run(
+        ["tar", "--use-compress-program", "zstd -d", "-xf", str(archive), "-C", str(folder / "out")],
+        check=True,
+    )
+    return archive.stat().st_size / 1e6, create, time.monotonic() - started
 
 
 if __name__ == "__main__":
