@@ -84,6 +84,9 @@ def main() -> None:
                 **os.environ,
                 "MLCI_WORKFLOW_TIMINGS": str(timings),
                 "MLCI_BENCH_REPEAT": REPEAT.get(name, "1"),
+                # one act cache server for the whole benchmark (each test has its own HOME, where the
+                # runner keeps it by default): a scenario's second test restores what the first saved
+                "ACTIONS_RUNNER_HOME": str(folder / "runner-home"),
                 "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench")]),
             },
             capture_output=True,
