@@ -187,7 +187,14 @@ if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
     what+=" + ${found[*]} (found by mlci doctor)"
   fi
 fi
-if [ "$MLCI_UV_CACHE_HIT" = "true" ]; then cache="uv cache restored"; else cache="uv cache cold"; fi
+if [ "$MLCI_UV_CACHE_HIT" = "true" ]; then
+  cache="uv cache restored"
+else
+  cache="uv cache cold"
+  # what the save step keeps: uv itself and the wheels built from source (mlci from a git URL), not the
+  # index's wheels: downloading them again is faster than restoring them (docs/benchmarks.md)
+  if [ "$tool" != "pip" ]; then "$uv" cache prune --ci --quiet; fi
+fi
 seconds=$(python -c "import time; print(f'{time.time() - $started:.1f}')")
 echo "mlci install: $(mlci --version) <- $what, with $tool ($cache) in $seconds s"
 """

@@ -3,12 +3,13 @@
     python bench/bench_install.py [--profile mlci] [--profile light] [--reps 2]
 
 Builds mlci's wheel from this checkout, then for each profile runs the step's script with bash, as a job
-does (uv pinned, the lock inside the wheel, the package index), into a fresh virtual environment:
-cold (an empty uv cache: every download) and warm (the same cache again, as after a restore), `--reps`
-times each, alternating the profiles. Prints the wall time of each run, the packages and the size of the
-environment's site-packages and of the cache, and the time to archive the cache and unpack it (tar + zstd,
-what actions/cache does on save and restore, without the transfer). Needs the package index; uv is installed by the script
-itself unless one of the same version is on PATH.
+does (uv pinned, the lock inside the wheel, the package index), into a fresh virtual environment: cold (an
+empty uv cache: every download; the step then prunes the cache to what a job saves, unless `--no-prune`)
+and warm (that cache again, as after a restore), `--reps` times each, alternating the profiles. Prints the
+wall time of each run, the packages and the size of site-packages and of the cache, and the time to
+archive the cache and unpack it (tar + zstd, what actions/cache does on save and restore, without the
+transfer). Needs the package index; uv is installed by the script itself unless one of the same version
+is on PATH.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def _run(steps: object, profile: str, wheel: Path, cache: Path, folder: Path) -> dict[str, object]:
+def _run(steps: object, profile: str, wheel: Path, cache: Path, folder: Path, hit: bool) -> dict[str, object]:
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     home = folder / "home" / ".cache" / "mlci-uv"
@@ -63,7 +64,7 @@ def _run(steps: object, profile: str, wheel: Path, cache: Path, folder: Path) ->
         MLCI_FIND_PLUGINS="false",
         MLCI_DATA_STACK=values["MLCI_DATA_STACK"].strip('"'),
         MLCI_UV_VERSION=version,
-        MLCI_UV_CACHE_HIT="",
+        MLCI_UV_CACHE_HIT="true" if hit else "",  # on a miss the step prunes what it would save
     )
     started = time.monotonic()
     done = subprocess.run(
@@ -91,6 +92,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", action="append", choices=["mlci", "light"], help="default: both")
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument(
+        "--no-prune",
+        action="store_true",
+        help="keep the whole uv cache after a cold install (as before #16's prune)",
+    )
     args = parser.parse_args()
     profiles = args.profile or ["mlci", "light"]
     steps = _steps()
@@ -117,7 +123,8 @@ def main() -> None:
                 cache = base / f"cache-{profile}-{rep}"
                 cache.mkdir()
                 for state in ("cold", "warm"):
-                    row = _run(steps, profile, wheel, cache, base / f"{profile}-{rep}-{state}")
+                    hit = state == "warm" or args.no_prune
+                    row = _run(steps, profile, wheel, cache, base / f"{profile}-{rep}-{state}", hit)
                     results.setdefault((profile, state), []).append(row)
                     print(
                         f"{profile:5} {state} rep {rep}: {row['seconds']:.1f} s  {row['line']}",

@@ -162,7 +162,7 @@ def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_
 ) -> None:
     done, calls = _install(tmp_path, MLCI_REQUIREMENTS="requirements.txt", MLCI_DVC_PLUGINS="s3 gs")
     assert done.returncode == 0, done.stderr
-    alone, together = [line for line in calls.splitlines() if line.startswith("uv ")]
+    alone, together = [line for line in calls.splitlines() if line.startswith("uv pip install")]
     assert alone.endswith("--no-deps git+https://github.com/o/mlci@abc")
     assert together.endswith("git+https://github.com/o/mlci@abc -r requirements.txt dvc-s3 dvc-gs")
     assert (
@@ -177,7 +177,7 @@ def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_
 
 def test_the_lock_comes_from_the_installed_mlci(tmp_path: Path) -> None:
     done, calls = _install(tmp_path, MLCI_DVC_PLUGINS="s3")
-    alone, together = [line for line in calls.splitlines() if line.startswith("uv ")]
+    alone, together = [line for line in calls.splitlines() if line.startswith("uv pip install")]
     assert "-c" not in alone.split()
     assert f" -c {ROOT / 'constraints' / 'runtime.txt'} git+https://github.com/o/mlci@abc dvc-s3" in together
     assert "<- mlci + dvc-s3 (locked), with uv" in done.stdout
@@ -197,6 +197,13 @@ def test_a_restored_uv_is_not_installed_again(tmp_path: Path) -> None:
     done, calls = _install(tmp_path, MLCI_UV_CACHE_HIT="true")
     assert not any(line.startswith("pip ") for line in calls.splitlines())
     assert "(uv cache restored)" in done.stdout
+
+
+def test_on_a_miss_the_cache_is_pruned_to_what_is_worth_restoring(tmp_path: Path) -> None:
+    _, calls = _install(tmp_path)
+    assert calls.splitlines()[-1] == "uv cache prune --ci --quiet"
+    _, calls = _install(tmp_path, MLCI_UV_CACHE_HIT="true")  # restored: not saved, so left as it is
+    assert "cache prune" not in calls
 
 
 @pytest.mark.parametrize("bad", ["s3;rm", "S3", "../x"])
@@ -224,7 +231,7 @@ def test_pip_installs_when_uv_cannot_run_and_says_why(tmp_path: Path, env: dict[
 
 def test_plugins_found_by_mlci_doctor_when_none_are_named(tmp_path: Path) -> None:
     done, calls = _install(tmp_path, DOCTOR="1")  # what mlci doctor --plugins prints: DVC's own extra
-    assert calls.splitlines()[-1].endswith("dvc[s3]==3.67.1 dvc-gdrive"), calls
+    assert calls.splitlines()[-2].endswith("dvc[s3]==3.67.1 dvc-gdrive"), calls
     assert "+ dvc[s3]==3.67.1 dvc-gdrive (found by mlci doctor)" in done.stdout
     assert "not a DVC plugin" not in done.stdout
     done, calls = _install(tmp_path, DOCTOR="1", MLCI_FIND_PLUGINS="false")
@@ -319,7 +326,7 @@ def _real_install(
         MLCI_FIND_PLUGINS="false",
         MLCI_DATA_STACK=data_stack,
         MLCI_UV_VERSION=STEPS.UV_VERSION,
-        MLCI_UV_CACHE_HIT="",
+        MLCI_UV_CACHE_HIT="true",  # as restored: the cache the module shares is not pruned,
     )
     done = subprocess.run(
         ["bash", "-c", STEPS.INSTALL_SCRIPT],
