@@ -157,6 +157,43 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
     return done, calls.read_text()
 
 
+def _key(tmp_path: Path, package: str, **env: str) -> str:
+    output = tmp_path / "key-output"
+    output.write_text("")
+    base = {
+        "PATH": os.environ["PATH"],
+        "GITHUB_OUTPUT": str(output),
+        "RUNNER_OS": "Linux",
+        "RUNNER_ARCH": "X64",
+        "MLCI_PACKAGE": package,
+        "MLCI_DVC_PLUGINS": "",
+        "MLCI_REQUIREMENTS": "",
+        "MLCI_DATA_STACK": "true",
+        "MLCI_UV_VERSION": STEPS.UV_VERSION,
+    }
+    subprocess.run(["bash", "-c", STEPS.KEY_SCRIPT], env={**base, **env}, cwd=tmp_path, check=True)
+    return output.read_text().strip().removeprefix("key=")
+
+
+def test_the_cache_key_follows_the_lock_inside_a_wheel_and_the_profile(tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = tmp_path / "mlci-0.1.0-py3-none-any.whl"
+    keys = []
+    for pin in ("tabulate==0.10.0", "tabulate==0.9.0"):
+        with zipfile.ZipFile(wheel, "w") as archive:  # the one file of a wheel the key reads
+            archive.writestr("mlci/constraints/runtime.txt", pin + "\n")
+        keys.append(_key(tmp_path, str(wheel)))
+    keys.append(_key(tmp_path, str(wheel), MLCI_DATA_STACK="false"))
+    assert keys[0].startswith("mlci-uv-Linux-X64-CPython") and len(set(keys)) == 3
+    checkout = tmp_path / "checkout" / "constraints"  # the action: its checkout's lock
+    checkout.mkdir(parents=True)
+    (checkout / "runtime.txt").write_text("tabulate==0.10.0\n")
+    first = _key(tmp_path, str(checkout.parent))
+    (checkout / "runtime.txt").write_text("tabulate==0.9.0\n")
+    assert _key(tmp_path, str(checkout.parent)) != first
+
+
 def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_and_the_plugins(
     tmp_path: Path,
 ) -> None:
