@@ -1,12 +1,12 @@
 """Benchmark: where a job's wall time goes — set-up, installing mlci, mlci's own work.
 
-    python bench/bench_jobs.py [--scenario report] [--scenario train] [--keep DIR]
+    python bench/bench_jobs.py [--scenario report] [--scenario train] [--scenario deploy] [--keep DIR]
 
 Runs workflow scenarios of tests/workflows/test_scenarios.py (the real workflow files on the Actions
 runner harness, ../shared/tools/actions-runner, against the example project): `report` runs the report
 workflow twice in one test, so the first run starts with an empty uv cache (cold) and the second restores
-it (warm); `train` runs affected → data → train once (the first job cold, later jobs with the same key
-warm). From act's step timings and each job's `mlci install:` line it prints, per job: wall time, the
+it (warm); `train` runs its test twice in one session (affected → data → train: cold, then warm); `deploy` deploys
+twice (cold, warm), then rolls back. From act's step timings and each job's `mlci install:` line it prints, per job: wall time, the
 install steps (cache key, restore, install, save), set-up (checkout, setup-python, artifacts, other
 caches) and the job's own work (mlci and the project's pipeline). `--keep DIR --table-only` prints the
 table again from a previous run's timings.
@@ -26,9 +26,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
+SCENARIOS = "tests/workflows/test_scenarios.py::"
+# Each scenario's test(s), run in one pytest session (one wheel, so one uv cache key per install profile):
+# the report test runs its workflow twice, the deploy test deploys twice, the train test is run twice
+# (bench/bench_repeat.py).
+REPEAT = {"train": "2"}
 TESTS = {
-    "report": "report_posts_one_sticky",
-    "train": "push_trains_the_changed_model",
+    "report": [SCENARIOS + "test_pull_request_report_posts_one_sticky_comment_and_a_rerun_edits_it"],
+    "train": [
+        SCENARIOS + "test_push_trains_the_changed_model_pushes_results_to_the_dvc_remote_and_commits_them"
+    ]
+    * 2,
+    "deploy": [SCENARIOS + "test_a_push_to_main_deploys_with_one_deployment_and_a_dispatch_rolls_back"],
 }
 
 
@@ -69,9 +78,17 @@ def main() -> None:
         timings.unlink(missing_ok=True)
     for name in [] if args.table_only else args.scenario or ["report"]:
         proc = subprocess.run(
-            [*PYTEST, "tests/workflows/test_scenarios.py", "-k", TESTS[name]],
+            [*PYTEST, "-p", "bench_repeat", *TESTS[name]],
             cwd=ROOT,
-            env={**os.environ, "MLCI_WORKFLOW_TIMINGS": str(timings), "PYTHONPATH": str(ROOT / "src")},
+            env={
+                **os.environ,
+                "MLCI_WORKFLOW_TIMINGS": str(timings),
+                "MLCI_BENCH_REPEAT": REPEAT.get(name, "1"),
+                # one act cache server for the whole benchmark (each test has its own HOME, where the
+                # runner keeps it by default): a scenario's second test restores what the first saved
+                "ACTIONS_RUNNER_HOME": str(folder / "runner-home"),
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench")]),
+            },
             capture_output=True,
             text=True,
             check=False,
