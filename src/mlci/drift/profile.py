@@ -359,7 +359,8 @@ class _Sampler:
         import numpy as np
 
         first = (-self.seen) % self.step
-        taken = values[first :: self.step]
+        # a copy: a slice would keep the whole batch's buffer alive (memory growing with the rows)
+        taken = values[first :: self.step].copy()
         self.seen += len(values)
         self.parts.append(taken)
         self.kept += len(taken)
