@@ -359,7 +359,9 @@ def markdown(results: list[dict[str, Any]]) -> str:
 
 
 def summary_line(entry: dict[str, Any]) -> str:
-    parts = [f"rows={entry['rows']:,}", f"read {entry['read']['seconds']:.2f}s"]
+    parts = [f"rows={entry['rows']:,}"]
+    if "read" in entry:
+        parts.append(f"read {entry['read']['seconds']:.2f}s")
     for key in ("mlci", "mlci_cached", "engine", "evidently", *(f"mlci+{k}" for k in EXTRA_KINDS)):
         if key in entry:
             r = entry[key]

@@ -94,3 +94,14 @@ def test_a_reader_error_reaches_the_consumer(tmp_path: Path) -> None:
 
     with pytest.raises(MlciError, match=r"broken\.parquet"):
         list(read_batches(path, 10_000, dictionary=True))
+
+
+def test_a_dictionary_holding_a_value_twice_counts_it_once() -> None:
+    dictionary = pa.array(["a", "b", "a", "c"])
+    codes = pa.array([0, 1, 2, 2, 3, None, 0], type=pa.int32())
+    encoded = pa.DictionaryArray.from_arrays(codes, dictionary)
+    settings = ProfileSettings()
+    by_code = build_reference(lambda: [pa.record_batch({"v": encoded})], settings)
+    decoded = build_reference(lambda: [pa.record_batch({"v": encoded.dictionary_decode()})], settings)
+    assert by_code.columns["v"].categories == decoded.columns["v"].categories == {"a": 4, "b": 1, "c": 1}
+    assert by_code.columns["v"].value_hashes == decoded.columns["v"].value_hashes
