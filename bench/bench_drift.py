@@ -23,7 +23,7 @@ Set up Evidently in its own venv, outside the repo (EVIDENTLY_VENV: any folder y
     python3 -m venv "$EVIDENTLY_VENV"
     "$EVIDENTLY_VENV/bin/pip" install 'evidently==0.7.23' 'pandas<3.1' pyarrow
 (--evidently-python defaults to $EVIDENTLY_PYTHON; without either, Evidently is skipped.)
-DuckDB likewise (DUCKDB_VENV: any folder): "$DUCKDB_VENV/bin/pip" install 'duckdb==1.*' (--engine-python
+DuckDB likewise (DUCKDB_VENV: any folder): "$DUCKDB_VENV/bin/pip" install 'duckdb==2.0.1' (or later) (--engine-python
 defaults to $ENGINE_PYTHON).
 """
 
@@ -56,8 +56,9 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "peak_mib": peak, "rc": proc.returncode,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mib": peak, "rc": proc.returncode,
                   "stdout": proc.stdout[-20000:], "stderr": proc.stderr[-3000:]}))
 """
 
@@ -321,6 +322,7 @@ def median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The median time of the runs, the highest peak memory, all the times, the last run's verdict."""
     out = dict(runs[-1])
     out["seconds"] = statistics.median(r["seconds"] for r in runs)
+    out["cpu"] = statistics.median(r["cpu"] for r in runs)
     out["peak_mib"] = max(r["peak_mib"] for r in runs)
     out["runs"] = [round(r["seconds"], 2) for r in runs]
     return out
@@ -351,9 +353,10 @@ def markdown(results: list[dict[str, Any]]) -> str:
     for e in results:
         for extra in EXTRA_KINDS:
             if f"mlci+{extra}" in e:
+                cpu = e[f"mlci+{extra}"]["cpu"] / e["mlci"]["cpu"]
                 lines.append(
                     f"\n{e['rows']:,} rows, +1 {extra} column: {cell(e, f'mlci+{extra}')} "
-                    f"({ratio(e, f'mlci+{extra}', 'mlci')} of the 25 columns)"
+                    f"({ratio(e, f'mlci+{extra}', 'mlci')} of the 25 columns' time, {cpu:.2f}× their CPU time)"
                 )
     return "\n".join(lines)
 
