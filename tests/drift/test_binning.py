@@ -1,5 +1,5 @@
-"""The fast binning gives exactly `np.searchsorted`'s bins, and Parquet read dictionary-encoded
-gives exactly the profile of the decoded strings."""
+"""The fast paths give exactly what the slow ones gave: the binning `np.searchsorted`'s bins, Parquet
+read dictionary-encoded the profile of the decoded strings, distinct hashes by sorting `np.unique`."""
 
 from __future__ import annotations
 
@@ -105,3 +105,13 @@ def test_a_dictionary_holding_a_value_twice_counts_it_once() -> None:
     decoded = build_reference(lambda: [pa.record_batch({"v": encoded.dictionary_decode()})], settings)
     assert by_code.columns["v"].categories == decoded.columns["v"].categories == {"a": 4, "b": 1, "c": 1}
     assert by_code.columns["v"].value_hashes == decoded.columns["v"].value_hashes
+
+
+def test_distinct_hashes_by_sorting_equal_numpy_unique() -> None:
+    from mlci.drift.valueset import sorted_unique
+
+    rng = np.random.default_rng(5)
+    hashes = rng.integers(0, 2**63, 20_000, dtype=np.uint64)
+    hashes = np.concatenate([hashes, hashes[:5_000], np.array([0, 2**64 - 1], dtype=np.uint64)])
+    assert np.array_equal(sorted_unique(hashes), np.unique(hashes))
+    assert len(sorted_unique(np.empty(0, dtype=np.uint64))) == 0
