@@ -1,12 +1,14 @@
 """Benchmark `mlci data check` on a 1M-row, 25-column CSV changed in a PR, next to pandera.
 
-    python bench/bench_datacheck.py [--rows 1000000] [--pandera-python VENV/bin/python]
+    python bench/bench_datacheck.py [--rows 1000000] [--pandera-python VENV/bin/python] [--repeat 5]
 
 Builds a git + DVC repo in a temp folder (local DVC remote), commits the base data, then a PR that
 appends 5% new rows with a few out-of-range values. Times, each in a fresh process with its peak
 RSS: `mlci data check --base` cold (no profile cache), warm (base profile cached), the head check
 alone (no base), and pandera validating the same contract on the head (its own venv: pandera is
-not an mlci dependency). Prints a markdown table for docs/benchmarks.md.
+not an mlci dependency). With --repeat N the runs take turns N times (A/B alternated: the machine's
+load shifts) and the table shows medians. --work DIR keeps the repo there and reuses it.
+Prints a markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,38 +103,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     # a venv outside the repo with pandera, pandas and pyyaml (pandera is no mlci dependency)
     parser.add_argument("--pandera-python", default=os.environ.get("PANDERA_PYTHON", ""))
+    parser.add_argument("--repeat", type=int, default=1, help="turns of every run: medians")
+    parser.add_argument("--work", default="", help="keep the repo in this folder (reused when there)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="mlci-bench-data-"))
-    repo, remote = work / "repo", work / "remote"
-    repo.mkdir()
-    dvc = [sys.executable, "-m", "dvc"]
-    mlci = [sys.executable, "-m", "mlci"]
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="mlci-bench-data-"))
+    repo = work / "repo"
     try:
-        run(["git", "init", "-q", "-b", "main"], repo)
-        run([*dvc, "init", "-q"], repo)
-        run([*dvc, "remote", "add", "-d", "storage", str(remote)], repo)
-        (repo / "data").mkdir()
-        base = make_frame(args.rows, 1)
-        base.to_csv(repo / "data" / "events.csv", index=False)
-        (repo / "mlci.yaml").write_text(yaml.safe_dump(contract(base), sort_keys=False))
-        (repo / "dvc.yaml").write_text("stages: {}\n")
-        run([*dvc, "add", "-q", "data/events.csv"], repo)
-        run(["git", "add", "-A"], repo)
-        run(["git", "commit", "-q", "-m", "base"], repo)
-        run([*dvc, "push", "-q"], repo)
-        base_sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
-        ).stdout.strip()
-        extra = make_frame(args.rows // 20, 2)
-        extra.loc[extra.index[:7], "x03"] = 999.0  # out of range: the contract must catch these
-        pd.concat([base, extra], ignore_index=True).to_csv(repo / "data" / "events.csv", index=False)
-        run([*dvc, "add", "-q", "data/events.csv"], repo)
-        run(["git", "add", "-A"], repo)
-        run(["git", "commit", "-q", "-m", "PR: more rows"], repo)
+        if not (repo / "mlci.yaml").is_file():
+            base_sha = build_repo(work, args.rows)
+        else:
+            base_sha = (work / "base_sha").read_text().strip()
         size = (repo / "data" / "events.csv").stat().st_size / 2**20
-        rows = []
         check = [
-            *mlci,
+            sys.executable,
+            "-m",
+            "mlci",
             "data",
             "check",
             "--base",
@@ -141,26 +127,73 @@ def main() -> None:
             "--output",
             str(work / "r.json"),
         ]
-        rows.append(("mlci data check --base, cold (base profiled)", measure(check, repo)))
-        rows.append(("mlci data check --base, base profile cached", measure(check, repo)))
-        rows.append(("mlci data check (head only, no base)", measure(check[:5] + check[7:], repo)))
-        if args.pandera_python and Path(args.pandera_python).exists():
-            script = work / "pandera_check.py"
-            script.write_text(PANDERA)
-            cmd = [args.pandera_python, str(script), "data/events.csv", "mlci.yaml"]
-            rows.append(
-                ("pandera (lazy), same contract, head only, whole frame in memory", measure(cmd, repo))
-            )
+        cache = repo / ".mlci"
+        runs: dict[str, list[dict[str, float]]] = {}
+        names = {
+            "cold": "mlci data check --base, cold (base profiled)",
+            "cached": "mlci data check --base, base profile cached",
+            "head": "mlci data check (head only, no base)",
+            "pandera": "pandera (lazy), same contract, head only, whole frame in memory",
+        }
+        for _ in range(args.repeat):
+            shutil.rmtree(cache, ignore_errors=True)  # the profile cache: a cold run
+            runs.setdefault("cold", []).append(measure(check, repo))
+            runs.setdefault("cached", []).append(measure(check, repo))
+            runs.setdefault("head", []).append(measure(check[:5] + check[7:], repo))
+            if args.pandera_python and Path(args.pandera_python).exists():
+                script = work / "pandera_check.py"
+                script.write_text(PANDERA)
+                cmd = [args.pandera_python, str(script), "data/events.csv", "mlci.yaml"]
+                runs.setdefault("pandera", []).append(measure(cmd, repo))
         print(
-            f"{args.rows + args.rows // 20:,} rows × 25 columns, CSV {size:.0f} MiB, {os.cpu_count()} CPUs\n"
+            f"{args.rows + args.rows // 20:,} rows × 25 columns, CSV {size:.0f} MiB, {os.cpu_count()} CPUs, "
+            f"load {os.getloadavg()[0]:.1f}, medians of {args.repeat}\n"
         )
-        print("| run | wall s | CPU s | peak RSS (MiB) | exit |\n|---|--:|--:|--:|--:|")
-        for name, r in rows:
-            print(f"| {name} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['peak_mib']:.0f} | {r['rc']} |")
-            if r["rc"] not in (0, 1):
-                print(r["err"], file=sys.stderr)
+        print(
+            "| run | wall s | CPU s | peak RSS (MiB) | exit | wall s of each run |\n|---|--:|--:|--:|--:|---|"
+        )
+        for key, results in runs.items():
+            wall = statistics.median(r["seconds"] for r in results)
+            cpu = statistics.median(r["cpu"] for r in results)
+            peak = max(r["peak_mib"] for r in results)
+            each = ", ".join(f"{r['seconds']:.1f}" for r in results)
+            print(f"| {names[key]} | {wall:.1f} | {cpu:.1f} | {peak:.0f} | {results[-1]['rc']} | {each} |")
+            for r in results:
+                if r["rc"] not in (0, 1):
+                    print(r["err"], file=sys.stderr)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def build_repo(work: Path, rows: int) -> str:
+    """The git + DVC repo: the base commit, then the PR's commit. Returns the base's sha."""
+    repo, remote = work / "repo", work / "remote"
+    repo.mkdir(parents=True)
+    dvc = [sys.executable, "-m", "dvc"]
+    run(["git", "init", "-q", "-b", "main"], repo)
+    run([*dvc, "init", "-q"], repo)
+    run([*dvc, "remote", "add", "-d", "storage", str(remote)], repo)
+    (repo / "data").mkdir()
+    base = make_frame(rows, 1)
+    base.to_csv(repo / "data" / "events.csv", index=False)
+    (repo / "mlci.yaml").write_text(yaml.safe_dump(contract(base), sort_keys=False))
+    (repo / "dvc.yaml").write_text("stages: {}\n")
+    run([*dvc, "add", "-q", "data/events.csv"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "base"], repo)
+    run([*dvc, "push", "-q"], repo)
+    base_sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    extra = make_frame(rows // 20, 2)
+    extra.loc[extra.index[:7], "x03"] = 999.0  # out of range: the contract must catch these
+    pd.concat([base, extra], ignore_index=True).to_csv(repo / "data" / "events.csv", index=False)
+    run([*dvc, "add", "-q", "data/events.csv"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "PR: more rows"], repo)
+    (work / "base_sha").write_text(base_sha)
+    return base_sha
 
 
 if __name__ == "__main__":

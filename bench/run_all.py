@@ -1,8 +1,8 @@
 """Run every benchmark in turn: `python bench/run_all.py [--quick]`.
 
 The comparisons against other tools' own environments run when those are set up:
-EVIDENTLY_PYTHON (a venv with evidently 0.7.23 and pandas < 3.1) for monitoring, PANDERA_PYTHON (a venv
-with pandera) for data checks; docs/benchmarks.md says how to make them. Without them, mlci's side runs
+EVIDENTLY_PYTHON (a venv with evidently 0.7.23 and pandas < 3.1) and ENGINE_PYTHON (a venv with duckdb)
+for monitoring, PANDERA_PYTHON (a venv with pandera) for data checks; docs/benchmarks.md says how to make them. Without them, mlci's side runs
 alone and the script says what it skipped.
 """
 
@@ -31,6 +31,8 @@ def main() -> int:
     ]
     if not os.environ.get("EVIDENTLY_PYTHON"):  # bench_drift reads it itself
         print("EVIDENTLY_PYTHON not set: monitoring runs without the Evidently comparison")
+    if not os.environ.get("ENGINE_PYTHON"):  # likewise
+        print("ENGINE_PYTHON not set: monitoring runs without the DuckDB comparison")
     if not os.environ.get("PANDERA_PYTHON"):
         print("PANDERA_PYTHON not set: data checks run without the pandera comparison")
     failed = []

@@ -187,7 +187,7 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
     from mlci.drift import engine as drift
     from mlci.drift.profile import ProfileBuilder
     from mlci.monitor import model as monitor_model
-    from mlci.repo.tables import open_data
+    from mlci.repo.tables import open_data, plain
 
     monitor = ctx.config.monitor
     thresholds = drift.Thresholds.from_config(monitor)
@@ -202,7 +202,7 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
     model_note = ""
     with open_data(ctx.root, spec, cwd=Path.cwd()) as data:
         paths = [_shown(ctx.root, p) for p in data.files] if not data.hashes else [spec]
-        for i, batch in enumerate(data.batches(monitor.chunk_rows)):
+        for i, batch in enumerate(data.batches(monitor.chunk_rows, dictionary=True)):
             if i == 0:  # a wholly different table is an input error, before the model sees it
                 reference_columns = [n for n in ref.profile.columns if n != target]
                 drift.check_columns(reference_columns, [n for n in batch.schema.names if n != target])
@@ -221,7 +221,7 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
                 pred_builder.add(monitor_model.prediction_batch_from(labels, score))
             if target and target in batch.schema.names:
                 scorer = scorer or monitor_model.Scorer(model_obj, target)
-                scorer.add(batch.to_pandas(), labels, score)
+                scorer.add(plain(batch).to_pandas(), labels, score)
     current = data_builder.finish({"spec": spec})
     result = drift.compare(ref.profile, current, thresholds, exclude={target} if target else ())
     prediction = None

@@ -98,6 +98,9 @@ class StatsBuilder:
                 if kind == "float" and col.whole:
                     col.whole = bool((present % 1 == 0).all())
         if col.values is not None:
+            if len(series) > 4 * VALUE_LIMIT and series.iloc[: 4 * VALUE_LIMIT].nunique() > VALUE_LIMIT:
+                col.values = None  # already too many in the first rows: no need to count them all
+                return
             counts = series.value_counts()  # on the raw values: text only for the few kept
             if len(counts) > VALUE_LIMIT:
                 col.values = None

@@ -34,12 +34,14 @@ from mlci.drift.profile_model import (
     merge,
 )
 from mlci.errors import MlciError
+from mlci.repo.tables import dictionary_read
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
     from mlci.drift import valueset
+    from mlci.drift.binning import Binner
 
 __all__ = [
     "PROFILE_VERSION",
@@ -79,7 +81,7 @@ class ProfileBuilder:
         self.columns: dict[str, ColumnProfile] = {}
         self.rows = 0
         self._samples: dict[str, _Sampler] = {}
-        self._sorted_edges: dict[str, np.ndarray] = {}
+        self._binners: dict[str, Binner] = {}
         self._value_sets: dict[str, valueset.HashSet] = {}  # reference: distinct-value hashes
         self._ref_hashes: dict[str, np.ndarray] = {}  # current: the reference's, decoded
         self._named: dict[str, np.ndarray] = {}  # sorted hashes of the values counted by name
@@ -87,8 +89,9 @@ class ProfileBuilder:
     def add(self, batch: pa.RecordBatch | pa.Table, *, stats: bool = True, counts: bool = True) -> None:
         if stats:
             self.rows += batch.num_rows
+        encoded = dictionary_read(batch)  # text kept dictionary-encoded by the reader: still text
         for name, array in zip(batch.schema.names, batch.columns, strict=True):
-            col = self._column(name, array.type)
+            col = self._column(name, array.type.value_type if name in encoded else array.type)
             if stats:
                 col.count += len(array)
             if col.kind == "numeric":
@@ -115,7 +118,7 @@ class ProfileBuilder:
             col.coarse_edges = sorted({float(raw[i - 1]) for i in range(step, fine, step)})
             col.counts = [0] * (len(col.edges) + 1)
             col.sums = [0.0] * (len(col.edges) + 1)
-            self._sorted_edges[name] = np.array(col.edges)
+            self._binners[name] = _binner(col.edges)
         self._samples.clear()
 
     def finish(self, source: dict[str, Any] | None = None) -> Profile:
@@ -145,9 +148,7 @@ class ProfileBuilder:
                 col.counts = [0] * (len(ref.edges) + 1) if ref.counts else []
                 col.sums = [0.0] * len(col.counts)
                 if ref.counts:  # a reference column with no values has no bins to count into
-                    import numpy as np
-
-                    self._sorted_edges[name] = np.array(ref.edges)
+                    self._binners[name] = _binner(ref.edges)
             elif self.reference is None and kind == "numeric":
                 self._samples[name] = _Sampler(self.settings.sample_size)
             self.columns[name] = col
@@ -167,7 +168,8 @@ class ProfileBuilder:
         import numpy as np
 
         values = float64_values(array)
-        present = values[~np.isnan(values)]
+        nan = np.isnan(values)
+        present = values[~nan] if nan.any() else values
         if stats:
             col.missing += len(values) - len(present)
             _welford(col, present)
@@ -180,36 +182,46 @@ class ProfileBuilder:
             sampler = self._samples.get(col.name)
             if sampler is not None:
                 sampler.add(present)
-        edges = self._sorted_edges.get(col.name)
-        if counts and edges is not None and len(present):
-            idx = np.searchsorted(edges, present, side="left")
-            add = np.bincount(idx, minlength=len(edges) + 1)
+        binner = self._binners.get(col.name)
+        if counts and binner is not None and len(present):
+            idx = binner(present)
+            add = np.bincount(idx, minlength=len(col.counts))
             col.counts = [int(a + b) for a, b in zip(col.counts, add, strict=True)]
-            add_sums = np.bincount(idx, weights=present, minlength=len(edges) + 1)
+            add_sums = np.bincount(idx, weights=present, minlength=len(col.counts))
             col.sums = [float(a + b) for a, b in zip(col.sums, add_sums, strict=True)]
 
     def _add_categorical(self, col: ColumnProfile, array: Any) -> None:
+        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from mlci.drift import valueset
+
         col.missing += array.null_count
-        if pa.types.is_dictionary(array.type):
-            array = array.dictionary_decode()
-        if pa.types.is_boolean(array.type):
+        boolean = pa.types.is_boolean(array.type)
+        if boolean:
             array = pc.cast(array, pa.string())
-        else:  # length and words: what tells free text from categories (mlci.drift.kinds)
-            col.length_sum += int(pc.sum(pc.utf8_length(array)).as_py() or 0)
-            col.spaced += int(pc.sum(pc.match_substring(array, " ")).as_py() or 0)
-        counted = pc.value_counts(array.drop_null() if hasattr(array, "drop_null") else array)
+        # counted on the codes when the reader kept the column dictionary-encoded: no string decoded
+        counted = pc.value_counts(array.drop_null() if array.null_count else array)
         values = counted.field("values")
         if not len(values):
             return
-        import numpy as np
-
-        from mlci.drift import valueset
-
         counts = np.asarray(float64_values(counted.field("counts")), dtype=np.int64)
+        encoded = pa.types.is_dictionary(values.type)
+        if encoded:
+            values = values.dictionary_decode()
+            boolean = pa.types.is_boolean(values.type)
+            if boolean:
+                values = pc.cast(values, pa.string())
         hashes = valueset.hash_strings(values)
+        if encoded and _repeats(hashes):  # a dictionary may hold a value twice
+            values, hashes, counts = _dedupe(values, hashes, counts)
+        if not boolean:
+            # length and words, per distinct value times its count: what tells free text from categories
+            lengths = float64_values(pc.utf8_length(values))
+            spaced = float64_values(pc.cast(pc.match_substring(values, " "), pa.int8()))
+            col.length_sum += int((lengths * counts).sum())
+            col.spaced += int((spaced * counts).sum())
         everything = np.ones(len(values), dtype=bool)
         ref = self.reference.columns.get(col.name) if self.reference is not None else None
         if ref is not None and ref.kind == "categorical" and ref.present:
@@ -257,7 +269,6 @@ class ProfileBuilder:
 
         Only the named values become Python strings: a batch of 100k distinct ids costs numpy time."""
         import numpy as np
-        import pyarrow as pa
 
         from mlci.drift import valueset
 
@@ -269,12 +280,46 @@ class ProfileBuilder:
         fresh = idx[~known]
         taken = fresh[: max(room, 0)]
         chosen = np.concatenate([idx[known], taken])
-        names = values.take(pa.array(chosen, type=pa.int64())).to_pylist()
+        names = values.take(_indices(chosen)).to_pylist()
         for name, n in zip(names, counts[chosen].tolist(), strict=True):
             store[str(name)] = store.get(str(name), 0) + int(n)
         if len(taken):
             self._named[key] = np.sort(np.concatenate([named, hashes[taken]]))
         return int(counts[fresh[max(room, 0) :]].sum())
+
+
+def _repeats(hashes: np.ndarray) -> bool:
+    """Whether a hash occurs twice: by sorting (numpy 2's hash-based `unique` is ~5x slower on uint64)."""
+    import numpy as np
+
+    ordered = np.sort(hashes)
+    return bool((ordered[1:] == ordered[:-1]).any())
+
+
+def _dedupe(values: Any, hashes: np.ndarray, counts: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Counts of the same value (the same hash) added up, its first occurrence kept."""
+    import numpy as np
+
+    unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    summed = np.bincount(inverse, weights=counts).astype(np.int64)
+    return values.take(_indices(first)), unique, summed
+
+
+def _indices(positions: np.ndarray) -> Any:
+    """An Arrow int64 array over a numpy array's buffer (`pa.array` of numpy imports pandas)."""
+    import numpy as np
+    import pyarrow as pa
+
+    data = np.ascontiguousarray(positions, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def _binner(edges: list[float]) -> Binner:
+    import numpy as np
+
+    from mlci.drift.binning import Binner
+
+    return Binner(np.array(edges, dtype=np.float64))
 
 
 def float64_values(array: Any) -> np.ndarray:
@@ -322,7 +367,8 @@ class _Sampler:
         import numpy as np
 
         first = (-self.seen) % self.step
-        taken = values[first :: self.step]
+        # a copy: a slice would keep the whole batch's buffer alive (memory growing with the rows)
+        taken = values[first :: self.step].copy()
         self.seen += len(values)
         self.parts.append(taken)
         self.kept += len(taken)
@@ -343,8 +389,11 @@ def _welford(col: ColumnProfile, present: np.ndarray) -> None:
     if not n_b:
         return
     n_a = col.count - col.missing - n_b  # count and missing already include this chunk
+    import numpy as np
+
     mean_b = float(present.mean())
-    m2_b = float(((present - mean_b) ** 2).sum())
+    deviation = present - mean_b
+    m2_b = float(np.square(deviation, out=deviation).sum())  # not np.dot: BLAS threads spin
     combine(col, n_a, n_b, mean_b, m2_b)
     lo, hi = float(present.min()), float(present.max())
     col.min = lo if col.min is None else min(col.min, lo)

@@ -80,7 +80,9 @@ def prediction_batches(
 
 
 def features(batch: pa.RecordBatch, target: str) -> Any:
-    frame = batch.to_pandas()
+    from mlci.repo.tables import plain
+
+    frame = plain(batch).to_pandas()
     return frame.drop(columns=[target]) if target and target in frame.columns else frame
 
 

@@ -110,7 +110,7 @@ def _profiled(
         if cache and saved.is_file():
             profile, prediction, _ = _read_saved(saved)
             return profile, prediction, {**info, "rows": profile.rows, "cached": True}
-        profile = build_reference(lambda: data.batches(chunk), settings, info)
+        profile = build_reference(lambda: data.batches(chunk, dictionary=True), settings, info)
         prediction = None
         if loaded is not None:
             prediction = build_reference(

@@ -1,0 +1,117 @@
+"""The fast paths give exactly what the slow ones gave: the binning `np.searchsorted`'s bins, Parquet
+read dictionary-encoded the profile of the decoded strings, distinct hashes by sorting `np.unique`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlci.drift.binning import Binner
+from mlci.drift.profile import ProfileSettings, build_current, build_reference
+from mlci.repo.tables import plain, read_batches
+
+
+def _cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(7)
+    normal = rng.normal(3.0, 2.0, 50_000)
+    discrete = rng.integers(0, 20, 50_000).astype(float)
+    heavy = rng.standard_cauchy(50_000)
+    tiny = 1.0 + rng.integers(0, 3, 50_000) * 1e-12  # edges far closer than a cell: crowded cells
+    spread = np.concatenate([rng.normal(0, 1e-9, 40_000), rng.normal(1e6, 1, 10_000)])
+    cases = []
+    for name, values in [
+        ("normal", normal),
+        ("discrete", discrete),
+        ("heavy tails", heavy),
+        ("nearly equal", tiny),
+        ("two far clusters", spread),
+    ]:
+        edges = np.unique(np.quantile(values[::7], np.arange(1, 100) / 100, method="inverted_cdf"))
+        probe = np.concatenate([values, edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
+        probe = np.concatenate([probe, [np.inf, -np.inf, 1e308, -1e308, 0.0, -0.0]])
+        cases.append((name, edges, probe))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "edges", "values"), _cases(), ids=[c[0] for c in _cases()])
+def test_bins_are_exactly_searchsorted(name: str, edges: np.ndarray, values: np.ndarray) -> None:
+    assert np.array_equal(Binner(edges)(values), np.searchsorted(edges, values, side="left")), name
+
+
+def test_one_edge_and_no_edge_fall_back() -> None:
+    values = np.array([-1.0, 0.0, 1.0, 2.0])
+    for edges in (np.array([1.0]), np.array([], dtype=float)):
+        assert np.array_equal(Binner(edges)(values), np.searchsorted(edges, values, side="left"))
+
+
+def test_parquet_read_dictionary_encoded_profiles_as_text(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 30_000
+    city = rng.choice(["Oslo", "Lima", "a long street name with spaces"], n).astype(object)
+    city[rng.random(n) < 0.1] = None
+    ids = np.array([f"id-{i}" for i in rng.integers(0, 5_000, n)], dtype=object)
+    data = pa.table({"city": city, "id": ids, "x": rng.normal(0, 1, n)})
+    path = tmp_path / "data.parquet"
+    pq.write_table(data, path, row_group_size=7_000)
+    settings = ProfileSettings(hold_rows=1_000, max_categories=100)  # a second pass; pooled values
+
+    def batches(dictionary: bool) -> list[pa.RecordBatch]:
+        return list(read_batches(path, 4_000, dictionary=dictionary))
+
+    encoded = batches(True)
+    assert pa.types.is_dictionary(encoded[0].schema.field("city").type)
+    assert plain(encoded[0]).equals(batches(False)[0])
+    ref_plain = build_reference(lambda: batches(False), settings)
+    ref_encoded = build_reference(lambda: batches(True), settings)
+    _same(ref_encoded.to_json(), ref_plain.to_json())
+    cur_plain = build_current(batches(False), ref_plain)
+    cur_encoded = build_current(batches(True), ref_encoded)
+    _same(cur_encoded.to_json(), cur_plain.to_json())
+    assert ref_encoded.columns["city"].dtype == "string"
+    assert ref_encoded.columns["city"].missing == int(sum(v is None for v in city))
+
+
+def _same(a: dict[str, object], b: dict[str, object]) -> None:
+    """Equal profiles; sums of floats equal to rounding (batches may be cut elsewhere)."""
+    sums = ("mean", "m2", "sums")
+    for x, y in zip(a.pop("columns"), b.pop("columns"), strict=True):  # type: ignore[call-overload]
+        assert {k: v for k, v in x.items() if k not in sums} == {k: v for k, v in y.items() if k not in sums}
+        for key in sums:
+            assert x[key] == pytest.approx(y[key], rel=1e-12, abs=1e-9)
+    assert a == b
+
+
+def test_a_reader_error_reaches_the_consumer(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    pq.write_table(pa.table({"x": np.arange(100_000.0)}), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:4] + b"\0" * (len(data) // 2) + data[4 + len(data) // 2 :])
+    from mlci.errors import MlciError
+
+    with pytest.raises(MlciError, match=r"broken\.parquet"):
+        list(read_batches(path, 10_000, dictionary=True))
+
+
+def test_a_dictionary_holding_a_value_twice_counts_it_once() -> None:
+    dictionary = pa.array(["a", "b", "a", "c"])
+    codes = pa.array([0, 1, 2, 2, 3, None, 0], type=pa.int32())
+    encoded = pa.DictionaryArray.from_arrays(codes, dictionary)
+    settings = ProfileSettings()
+    by_code = build_reference(lambda: [pa.record_batch({"v": encoded})], settings)
+    decoded = build_reference(lambda: [pa.record_batch({"v": encoded.dictionary_decode()})], settings)
+    assert by_code.columns["v"].categories == decoded.columns["v"].categories == {"a": 4, "b": 1, "c": 1}
+    assert by_code.columns["v"].value_hashes == decoded.columns["v"].value_hashes
+
+
+def test_distinct_hashes_by_sorting_equal_numpy_unique() -> None:
+    from mlci.drift.valueset import sorted_unique
+
+    rng = np.random.default_rng(5)
+    hashes = rng.integers(0, 2**63, 20_000, dtype=np.uint64)
+    hashes = np.concatenate([hashes, hashes[:5_000], np.array([0, 2**64 - 1], dtype=np.uint64)])
+    assert np.array_equal(sorted_unique(hashes), np.unique(hashes))
+    assert len(sorted_unique(np.empty(0, dtype=np.uint64))) == 0
