@@ -148,7 +148,8 @@ def test_action_schedule_and_dispatch_monitor_the_production_model(action: Scena
 
     _ran(scheduled, "monitor", "monitor")
     log = scheduled.job_log("mlci/monitor")
-    assert "classifier" in log and "test.accuracy" in log and "data/fresh/week-48.csv" in log
+    assert "## mlci monitor: `classifier`" in log and "test.accuracy" in log
+    assert f"| Current | `data/fresh`: {len(frame)} rows |" in log  # as `--current data/fresh` shows it
     assert len(s.fake.writes()) == writes_before  # monitor reports; retraining is `command: retrain`
     dispatched = s.run("workflow_dispatch", WORKFLOW, {"inputs": {}, "ref": "refs/heads/main"})
     _ran(dispatched, "monitor", "monitor")

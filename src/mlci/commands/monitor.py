@@ -45,14 +45,15 @@ def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
 
 
 def _with_current(ctx: RunContext, opts: Options) -> Options:
-    """--current, else mlci.yaml's monitor.current (relative to the project's folder)."""
+    """--current, else mlci.yaml's monitor.current (relative to the project's folder), given relative to
+    where mlci runs as --current would be: the report shows `data/fresh`, not the runner's folders."""
+    import os
     from dataclasses import replace
 
     configured = ctx.config.monitor.current
-    if opts.current or not configured:
-        return opts
-    path = Path(configured)
-    return replace(opts, current=str(path if path.is_absolute() else ctx.root / path))
+    if opts.current or not configured or Path(configured).is_absolute():
+        return replace(opts, current=opts.current or configured)
+    return replace(opts, current=os.path.relpath(ctx.root / configured, Path.cwd()))
 
 
 def check_inputs(ctx: RunContext, opts: Options) -> tuple[str, ModelConfig | None]:
