@@ -5,13 +5,14 @@ tests/workflows/conftest.py."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlci.repo.git import git
 from tests.testing.fake_github import FakeGitHub
-from tests.testing.fixtures import ExampleRepo
+from tests.testing.fixtures import ROOT, ExampleRepo
 from tests.testing.git_http import GitHttpServer
 from tests.testing.runner import RunResult, event_file, run_workflow
 
@@ -68,3 +69,13 @@ def open_pull_request(s: Scenario, branch: str, trees: int) -> dict[str, Any]:
 
 def comments(s: Scenario, number: int) -> list[str]:
     return [c["body"] for c in s.fake.comments.get(number, [])]
+
+
+def documented_workflow(ref: str) -> str:
+    """docs/action.md's workflow file, as a user copies it, with the action pinned to `ref`."""
+    doc = (ROOT / "docs" / "action.md").read_text()
+    block = re.search(r"<!-- mlci:action-workflow -->\n```yaml\n(.*?)```", doc, re.S)
+    assert block, "docs/action.md lost its marked workflow"
+    text = block.group(1)
+    assert text.count("OWNER/mlci@<full SHA> # vX.Y.Z") == 3
+    return text.replace("OWNER/mlci@<full SHA> # vX.Y.Z", f"mlci-dev/mlci@{ref}")

@@ -10,28 +10,17 @@ DVC remote."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from mlci.repo.git import git
-from tests.testing.fixtures import ROOT, run_cli
+from tests.testing.fixtures import run_cli
 from tests.testing.runner import RunResult, requires_runner
-from tests.testing.scenario import Scenario, comments, open_pull_request
+from tests.testing.scenario import Scenario, comments, documented_workflow, open_pull_request
 
 pytestmark = [requires_runner, pytest.mark.slow]
 WORKFLOW = "mlci.yml"
-
-
-def documented_workflow(ref: str) -> str:
-    """docs/action.md's workflow file, as a user copies it, with the action pinned to `ref`."""
-    doc = (ROOT / "docs" / "action.md").read_text()
-    block = re.search(r"<!-- mlci:action-workflow -->\n```yaml\n(.*?)```", doc, re.S)
-    assert block, "docs/action.md lost its marked workflow"
-    text = block.group(1)
-    assert text.count("OWNER/mlci@<full SHA> # vX.Y.Z") == 3
-    return text.replace("OWNER/mlci@<full SHA> # vX.Y.Z", f"mlci-dev/mlci@{ref}")
 
 
 @pytest.fixture
@@ -54,16 +43,6 @@ def _ran(result: RunResult, job: str, command: str) -> None:
     ]
     ran = set(re.findall(r"^\[mlci/(\w+)\s*\]", result.log, re.M))
     assert ran == {job}, ran
-
-
-def test_the_documented_workflow_is_what_the_scenarios_run() -> None:
-    """The doc's example parses, pins nothing but the action placeholder, and names one job per event."""
-    workflow = yaml.safe_load(documented_workflow("0" * 40))
-    assert set(workflow["jobs"]) == {"report", "push", "monitor"}
-    assert workflow["permissions"] == {}
-    for job in workflow["jobs"].values():
-        assert job["permissions"] and job["timeout-minutes"]
-        assert [s["with"]["command"] for s in job["steps"] if "mlci-dev/mlci@" in s["uses"]] == ["auto"]
 
 
 def test_action_pull_request_reports_with_one_sticky_comment_and_a_check_run(action: Scenario) -> None:
@@ -155,7 +134,7 @@ def test_action_schedule_and_dispatch_monitor_the_production_model(action: Scena
     _ran(dispatched, "monitor", "monitor")
 
 
-def test_action_fails_with_the_fix_when_monitor_has_no_current_data(action: Scenario, tmp_path: Path) -> None:
+def test_action_fails_with_the_fix_when_monitor_has_no_current_data(action: Scenario) -> None:
     """Without monitor.current, a scheduled `command: auto` is not a quiet green: exit 2, saying what
     to set."""
     result = action.run("schedule", WORKFLOW, {"schedule": "17 6 * * 1"})
