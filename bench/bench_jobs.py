@@ -1,14 +1,14 @@
 """Benchmark: where a job's wall time goes — set-up, installing mlci, mlci's own work.
 
-    python bench/bench_jobs.py [--scenario report] [--scenario train] [--scenario all] [--keep DIR]
+    python bench/bench_jobs.py [--scenario report] [--scenario deploy] [--scenario all] [--keep DIR]
 
 Runs workflow scenarios of tests/workflows/ (the real workflow files on the Actions runner harness,
 ../shared/tools/actions-runner, against the example project), one at a time: the callers `mlci init`
 writes (test_scenarios.py: report, train, fork, deploy, monitor, dogfood) and the composite action in
 docs/action.md's workflow (test_action_scenarios.py: action-*). `report` runs the report
 workflow twice in one test, so the first run starts with an empty uv cache (cold) and the second restores
-it (warm); `train` runs affected → data → train once (the first job cold, later jobs with the same key
-warm). From act's step timings and each job's `mlci install:` line it prints, per job: wall time, the
+it (warm); `train` runs its test twice in one session (affected → data → train: cold, then warm); `deploy` deploys
+twice (cold, warm), then rolls back. From act's step timings and each job's `mlci install:` line it prints, per job: wall time, the
 install steps (cache key, restore, install, save), set-up (checkout, setup-python, artifacts, other
 caches) and the job's own work (mlci and the project's pipeline). `--keep DIR --table-only` prints the
 table again from a previous run's timings.
@@ -28,20 +28,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
-CALLERS = "tests/workflows/test_scenarios.py"
-ACTION = "tests/workflows/test_action_scenarios.py"
-TESTS = {  # scenario name -> (test module, pytest -k expression)
-    "report": (CALLERS, "report_posts_one_sticky"),
-    "train": (CALLERS, "push_trains_the_changed_model"),
-    "fork": (CALLERS, "fork_pull_request"),
-    "deploy": (CALLERS, "push_to_main_deploys_with_one_deployment_and_a_dispatch"),
-    "monitor": (CALLERS, "scheduled_monitor"),
-    "dogfood": (CALLERS, "dogfood"),
-    "action-report": (ACTION, "action_pull_request_reports"),
-    "action-train": (ACTION, "action_push_to_a_branch_trains"),
-    "action-deploy": (ACTION, "action_push_to_main_deploys"),
-    "action-monitor": (ACTION, "action_schedule_and_dispatch_monitor"),
-    "action-no-current": (ACTION, "monitor_has_no_current_data"),
+CALLERS = "tests/workflows/test_scenarios.py::"
+ACTION = "tests/workflows/test_action_scenarios.py::"
+# Each scenario's test(s), run in one pytest session (one wheel, so one uv cache key per install profile):
+# the report test runs its workflow twice, the deploy test deploys twice, the train test is run twice
+# (bench/bench_repeat.py).
+REPEAT = {"train": "2"}
+TESTS = {
+    "report": [CALLERS + "test_pull_request_report_posts_one_sticky_comment_and_a_rerun_edits_it"],
+    "train": [
+        CALLERS + "test_push_trains_the_changed_model_pushes_results_to_the_dvc_remote_and_commits_them"
+    ]
+    * 2,
+    "deploy": [CALLERS + "test_a_push_to_main_deploys_with_one_deployment_and_a_dispatch_rolls_back"],
+    "fork": [CALLERS + "test_a_fork_pull_request_is_reported_through_the_artifact_and_posted_by_report_post"],
+    "monitor": [CALLERS + "test_a_scheduled_monitor_finds_decay_and_opens_a_retraining_pull_request"],
+    "dogfood": [CALLERS + "test_dogfood_runs_the_action_on_the_fixture_project_for_a_pull_request"],
+    "action-report": [ACTION + "test_action_pull_request_reports_with_one_sticky_comment_and_a_check_run"],
+    "action-train": [ACTION + "test_action_push_to_a_branch_trains_and_pushes_the_results_to_the_dvc_remote"],
+    "action-deploy": [ACTION + "test_action_push_to_main_deploys_with_one_deployment"],
+    "action-monitor": [ACTION + "test_action_schedule_and_dispatch_monitor_the_production_model"],
+    "action-no-current": [ACTION + "test_action_fails_with_the_fix_when_monitor_has_no_current_data"],
 }
 
 
@@ -87,12 +94,19 @@ def main() -> None:
     chosen = args.scenario or ["report"]
     names = list(TESTS) if "all" in chosen else list(dict.fromkeys(chosen))
     for name in [] if args.table_only else names:
-        module, expression = TESTS[name]
         start = len(timings.read_text().splitlines()) if timings.exists() else 0
         proc = subprocess.run(
-            [*PYTEST, module, "-k", expression],
+            [*PYTEST, "-p", "bench_repeat", *TESTS[name]],
             cwd=ROOT,
-            env={**os.environ, "MLCI_WORKFLOW_TIMINGS": str(timings), "PYTHONPATH": str(ROOT / "src")},
+            env={
+                **os.environ,
+                "MLCI_WORKFLOW_TIMINGS": str(timings),
+                "MLCI_BENCH_REPEAT": REPEAT.get(name, "1"),
+                # one act cache server for the whole benchmark (each test has its own HOME, where the
+                # runner keeps it by default): a scenario's second test restores what the first saved
+                "ACTIONS_RUNNER_HOME": str(folder / "runner-home"),
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench")]),
+            },
             capture_output=True,
             text=True,
             check=False,

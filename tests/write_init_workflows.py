@@ -19,6 +19,9 @@ def main(dest: str) -> None:
     (root / "requirements.txt").write_text("scikit-learn\n")  # so the `requirements:` input is checked too
     git(root, "init", "-q")
     example.dvc(root, "init", "-q")
+    # cloud remotes, so the callers pass the secrets they need (the linters check those lines too)
+    example.dvc(root, "remote", "add", "-d", "storage", "s3://mlci-example/dvc")
+    example.dvc(root, "remote", "add", "--local", "backup", "azure://mlci-example/dvc")
     # the lint needs a well-formed pin, not a pushed one: this checkout's HEAD
     head = git(Path(__file__).resolve().parents[1], "rev-parse", "HEAD")
     run_init(ref=head, force=True, dry_run=False, start=root)

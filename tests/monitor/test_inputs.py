@@ -33,7 +33,7 @@ def test_two_files_are_compared_outside_any_git_repository(files: Path) -> None:
     assert sorted(p.name for p in files.iterdir()) == ["a.csv", "b.csv"]  # no cache left behind
     markdown = run_cli("monitor", "--reference", "a.csv", "--current", "b.csv", cwd=files)
     assert markdown.returncode == 0, markdown.stderr
-    assert "| Production | none (no commit) |" in markdown.stdout
+    assert "| Production | none: the files are compared, no model |" in markdown.stdout
 
 
 def test_a_repository_without_commits_says_so_or_compares_the_files(files: Path) -> None:
@@ -60,3 +60,19 @@ def test_every_input_problem_is_reported_at_once(files: Path) -> None:
     outside = run_cli("monitor", "--current", "b.csv", "--reference", "a.csv", "--open-pr", cwd=files)
     assert outside.returncode == 2
     assert "is not inside a git repository: --open-pr" in outside.stderr
+
+
+def test_the_headline_names_missing_columns_and_too_few_rows(files: Path) -> None:
+    """A feed that lost a column and sent one row is not "no drift": the headline says both."""
+    (files / "b.csv").write_text("amount\n2.0\n")
+    proc = run_cli("monitor", "--reference", "a.csv", "--current", "b.csv", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    headline = proc.stdout.splitlines()[1:3]
+    assert headline[0] == "> [!NOTE]", proc.stdout  # not the all-clear tip
+    assert "1 column missing from the current data \\(channel\\)" in headline[1]
+    assert "only 1 current row: too few to tell drift from noise" in headline[1]
+    assert "| Current | `b.csv`: 1 row |" in proc.stdout
+    document = json.loads(
+        run_cli("monitor", "--reference", "a.csv", "--current", "b.csv", "--format", "json", cwd=files).stdout
+    )
+    assert document["few_rows"] is True and document["summary"].endswith("→ no retraining needed")

@@ -53,6 +53,59 @@ def test_init_writes_config_and_pinned_workflows(dvc_project: Path) -> None:
         assert f"@{SHA} # mlci" in text and f"mlci@{SHA}" in text  # workflow and package: one pin
 
 
+# The project's remotes → the secrets each caller passes (mlci.repo.remote.SECRETS): an S3 remote, an
+# Azure one kept in config.local (as DVC's docs advise for credentials), a local folder.
+REMOTES = {
+    "s3": (["s3://models-bucket/dvc"], ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]),
+    "azure": (
+        ["--local", "azure://models/dvc"],
+        ["AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN"],
+    ),
+    "local": (["../dvc-storage"], []),
+}
+
+
+def _add_remote(root: Path, kind: str) -> list[str]:
+    args, secrets = REMOTES[kind]
+    flags, url = args[:-1], args[-1]
+    example.dvc(root, "remote", "add", *flags, "-d", "storage", url)
+    return secrets
+
+
+@pytest.mark.parametrize("kind", sorted(REMOTES))
+def test_each_caller_passes_only_the_secrets_the_projects_remotes_need(dvc_project: Path, kind: str) -> None:
+    from tests.testing.fixtures import ROOT
+
+    expected = _add_remote(dvc_project, kind)
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("train", "report", "deploy", "monitor", "report-post"):
+        doc = yaml.safe_load((dvc_project / ".github" / "workflows" / f"mlci-{name}.yml").read_text())
+        (job,) = doc["jobs"].values()
+        passed = dict(job.get("secrets") or {})
+        if name == "deploy":
+            assert passed.pop("MLCI_WEBHOOK_SECRET") == "${{ secrets.MLCI_WEBHOOK_SECRET }}"
+        assert list(passed) == ([] if name == "report-post" else expected), name
+        assert all(value == f"${{{{ secrets.{key} }}}}" for key, value in passed.items())
+        if passed:  # every secret a caller passes is one its reusable workflow declares
+            called = yaml.safe_load((ROOT / ".github" / "workflows" / f"{name}.yml").read_text())
+            assert set(passed) <= set(called[True]["workflow_call"]["secrets"]), name
+    if expected:
+        assert "  " + ", ".join(expected) + "\n" in proc.stdout
+        assert (
+            "DVC remote 'storage'" in proc.stdout
+            and "Settings → Secrets and variables → Actions" in proc.stdout
+        )
+    else:
+        assert "secrets: none needed (no cloud DVC remote" in proc.stdout
+
+
+@pytest.mark.parametrize("kind", ["s3", "azure"])
+def test_written_workflows_with_secrets_pass_zizmor_and_the_schema(dvc_project: Path, kind: str) -> None:
+    _add_remote(dvc_project, kind)
+    test_written_workflows_pass_zizmor_and_the_schema(dvc_project)
+
+
 def test_written_workflows_pass_zizmor_and_the_schema(dvc_project: Path) -> None:
     assert run_cli("init", "--ref", SHA, cwd=dvc_project).returncode == 0
     workflows = [str(p) for p in (dvc_project / ".github" / "workflows").glob("*.yml")]

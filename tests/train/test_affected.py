@@ -78,6 +78,46 @@ def test_data_change_in_dvc_file_touches_every_model(repo: Path) -> None:
     assert affected(repo, "HEAD~1") == ["alpha", "beta", "gamma"]
 
 
+def test_affected_never_imports_the_data_stack(repo: Path) -> None:
+    """Train's `affected` job installs mlci without numpy, scipy, scikit-learn, pandas and pyarrow
+    (.ci/install_steps.py, profile `light`): the command must not need them, whatever changed."""
+    import subprocess
+    import sys
+
+    from mlci.onboarding import example
+
+    (repo / "data" / "raw.csv").write_text("x,y\n1,0\n2,1\n3,0\n4,1\n")
+    example.dvc(repo, "add", "-q", "data/raw.csv")
+    (repo / "src" / "train_beta.py").write_text("print('beta v2')\n")
+    commit(repo, "data and code")
+    set_yaml(repo / "params.yaml", "alpha.lr", 0.05)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "mlci",
+            "affected",
+            "--base",
+            "HEAD~1",
+            "--format",
+            "json",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [entry["model"] for entry in json.loads(proc.stdout)["include"]] == ["alpha", "beta", "gamma"]
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line
+    }
+    assert "mlci" in imported and "yaml" in imported  # the check itself works
+    assert imported.isdisjoint({"numpy", "scipy", "sklearn", "pandas", "pyarrow"}), imported
+
+
 def test_stage_definition_change(repo: Path) -> None:
     import yaml
 

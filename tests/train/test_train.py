@@ -123,6 +123,26 @@ def test_param_change_runs_dependent_stages_and_the_next_runner_restores_them(
     assert (other.root / "dvc.lock").read_text() == (runner.root / "dvc.lock").read_text()
 
 
+def test_stages_restored_from_a_local_run_cache_are_pushed_to_a_remote_that_lacks_them(
+    runner: Runner, tmp_path: Path
+) -> None:
+    """A runner whose DVC cache (brought back by actions/cache) has a run the remote never got: the
+    restored results reach the remote, or deploy would find nothing."""
+    set_yaml(runner.root / "params.yaml", "train.n_estimators", 25)
+    assert runner.train("--no-push")[0] == 0  # ran here only: in the local cache and run-cache
+    set_yaml(runner.root / "params.yaml", "train.n_estimators", 26)
+    assert runner.train("--no-push")[0] == 0
+    empty = tmp_path / "new-remote"
+    empty.mkdir()
+    example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", str(empty))
+    set_yaml(runner.root / "params.yaml", "train.n_estimators", 25)
+    code, _, err = runner.train()
+    assert code == 0, err
+    assert runner.outcomes()["train"] == "restored" and runner.result()["pushed"] is True
+    status = json.loads(example.dvc(runner.root, "status", "--cloud", "--json"))
+    assert not [path for path, state in status.items() if state == "new"], status  # nothing only local
+
+
 def test_named_model_runs_only_its_stages(runner: Runner) -> None:
     set_yaml(runner.root / "params.yaml", "train.max_depth", 3)
     code, _, err = runner.train("classifier", "--no-push")

@@ -4,7 +4,9 @@ what it says (one resolution, DVC plugins, the lock, pip when uv cannot run, one
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.testing.fixtures import ROOT
+from tests.testing.train import three_models
 
 
 def _module() -> ModuleType:
@@ -105,9 +110,11 @@ echo "uv $*" >> "$CALLS"
 _MLCI = """#!/usr/bin/env bash
 case "$*" in
   --version) echo "mlci, version 9.9.9" ;;
-  "doctor --help") [ "$DOCTOR" = "1" ] && echo "  --plugins  print them" ;;
-  "doctor --plugins") printf 'dvc-s3>=3,<4\\n' ;;
+  "doctor --plugins")
+    [ "$DOCTOR" = "fail" ] && { echo "error: not a DVC repository" >&2; exit 2; }
+    [ "$DOCTOR" = "1" ] && printf 'dvc[s3]==3.67.1\\ndvc-gdrive\\n' ;;
 esac
+exit 0
 """
 
 
@@ -132,11 +139,12 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
         "MLCI_PACKAGE": "git+https://github.com/o/mlci@abc",
         "MLCI_REQUIREMENTS": "",
         "MLCI_DVC_PLUGINS": "",
-        "MLCI_CONSTRAINTS": "",
         "MLCI_WORKING_DIRECTORY": ".",
         "MLCI_FIND_PLUGINS": "true",
+        "MLCI_DATA_STACK": "true",
         "MLCI_UV_VERSION": STEPS.UV_VERSION,
         "MLCI_UV_CACHE_HIT": "",
+        "PYTHONPATH": str(ROOT / "src"),  # mlci from this checkout: its lock beside the package
     }
     done = subprocess.run(
         ["bash", "-c", STEPS.INSTALL_SCRIPT],
@@ -149,11 +157,51 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
     return done, calls.read_text()
 
 
-def test_one_uv_resolution_of_mlci_the_requirements_and_the_plugins(tmp_path: Path) -> None:
+def _key(tmp_path: Path, package: str, **env: str) -> str:
+    output = tmp_path / "key-output"
+    output.write_text("")
+    base = {
+        "PATH": os.environ["PATH"],
+        "GITHUB_OUTPUT": str(output),
+        "RUNNER_OS": "Linux",
+        "RUNNER_ARCH": "X64",
+        "MLCI_PACKAGE": package,
+        "MLCI_DVC_PLUGINS": "",
+        "MLCI_REQUIREMENTS": "",
+        "MLCI_DATA_STACK": "true",
+        "MLCI_UV_VERSION": STEPS.UV_VERSION,
+    }
+    subprocess.run(["bash", "-c", STEPS.KEY_SCRIPT], env={**base, **env}, cwd=tmp_path, check=True)
+    return output.read_text().strip().removeprefix("key=")
+
+
+def test_the_cache_key_follows_the_lock_inside_a_wheel_and_the_profile(tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = tmp_path / "mlci-0.1.0-py3-none-any.whl"
+    keys = []
+    for pin in ("tabulate==0.10.0", "tabulate==0.9.0"):
+        with zipfile.ZipFile(wheel, "w") as archive:  # the one file of a wheel the key reads
+            archive.writestr("mlci/constraints/runtime.txt", pin + "\n")
+        keys.append(_key(tmp_path, str(wheel)))
+    keys.append(_key(tmp_path, str(wheel), MLCI_DATA_STACK="false"))
+    assert keys[0].startswith("mlci-uv-Linux-X64-CPython") and len(set(keys)) == 3
+    checkout = tmp_path / "checkout" / "constraints"  # the action: its checkout's lock
+    checkout.mkdir(parents=True)
+    (checkout / "runtime.txt").write_text("tabulate==0.10.0\n")
+    first = _key(tmp_path, str(checkout.parent))
+    (checkout / "runtime.txt").write_text("tabulate==0.9.0\n")
+    assert _key(tmp_path, str(checkout.parent)) != first
+
+
+def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_and_the_plugins(
+    tmp_path: Path,
+) -> None:
     done, calls = _install(tmp_path, MLCI_REQUIREMENTS="requirements.txt", MLCI_DVC_PLUGINS="s3 gs")
     assert done.returncode == 0, done.stderr
-    (uv,) = [line for line in calls.splitlines() if line.startswith("uv ")]
-    assert uv.endswith("git+https://github.com/o/mlci@abc -r requirements.txt dvc-s3 dvc-gs")
+    alone, together = [line for line in calls.splitlines() if line.startswith("uv pip install")]
+    assert alone.endswith("--no-deps git+https://github.com/o/mlci@abc")
+    assert together.endswith("git+https://github.com/o/mlci@abc -r requirements.txt dvc-s3 dvc-gs")
     assert (
         f"pip -m pip install --disable-pip-version-check --quiet --target {tmp_path}/home/.cache/mlci-uv/uv-{STEPS.UV_VERSION}"
         in calls
@@ -164,6 +212,23 @@ def test_one_uv_resolution_of_mlci_the_requirements_and_the_plugins(tmp_path: Pa
     assert "tool=uv" in (tmp_path / "output").read_text()
 
 
+def test_the_lock_comes_from_the_installed_mlci(tmp_path: Path) -> None:
+    done, calls = _install(tmp_path, MLCI_DVC_PLUGINS="s3")
+    alone, together = [line for line in calls.splitlines() if line.startswith("uv pip install")]
+    assert "-c" not in alone.split()
+    assert f" -c {ROOT / 'constraints' / 'runtime.txt'} git+https://github.com/o/mlci@abc dvc-s3" in together
+    assert "<- mlci + dvc-s3 (locked), with uv" in done.stdout
+
+
+def test_a_mlci_without_its_lock_says_so(tmp_path: Path) -> None:
+    old = tmp_path / "old" / "mlci"  # an mlci package that ships no lock (as before #16)
+    old.mkdir(parents=True)
+    (old / "__init__.py").write_text((ROOT / "src" / "mlci" / "__init__.py").read_text())
+    done, calls = _install(tmp_path, PYTHONPATH=str(old.parent))
+    assert "::warning title=mlci::this mlci ships no lock of its dependencies" in done.stdout
+    assert "(not locked)" in done.stdout and " -c " not in calls
+
+
 def test_a_restored_uv_is_not_installed_again(tmp_path: Path) -> None:
     _install(tmp_path)
     done, calls = _install(tmp_path, MLCI_UV_CACHE_HIT="true")
@@ -171,11 +236,11 @@ def test_a_restored_uv_is_not_installed_again(tmp_path: Path) -> None:
     assert "(uv cache restored)" in done.stdout
 
 
-def test_the_lock_applies_where_the_job_has_it(tmp_path: Path) -> None:
-    lock = tmp_path / "runtime.txt"
-    lock.write_text("dvc==3.0\n")
-    done, calls = _install(tmp_path, MLCI_CONSTRAINTS=str(lock))
-    assert f" -c {lock} git+" in calls and "(locked)" in done.stdout
+def test_on_a_miss_the_cache_is_pruned_to_what_is_worth_restoring(tmp_path: Path) -> None:
+    _, calls = _install(tmp_path)
+    assert calls.splitlines()[-1] == "uv cache prune --ci --quiet"
+    _, calls = _install(tmp_path, MLCI_UV_CACHE_HIT="true")  # restored: not saved, so left as it is
+    assert "cache prune" not in calls
 
 
 @pytest.mark.parametrize("bad", ["s3;rm", "S3", "../x"])
@@ -193,14 +258,184 @@ def test_pip_installs_when_uv_cannot_run_and_says_why(tmp_path: Path, env: dict[
     done, calls = _install(tmp_path, MLCI_DVC_PLUGINS="azure", **env)
     assert done.returncode == 0, done.stderr
     assert "::warning title=mlci::installing with pip instead of uv: " in done.stdout and why in done.stdout
-    assert calls.splitlines()[-1].endswith("--quiet git+https://github.com/o/mlci@abc dvc-azure")
+    alone, together = calls.splitlines()[-2:]
+    assert alone.endswith("--quiet --no-deps git+https://github.com/o/mlci@abc")
+    assert together.endswith(
+        f"--quiet -c {ROOT / 'constraints' / 'runtime.txt'} git+https://github.com/o/mlci@abc dvc-azure"
+    )
     assert "with pip (uv cache cold)" in done.stdout and "tool=pip" in (tmp_path / "output").read_text()
 
 
 def test_plugins_found_by_mlci_doctor_when_none_are_named(tmp_path: Path) -> None:
-    done, calls = _install(tmp_path, DOCTOR="1")
-    assert calls.splitlines()[-1].endswith("dvc-s3>=3,<4") and "(found by mlci doctor)" in done.stdout
+    done, calls = _install(tmp_path, DOCTOR="1")  # what mlci doctor --plugins prints: DVC's own extra
+    assert calls.splitlines()[-2].endswith("dvc[s3]==3.67.1 dvc-gdrive"), calls
+    assert "+ dvc[s3]==3.67.1 dvc-gdrive (found by mlci doctor)" in done.stdout
+    assert "not a DVC plugin" not in done.stdout
     done, calls = _install(tmp_path, DOCTOR="1", MLCI_FIND_PLUGINS="false")
-    assert "dvc-s3" not in calls
-    done, calls = _install(tmp_path)  # a mlci without `doctor --plugins`
-    assert "dvc-s3" not in calls and done.returncode == 0
+    assert "dvc[s3]" not in calls
+    done, calls = _install(tmp_path, DOCTOR="1", MLCI_DVC_PLUGINS="gs")
+    assert "dvc[s3]" not in calls and "dvc-gs" in calls
+
+
+def test_a_failing_mlci_doctor_is_a_warning_that_names_the_input(tmp_path: Path) -> None:
+    done, calls = _install(tmp_path, DOCTOR="fail")
+    assert done.returncode == 0, done.stderr
+    assert "mlci doctor --plugins failed" in done.stdout and "dvc-plugins input" in done.stdout
+    assert "dvc[s3]" not in calls
+
+
+# The script for real: real uv (or pip), the package index, a fresh virtual environment, and mlci built
+# from a copy of this checkout whose lock holds one dependency below what a free resolution picks, so only
+# a job that honours the lock inside the package gets that version.
+
+_HELD = ("tabulate", "0.9.0")  # within pyproject's tabulate>=0.9 and DVC's range; the lock has a newer one
+
+
+def _pins(lock: str) -> dict[str, str]:
+    """The lock's pins for this Python (a universal lock has one per marker)."""
+    pins = {}
+    for line in lock.splitlines():
+        if line and not line.startswith((" ", "#")):
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate():
+                pins[canonicalize_name(requirement.name)] = str(requirement.specifier).removeprefix("==")
+    return pins
+
+
+@pytest.fixture(scope="module")
+def held_mlci(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A copy of the checkout with the held pin, committed (for a git URL), its wheel, and one uv cache
+    the installs below share."""
+    base = tmp_path_factory.mktemp("held")
+    source = base / "mlci"
+    for name in ("pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE"):
+        if (ROOT / name).exists():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_bytes((ROOT / name).read_bytes())
+    for folder in ("src", "templates", "constraints"):
+        subprocess.run(["cp", "-r", str(ROOT / folder), str(source / folder)], check=True)
+    lock = source / "constraints" / "runtime.txt"
+    name, version = _HELD
+    assert _pins(lock.read_text())[name] != version
+    lock.write_text(
+        "\n".join(
+            f"{name}=={version}" if line.startswith(f"{name}==") else line
+            for line in lock.read_text().splitlines()
+        )
+        + "\n"
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=source, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=source, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "held"], cwd=source, check=True)
+    wheels = base / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(wheels), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("mlci-*.whl")
+    return source, wheel, base / "uv-cache"
+
+
+def _real_install(
+    tmp_path: Path, package: str, cache: Path, data_stack: str = "true"
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    home = tmp_path / "home"
+    (home / ".cache" / "mlci-uv").mkdir(parents=True)
+    cache.mkdir(exist_ok=True)
+    (home / ".cache" / "mlci-uv" / "cache").symlink_to(cache)  # the downloads, once for the module
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if Path(uv).exists():  # else the script installs uv itself, as on a runner
+        (home / ".cache" / "mlci-uv" / f"uv-{STEPS.UV_VERSION}" / "bin").mkdir(parents=True)
+        (home / ".cache" / "mlci-uv" / f"uv-{STEPS.UV_VERSION}" / "bin" / "uv").symlink_to(uv)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "UV_CACHE_DIR")}
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
+        HOME=str(home),
+        GITHUB_OUTPUT=str(tmp_path / "output"),
+        MLCI_PACKAGE=package,
+        MLCI_REQUIREMENTS="",
+        MLCI_DVC_PLUGINS="",
+        MLCI_WORKING_DIRECTORY=".",
+        MLCI_FIND_PLUGINS="false",
+        MLCI_DATA_STACK=data_stack,
+        MLCI_UV_VERSION=STEPS.UV_VERSION,
+        MLCI_UV_CACHE_HIT="true",  # as restored: the cache the module shares is not pruned,
+    )
+    done = subprocess.run(
+        ["bash", "-c", STEPS.INSTALL_SCRIPT],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done, venv / "bin" / "python"
+
+
+def _installed(python: Path) -> dict[str, str]:
+    out = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.metadata as m\nfor d in m.distributions(): print(d.metadata['Name'], d.version)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {canonicalize_name(line.split()[0]): line.split()[1] for line in out.splitlines()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["wheel", "git URL"])
+def test_every_form_of_mlci_package_installs_the_locked_versions(
+    tmp_path: Path, held_mlci: tuple[Path, Path, Path], form: str
+) -> None:
+    source, wheel, cache = held_mlci
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    package = str(wheel) if form == "wheel" else f"git+file://{source}@{sha}"
+    done, python = _real_install(tmp_path, package, cache)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("mlci install:")]
+    assert "mlci, version" in line and "(locked)" in line, line
+    installed = _installed(python)
+    name, version = _HELD
+    assert installed[name] == version  # the held pin, not the newest tabulate
+    locked = _pins((source / "constraints" / "runtime.txt").read_text())
+    differ = {n: (v, locked[n]) for n, v in installed.items() if n in locked and locked[n] != v}
+    assert not differ, f"installed (left) differs from the lock (right): {differ}"
+    assert {"dvc", "pandas", "scikit-learn"} <= installed.keys()
+
+
+@pytest.mark.slow
+def test_the_light_profile_installs_mlci_without_its_data_stack_and_affected_runs(
+    tmp_path: Path, held_mlci: tuple[Path, Path, Path]
+) -> None:
+    """Train's `affected` job (profile light): mlci's declared dependencies at the locked versions, less
+    numpy, scipy, scikit-learn, pandas and pyarrow; `mlci affected` works in that environment."""
+    _, wheel, cache = held_mlci
+    assert STEPS.PROFILES["light"]["MLCI_DATA_STACK"] == '"false"'
+    done, python = _real_install(tmp_path, str(wheel), cache, data_stack="false")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(locked) without its data stack" in done.stdout
+    installed = _installed(python)
+    assert installed.keys().isdisjoint({"numpy", "scipy", "scikit-learn", "pandas", "pyarrow"}), installed
+    assert installed["tabulate"] == _HELD[1] and {"dvc", "gto", "click", "jinja2"} <= installed.keys()
+    project = three_models(tmp_path / "project")
+    (project / "src" / "train_beta.py").write_text("print('beta v2')\n")
+    affected = subprocess.run(
+        [str(python.parent / "mlci"), "affected", "--base", "HEAD", "--format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    assert affected.returncode == 0, affected.stderr
+    assert [entry["model"] for entry in json.loads(affected.stdout)["include"]] == ["beta"]

@@ -51,7 +51,17 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
         click.echo("model names from the registry tags: " + ", ".join(registered))
     if not models:
         click.echo("no model outputs found in dvc.yaml: add them under `models:` in mlci.yaml")
-    click.echo("next: review mlci.yaml (docs/config.md), commit, and push; see the README for secrets")
+    secrets = scaffold.Secrets.of(root)
+    if secrets.names:
+        click.echo(f"secrets the workflows pass to DVC, for {', '.join(secrets.remotes)}:")
+        click.echo(f"  {', '.join(secrets.names)}")
+        click.echo(
+            "  create the ones your credentials have in the repository's Settings → Secrets and variables → "
+            "Actions, or use short-lived credentials (OIDC): docs/action.md"
+        )
+    else:
+        click.echo("secrets: none needed (no cloud DVC remote in .dvc/config or config.local)")
+    click.echo("next: review mlci.yaml (docs/config.md), commit, and push")
     return written
 
 

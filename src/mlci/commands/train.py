@@ -81,8 +81,10 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         for o in pipeline.stages[s].outs
         if o.kind == "metrics" and (ctx.root / o.path).exists()
     ]
-    ran = result.names("ran")
-    if (cfg.push if opts.push is None else opts.push) and ran:
+    # a restored stage came from a run-cache, maybe a local one (a DVC cache that actions/cache brought
+    # back) that the remote never had: pushed like a stage that ran (DVC sends only what it lacks)
+    produced = result.names("ran") + result.names("restored")
+    if (cfg.push if opts.push is None else opts.push) and produced:
         with actions.group(f"dvc push --run-cache -r {one_line(remote.name, 60)}"):
             result.push_seconds = push(ctx.root, remote, selected, pipeline, everything=not targets)
             result.pushed = True

@@ -12,6 +12,7 @@ from mlci import __version__
 from mlci.errors import MlciError
 from mlci.onboarding import releases
 from mlci.render import render
+from mlci.repo import remote as dvc_remote
 from mlci.repo.tables import SUFFIXES as TABLE_SUFFIXES
 
 MODEL_SUFFIXES = (
@@ -193,6 +194,20 @@ def find_requirements(root: Path) -> str:
     return next((name for name in REQUIREMENTS if (root / name).is_file()), "")
 
 
+@dataclass(frozen=True)
+class Secrets:
+    """The repository secrets the project's DVC remotes need (`.dvc/config` and `config.local`)."""
+
+    names: list[str]
+    remotes: list[str]  # "'storage' (s3://bucket/path)" for each remote that needs some
+
+    @classmethod
+    def of(cls, root: Path) -> Secrets:
+        remotes, _ = dvc_remote.all_remotes(root)
+        needing = [r for r in remotes if dvc_remote.secrets_needed([r])]
+        return cls(dvc_remote.secrets_needed(remotes), [r.describe() for r in needing])
+
+
 def render_files(
     root: Path, ref: str, registered: Sequence[str] = (), top: Path | None = None
 ) -> dict[str, str]:
@@ -212,6 +227,7 @@ def render_files(
         "package": f"git+https://github.com/{releases.REPOSITORY}@{ref}",
         "requirements": f"{prefix}{requirements}" if requirements else "",  # jobs install from the git root
         "working_directory": folder if prefix else "",
+        "secrets": Secrets.of(root).names,  # only what the project's remotes need
     }
     files = {f"{prefix}mlci.yaml": render("init/mlci.yaml.j2", **context)}
     for name in WORKFLOWS:

@@ -42,6 +42,37 @@ CREDENTIALS: dict[str, tuple[tuple[str, ...], str]] = {
         "set the secret AZURE_STORAGE_CONNECTION_STRING",
     ),
 }
+# The repository secrets every reusable workflow that touches the DVC remote accepts (train, report,
+# deploy, rollback, monitor), per URL scheme, with what each holds. One list: .ci/install_steps.py writes
+# them into the workflows, `mlci init` writes into each caller the ones the project's remotes need.
+SECRETS: dict[str, tuple[tuple[str, str], ...]] = {
+    "s3": (
+        ("AWS_ACCESS_KEY_ID", "an AWS access key id, for s3:// remotes"),
+        ("AWS_SECRET_ACCESS_KEY", "the secret access key of AWS_ACCESS_KEY_ID"),
+        ("AWS_SESSION_TOKEN", "the session token of temporary AWS credentials (optional)"),
+    ),
+    "gs": (
+        (
+            "GCP_CREDENTIALS_JSON",
+            "a service-account key (JSON) for gs:// remotes: written to a file (mode 600) under "
+            "runner.temp that GOOGLE_APPLICATION_CREDENTIALS names for the job, removed after",
+        ),
+    ),
+    "azure": (
+        ("AZURE_STORAGE_CONNECTION_STRING", "an Azure storage connection string, for azure:// remotes"),
+        ("AZURE_STORAGE_SAS_TOKEN", "or a SAS token (with the remote's account_name in .dvc/config)"),
+    ),
+    "gdrive": (("GDRIVE_CREDENTIALS_DATA", "a service account's JSON key, for gdrive:// remotes"),),
+}
+
+
+def secrets_needed(remotes: list[Remote]) -> list[str]:
+    """The repository secrets the remotes' schemes need (SECRETS), in SECRETS' order; none for local,
+    SSH, HTTP or other remotes."""
+    schemes = {remote.scheme for remote in remotes}
+    return [name for scheme, pairs in SECRETS.items() if scheme in schemes for name, _ in pairs]
+
+
 _CONFIG_CREDENTIALS = (
     "credentialpath",
     "profile",
