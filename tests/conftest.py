@@ -11,4 +11,5 @@ pytest_plugins = [
 def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]
     """The Actions-runner scenarios take minutes each: start them first, so that with `-n 2` the quick
     tests fill the gaps instead of the run ending on one long scenario (same order on every worker)."""
-    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/workflows/test_scenarios.py") else 1)
+    scenarios = ("tests/workflows/test_scenarios.py", "tests/workflows/test_action_scenarios.py")
+    items.sort(key=lambda item: 0 if item.nodeid.startswith(scenarios) else 1)

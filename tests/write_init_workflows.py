@@ -1,7 +1,9 @@
-"""Write what `mlci init` writes for the example project into DIR (for .ci/run's workflow checks)."""
+"""Write what `mlci init` writes for the example project into DIR (for .ci/run's workflow checks), and
+docs/action.md's workflow for every event beside it as `mlci-action.yml` (the scenarios run it)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +25,12 @@ def main(dest: str) -> None:
     # the lint needs a well-formed pin, not a pushed one: this checkout's HEAD
     head = git(Path(__file__).resolve().parents[1], "rev-parse", "HEAD")
     run_init(ref=head, force=True, dry_run=False, start=root)
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "action.md").read_text()
+    block = re.search(r"<!-- mlci:action-workflow -->\n```yaml\n(.*?)```", doc, re.S)
+    if block is None:
+        sys.exit("docs/action.md lost its marked workflow (<!-- mlci:action-workflow -->)")
+    workflow = block.group(1).replace("OWNER/mlci@<full SHA>", f"mlci-dev/mlci@{head}")
+    (root / ".github" / "workflows" / "mlci-action.yml").write_text(workflow)
 
 
 if __name__ == "__main__":

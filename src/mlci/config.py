@@ -104,6 +104,9 @@ class ColumnThresholds:
 
 @dataclass(frozen=True)
 class MonitorConfig:
+    # the data to monitor when `mlci monitor` has no --current (the action's `command: auto` on a schedule):
+    # a file, glob, folder or DVC-tracked path, relative to the project's folder
+    current: str = ""
     drift_share: float = 0.3  # dataset drift when this share of columns drifted
     p_value: float = 0.01  # small samples: statistical tests
     psi: float = 0.2  # large samples: effect sizes

@@ -160,6 +160,24 @@ def test_bad_current_data_is_exit_2_with_a_message(
     assert not (example_repo.root / ".mlci" / "monitor").exists()
 
 
+def test_current_data_defaults_to_monitor_current_in_mlci_yaml(
+    example_repo: ExampleRepo, tmp_path: Path
+) -> None:
+    """What the action's `command: auto` runs on a schedule: `mlci monitor` with no arguments, reading
+    monitor.current (relative to the project, from any folder); without it, exit 2 saying what to set."""
+    proc = monitor(example_repo)
+    assert proc.returncode == 2
+    assert "monitor.current is not set in mlci.yaml" in proc.stderr and "hint:" in proc.stderr
+    config = (example_repo.root / "mlci.yaml").read_text()
+    example_repo.write("mlci.yaml", config + f"monitor:\n  current: {TEST_CSV}\n")
+    (example_repo.root / "src").mkdir(exist_ok=True)
+    proc = run_cli("monitor", "--format", "json", cwd=example_repo.root / "src")
+    assert proc.returncode == 0, proc.stderr
+    configured, given = json.loads(proc.stdout), json_report(example_repo, "--current", TEST_CSV)
+    assert configured["current"]["paths"] == given["current"]["paths"]
+    assert configured["decay"] == given["decay"] and configured["dataset"] == given["dataset"]
+
+
 def test_unknown_model_and_several_models(example_repo: ExampleRepo) -> None:
     proc = monitor(example_repo, "regressor", "--current", TEST_CSV)
     assert proc.returncode == 2

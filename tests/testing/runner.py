@@ -79,13 +79,26 @@ _ACT_UNKNOWN = re.compile(r"^\s*deployment: false\b.*\n", re.M)
 
 
 def served_checkout(dest: Path) -> Path:
-    """What the runner serves as mlci-dev/mlci: this checkout's action and workflows, minus the one key
-    act cannot parse (see `_ACT_UNKNOWN`); everything else byte for byte."""
+    """What the runner serves as mlci-dev/mlci: this checkout's files as they are in the work tree
+    (tracked and new, not ignored) — the action installs mlci from its own folder — minus the one
+    workflow key act cannot parse (see `_ACT_UNKNOWN`); everything else byte for byte."""
     if not (dest / "action.yml").exists():
-        shutil.copytree(ROOT / ".github", dest / ".github")
-        shutil.copyfile(ROOT / "action.yml", dest / "action.yml")
-        for path in (dest / ".github").rglob("*.yml"):
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout.split(b"\0")
+        partial = dest.with_name(dest.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        for name in filter(None, (item.decode() for item in listed)):
+            source = ROOT / name
+            if source.is_file():  # listed but deleted in the work tree: not served
+                (partial / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, partial / name)
+        for path in (partial / ".github").rglob("*.yml"):
             path.write_text(_ACT_UNKNOWN.sub("", path.read_text()))
+        partial.rename(dest)  # whole or not at all: a parallel worker never sees half a checkout
     return dest
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from tests.testing.fixtures import ROOT
+from tests.testing.scenario import documented_workflow
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 SOURCES = {path: path.read_text() for path in (ROOT / "src" / "mlci").rglob("*.py")}
@@ -45,3 +46,13 @@ def test_docs_list_every_input_and_output() -> None:
     doc = (Path(ROOT) / "docs" / "action.md").read_text()
     missing = [name for name in [*ACTION["inputs"], *ACTION["outputs"]] if f"`{name}`" not in doc]
     assert missing == []
+
+
+def test_the_documented_workflow_is_what_the_scenarios_run() -> None:
+    """The doc's example parses, pins nothing but the action placeholder, and names one job per event."""
+    workflow = yaml.safe_load(documented_workflow("0" * 40))
+    assert set(workflow["jobs"]) == {"report", "push", "monitor"}
+    assert workflow["permissions"] == {}
+    for job in workflow["jobs"].values():
+        assert job["permissions"] and job["timeout-minutes"]
+        assert [s["with"]["command"] for s in job["steps"] if "mlci-dev/mlci@" in s["uses"]] == ["auto"]

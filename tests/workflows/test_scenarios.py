@@ -7,135 +7,31 @@ the fake GitHub, refs and tags in the origin, objects in the DVC remote."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from mlci.repo.git import git
-from tests.testing.fake_github import FakeGitHub
-from tests.testing.fixtures import ExampleRepo, run_cli
-from tests.testing.git_http import GitHttpServer
-from tests.testing.runner import (
-    RunResult,
-    build_wheel,
-    checkout_sha,
-    event_file,
-    requires_runner,
-    run_workflow,
-)
+from tests.testing.fixtures import run_cli
+from tests.testing.runner import checkout_sha, event_file, requires_runner, run_workflow
+from tests.testing.scenario import Scenario, comments, open_pull_request
 
 pytestmark = [requires_runner, pytest.mark.slow]
-REPO = "octo-org/models"
-
-
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
-
-
-@pytest.fixture(scope="session")
-def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One pip cache for every job of every scenario, as a runner's cached install would be; shared by
-    the xdist workers (their base folders have one parent), so only the first install downloads."""
-    shared = tmp_path_factory.getbasetemp().parent / "scenario-pip-cache"
-    shared.mkdir(exist_ok=True)
-    return shared
-
-
-@dataclass
-class Scenario:
-    repo: ExampleRepo
-    fake: FakeGitHub
-    server: GitHttpServer
-    tmp: Path
-    wheel: Path
-    ref: str
-    pip_cache: Path
-    runs: int = 0
-
-    def run(self, event: str, workflow: str, payload: dict[str, Any]) -> RunResult:
-        self.runs += 1
-        folder = self.tmp / f"run{self.runs}"
-        payload = {"repository": {"full_name": REPO, "default_branch": "main", "fork": False}, **payload}
-        return run_workflow(
-            self.repo.root,
-            event,
-            self.repo.root / ".github" / "workflows" / workflow,
-            event_file(folder, payload),
-            api_url=self.fake.url,
-            server_url=self.server.url,
-            token=self.fake.token,
-            artifacts=self.tmp / "artifacts",
-            mlci_ref=self.ref,
-            env={"PIP_CACHE_DIR": str(self.pip_cache)},
-            extra=("--env", f"GITHUB_RUN_ID={4200 + self.runs}"),
-        )
-
-
-@pytest.fixture
-def scenario(
-    example_repo: ExampleRepo, fake_github: FakeGitHub, wheel: Path, pip_cache: Path, tmp_path: Path
-) -> Iterator[Scenario]:
-    """The example project as a user's repository: origin served over HTTP, `mlci init`'s workflows
-    committed on main (pinned to this checkout's commit, the package pointed at its wheel)."""
-    server = GitHttpServer(tmp_path / "served").start()
-    server.add(REPO, example_repo.origin)
-    repo = example_repo
-    # act names the repository after a remote's URL; the jobs fetch and push through GITHUB_SERVER_URL
-    repo.git("remote", "add", "github", f"https://github.com/{REPO}.git")
-    ref = checkout_sha()
-    config = (repo.root / "mlci.yaml").read_text()  # the project's own: keep it
-    init = run_cli("init", "--ref", ref, "--force", cwd=repo.root)
-    assert init.returncode == 0, init.stderr
-    (repo.root / "mlci.yaml").write_text(config)
-    for caller in (repo.root / ".github" / "workflows").glob("mlci-*.yml"):
-        text = caller.read_text()
-        caller.write_text(text.replace(f"git+https://github.com/mlci-dev/mlci@{ref}", str(wheel)))
-    repo.commit("Add mlci's workflows")
-    repo.git("push", "-q", "origin", "main")
-    fake_github.artifacts_dir = tmp_path / "artifacts"
-    yield Scenario(repo, fake_github, server, tmp_path, wheel, ref, pip_cache)
-    server.stop()
-
-
-def _open_pull_request(s: Scenario, branch: str, trees: int) -> dict[str, Any]:
-    """A PR branch that changes a param, trained and pushed; the PR opened on the fake GitHub."""
-    s.repo.git("checkout", "-q", "-b", branch)
-    s.repo.set_param("train.n_estimators", trees)
-    s.repo.retrain(f"Use {trees} trees")  # dvc repro + commit + push, as the author would
-    head, base = s.repo.head(), git(s.repo.root, "rev-parse", "main")
-    s.fake.refs[f"refs/heads/{branch}"] = head
-    from mlci.github.client import GitHubClient
-
-    pull = GitHubClient(s.fake.token, REPO, s.fake.url).create_pull(f"Use {trees} trees", branch, "main", "")
-    pr = {
-        "number": pull["number"],
-        "head": {"sha": head, "ref": branch, "repo": {"full_name": REPO, "fork": False}},
-        "base": {"sha": base, "ref": "main", "repo": {"full_name": REPO}},
-    }
-    return {"action": "synchronize", "number": pull["number"], "pull_request": pr}
-
-
-def _comments(s: Scenario, number: int) -> list[str]:
-    return [c["body"] for c in s.fake.comments.get(number, [])]
 
 
 def test_pull_request_report_posts_one_sticky_comment_and_a_rerun_edits_it(scenario: Scenario) -> None:
-    event = _open_pull_request(scenario, "more-trees", 60)
+    event = open_pull_request(scenario, "more-trees", 60)
 
     first = scenario.run("pull_request", "mlci-report.yml", event)
 
     assert first.returncode == 0, first.explain()
-    (body,) = _comments(scenario, 1)
+    (body,) = comments(scenario, 1)
     assert body.startswith("<!-- mlci:report:") and "more-trees" not in body.split("\n", 1)[0]
     assert [c["name"] for c in scenario.fake.check_runs.values()] == ["mlci report"]
     again = scenario.run("pull_request", "mlci-report.yml", event)
     assert again.returncode == 0, again.explain()
-    assert len(_comments(scenario, 1)) == 1
+    assert len(comments(scenario, 1)) == 1
 
 
 def test_dogfood_runs_the_action_on_the_fixture_project_for_a_pull_request(tmp_path: Path) -> None:
@@ -211,7 +107,7 @@ def test_a_fork_pull_request_is_reported_through_the_artifact_and_posted_by_repo
     `workflow_run` then runs report-post, which downloads it through the artifacts API and posts it on
     the pull request that run built — without checking out or running the fork's code."""
     s = scenario
-    event = _open_pull_request(s, "fork-feature", 55)
+    event = open_pull_request(s, "fork-feature", 55)
     event["pull_request"]["head"]["repo"] = {"full_name": "forker/models", "fork": True}
     s.fake.pulls[-1]["head"]["repo"] = {"full_name": "forker/models"}  # as GitHub shows a fork's PR
     s.fake.pulls[-1]["head"]["label"] = "forker:fork-feature"
@@ -221,7 +117,7 @@ def test_a_fork_pull_request_is_reported_through_the_artifact_and_posted_by_repo
     reported = s.run("pull_request", "mlci-report.yml", event)
 
     assert reported.returncode == 0, reported.explain()
-    assert _comments(s, 1) == []
+    assert comments(s, 1) == []
     (run_folder,) = [p for p in (s.tmp / "artifacts").iterdir() if (p / "mlci-report").is_dir()]
     assert list((run_folder / "mlci-report").glob("*.comment.json"))
     s.fake.read_only = False  # the base repository's workflow_run token may write
@@ -237,7 +133,7 @@ def test_a_fork_pull_request_is_reported_through_the_artifact_and_posted_by_repo
     posted = s.run("workflow_run", "mlci-report-post.yml", {"action": "completed", "workflow_run": run})
 
     assert posted.returncode == 0, posted.explain()
-    (body,) = _comments(s, 1)
+    (body,) = comments(s, 1)
     assert body.startswith("<!-- mlci:report:") and "mlci report" in body
     assert any(r.path.endswith(f"/actions/runs/{run_folder.name}/artifacts") for r in s.fake.requests)
 

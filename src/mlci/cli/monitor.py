@@ -12,8 +12,9 @@ from mlci.cli.options import debug_option, report_format
 @click.argument("name", required=False, default="")
 @click.option(
     "--current",
-    required=True,
-    help="Current data: a CSV/Parquet file, a quoted glob, a folder, or a DVC-tracked path.",
+    default="",
+    help="Current data: a CSV/Parquet file, a quoted glob, a folder, or a DVC-tracked path. "
+    "Default: monitor.current in mlci.yaml.",
 )
 @click.option(
     "--reference",

@@ -28,6 +28,7 @@ def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
     """Monitor one model; returns the JSON report (also written where the options say)."""
     from mlci.monitor.report import build_report, render_markdown
 
+    opts = _with_current(ctx, opts)
     name, model = check_inputs(ctx, opts)
     prod = production(ctx, name)
     ref = load_reference(ctx.root, ctx.config, name, model, prod.commit, opts, cache=ctx.in_repo)
@@ -43,6 +44,18 @@ def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
     return report
 
 
+def _with_current(ctx: RunContext, opts: Options) -> Options:
+    """--current, else mlci.yaml's monitor.current (relative to the project's folder), given relative to
+    where mlci runs as --current would be: the report shows `data/fresh`, not the runner's folders."""
+    import os
+    from dataclasses import replace
+
+    configured = ctx.config.monitor.current
+    if opts.current or not configured or Path(configured).is_absolute():
+        return replace(opts, current=opts.current or configured)
+    return replace(opts, current=os.path.relpath(ctx.root / configured, Path.cwd()))
+
+
 def check_inputs(ctx: RunContext, opts: Options) -> tuple[str, ModelConfig | None]:
     """Every input checked before any is read (the model, the data): all problems in one error."""
     from mlci.repo.git import resolve
@@ -53,7 +66,16 @@ def check_inputs(ctx: RunContext, opts: Options) -> tuple[str, ModelConfig | Non
         name, model = choose_model(ctx, opts.name)
     except MlciError as exc:
         problems.append(exc)
-    problems += _data_problems(ctx, opts.current, "--current")
+    if opts.current:
+        problems += _data_problems(ctx, opts.current, "--current")
+    else:
+        problems.append(
+            MlciError(
+                "no current data to monitor: --current is not given and monitor.current is not set in mlci.yaml",
+                "pass --current PATH, or set monitor.current in mlci.yaml (what the action's `command: auto` "
+                "monitors on a schedule)",
+            )
+        )
     commit = resolve(ctx.root, "HEAD") if ctx.in_repo else None
     if opts.reference_profile:
         if not Path(opts.reference_profile).is_file():

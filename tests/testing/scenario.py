@@ -1,0 +1,81 @@
+"""A user's repository for the workflow scenarios (tests/workflows/): the example project with its
+bare origin served over git's smart HTTP protocol, the fake GitHub, and one call to run a workflow of
+it on the Actions runner (tests/testing/runner.py). The fixtures that build it are in
+tests/workflows/conftest.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlci.repo.git import git
+from tests.testing.fake_github import FakeGitHub
+from tests.testing.fixtures import ROOT, ExampleRepo
+from tests.testing.git_http import GitHttpServer
+from tests.testing.runner import RunResult, event_file, run_workflow
+
+REPO = "octo-org/models"
+
+
+@dataclass
+class Scenario:
+    repo: ExampleRepo
+    fake: FakeGitHub
+    server: GitHttpServer
+    tmp: Path
+    wheel: Path
+    ref: str
+    pip_cache: Path
+    runs: int = 0
+
+    def run(self, event: str, workflow: str, payload: dict[str, Any]) -> RunResult:
+        self.runs += 1
+        folder = self.tmp / f"run{self.runs}"
+        payload = {"repository": {"full_name": REPO, "default_branch": "main", "fork": False}, **payload}
+        return run_workflow(
+            self.repo.root,
+            event,
+            self.repo.root / ".github" / "workflows" / workflow,
+            event_file(folder, payload),
+            api_url=self.fake.url,
+            server_url=self.server.url,
+            token=self.fake.token,
+            artifacts=self.tmp / "artifacts",
+            mlci_ref=self.ref,
+            env={"PIP_CACHE_DIR": str(self.pip_cache)},
+            extra=("--env", f"GITHUB_RUN_ID={4200 + self.runs}"),
+        )
+
+
+def open_pull_request(s: Scenario, branch: str, trees: int) -> dict[str, Any]:
+    """A PR branch that changes a param, trained and pushed; the PR opened on the fake GitHub."""
+    s.repo.git("checkout", "-q", "-b", branch)
+    s.repo.set_param("train.n_estimators", trees)
+    s.repo.retrain(f"Use {trees} trees")  # dvc repro + commit + push, as the author would
+    head, base = s.repo.head(), git(s.repo.root, "rev-parse", "main")
+    s.fake.refs[f"refs/heads/{branch}"] = head
+    from mlci.github.client import GitHubClient
+
+    pull = GitHubClient(s.fake.token, REPO, s.fake.url).create_pull(f"Use {trees} trees", branch, "main", "")
+    pr = {
+        "number": pull["number"],
+        "head": {"sha": head, "ref": branch, "repo": {"full_name": REPO, "fork": False}},
+        "base": {"sha": base, "ref": "main", "repo": {"full_name": REPO}},
+    }
+    return {"action": "synchronize", "number": pull["number"], "pull_request": pr}
+
+
+def comments(s: Scenario, number: int) -> list[str]:
+    return [c["body"] for c in s.fake.comments.get(number, [])]
+
+
+def documented_workflow(ref: str) -> str:
+    """docs/action.md's workflow file, as a user copies it, with the action pinned to `ref`."""
+    doc = (ROOT / "docs" / "action.md").read_text()
+    block = re.search(r"<!-- mlci:action-workflow -->\n```yaml\n(.*?)```", doc, re.S)
+    assert block, "docs/action.md lost its marked workflow"
+    text = block.group(1)
+    assert text.count("OWNER/mlci@<full SHA> # vX.Y.Z") == 3
+    return text.replace("OWNER/mlci@<full SHA> # vX.Y.Z", f"mlci-dev/mlci@{ref}")
