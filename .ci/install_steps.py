@@ -74,9 +74,11 @@ set -euo pipefail
 # pinned to a version names it already.
 digest=$(
   {
-    printf '%s\n' "$MLCI_PACKAGE" "$MLCI_DVC_PLUGINS" "$MLCI_UV_VERSION" "$MLCI_DATA_STACK"
-    if [ -d "$MLCI_PACKAGE" ] && [ -f "$MLCI_PACKAGE/constraints/runtime.txt" ]; then
-      cat "$MLCI_PACKAGE/constraints/runtime.txt"
+    # a folder (the action's checkout) by its content: its path differs from run to run on some runners
+    if [ -d "$MLCI_PACKAGE" ]; then package="folder"; else package="$MLCI_PACKAGE"; fi
+    printf '%s\n' "$package" "$MLCI_DVC_PLUGINS" "$MLCI_UV_VERSION" "$MLCI_DATA_STACK"
+    if [ -d "$MLCI_PACKAGE" ]; then
+      cat "$MLCI_PACKAGE/pyproject.toml" "$MLCI_PACKAGE/constraints/runtime.txt" 2>/dev/null || true
     elif [ -f "$MLCI_PACKAGE" ] && [ "${MLCI_PACKAGE%.whl}" != "$MLCI_PACKAGE" ]; then
       python -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("mlci/constraints/runtime.txt"))' "$MLCI_PACKAGE" || true
     fi

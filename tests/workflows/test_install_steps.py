@@ -192,6 +192,10 @@ def test_the_cache_key_follows_the_lock_inside_a_wheel_and_the_profile(tmp_path:
     first = _key(tmp_path, str(checkout.parent))
     (checkout / "runtime.txt").write_text("tabulate==0.9.0\n")
     assert _key(tmp_path, str(checkout.parent)) != first
+    # the same action at another path (act and some runners move it from run to run): the same key
+    moved = tmp_path / "moved"
+    shutil.copytree(checkout.parent, moved)
+    assert _key(tmp_path, str(moved)) == _key(tmp_path, str(checkout.parent))
 
 
 def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_and_the_plugins(
