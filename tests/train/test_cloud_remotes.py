@@ -172,6 +172,8 @@ def test_doctor_names_plugin_credentials_and_fixes(
         ("ERROR: failed to pull - An error occurred (InvalidAccessKeyId) when calling ...", "credentials"),
         ("ERROR: unexpected error - Unable to locate credentials", "credentials"),
         ("ERROR: failed to push - An error occurred (NoSuchBucket) ...", "bucket"),
+        ("ERROR: [Errno 2] No storage files available: 'data/raw.csv'", "not in the remote"),
+        ("ERROR: s3 is supported, but requires 'dvc-s3' to be installed", "plugin is not installed"),
         ("ERROR: Cannot connect to host 10.0.0.1:9000 ssl:default [Connect call failed]", "unreachable"),
     ],
 )

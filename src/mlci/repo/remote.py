@@ -240,7 +240,7 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         r"Checkout failed for following targets|do not exist neither locally nor on remote|missing-files|"
-        r"missing data 'source'",
+        r"missing data 'source'|No storage files available",
         "data the pipeline needs is not in the remote (was it pushed?)",
         "push it from where it was produced: `dvc push --run-cache -r {name}` (mlci train pushes by default)",
     ),
