@@ -23,13 +23,37 @@ from mlci.repo.git import git
 from tests.testing.fake_github import FakeGitHub
 from tests.testing.fixtures import ExampleRepo
 from tests.testing.runner import RunResult, requires_runner
-from tests.testing.storage import CREDENTIALS, S3Server
+from tests.testing.storage import CREDENTIALS, S3Server, moto_server
 from tests.workflows.conftest import REPO, Scenario, user_repository
 
 pytestmark = [requires_runner, pytest.mark.slow]
 
 # What a user stores as repository secrets; the callers `mlci init` writes pass these two.
 SECRETS = {name: CREDENTIALS[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+
+
+def _move_to_s3(repo: ExampleRepo, s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The example project moved to a bucket: remote `storage` = s3://BUCKET/dvc with the server's
+    endpointurl, the evaluate stage's metrics DVC-cached (so a report must read them from the bucket),
+    everything pushed there with the author's keys, which are then gone from this process."""
+    bucket = s3.bucket()
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    repo.dvc("remote", "modify", "storage", "url", f"s3://{bucket}/dvc")
+    repo.dvc("remote", "modify", "storage", "endpointurl", s3.endpoint)
+    dvc_yaml = repo.root / "dvc.yaml"
+    dvc_yaml.write_text(
+        dvc_yaml.read_text().replace("- metrics.json:\n          cache: false", "- metrics.json")
+    )
+    repo.git("rm", "-q", "--cached", "metrics.json")
+    repo.dvc("repro", "-q", "--force", "--single-item", "evaluate")  # the metrics go to the DVC cache
+    repo.commit("Keep the DVC remote on S3; metrics in the DVC cache")
+    repo.dvc("push", "-q", "--run-cache")
+    repo.git("push", "-q", "origin", "main")
+    assert repo.git("ls-files", "metrics.json") == ""  # not in git: only the bucket has it
+    for name in CREDENTIALS:
+        monkeypatch.delenv(name)
+    return bucket
 
 
 @pytest.fixture
@@ -42,30 +66,10 @@ def cloud(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Scenario, str]]:
-    """The example project moved to a bucket: remote `storage` = s3://BUCKET/dvc with the server's
-    endpointurl, the evaluate stage's metrics DVC-cached (so a report must read them from the bucket),
-    everything pushed there; then `mlci init`'s callers committed. Yields (scenario, bucket)."""
-    repo = example_repo
-    bucket = s3_server.bucket()
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    repo.dvc("remote", "modify", "storage", "url", f"s3://{bucket}/dvc")
-    repo.dvc("remote", "modify", "storage", "endpointurl", s3_server.endpoint)
-    dvc_yaml = repo.root / "dvc.yaml"
-    dvc_yaml.write_text(
-        dvc_yaml.read_text().replace("- metrics.json:\n          cache: false", "- metrics.json")
-    )
-    repo.git("rm", "-q", "--cached", "metrics.json")
-    repo.dvc(
-        "repro", "-q", "--force", "--single-item", "evaluate"
-    )  # the metrics go to the DVC cache (and .gitignore) instead of git
-    repo.commit("Keep the DVC remote on S3; metrics in the DVC cache")
-    repo.dvc("push", "-q", "--run-cache")
-    repo.git("push", "-q", "origin", "main")
-    assert repo.git("ls-files", "metrics.json") == ""  # not in git: only the bucket has it
-    for name in CREDENTIALS:
-        monkeypatch.delenv(name)
-    with user_repository(repo, fake_github, wheel, pip_cache, tmp_path) as scenario:
+    """The example project on a bucket of the session's S3 server, `mlci init`'s callers committed, the
+    keys as repository secrets. Yields (scenario, bucket)."""
+    bucket = _move_to_s3(example_repo, s3_server, monkeypatch)
+    with user_repository(example_repo, fake_github, wheel, pip_cache, tmp_path) as scenario:
         scenario.secrets = dict(SECRETS)
         yield scenario, bucket
 
@@ -202,3 +206,35 @@ def test_a_train_job_whose_bucket_lost_its_objects_fails_naming_the_remote(
     assert errors, result.explain()
     assert any("not in the remote" in ln for ln in errors), "\n".join(errors)
     assert git(s.repo.origin, "rev-parse", "refs/heads/more-trees") == pushed  # no results commit
+
+
+def test_a_report_whose_s3_server_is_down_fails_naming_the_remote_and_still_comments(
+    example_repo: ExampleRepo,
+    fake_github: FakeGitHub,
+    wheel: Path,
+    pip_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store is down when the report runs (its own server, stopped): the metrics cannot be read, so
+    the run is not green (failed check run, job failed), the log names DVC remote 'storage' and says it
+    is unreachable, and the comment still shows what could be read (the params)."""
+    with moto_server(tmp_path / "moto.log") as (server, process):
+        _move_to_s3(example_repo, server, monkeypatch)
+        with user_repository(example_repo, fake_github, wheel, pip_cache, tmp_path) as s:
+            s.secrets = dict(SECRETS)
+            event = _pull_request(s, "more-trees", 60)
+            process.terminate()
+            process.wait(timeout=10)
+
+            result = s.run("pull_request", "mlci-report.yml", event)
+
+    assert result.returncode != 0, result.log[-5000:]
+    job = result.job_log("report/mlci report")
+    errors = [ln for ln in job.splitlines() if "DVC remote 'storage'" in ln]
+    assert any("unreachable" in ln for ln in errors), result.explain()
+    (check,) = s.fake.check_runs.values()
+    assert check["conclusion"] == "failure"
+    (body,) = [c["body"] for c in s.fake.comments.get(1, [])]
+    text = body.replace("\\", "")  # markdown escapes
+    assert "DVC remote 'storage'" in text and "n_estimators" in text, body  # the params are still there
