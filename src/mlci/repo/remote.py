@@ -233,7 +233,7 @@ def _plugin_installed(scheme: str) -> bool:
 # DVC's words for a remote it could not use, and what that means for the user.
 _PATTERNS: tuple[tuple[str, str, str], ...] = (
     (
-        r"missing dependencies|pip install 'dvc\[|requires 'dvc-[a-z]+' to be installed",
+        r"missing dependencies|pip install 'dvc\[|requires 'dvc-[a-z0-9]+' to be installed",
         "DVC's {scheme} plugin is not installed here",
         "install it next to mlci: `pip install '{requirement}'` (in the workflows it is found from "
         ".dvc/config; the input `dvc-plugins: {scheme}` names it explicitly)",
