@@ -11,5 +11,9 @@ pytest_plugins = [
 def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]
     """The Actions-runner scenarios take minutes each: start them first, so that with `-n 2` the quick
     tests fill the gaps instead of the run ending on one long scenario (same order on every worker)."""
-    scenarios = ("tests/workflows/test_scenarios.py", "tests/workflows/test_action_scenarios.py")
-    items.sort(key=lambda item: 0 if item.nodeid.startswith(scenarios) else 1)
+    items.sort(key=lambda item: 0 if _is_scenario(item.nodeid) else 1)
+
+
+def _is_scenario(nodeid: str) -> bool:
+    module = nodeid.split("::", 1)[0]
+    return module.startswith("tests/workflows/") and module.endswith("scenarios.py")

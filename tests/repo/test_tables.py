@@ -86,3 +86,21 @@ def test_neither_a_file_nor_a_dvc_path(example_repo: ExampleRepo) -> None:
     with pytest.raises(MlciError, match=r"no data at nowhere\.csv") as info:
         open_data(example_repo.root, "nowhere.csv", cwd=example_repo.root)
     assert info.value.hint and "glob" in info.value.hint
+
+
+def test_dvc_data_behind_a_remote_whose_plugin_is_missing_names_the_remote_and_the_plugin(
+    example_repo: ExampleRepo,
+) -> None:
+    """Not "no data at data/raw.csv" (DVC's exists() answers False when it cannot load the plugin):
+    the remote, the missing plugin and the requirement to install."""
+    from mlci.repo.remote import plugin_requirement
+
+    # the S3 plugin is installed for the S3 tests; Google Cloud Storage's is not
+    example_repo.dvc("remote", "modify", "--local", "storage", "url", "gs://models-bucket/dvc")
+    shutil.rmtree(example_repo.root / ".dvc" / "cache")
+    (example_repo.root / "data" / "raw.csv").unlink()
+    with pytest.raises(MlciError) as info:
+        open_data(example_repo.root, "data/raw.csv", rev=example_repo.head())
+    assert "DVC remote 'storage' (gs://models-bucket/dvc)" in info.value.message
+    assert "gs plugin is not installed" in info.value.message
+    assert info.value.hint and f"pip install '{plugin_requirement('gs')}'" in info.value.hint

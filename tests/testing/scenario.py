@@ -6,15 +6,17 @@ tests/workflows/conftest.py."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlci.repo.git import git
 from tests.testing.fake_github import FakeGitHub
-from tests.testing.fixtures import ROOT, ExampleRepo
+from tests.testing.fixtures import ROOT, ExampleRepo, run_cli
 from tests.testing.git_http import GitHttpServer
-from tests.testing.runner import RunResult, event_file, run_workflow
+from tests.testing.runner import RunResult, checkout_sha, event_file, run_workflow
 
 REPO = "octo-org/models"
 
@@ -29,11 +31,13 @@ class Scenario:
     ref: str
     pip_cache: Path
     runs: int = 0
+    secrets: dict[str, str] = field(default_factory=dict)  # repository secrets, as GitHub passes them
 
     def run(self, event: str, workflow: str, payload: dict[str, Any]) -> RunResult:
         self.runs += 1
         folder = self.tmp / f"run{self.runs}"
         payload = {"repository": {"full_name": REPO, "default_branch": "main", "fork": False}, **payload}
+        secrets = tuple(arg for name, value in self.secrets.items() for arg in ("-s", f"{name}={value}"))
         return run_workflow(
             self.repo.root,
             event,
@@ -45,8 +49,49 @@ class Scenario:
             artifacts=self.tmp / "artifacts",
             mlci_ref=self.ref,
             env={"PIP_CACHE_DIR": str(self.pip_cache)},
-            extra=("--env", f"GITHUB_RUN_ID={4200 + self.runs}"),
+            extra=("--env", f"GITHUB_RUN_ID={4200 + self.runs}", *secrets),
         )
+
+
+@contextmanager
+def served(
+    repo: ExampleRepo, fake_github: FakeGitHub, wheel: Path, pip_cache: Path, tmp_path: Path
+) -> Iterator[Scenario]:
+    """The example project as a user's repository, its origin served over HTTP; no workflow yet."""
+    server = GitHttpServer(tmp_path / "served").start()
+    server.add(REPO, repo.origin)
+    # act names the repository after a remote's URL; the jobs fetch and push through GITHUB_SERVER_URL
+    repo.git("remote", "add", "github", f"https://github.com/{REPO}.git")
+    fake_github.artifacts_dir = tmp_path / "artifacts"
+    try:
+        yield Scenario(repo, fake_github, server, tmp_path, wheel, checkout_sha(), pip_cache)
+    finally:
+        server.stop()
+
+
+def commit_callers(s: Scenario) -> Scenario:
+    """`mlci init`'s workflows committed on main and pushed: pinned to this checkout's commit, the
+    package pointed at its wheel, the project's own mlci.yaml kept."""
+    repo, ref = s.repo, s.ref
+    config = (repo.root / "mlci.yaml").read_text()
+    init = run_cli("init", "--ref", ref, "--force", cwd=repo.root)
+    assert init.returncode == 0, init.stderr
+    (repo.root / "mlci.yaml").write_text(config)
+    for caller in (repo.root / ".github" / "workflows").glob("mlci-*.yml"):
+        text = caller.read_text()
+        caller.write_text(text.replace(f"git+https://github.com/mlci-dev/mlci@{ref}", str(s.wheel)))
+    repo.commit("Add mlci's workflows")
+    repo.git("push", "-q", "origin", "main")
+    return s
+
+
+@contextmanager
+def user_repository(
+    repo: ExampleRepo, fake_github: FakeGitHub, wheel: Path, pip_cache: Path, tmp_path: Path
+) -> Iterator[Scenario]:
+    """The served user's repository with `mlci init`'s callers (for tests that change the project first)."""
+    with served(repo, fake_github, wheel, pip_cache, tmp_path) as s:
+        yield commit_callers(s)
 
 
 def open_pull_request(s: Scenario, branch: str, trees: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +71,11 @@ def _moto_server() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """moto's S3 server on a free loopback port for the whole session (each test makes its own bucket)."""
+@contextmanager
+def moto_server(log: Path) -> Iterator[tuple[S3Server, subprocess.Popen[bytes]]]:
+    """moto's S3 server on a free loopback port until the block ends (the process too, so a test can
+    stop it early: a server that went down)."""
     port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
@@ -93,7 +94,15 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"moto_server did not start: {log.read_text()[-2000:]}") from None
                 time.sleep(0.1)
-        yield S3Server(endpoint)
+        yield S3Server(endpoint), proc
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server on a free loopback port for the whole session (each test makes its own bucket)."""
+    with moto_server(tmp_path_factory.mktemp("moto") / "server.log") as (server, _):
+        yield server

@@ -284,7 +284,7 @@ def test_cloud_remote_without_dvc_plugin_says_what_to_install(runner: Runner) ->
     example.dvc(runner.root, "remote", "modify", "--local", "storage", "url", "gdrive://folder-id/cache")
     code, _, err = runner.train()
     assert code == 2
-    assert "DVC remote 'storage' (gdrive://folder-id/cache)" in err and "pip install 'dvc[gdrive]==" in err
+    assert "DVC remote 'storage' (gdrive://folder-id/cache)" in err and "pip install 'dvc-gdrive" in err
     assert runs(runner.log) == []
 
 

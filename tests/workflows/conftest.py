@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.testing.fake_github import FakeGitHub
-from tests.testing.fixtures import ExampleRepo, run_cli
-from tests.testing.git_http import GitHttpServer
-from tests.testing.runner import build_wheel, checkout_sha
-from tests.testing.scenario import REPO, Scenario
+from tests.testing.fixtures import ExampleRepo
+from tests.testing.runner import build_wheel
+from tests.testing.scenario import Scenario, commit_callers, served
 
 
 @pytest.fixture(scope="session")
@@ -34,29 +33,12 @@ def served_repo(
     example_repo: ExampleRepo, fake_github: FakeGitHub, wheel: Path, pip_cache: Path, tmp_path: Path
 ) -> Iterator[Scenario]:
     """The example project as a user's repository, its origin served over HTTP; no workflow yet."""
-    server = GitHttpServer(tmp_path / "served").start()
-    server.add(REPO, example_repo.origin)
-    # act names the repository after a remote's URL; the jobs fetch and push through GITHUB_SERVER_URL
-    example_repo.git("remote", "add", "github", f"https://github.com/{REPO}.git")
-    fake_github.artifacts_dir = tmp_path / "artifacts"
-    try:
-        yield Scenario(example_repo, fake_github, server, tmp_path, wheel, checkout_sha(), pip_cache)
-    finally:
-        server.stop()
+    with served(example_repo, fake_github, wheel, pip_cache, tmp_path) as s:
+        yield s
 
 
 @pytest.fixture
 def scenario(served_repo: Scenario) -> Scenario:
     """The user's repository with `mlci init`'s workflows committed on main (pinned to this checkout's
     commit, the package pointed at its wheel)."""
-    repo, ref = served_repo.repo, served_repo.ref
-    config = (repo.root / "mlci.yaml").read_text()  # the project's own: keep it
-    init = run_cli("init", "--ref", ref, "--force", cwd=repo.root)
-    assert init.returncode == 0, init.stderr
-    (repo.root / "mlci.yaml").write_text(config)
-    for caller in (repo.root / ".github" / "workflows").glob("mlci-*.yml"):
-        text = caller.read_text()
-        caller.write_text(text.replace(f"git+https://github.com/mlci-dev/mlci@{ref}", str(served_repo.wheel)))
-    repo.commit("Add mlci's workflows")
-    repo.git("push", "-q", "origin", "main")
-    return served_repo
+    return commit_callers(served_repo)

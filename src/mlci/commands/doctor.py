@@ -10,11 +10,15 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlci.errors import GateFailed, MlciError
 from mlci.safety import one_line
+
+if TYPE_CHECKING:
+    from mlci.repo.remote import Remote
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class RemoteCheck:
     config_credentials: list[str]  # credential options in the remote's own config
     fixes: list[str] = field(default_factory=list)  # what must change before the remote can work
     warnings: list[str] = field(default_factory=list)  # what may be missing (credentials doctor can't see)
+    notes: list[str] = field(default_factory=list)  # fine here, not on a GitHub-hosted runner
 
 
 def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[RemoteCheck]:
@@ -60,6 +65,12 @@ def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[Re
                 f"no credentials in the environment or the remote's config; if none come from "
                 f"a role or profile file: {fix}"
             )
+        notes: list[str] = []
+        outside = _folder_outside(root, remote) if used else None
+        if outside is not None:
+            # a hosted runner starts empty: nothing to restore from, and what it pushes leaves with it
+            advice = _LOCAL_FOLDER.format(name=one_line(remote.name, 60), path=one_line(outside, 200))
+            (warnings if env.get("GITHUB_ACTIONS") == "true" else notes).append(advice)
         checks.append(
             RemoteCheck(
                 remote.name,
@@ -73,9 +84,28 @@ def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[Re
                 options,
                 fixes,
                 warnings,
+                notes,
             )
         )
     return checks
+
+
+_LOCAL_FOLDER = (
+    "remote '{name}' is a folder on this machine ({path}): a GitHub-hosted runner cannot reach it, so "
+    "train would restore nothing and push results that are gone with the runner; use a cloud remote "
+    "(`dvc remote modify {name} url s3://BUCKET/PATH`, or gs://, azure://, ssh://; docs/train.md) or run "
+    "the jobs on a self-hosted runner that has this folder (the workflows' input `runs-on`)"
+)
+
+
+def _folder_outside(root: Path, remote: Remote) -> str | None:
+    """The remote's folder when it is a local path outside the repository (DVC resolves a relative URL
+    against .dvc/, so `../../store` is a folder beside the repository); None otherwise."""
+    if remote.scheme != "local" or not remote.url:
+        return None
+    folder = Path(remote.url)
+    folder = (folder if folder.is_absolute() else root / ".dvc" / folder).resolve()
+    return None if folder.is_relative_to(root.resolve()) else str(folder)
 
 
 def run_doctor(root: Path, train_remote: str, *, plugins_only: bool, fmt: str) -> int:
@@ -115,3 +145,5 @@ def _print_text(checks: list[RemoteCheck]) -> None:
             click.echo(f"  fix: {fix}")
         for warning in c.warnings:
             click.echo(f"  warning: {warning}")
+        for note in c.notes:
+            click.echo(f"  note: {note}")

@@ -169,14 +169,26 @@ def all_remotes(root: Path) -> tuple[list[Remote], str]:
 
 
 def plugin_requirement(scheme: str) -> str:
-    """The pip requirement that gives DVC this scheme, pinned to the installed DVC (its own extra, so
-    the plugin's version range is the one this DVC declares); "" when DVC needs no plugin."""
+    """The pip requirement of DVC's plugin for this scheme, as the installed DVC's own extra declares it
+    (`dvc-s3<4,>=3.2.1` for `dvc[s3]`: the plugin versions this DVC release works with); "" when DVC
+    needs no plugin. A plugin requirement, not `dvc[s3]==X`, so that installing it next to mlci can
+    never move DVC itself."""
     extra = _EXTRAS.get(scheme)
     if extra is None:
         return ""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, requires
 
-    return f"dvc[{extra}]=={version('dvc')}"
+    try:
+        declared = requires("dvc") or []
+    except PackageNotFoundError:  # pragma: no cover - mlci depends on dvc
+        declared = []
+    name = re.escape(extra)
+    wanted = re.compile(rf"^(dvc-{name})\s*([^;\[]*?)\s*;\s*extra\s*==\s*[\"']{name}[\"']\s*$")
+    for line in declared:
+        match = wanted.match(line)
+        if match:
+            return match.group(1) + match.group(2).replace(" ", "")
+    return f"dvc-{extra}"
 
 
 def plugin_installed(scheme: str) -> bool:
@@ -252,8 +264,14 @@ def _plugin_installed(scheme: str) -> bool:
 # DVC's words for a remote it could not use, and what that means for the user.
 _PATTERNS: tuple[tuple[str, str, str], ...] = (
     (
+        r"missing dependencies|pip install 'dvc\[|requires 'dvc-[a-z0-9]+' to be installed",
+        "DVC's {scheme} plugin is not installed here",
+        "install it next to mlci: `pip install '{requirement}'` (in the workflows it is found from "
+        ".dvc/config; the input `dvc-plugins: {scheme}` names it explicitly)",
+    ),
+    (
         r"Checkout failed for following targets|do not exist neither locally nor on remote|missing-files|"
-        r"missing data 'source'",
+        r"missing data 'source'|No storage files available",
         "data the pipeline needs is not in the remote (was it pushed?)",
         "push it from where it was produced: `dvc push --run-cache -r {name}` (mlci train pushes by default)",
     ),
@@ -275,9 +293,11 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
         "the remote is unreachable",
         "",
     ),
-    (r"missing dependencies|pip install 'dvc\[", "DVC's plugin for this remote type is not installed", ""),
     (r"failed to (pull|push|fetch)|failed to transfer|No such file or directory", "transfer failed", ""),
 )
+
+
+_MISSING_DATA = 1  # the pattern DVC also prints for a remote it could not reach
 
 
 def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | None:
@@ -287,15 +307,32 @@ def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | N
     text = "\n".join(lines[first:] if first is not None else lines[-20:])
     if "failed to run:" in text:
         return None  # a stage's own command failed: not the remote's doing
-    for pattern, meaning, fix in _PATTERNS:
+    for number, (pattern, meaning, fix) in enumerate(_PATTERNS):
         if re.search(pattern, text, flags=re.IGNORECASE):
             detail = one_line(" ".join(lines[first:][:3]) if first is not None else lines[-1:], 300)
-            hint = fix.format(name=remote.name) if fix else fix_hint(remote)
-            if fix and remote.scheme != "local":  # DVC reports an unreachable remote as missing data too
+            values = {
+                "name": remote.name,
+                "scheme": remote.scheme,
+                "requirement": plugin_requirement(remote.scheme),
+            }
+            meaning = meaning.format(**values)
+            hint = fix.format(**values) if fix else fix_hint(remote)
+            if number == _MISSING_DATA and remote.scheme != "local":
+                # DVC reports an unreachable remote as missing data too
                 meaning += ", or the remote could not be reached"
                 hint = f"{fix_hint(remote)}; if it is reachable, {hint}"
             return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
     return None
+
+
+def explain_exception(root: Path, error: BaseException, action: str) -> RemoteError | None:
+    """`explain_failure` for an exception DVC's Python API raised, blamed on the project's default remote
+    (the one DVC streams cached files from); None when it is not a remote's failure."""
+    try:
+        remote, _ = find(root)
+    except RemoteError:
+        return None
+    return explain_failure(remote, f"ERROR: {one_line(error, 600)}", action)
 
 
 def fix_hint(remote: Remote) -> str:

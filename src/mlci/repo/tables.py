@@ -282,9 +282,9 @@ def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
     where = f"{spec} at {rev[:12]}" if rev else spec
     try:
         fs = DVCFileSystem(str(root), rev=rev)
-        if not fs.exists(spec):
-            raise FileNotFoundError(spec)
-        names = sorted(p for p in fs.find(spec) if _is_table(Path(p))) if fs.isdir(spec) else [spec]
+        # info, not exists: exists() answers False when DVC cannot use the remote (a missing plugin)
+        kind = fs.info(spec)["type"]
+        names = sorted(p for p in fs.find(spec) if _is_table(Path(p))) if kind == "directory" else [spec]
     except FileNotFoundError:
         raise MlciError(
             f"no data at {where}: not a local file, glob or folder, nor a DVC-tracked path",
@@ -292,7 +292,9 @@ def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
             "a DVC path must be tracked at that revision",
         ) from None
     except Exception as exc:  # DVC's errors (bad revision, broken .dvc files) as user errors
-        raise MlciError(f"cannot open {where} through DVC: {exc}") from None
+        raise _remote_error(root, exc, f"reading {where}") or MlciError(
+            f"cannot open {where} through DVC: {exc}"
+        ) from None
     if not names:
         raise MlciError(f"{where} holds no .csv or .parquet files")
     return _materialise(fs, spec, rev, names)
@@ -318,12 +320,18 @@ def _materialise(fs: Any, spec: str, rev: str | None, names: list[str]) -> Data:
             fs.get_file(name, str(target))
         except Exception as exc:
             data.close()
-            raise MlciError(
+            raise _remote_error(Path(fs.repo.root_dir), exc, f"fetching {name}") or MlciError(
                 f"cannot fetch {name} from the DVC remote: {exc}",
                 "check the DVC remote's credentials (`dvc pull` locally shows the same error)",
             ) from None
         data.files.append(target)
     return data
+
+
+def _remote_error(root: Path, exc: BaseException, action: str) -> MlciError | None:
+    from mlci.repo.remote import explain_exception
+
+    return explain_exception(root, exc, action)
 
 
 def _first_line(exc: BaseException) -> str:
