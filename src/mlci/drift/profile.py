@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from mlci.drift import valueset
     from mlci.drift.binning import Binner
+    from mlci.drift.entries import Memo
 
 __all__ = [
     "PROFILE_VERSION",
@@ -85,6 +86,7 @@ class ProfileBuilder:
         self._value_sets: dict[str, valueset.HashSet] = {}  # reference: distinct-value hashes
         self._ref_hashes: dict[str, np.ndarray] = {}  # current: the reference's, decoded
         self._named: dict[str, np.ndarray] = {}  # sorted hashes of the values counted by name
+        self._memos: dict[str, Memo] = {}  # text columns: per-value results kept across chunks
 
     def add(self, batch: pa.RecordBatch | pa.Table, *, stats: bool = True, counts: bool = True) -> None:
         if stats:
@@ -207,35 +209,74 @@ class ProfileBuilder:
         if not len(values):
             return
         counts = np.asarray(float64_values(counted.field("counts")), dtype=np.int64)
-        encoded = pa.types.is_dictionary(values.type)
-        if encoded:
-            values = values.dictionary_decode()
-            boolean = pa.types.is_boolean(values.type)
-            if boolean:
-                values = pc.cast(values, pa.string())
-        hashes = valueset.hash_strings(values)
-        if encoded and _repeats(hashes):  # a dictionary may hold a value twice
-            values, hashes, counts = _dedupe(values, hashes, counts)
+        memo, at = self._memoised(col.name, values)
+        if memo is not None and at is not None:  # per-value results kept across chunks (entries.py)
+            hashes, lengths, spaced = memo.hashes[at], memo.lengths[at], memo.spaced[at]
+            name_of = _namer(memo.universe, at)
+        else:
+            encoded = pa.types.is_dictionary(values.type)
+            if encoded:
+                values = values.dictionary_decode()
+                boolean = pa.types.is_boolean(values.type)
+                if boolean:
+                    values = pc.cast(values, pa.string())
+            hashes = valueset.hash_strings(values)
+            if encoded and _repeats(hashes):  # a dictionary may hold a value twice
+                values, hashes, counts = _dedupe(values, hashes, counts)
+            if not boolean:
+                lengths = float64_values(pc.utf8_length(values))
+                spaced = float64_values(pc.cast(pc.match_substring(values, " "), pa.int8()))
+            name_of = _namer(values, None)
         if not boolean:
             # length and words, per distinct value times its count: what tells free text from categories
-            lengths = float64_values(pc.utf8_length(values))
-            spaced = float64_values(pc.cast(pc.match_substring(values, " "), pa.int8()))
             col.length_sum += int((lengths * counts).sum())
             col.spaced += int((spaced * counts).sum())
-        everything = np.ones(len(values), dtype=bool)
+        everything = np.ones(len(hashes), dtype=bool)
         ref = self.reference.columns.get(col.name) if self.reference is not None else None
         if ref is not None and ref.kind == "categorical" and ref.present:
-            self._count_against(col, ref, values, counts, hashes)
+            self._count_against(col, ref, name_of, counts, hashes, memo, at)
             return
         room = self.settings.max_categories - len(col.categories)
-        col.other += self._tally(col.categories, col.name, room, values, hashes, counts, everything)
+        col.other += self._tally(col.categories, col.name, room, name_of, hashes, counts, everything)
         seen = self._value_sets.get(col.name)
         if seen is None:
             seen = self._value_sets[col.name] = valueset.HashSet(self.settings.hash_limit)
-        seen.add(hashes)
+        if memo is not None and at is not None:  # each value added once, not once per chunk
+            added = memo.flag("added", lambda h: np.zeros(len(h), dtype=bool))
+            new = ~added[at]
+            seen.add(hashes[new])
+            added[at[new]] = True
+        else:
+            seen.add(hashes)
+
+    def _memoised(self, name: str, values: Any) -> tuple[Memo | None, np.ndarray | None]:
+        """The column's memo and each counted value's position in it, when the values are text codes."""
+        import pyarrow as pa
+
+        from mlci.drift.entries import Memo, int64_values
+
+        if not pa.types.is_dictionary(values.type):
+            return None, None
+        value_type = values.type.value_type
+        if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
+            return None, None
+        memo = self._memos.get(name)
+        if memo is None:
+            memo = self._memos[name] = Memo()
+        positions = memo.positions(values.dictionary)
+        if positions is None:
+            return None, None
+        return memo, positions[int64_values(values.indices)]
 
     def _count_against(
-        self, col: ColumnProfile, ref: ColumnProfile, values: Any, counts: Any, hashes: Any
+        self,
+        col: ColumnProfile,
+        ref: ColumnProfile,
+        name_of: Callable[[np.ndarray], list[Any]],
+        counts: Any,
+        hashes: Any,
+        memo: Memo | None,
+        at: np.ndarray | None,
     ) -> None:
         """Current values counted in the reference's terms: by name where the reference counted the
         value by name, else pooled as "other" when the reference had it, else unseen."""
@@ -248,21 +289,35 @@ class ProfileBuilder:
             known = self._ref_hashes[col.name] = valueset.decode(ref.value_hashes)
             self._named[f"ref:{col.name}"] = np.sort(valueset.hash_values(ref.categories))
         col.against_reference = True
-        decidable = valueset.in_range(hashes, ref.hash_level)
-        named = valueset.contains(self._named[f"ref:{col.name}"], hashes)
-        seen = valueset.contains(known, hashes)
+        ref_named = self._named[f"ref:{col.name}"]
+        tests: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+            "decidable": lambda h: valueset.in_range(h, ref.hash_level),
+            "named": lambda h: valueset.contains(ref_named, h),
+            "seen": lambda h: valueset.contains(known, h),
+        }
+        if memo is not None and at is not None:  # per value once, kept in the memo
+            decidable, named, seen = (memo.flag(key, test)[at] for key, test in tests.items())
+        else:
+            decidable, named, seen = (test(hashes) for test in tests.values())
         col.unseen_checked += int(counts[decidable].sum())
-        self._tally(col.categories, f"ref:{col.name}", 0, values, hashes, counts, named)
+        self._tally(col.categories, f"ref:{col.name}", 0, name_of, hashes, counts, named)
         # the reference had it (or, sampled beyond hash_limit, it cannot be told): pooled as "other"
         col.other += int(counts[~named & (seen | ~decidable)].sum())
         unseen = ~named & decidable & ~seen
         col.unseen += int(counts[unseen].sum())
         key = f"unseen:{col.name}"
         room = self.settings.max_categories - len(self._named.get(key, ()))
-        col.unseen_other += self._tally(col.categories, key, room, values, hashes, counts, unseen)
+        col.unseen_other += self._tally(col.categories, key, room, name_of, hashes, counts, unseen)
 
     def _tally(
-        self, store: dict[str, int], key: str, room: int, values: Any, hashes: Any, counts: Any, mask: Any
+        self,
+        store: dict[str, int],
+        key: str,
+        room: int,
+        name_of: Callable[[np.ndarray], list[Any]],
+        hashes: Any,
+        counts: Any,
+        mask: Any,
     ) -> int:
         """Count the values under `mask` by name in `store`: those named already (by hash, cached
         under `key`), and new names while there is `room`. Returns the rows of values left unnamed.
@@ -280,12 +335,22 @@ class ProfileBuilder:
         fresh = idx[~known]
         taken = fresh[: max(room, 0)]
         chosen = np.concatenate([idx[known], taken])
-        names = values.take(_indices(chosen)).to_pylist()
+        names = name_of(chosen)
         for name, n in zip(names, counts[chosen].tolist(), strict=True):
             store[str(name)] = store.get(str(name), 0) + int(n)
         if len(taken):
             self._named[key] = np.sort(np.concatenate([named, hashes[taken]]))
         return int(counts[fresh[max(room, 0) :]].sum())
+
+
+def _namer(values: Any, at: np.ndarray | None) -> Callable[[np.ndarray], list[Any]]:
+    """The names of the values at some positions (only the named values become Python strings);
+    with `at`, `values` is a memo's and position p is the memo's value `at[p]`."""
+
+    def name_of(positions: np.ndarray) -> list[Any]:
+        return list(values.take(_indices(positions if at is None else at[positions])).to_pylist())
+
+    return name_of
 
 
 def _repeats(hashes: np.ndarray) -> bool:
