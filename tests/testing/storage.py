@@ -55,6 +55,8 @@ class Storage(Protocol):
 
     def delete(self, bucket: str, key: str) -> None: ...
 
+    def copy(self, source: str, dest: str, keys: list[str]) -> None: ...
+
     def env(self) -> dict[str, str]: ...
 
     def remote_options(self) -> dict[str, str]: ...
@@ -83,6 +85,11 @@ class S3Server:
 
     def delete(self, bucket: str, key: str) -> None:
         self.client().delete_object(Bucket=bucket, Key=key)
+
+    def copy(self, source: str, dest: str, keys: list[str]) -> None:
+        client = self.client()
+        for key in keys:
+            client.copy_object(Bucket=dest, Key=key, CopySource={"Bucket": source, "Key": key})
 
     def env(self) -> dict[str, str]:
         return dict(CREDENTIALS)
@@ -188,6 +195,12 @@ class AzureServer:
 
     def delete(self, bucket: str, key: str) -> None:
         self.client().get_container_client(bucket).delete_blob(key)
+
+    def copy(self, source: str, dest: str, keys: list[str]) -> None:
+        client = self.client()
+        src, dst = client.get_container_client(source), client.get_container_client(dest)
+        for key in keys:
+            dst.upload_blob(key, src.download_blob(key).readall())
 
     def env(self) -> dict[str, str]:
         return {"AZURE_STORAGE_CONNECTION_STRING": azure_connection_string(self.endpoint)}

@@ -1,16 +1,12 @@
 """The whole loop through the CLI with the DVC remote on real storage servers on loopback, once per
 backend: S3 (moto's server) and Azure (Azurite). The example project trains and pushes into a fresh bucket or
-container; fresh clones with an empty DVC cache then report, deploy, roll back and monitor from it.
-
-The example's metrics file is made DVC-cached here (the bundled project keeps it in git), so the report
-must read it from the remote.
+container (tests/testing/cloud.py); fresh clones with an empty DVC cache then report, deploy, roll back and
+monitor from it.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -18,83 +14,14 @@ import pytest
 
 from mlci.onboarding import example
 from mlci.repo.git import git
+from tests.testing.cloud import Trained, fork
 from tests.testing.deploy import clone, remote_tags
 from tests.testing.fixtures import run_cli
 from tests.testing.report import dvc_json
-from tests.testing.storage import Storage
 
 pytestmark = pytest.mark.slow
 
 STORE = ".mlci/deployments/classifier"
-BACKENDS = ["s3_server", "azure_server"]
-
-
-@dataclass
-class Trained:
-    storage: Storage
-    bucket: str
-    root: Path  # where it was trained: its DVC cache holds what was pushed
-    origin: Path
-    first: str  # main's first trained commit
-    second: str  # main's head: more trees
-    v1: bytes  # the model of each
-    v2: bytes
-    current: Path  # labelled data for monitoring (the test split)
-
-
-def remote_project(tmp: Path, storage: Storage) -> tuple[Path, str]:
-    """The example project with its DVC remote in a fresh bucket/container, metrics DVC-cached, committed.
-    Returns (root, bucket)."""
-    root, origin = tmp / "work", tmp / "origin.git"
-    root.mkdir()
-    example.write_project(root)
-    dvc_yaml = root / "dvc.yaml"
-    dvc_yaml.write_text(
-        dvc_yaml.read_text().replace("- metrics.json:\n          cache: false", "- metrics.json")
-    )
-    git(tmp, "init", "-q", "--bare", "-b", "main", str(origin))
-    git(root, "init", "-q", "-b", "main")
-    git(root, "remote", "add", "origin", str(origin))
-    example.dvc(root, "init", "-q")
-    example.dvc(root, "config", "core.autostage", "true")
-    example.dvc(root, "config", "core.analytics", "false")
-    bucket = storage.bucket()
-    example.dvc(root, "remote", "add", "-d", "storage", f"{storage.scheme}://{bucket}/store")
-    for key, value in storage.remote_options().items():
-        example.dvc(root, "remote", "modify", "storage", key, value)
-    example.dvc(root, "add", "-q", "data/raw.csv")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "Example project on a cloud remote")
-    return root, bucket
-
-
-def train(root: Path, storage: Storage, message: str) -> str:
-    done = run_cli("train", "--format", "json", cwd=root, env=storage.env())
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    assert result["pushed"] and result["stages_run"], result
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-    git(root, "push", "-q", "origin", "HEAD:main")
-    return git(root, "rev-parse", "HEAD")
-
-
-@pytest.fixture(scope="module", params=BACKENDS, ids=["s3", "azure"])
-def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """Two trained commits on main, both pushed to the bucket (one project per backend and module)."""
-    storage: Storage = request.getfixturevalue(request.param)
-    tmp = tmp_path_factory.mktemp(request.param)
-    root, bucket = remote_project(tmp, storage)
-    first = train(root, storage, "Train the model")
-    v1 = (root / "models" / "model.pkl").read_bytes()
-    params = root / "params.yaml"
-    params.write_text(params.read_text().replace("n_estimators: 40", "n_estimators: 60"))
-    second = train(root, storage, "More trees")
-    v2 = (root / "models" / "model.pkl").read_bytes()
-    assert v1 != v2
-    current = tmp / "current.csv"
-    shutil.copyfile(root / "data" / "prepared" / "test.csv", current)
-    return Trained(storage, bucket, root, tmp / "origin.git", first, second, v1, v2, current)
 
 
 def cached_objects(root: Path) -> set[str]:
@@ -136,24 +63,25 @@ def test_deploy_rollback_and_monitor_from_fresh_clones(
     for name, value in trained.storage.env().items():
         monkeypatch.setenv(name, value)
     env = trained.storage.env()
-    first = clone(trained.origin, tmp_path / "first")  # each runner starts with an empty DVC cache
+    _, origin = fork(trained, tmp_path)  # the registry's tags go to this test's own origin
+    first = clone(origin, tmp_path / "first")  # each runner starts with an empty DVC cache
     git(first, "checkout", "-q", trained.first)
     done = run_cli("deploy", cwd=first, env=env)
     assert done.returncode == 0, done.stderr
     assert (first / STORE / "v0.0.1" / "model.pkl").read_bytes() == trained.v1
 
-    second = clone(trained.origin, tmp_path / "second")
+    second = clone(origin, tmp_path / "second")
     done = run_cli("deploy", cwd=second, env=env)
     assert done.returncode == 0, done.stderr
     assert (second / STORE / "current" / "model.pkl").read_bytes() == trained.v2
 
-    runner = clone(trained.origin, tmp_path / "runner")
+    runner = clone(origin, tmp_path / "runner")
     done = run_cli("rollback", "classifier", cwd=runner, env=env)
     assert done.returncode == 0, done.stderr
     assert (runner / STORE / "current" / "model.pkl").read_bytes() == trained.v1  # byte for byte
-    assert remote_tags(trained.origin)["classifier#prod#3"] == trained.first
+    assert remote_tags(origin)["classifier#prod#3"] == trained.first
 
-    watcher = clone(trained.origin, tmp_path / "watcher")
+    watcher = clone(origin, tmp_path / "watcher")
     done = run_cli(
         "monitor", "classifier", "--current", str(trained.current), "--format", "json", cwd=watcher, env=env
     )
