@@ -295,12 +295,13 @@ def diagnose(root: Path, name: str = "") -> RemoteError | None:
             storage = repo.cloud.get_remote(remote.name)
             fs, path = storage.fs, storage.path
             bucket = path.split("/", 1)[0]
-            if bucket and not fs.exists(bucket):
+            try:  # ls raises what exists() swallows: a refused connection, refused credentials
+                fs.ls(bucket or path)
+            except FileNotFoundError:
                 return RemoteError(
                     f"{remote.describe()}: the bucket or container '{one_line(bucket, 80)}' does not exist",
                     f"create it, or point the remote at the right one: {fix_hint(remote)}",
                 )
-            fs.exists(path)  # the remote answers: reachable, and the credentials are accepted
     except Exception as exc:  # whatever the plugin raises; its text says which failure it was
         text = f"ERROR: {type(exc).__name__}: {exc}"
         return explain_failure(remote, text, "reading from the remote") or RemoteError(

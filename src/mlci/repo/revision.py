@@ -90,7 +90,7 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
                 "fix dvc.yaml and the params files it uses at that revision (`dvc status` shows the same error)",
             ) from None
         unread: dict[str, str] = {}
-        metrics = _metrics(repo, label, unread, rev)
+        metrics = _metrics(repo, label, unread, rev, root)
         params = _params(repo, label)
         plot_data = _plots(repo, label) if plots else {}
     return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data, unread=unread)
@@ -219,7 +219,9 @@ def _posix(path: str) -> str:
     return path.replace(os.sep, "/")
 
 
-def _metrics(repo: Any, label: str, unread: dict[str, str], rev: str | None) -> dict[str, dict[str, Scalar]]:
+def _metrics(
+    repo: Any, label: str, unread: dict[str, str], rev: str | None, root: Path
+) -> dict[str, dict[str, Scalar]]:
     """Values per declared metrics file; a declared file that is absent goes to `unread` with the reason
     (DVC warns and shows null; mlci reports it and fails the gates on it). A file that exists but cannot
     be parsed is an error."""
@@ -233,7 +235,7 @@ def _metrics(repo: Any, label: str, unread: dict[str, str], rev: str | None) -> 
         name = _posix(path)
         error = file_result.get("error")
         if error is not None:
-            lost = _lost(Path(repo.root_dir), name, rev) if _is_missing(error) else None
+            lost = _lost(root, name, rev) if _is_missing(error) else None  # root: DVC's moves in _switched
             if lost is not None:  # DVC-cached at that commit: the remote failed, or lacks its objects
                 unread[name] = f"{lost.message}; fix: {lost.hint}"
                 continue
