@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.testing.github_fixtures",
     "tests.testing.skips",
     "tests.testing.storage",
+    "tests.testing.cloud",
 ]
 
 

@@ -56,14 +56,22 @@ class MetricRow:
 
 def read_metrics(root: Path | str, rev: str | None) -> dict[str, dict[str, float]]:
     """Numeric metrics at `rev` (None = workspace): file -> dotted key -> value."""
+    return read_metrics_and_unread(root, rev)[0]
+
+
+def read_metrics_and_unread(
+    root: Path | str, rev: str | None
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """`read_metrics`, and the declared metrics files it could not read with the reason for each."""
     from mlci.repo.revision import open_repo, read_snapshot
 
     with open_repo(root) as repo:
         snapshot = read_snapshot(repo, rev)
-    return {
+    metrics = {
         file: {key: number for key, value in values.items() if (number := _as_float(value)) is not None}
         for file, values in snapshot.metrics.items()
     }
+    return metrics, dict(snapshot.unread)
 
 
 def diff_metrics(root: Path | str, base: str | None, head: str | None, config: Config) -> list[MetricRow]:

@@ -349,7 +349,7 @@ def test_an_artifact_missing_from_cache_and_remote_is_a_clear_error_before_any_t
     proc = run_cli("deploy", cwd=runner)
 
     assert proc.returncode == 2
-    assert "models/model.pkl of this commit is in neither the DVC cache nor the remote" in proc.stderr
+    assert "DVC remote 'storage'" in proc.stderr and "lacks the objects" in proc.stderr, proc.stderr
     assert "dvc push" in proc.stderr
     assert git(runner, "tag") == "" and remote_tags(example_repo.origin) == {}
 

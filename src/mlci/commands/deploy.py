@@ -256,9 +256,22 @@ def build_card(ctx: RunContext, config: ModelConfig, draft: Card) -> Card:
 
 
 def read_metrics(root: Path, commit: str) -> dict[str, dict[str, float]]:
-    from mlci.metrics import read_metrics as read
+    """The commit's metrics for the gates. A DVC-cached metrics file the remote could not give is an
+    error naming the remote (exit 2), not a failed gate: the model may be fine."""
+    from mlci.metrics import read_metrics_and_unread
+    from mlci.repo.remote import read_failure
 
-    return read(root, commit)
+    metrics, unread = read_metrics_and_unread(root, commit)
+    for file, reason in unread.items():
+        if reason.startswith("DVC remote "):
+            message, _, fix = reason.partition("; fix: ")
+            raise MlciError(f"cannot read {file}, which the quality gates need: {message}", fix or None)
+        failure = read_failure(root, file, commit)  # a DVC-cached file: the remote failed or lacks it
+        if failure is not None:
+            raise MlciError(
+                f"cannot read {file}, which the quality gates need: {failure.message}", failure.hint
+            )
+    return metrics
 
 
 def model_metrics(metrics: dict[str, dict[str, float]], config: ModelConfig) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,8 @@ def ensure_pushed(root: Path, path: str, remote: str = "") -> str:
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
+    from mlci.repo.remote import diagnose, lacks
+
     target = str(root / path)
     try:
         with Repo(str(root)) as repo:
@@ -25,14 +27,14 @@ def ensure_pushed(root: Path, path: str, remote: str = "") -> str:
             states = set(_states(status))
             if not states or states == {"deleted"}:  # "deleted": only the remote has it
                 return "in-remote"
-            if "missing" in states:
-                raise MlciError(
-                    f"the artifact {path} of this commit is in neither the DVC cache nor the remote",
-                    "train and push it first (`mlci train`, or `dvc repro && dvc push`)",
-                )
+            if "missing" in states:  # DVC says so for a remote it could not reach, too: ask the remote
+                raise lacks(root, f"the artifact {path} of this commit", remote)
             repo.push(targets=[target], remote=remote or None)
             return "pushed"
     except DvcException as exc:
+        failure = diagnose(root, remote)
+        if failure is not None:
+            raise failure from None
         raise MlciError(
             f"DVC could not check {path} against its remote: {one_line(exc)}",
             f"is `{path}` an output in dvc.yaml (or a .dvc file), and is a DVC remote configured?",
@@ -58,19 +60,30 @@ def fetch(root: Path, path: str, rev: str, dest: Path, remote: str = "") -> Path
     try:
         fs = DVCFileSystem(str(root), rev=rev, config=config)
         if not fs.exists(path):
+            _raise_remote_failure(root, path, rev, remote)
             raise MlciError(
                 f"{path} is not tracked at commit {rev[:12]}",
                 "check `models.<name>.path` in mlci.yaml: it must be a DVC output",
             )
         fs.get(path, str(local), recursive=fs.isdir(path))
     except DvcException as exc:
+        _raise_remote_failure(root, path, rev, remote)
         raise MlciError(
             f"could not read {path} at commit {rev[:12]} from DVC: {one_line(exc)}",
             "was it pushed to the DVC remote? (`dvc push`), and does the job have the remote's credentials?",
         ) from None
     except FileNotFoundError as exc:
+        _raise_remote_failure(root, path, rev, remote)
         raise MlciError(
             f"the DVC remote has no copy of {path} at commit {rev[:12]}: {one_line(exc)}",
             "push it from a checkout of that commit: `dvc push`",
         ) from None
     return local
+
+
+def _raise_remote_failure(root: Path, path: str, rev: str, remote: str) -> None:
+    from mlci.repo.remote import read_failure
+
+    failure = read_failure(root, path, rev, remote)
+    if failure is not None:
+        raise failure

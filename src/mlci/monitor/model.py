@@ -33,6 +33,7 @@ def load_model(root: Path, path: str, rev: str | None) -> Any:
         with dvc_open(path, repo=str(root), rev=rev, mode="rb") as handle:
             return pickle.load(handle)
     except (FileNotFoundError, IsADirectoryError):
+        _raise_remote_failure(root, path, rev)
         raise MlciError(
             f"model artifact {where} not found",
             "check models.<name>.path in mlci.yaml and that the model was trained and pushed (`dvc push`)",
@@ -45,7 +46,17 @@ def load_model(root: Path, path: str, rev: str | None) -> Any:
     except MlciError:
         raise
     except Exception as exc:
+        _raise_remote_failure(root, path, rev)
         raise MlciError(f"cannot read the model {where} through DVC: {exc}") from None
+
+
+def _raise_remote_failure(root: Path, path: str, rev: str | None) -> None:
+    """The model is a DVC output: when DVC could not read it, say which remote failed and how."""
+    from mlci.repo.remote import read_failure
+
+    failure = read_failure(root, path, rev)
+    if failure is not None:
+        raise failure
 
 
 def is_classifier(model: Any) -> bool:

@@ -282,13 +282,14 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
         "",
     ),
     (
-        r"NoSuchBucket|bucket does not exist|ContainerNotFound|\b404 Not Found",
+        r"NoSuchBucket|bucket does not exist|ContainerNotFound|container does not exist|\b404 Not Found",
         "the bucket or container does not exist",
         "",
     ),
     (
         r"Could not connect|Cannot connect to host|Connect call failed|ConnectionError|ConnectTimeout|"
-        r"Name or service not known|timed out|"
+        r"Name or service not known|timed out|Connection refused|Failed to establish a new connection|"
+        r"Max retries exceeded|ServiceRequestError|"
         r"Temporary failure in name resolution|EndpointConnectionError|unreachable",
         "the remote is unreachable",
         "",
@@ -333,6 +334,78 @@ def explain_exception(root: Path, error: BaseException, action: str) -> RemoteEr
     except RemoteError:
         return None
     return explain_failure(remote, f"ERROR: {one_line(error, 600)}", action)
+
+
+def diagnose(root: Path, name: str = "") -> RemoteError | None:
+    """Ask the remote itself why data could not be read: unreachable, credentials refused, bucket or
+    container missing (a RemoteError naming the remote and the fix), or None when it answers (then it
+    is reachable and simply lacks the objects). One listing call; used only after a read has failed."""
+    try:
+        remote, _ = find(root, name)
+    except RemoteError as exc:
+        return exc
+    if remote.scheme == "local":
+        folder = Path(remote.url) if Path(remote.url).is_absolute() else root / ".dvc" / remote.url
+        if not folder.is_dir():
+            return RemoteError(
+                f"{remote.describe()}: the folder does not exist or is not reachable", fix_hint(remote)
+            )
+        return None
+    if not _plugin_installed(remote.scheme):
+        return RemoteError(
+            f"{remote.describe()}: DVC's {remote.scheme} support is not installed",
+            f"install it next to mlci: `pip install '{plugin_requirement(remote.scheme)}'`",
+        )
+    try:
+        from dvc.repo import Repo
+
+        with Repo(str(root)) as repo:
+            storage = repo.cloud.get_remote(remote.name)
+            fs, path = storage.fs, storage.path
+            bucket = path.split("/", 1)[0]
+            try:  # ls raises what exists() swallows: a refused connection, refused credentials
+                fs.ls(bucket or path)
+            except FileNotFoundError:
+                return RemoteError(
+                    f"{remote.describe()}: the bucket or container '{one_line(bucket, 80)}' does not exist",
+                    f"create it, or point the remote at the right one: {fix_hint(remote)}",
+                )
+    except Exception as exc:  # whatever the plugin raises; its text says which failure it was
+        text = f"ERROR: {type(exc).__name__}: {exc}"
+        return explain_failure(remote, text, "reading from the remote") or RemoteError(
+            f"{remote.describe()}: the remote could not be used ({one_line(text, 300)})", fix_hint(remote)
+        )
+    return None
+
+
+def lacks(root: Path, what: str, name: str = "") -> RemoteError:
+    """`what` could be read neither from the DVC cache nor from the remote: the remote's own failure when
+    it has one (`diagnose`), else the remote answered and lacks the objects."""
+    failure = diagnose(root, name)
+    if failure is not None:
+        return RemoteError(f"{failure.message} (while reading {what})", failure.hint)
+    try:
+        remote, _ = find(root, name)
+    except RemoteError as exc:  # pragma: no cover - diagnose returned it already
+        return exc
+    return RemoteError(
+        f"{remote.describe()} lacks the objects of {what}: it is not in the remote (nor in the local DVC "
+        "cache); it was never pushed, or was deleted from the remote",
+        f"push it from a checkout of that commit that has it: `dvc push -r {remote.name}` "
+        "(`mlci train` pushes its results by default), or re-train that commit",
+    )
+
+
+def read_failure(root: Path, path: str, rev: str | None, name: str = "") -> RemoteError | None:
+    """Why `path` at `rev` (None: the checked-out commit) could not be read, when DVC tracks it there
+    (then its bytes come from the cache or the remote): the remote's failure or what it lacks. None
+    when DVC does not track the path (the caller's own message fits: a typo, an untracked file)."""
+    from mlci.repo.recorded import recorded
+
+    if recorded(root, rev or "HEAD").hash_of(path.strip("/")) is None:
+        return None
+    where = f"{path} at commit {rev[:12]}" if rev else path
+    return lacks(root, where, name)
 
 
 def fix_hint(remote: Remote) -> str:

@@ -90,7 +90,7 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
                 "fix dvc.yaml and the params files it uses at that revision (`dvc status` shows the same error)",
             ) from None
         unread: dict[str, str] = {}
-        metrics = _metrics(repo, label, unread)
+        metrics = _metrics(repo, label, unread, rev, root)
         params = _params(repo, label)
         plot_data = _plots(repo, label) if plots else {}
     return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data, unread=unread)
@@ -219,7 +219,9 @@ def _posix(path: str) -> str:
     return path.replace(os.sep, "/")
 
 
-def _metrics(repo: Any, label: str, unread: dict[str, str]) -> dict[str, dict[str, Scalar]]:
+def _metrics(
+    repo: Any, label: str, unread: dict[str, str], rev: str | None, root: Path
+) -> dict[str, dict[str, Scalar]]:
     """Values per declared metrics file; a declared file that is absent goes to `unread` with the reason
     (DVC warns and shows null; mlci reports it and fails the gates on it). A file that exists but cannot
     be parsed is an error."""
@@ -233,6 +235,10 @@ def _metrics(repo: Any, label: str, unread: dict[str, str]) -> dict[str, dict[st
         name = _posix(path)
         error = file_result.get("error")
         if error is not None:
+            lost = _lost(root, name, rev) if _is_missing(error) else None  # root: DVC's moves in _switched
+            if lost is not None:  # DVC-cached at that commit: the remote failed, or lacks its objects
+                unread[name] = f"{lost.message}; fix: {lost.hint}"
+                continue
             if _is_missing(error):
                 unread[name] = (
                     "dvc.yaml declares it, but it is not in the commit (where a cache: false file is "
@@ -281,6 +287,14 @@ def _file_error(kind: str, name: str, label: str, error: BaseException) -> MlciE
         f"cannot read {kind} file {name} at revision {label}: {one_line(text)}",
         f"`dvc {kind} show` at that revision shows DVC's own error",
     )
+
+
+def _lost(root: Path, name: str, rev: str | None) -> MlciError | None:
+    """Why a DVC-cached file of commit `rev` could not be read (None for the workspace, where a missing
+    file is one the pipeline did not write)."""
+    from mlci.repo.remote import read_failure
+
+    return read_failure(root, name, rev) if rev is not None else None
 
 
 def _remote_error(repo: Any, text: str, action: str) -> MlciError | None:

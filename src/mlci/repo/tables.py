@@ -286,21 +286,32 @@ def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
         kind = fs.info(spec)["type"]
         names = sorted(p for p in fs.find(spec) if _is_table(Path(p))) if kind == "directory" else [spec]
     except FileNotFoundError:
+        _raise_remote_failure(root, spec, rev)
         raise MlciError(
             f"no data at {where}: not a local file, glob or folder, nor a DVC-tracked path",
             "give a CSV/Parquet file, a glob (quoted) or a folder; "
             "a DVC path must be tracked at that revision",
         ) from None
     except Exception as exc:  # DVC's errors (bad revision, broken .dvc files) as user errors
+        _raise_remote_failure(root, spec, rev)
         raise _remote_error(root, exc, f"reading {where}") or MlciError(
             f"cannot open {where} through DVC: {exc}"
         ) from None
     if not names:
         raise MlciError(f"{where} holds no .csv or .parquet files")
-    return _materialise(fs, spec, rev, names)
+    return _materialise(root, fs, spec, rev, names)
 
 
-def _materialise(fs: Any, spec: str, rev: str | None, names: list[str]) -> Data:
+def _raise_remote_failure(root: Path, path: str, rev: str | None) -> None:
+    """A DVC-tracked path DVC could not open: say which remote failed and how (not "no data")."""
+    from mlci.repo.remote import read_failure
+
+    failure = read_failure(root, path, rev)
+    if failure is not None:
+        raise failure
+
+
+def _materialise(root: Path, fs: Any, spec: str, rev: str | None, names: list[str]) -> Data:
     """Local paths for DVC files: the cache file itself when present, else fetched from the remote."""
     data = Data(spec, [], rev=rev)
     cache = fs.repo.cache.local
@@ -320,7 +331,8 @@ def _materialise(fs: Any, spec: str, rev: str | None, names: list[str]) -> Data:
             fs.get_file(name, str(target))
         except Exception as exc:
             data.close()
-            raise _remote_error(Path(fs.repo.root_dir), exc, f"fetching {name}") or MlciError(
+            _raise_remote_failure(root, name, rev)
+            raise _remote_error(root, exc, f"fetching {name}") or MlciError(
                 f"cannot fetch {name} from the DVC remote: {exc}",
                 "check the DVC remote's credentials (`dvc pull` locally shows the same error)",
             ) from None

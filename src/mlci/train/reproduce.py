@@ -110,7 +110,7 @@ def reproduce(
     code = proc.wait()
     end = time.monotonic()
     if code != 0:
-        raise _failure(remote, "\n".join(lines), events)
+        raise _failure(root, remote, "\n".join(lines), events)
     results = _outcomes(events, end)
     for result in results:  # a skipped stage whose outputs were pulled as a dependency was restored
         missing_before = not present_before.get(result.name, True)
@@ -185,8 +185,13 @@ def _outs_present(root: Path, stage: pl.Stage) -> bool:
     return bool(stage.outs) and all((root / o.path).exists() for o in stage.outs)
 
 
-def _failure(remote: Remote, output: str, events: list[tuple[str, Outcome, float]]) -> MlciError:
+def _failure(root: Path, remote: Remote, output: str, events: list[tuple[str, Outcome, float]]) -> MlciError:
     remote_error = explain_failure(remote, output, "pulling from the remote")
+    if remote_error is not None and "is not in the remote" in remote_error.message:
+        # DVC says "missing" for a remote it could not use, too: ask the remote which it was
+        from mlci.repo.remote import diagnose
+
+        return diagnose(root, remote.name) or remote_error
     if remote_error is not None:
         return remote_error
     running = [name for name, outcome, _ in events if outcome == "ran"]

@@ -1,0 +1,119 @@
+"""Each way cloud storage fails, on the real servers (S3 on moto, Azure on Azurite), through train, report,
+deploy and monitor: the server down, the credentials refused, the bucket/container missing, objects deleted.
+
+Every command names the remote and what went wrong, and gives the fix: exit 2, no traceback, nothing
+half-written (no tag, no deployment, no report file of monitor's, no changed dvc.lock). The report still
+renders what it could read and lists the metrics it could not, with the reason (exit 1, as for any unread
+metric).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlci.onboarding import example
+from mlci.repo.git import git
+from tests.testing.cloud import Trained, copy_bucket, fork, missing_bucket, object_key, recorded_md5
+from tests.testing.deploy import remote_tags
+from tests.testing.fixtures import run_cli
+
+pytestmark = pytest.mark.slow
+
+FAULTS = {
+    # fault: what the message must say
+    "server down": "unreachable",
+    "credentials refused": "credentials were refused",
+    "bucket missing": "does not exist",
+    "objects deleted": "not in the remote",
+}
+
+
+def break_remote(how: str, trained: Trained, work: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    """Point the clone's remote at the fault (in .dvc/config.local, as a user's override would be);
+    return the environment the commands run with."""
+    storage, env = trained.storage, trained.storage.env()
+    options: dict[str, str] = {}
+    if how == "server down":
+        options, env = storage.down()
+    elif how == "credentials refused":
+        if storage.scheme == "s3":  # a moto that checks keys: it knows none, as S3 knows no wrong one
+            options = {"endpointurl": request.getfixturevalue("s3_strict_endpoint")}
+        else:
+            env = storage.wrong_env()  # type: ignore[attr-defined]
+    elif how == "bucket missing":
+        options = {"url": missing_bucket(storage.scheme)}
+    else:  # the objects of the raw data, the models and the metrics, at both commits
+        lost = {recorded_md5(work, trained.first, "data/raw.csv")}
+        for rev in (trained.first, trained.second):
+            lost |= {recorded_md5(work, rev, p) for p in ("models/model.pkl", "metrics.json")}
+        copy = copy_bucket(storage, trained.bucket, {object_key(md5) for md5 in lost})
+        options = {"url": f"{storage.scheme}://{copy}/store"}
+    for key, value in options.items():
+        example.dvc(work, "remote", "modify", "--local", "storage", key, value)
+    return env
+
+
+def problems(name: str, done: object, says: str, code: int) -> list[str]:
+    """What is wrong with one command's failure (empty when it failed the way a user should see)."""
+    returncode, stderr = done.returncode, done.stderr  # type: ignore[attr-defined]
+    found = []
+    if returncode != code:
+        found.append(f"{name}: exit {returncode}, not {code}")
+    if code == 2:
+        if "DVC remote 'storage'" not in stderr or says not in stderr:
+            found.append(f"{name}: the message does not name the remote and say {says!r}: {stderr[-800:]}")
+        if "hint:" not in stderr:
+            found.append(f"{name}: no fix given: {stderr[-800:]}")
+    if "Traceback" in stderr:
+        found.append(f"{name}: a traceback: {stderr[-800:]}")
+    return found
+
+
+@pytest.mark.parametrize("how", list(FAULTS))
+def test_a_broken_remote_is_named_with_its_cause_and_fix_by_every_command(
+    trained: Trained, tmp_path: Path, request: pytest.FixtureRequest, how: str
+) -> None:
+    says = FAULTS[how]
+    work, origin = fork(trained, tmp_path)
+    env = break_remote(how, trained, work, request)
+    found: list[str] = []
+
+    report_file = tmp_path / "report.json"
+    done = run_cli(
+        "report", "--base", trained.first, "--head", trained.second, "--format", "json",
+        "--output", str(report_file), cwd=work, env=env, timeout=300,
+    )  # fmt: skip
+    found += problems("report", done, says, 1)
+    document = json.loads(report_file.read_text())  # written whole: the metrics are listed as unread
+    reasons = [u["reason"] for u in document["unread"]]
+    if not reasons or not all("DVC remote 'storage'" in r and says in r for r in reasons):
+        found.append(f"report: the unread metrics do not name the remote and say {says!r}: {reasons}")
+    if [p["key"] for p in document["params"]] != ["train.n_estimators"]:
+        found.append(f"report: the params it could read are missing: {document['params']}")
+
+    done = run_cli("deploy", cwd=work, env=env, timeout=300)
+    found += problems("deploy", done, says, 2)
+    if git(work, "tag") or remote_tags(origin) or (work / ".mlci" / "deployments").exists():
+        found.append("deploy: a tag or a deployment was left behind")
+
+    monitor_file = tmp_path / "monitor.json"
+    done = run_cli(
+        "monitor", "classifier", "--current", str(trained.current), "--output", str(monitor_file),
+        cwd=work, env=env, timeout=300,
+    )  # fmt: skip
+    found += problems("monitor", done, says, 2)
+    if monitor_file.exists():
+        found.append("monitor: a report file was written")
+
+    params = work / "params.yaml"
+    params.write_text(params.read_text().replace("test_size: 0.25", "test_size: 0.3"))
+    lock = (work / "dvc.lock").read_bytes()
+    done = run_cli("train", cwd=work, env=env, timeout=300)  # prepare must run: it needs the raw data
+    found += problems("train", done, says, 2)
+    if (work / "dvc.lock").read_bytes() != lock:
+        found.append("train: dvc.lock changed")
+
+    assert not found, "\n".join(found)
