@@ -76,6 +76,11 @@ def problems(name: str, done: object, says: str, code: int) -> list[str]:
 def test_a_broken_remote_is_named_with_its_cause_and_fix_by_every_command(
     trained: Trained, tmp_path: Path, request: pytest.FixtureRequest, how: str
 ) -> None:
+    if how == "server down" and trained.storage.scheme == "azure":
+        pytest.skip(
+            "Azure's SDK retries a refused connection with backoff for about two minutes per command (the "
+            "four commands passed in 8.5 min on 4 Dec 2026): too long for CI; the same path runs on S3"
+        )
     says = FAULTS[how]
     work, origin = fork(trained, tmp_path)
     env = break_remote(how, trained, work, request)

@@ -171,6 +171,10 @@ def test_doctor_names_plugin_credentials_and_fixes(
     [
         ("ERROR: failed to pull - An error occurred (InvalidAccessKeyId) when calling ...", "credentials"),
         ("ERROR: unexpected error - Unable to locate credentials", "credentials"),
+        (
+            "ERROR: PermissionError: The AWS Access Key Id you provided does not exist in our records.",
+            "credentials",
+        ),
         ("ERROR: failed to push - An error occurred (NoSuchBucket) ...", "bucket"),
         ("ERROR: [Errno 2] No storage files available: 'data/raw.csv'", "not in the remote"),
         ("ERROR: s3 is supported, but requires 'dvc-s3' to be installed", "plugin is not installed"),

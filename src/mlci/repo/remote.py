@@ -277,7 +277,8 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         r"credential|NoCredentialsError|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|"
-        r"AccessDenied|\b403\b|Forbidden|Unauthorized|\b401\b|authenticat",
+        r"AccessDenied|\b403\b|Forbidden|Unauthorized|\b401\b|authenticat|PermissionError|"
+        r"Access Key Id you provided does not exist|InvalidClientTokenId",
         "the credentials were refused or are missing",
         "",
     ),
