@@ -5,6 +5,7 @@ tests/workflows/conftest.py."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,11 +95,20 @@ def user_repository(
         yield commit_callers(s)
 
 
-def open_pull_request(s: Scenario, branch: str, trees: int) -> dict[str, Any]:
-    """A PR branch that changes a param, trained and pushed; the PR opened on the fake GitHub."""
+def open_pull_request(
+    s: Scenario, branch: str, trees: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A PR branch that changes a param, trained and pushed (with `env` set: the author's credentials);
+    the PR opened on the fake GitHub."""
     s.repo.git("checkout", "-q", "-b", branch)
     s.repo.set_param("train.n_estimators", trees)
-    s.repo.retrain(f"Use {trees} trees")  # dvc repro + commit + push, as the author would
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        s.repo.retrain(f"Use {trees} trees")  # dvc repro + commit + push, as the author would
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     head, base = s.repo.head(), git(s.repo.root, "rev-parse", "main")
     s.fake.refs[f"refs/heads/{branch}"] = head
     from mlci.github.client import GitHubClient
@@ -124,3 +134,18 @@ def documented_workflow(ref: str) -> str:
     text = block.group(1)
     assert text.count("OWNER/mlci@<full SHA> # vX.Y.Z") == 3
     return text.replace("OWNER/mlci@<full SHA> # vX.Y.Z", f"mlci-dev/mlci@{ref}")
+
+
+def deploy_and_decay(s: Scenario) -> int:
+    """Deploy the model (v0.0.1 in prod, tags in origin), then write fresh labelled data it now gets
+    wrong (30 % of the test split's labels flipped) as data/fresh/week-48.csv, not committed; its rows."""
+    import pandas as pd
+
+    deployed = run_cli("deploy", cwd=s.repo.root)
+    assert deployed.returncode == 0, deployed.stderr
+    frame = pd.read_csv(s.repo.root / "data/prepared/test.csv")
+    cut = int(len(frame) * 0.3)
+    frame.loc[: cut - 1, "target"] = 1 - frame.loc[: cut - 1, "target"]
+    (s.repo.root / "data/fresh").mkdir()
+    frame.to_csv(s.repo.root / "data/fresh/week-48.csv", index=False)
+    return len(frame)

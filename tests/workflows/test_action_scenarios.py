@@ -15,9 +15,14 @@ import pytest
 import yaml
 
 from mlci.repo.git import git
-from tests.testing.fixtures import run_cli
 from tests.testing.runner import RunResult, requires_runner
-from tests.testing.scenario import Scenario, comments, documented_workflow, open_pull_request
+from tests.testing.scenario import (
+    Scenario,
+    comments,
+    deploy_and_decay,
+    documented_workflow,
+    open_pull_request,
+)
 
 pytestmark = [requires_runner, pytest.mark.slow]
 WORKFLOW = "mlci.yml"
@@ -107,16 +112,9 @@ def test_action_push_to_main_deploys_with_one_deployment(action: Scenario) -> No
 def test_action_schedule_and_dispatch_monitor_the_production_model(action: Scenario) -> None:
     """schedule (and a manual run) → mlci monitor on mlci.yaml's monitor.current: fresh labelled data
     the production model now gets wrong; the job reports the decay and writes nothing to GitHub."""
-    import pandas as pd
 
     s = action
-    deployed = run_cli("deploy", cwd=s.repo.root)  # the production model: v0.0.1 in prod, tags in origin
-    assert deployed.returncode == 0, deployed.stderr
-    frame = pd.read_csv(s.repo.root / "data/prepared/test.csv")
-    cut = int(len(frame) * 0.3)
-    frame.loc[: cut - 1, "target"] = 1 - frame.loc[: cut - 1, "target"]  # labels the model now gets wrong
-    (s.repo.root / "data/fresh").mkdir()
-    frame.to_csv(s.repo.root / "data/fresh/week-48.csv", index=False)
+    rows = deploy_and_decay(s)  # v0.0.1 in prod; fresh labelled data it now gets wrong
     config = (s.repo.root / "mlci.yaml").read_text()
     (s.repo.root / "mlci.yaml").write_text(config + "monitor:\n  current: data/fresh/\n")
     s.repo.commit("Fresh labelled data")
@@ -128,7 +126,7 @@ def test_action_schedule_and_dispatch_monitor_the_production_model(action: Scena
     _ran(scheduled, "monitor", "monitor")
     log = scheduled.job_log("mlci/monitor")
     assert "## mlci monitor: `classifier`" in log and "test.accuracy" in log
-    assert f"| Current | `data/fresh`: {len(frame)} rows |" in log  # as `--current data/fresh` shows it
+    assert f"| Current | `data/fresh`: {rows} rows |" in log  # as `--current data/fresh` shows it
     assert len(s.fake.writes()) == writes_before  # monitor reports; retraining is `command: retrain`
     dispatched = s.run("workflow_dispatch", WORKFLOW, {"inputs": {}, "ref": "refs/heads/main"})
     _ran(dispatched, "monitor", "monitor")

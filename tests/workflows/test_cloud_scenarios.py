@@ -18,12 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from mlci.github.client import GitHubClient
 from mlci.repo.git import git
 from tests.testing.fake_github import FakeGitHub
 from tests.testing.fixtures import ExampleRepo
 from tests.testing.runner import RunResult, requires_runner
-from tests.testing.scenario import REPO, Scenario, user_repository
+from tests.testing.scenario import Scenario, open_pull_request, user_repository
 from tests.testing.storage import CREDENTIALS, S3Server, moto_server
 
 pytestmark = [requires_runner, pytest.mark.slow]
@@ -118,25 +117,9 @@ def test_push_trains_with_the_s3_remote_pushes_objects_to_the_bucket_and_commits
 
 
 def _pull_request(s: Scenario, branch: str, trees: int) -> dict[str, Any]:
-    """A PR branch whose author trained and pushed (code to origin, results to the bucket)."""
-    s.repo.git("checkout", "-q", "-b", branch)
-    s.repo.set_param("train.n_estimators", trees)
-    saved = dict(os.environ)
-    os.environ.update(CREDENTIALS)  # the author's laptop has the keys
-    try:
-        s.repo.retrain(f"Use {trees} trees")  # dvc repro + commit + dvc push + git push
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    head, base = s.repo.head(), git(s.repo.root, "rev-parse", "main")
-    s.fake.refs[f"refs/heads/{branch}"] = head
-    pull = GitHubClient(s.fake.token, REPO, s.fake.url).create_pull(f"Use {trees} trees", branch, "main", "")
-    pr = {
-        "number": pull["number"],
-        "head": {"sha": head, "ref": branch, "repo": {"full_name": REPO, "fork": False}},
-        "base": {"sha": base, "ref": "main", "repo": {"full_name": REPO}},
-    }
-    return {"action": "synchronize", "number": pull["number"], "pull_request": pr}
+    """A PR branch whose author trained and pushed (code to origin, results to the bucket: the author's
+    laptop has the keys)."""
+    return open_pull_request(s, branch, trees, env=CREDENTIALS)
 
 
 def _oracle(s: Scenario, base: str, head: str) -> dict[str, tuple[float, float]]:

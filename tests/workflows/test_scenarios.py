@@ -13,9 +13,8 @@ import pytest
 import yaml
 
 from mlci.repo.git import git
-from tests.testing.fixtures import run_cli
 from tests.testing.runner import checkout_sha, event_file, requires_runner, run_workflow
-from tests.testing.scenario import Scenario, comments, open_pull_request
+from tests.testing.scenario import Scenario, comments, deploy_and_decay, open_pull_request
 
 pytestmark = [requires_runner, pytest.mark.slow]
 
@@ -193,19 +192,12 @@ def test_a_scheduled_monitor_finds_decay_and_opens_a_retraining_pull_request(sce
     """schedule → mlci-monitor.yml: fresh labelled data on main where the model got worse; the monitor
     job reports, the retrain job pushes mlci/retrain/classifier, opens its pull request and dispatches
     the train workflow on it (GITHUB_TOKEN pushes start no workflow)."""
-    import pandas as pd
 
     s = scenario
     nothing = s.run("schedule", "mlci-monitor.yml", {"schedule": "17 6 * * *"})
     assert nothing.returncode == 0, nothing.explain()
     assert "no model is in stage 'prod' yet: nothing to monitor" in nothing.log  # not a silent green
-    deployed = run_cli("deploy", cwd=s.repo.root)  # the production model: v0.0.1 in prod, tags in origin
-    assert deployed.returncode == 0, deployed.stderr
-    frame = pd.read_csv(s.repo.root / "data/prepared/test.csv")
-    cut = int(len(frame) * 0.3)
-    frame.loc[: cut - 1, "target"] = 1 - frame.loc[: cut - 1, "target"]  # labels the model now gets wrong
-    (s.repo.root / "data/fresh").mkdir()
-    frame.to_csv(s.repo.root / "data/fresh/week-48.csv", index=False)
+    deploy_and_decay(s)  # v0.0.1 in prod; fresh labelled data it now gets wrong
     config = (s.repo.root / "mlci.yaml").read_text()
     (s.repo.root / "mlci.yaml").write_text(
         config + "retrain:\n  dispatch_workflow: mlci-train.yml # as init writes\n"

@@ -1,7 +1,6 @@
 """The statistics behind `mlci.drift.engine`: two-sample tests and distances on profiles, written with
-numpy and the standard library (importing scipy.special costs 0.3-0.9 s and scipy.stats ~1.5 s: more
-than profiling 1M rows; scipy.stats is imported only for the exact tests of small samples), and the
-histograms a report draws. Each agrees with scipy (tests/drift/test_drift.py, test_stats.py)."""
+numpy and scipy.special only (importing scipy.stats costs ~1.5 s, more than profiling 1M rows),
+and the histograms a report draws. Each agrees with scipy.stats (tests/drift/test_drift.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +41,7 @@ def binned_ks_wasserstein(ref: ColumnProfile, cur: ColumnProfile) -> tuple[float
     the bins where both sides have mass.
     """
     import numpy as np
+    from scipy.special import kolmogorov
 
     n, m = ref.present, cur.present
     f_ref = np.cumsum(ref.counts) / n
@@ -85,6 +85,7 @@ def psi(ref_counts: list[int], cur_counts: list[int]) -> float:
 def chi2(r: list[int], c: list[int]) -> tuple[float, float]:
     """Pearson's chi-squared test of homogeneity on the 2×k table of counts: (p-value, statistic)."""
     import numpy as np
+    from scipy.special import chdtrc
 
     table = np.array([r, c], dtype=float)
     table = table[:, table.sum(axis=0) > 0]
@@ -108,69 +109,6 @@ def js(r: list[int], c: list[int]) -> float:
         return float(np.sum(x[keep] * np.log2(x[keep] / mid[keep])))
 
     return math.sqrt(max(0.0, (kl(p) + kl(q)) / 2))
-
-
-def kolmogorov(x: float) -> float:
-    """P(K > x) for Kolmogorov's limiting distribution (scipy.special.kolmogorov).
-
-    Two series, each used where it converges fast and keeps relative precision: for x ≥ 1 the
-    survival series 2 Σ (-1)^(k-1) exp(-2k²x²) (tiny p-values stay exact), below it 1 minus the
-    distribution function's series sqrt(2π)/x Σ exp(-(2k-1)²π²/(8x²))."""
-    if not x > 0:
-        return 1.0
-    if x >= 1.0:
-        total, sign = 0.0, 1.0
-        for k in range(1, 200):
-            term = math.exp(-2.0 * k * k * x * x)
-            total += sign * term
-            sign = -sign
-            if term <= 1e-18 * abs(total):
-                break
-        return min(1.0, max(0.0, 2.0 * total))
-    total = 0.0
-    for k in range(1, 200):
-        term = math.exp(-((2 * k - 1) ** 2) * math.pi**2 / (8.0 * x * x))
-        total += term
-        if term <= 1e-18 * total:
-            break
-    return min(1.0, max(0.0, 1.0 - math.sqrt(2.0 * math.pi) / x * total))
-
-
-def chdtrc(df: float, x: float) -> float:
-    """P(X > x) for X chi-squared with `df` degrees of freedom (scipy.special.chdtrc): the
-    regularised upper incomplete gamma function Q(df/2, x/2), by its series below a + 1 and by a
-    continued fraction above it (Numerical Recipes' gammq; tiny p-values keep their precision)."""
-    a, y = df / 2.0, x / 2.0
-    if not y > 0:
-        return 1.0
-    log_front = -y + a * math.log(y) - math.lgamma(a)
-    if y < a + 1.0:  # P by its series; Q = 1 - P is at least ~0.3 here
-        term = total = 1.0 / a
-        n = a
-        for _ in range(100_000):
-            n += 1.0
-            term *= y / n
-            total += term
-            if abs(term) < abs(total) * 1e-17:
-                break
-        return min(1.0, max(0.0, 1.0 - total * math.exp(log_front)))
-    tiny = 1e-300  # modified Lentz
-    b = y + 1.0 - a
-    c, d = 1.0 / tiny, 1.0 / b
-    h = d
-    for i in range(1, 100_000):
-        an = -i * (i - a)
-        b += 2.0
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-16:
-            break
-    return min(1.0, max(0.0, math.exp(log_front) * h))
 
 
 def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
