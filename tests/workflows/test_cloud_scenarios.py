@@ -1,8 +1,10 @@
-"""The train and report workflows with the DVC remote on S3 (moto's S3 server on loopback), on the
-Actions runner: the project's `.dvc/config` names `s3://BUCKET/dvc` and the server's `endpointurl`
-(committed, as a user with MinIO or a similar store would), the callers are what `mlci init` writes, and
-the AWS keys reach the jobs only as repository secrets. Each job's install step finds the remote and
-installs `dvc-s3` into the fresh Python setup-python gave it: the test venv's copy is never on its path.
+"""The train and report workflows with the DVC remote in cloud storage on loopback (S3: moto's server;
+Azure: Azurite), on the Actions runner: the project's `.dvc/config` names `s3://BUCKET/dvc` and the
+server's `endpointurl` (committed, as a user with MinIO or a similar store would) or
+`azure://CONTAINER/dvc`, the callers are what `mlci init` writes (with the secrets the remote needs), and
+the credentials reach the jobs only as repository secrets. Each job's install step finds the remote and
+installs the plugin (`dvc-s3`, `dvc-azure`) into the fresh Python setup-python gave it: the test venv's
+copy is never on its path.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tests.testing.fake_github import FakeGitHub
 from tests.testing.fixtures import ExampleRepo
 from tests.testing.runner import RunResult, requires_runner
 from tests.testing.scenario import Scenario, open_pull_request, user_repository
-from tests.testing.storage import CREDENTIALS, S3Server, moto_server
+from tests.testing.storage import CREDENTIALS, S3Server, Storage, moto_server
 
 pytestmark = [requires_runner, pytest.mark.slow]
 
@@ -31,15 +33,16 @@ pytestmark = [requires_runner, pytest.mark.slow]
 SECRETS = {name: CREDENTIALS[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
 
 
-def _move_to_s3(repo: ExampleRepo, s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The example project moved to a bucket: remote `storage` = s3://BUCKET/dvc with the server's
-    endpointurl, the evaluate stage's metrics DVC-cached (so a report must read them from the bucket),
-    everything pushed there with the author's keys, which are then gone from this process."""
-    bucket = s3.bucket()
-    for name, value in CREDENTIALS.items():
+def _move_to(repo: ExampleRepo, storage: Storage, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The example project moved to a bucket or container: remote `storage` = SCHEME://BUCKET/dvc (with
+    the server's endpointurl for S3), the evaluate stage's metrics DVC-cached (so a report must read them
+    from the store), everything pushed there with the author's credentials, then gone from this process."""
+    bucket = storage.bucket()
+    for name, value in storage.env().items():
         monkeypatch.setenv(name, value)
-    repo.dvc("remote", "modify", "storage", "url", f"s3://{bucket}/dvc")
-    repo.dvc("remote", "modify", "storage", "endpointurl", s3.endpoint)
+    repo.dvc("remote", "modify", "storage", "url", f"{storage.scheme}://{bucket}/dvc")
+    for key, value in storage.remote_options().items():
+        repo.dvc("remote", "modify", "storage", key, value)
     dvc_yaml = repo.root / "dvc.yaml"
     dvc_yaml.write_text(
         dvc_yaml.read_text().replace("- metrics.json:\n          cache: false", "- metrics.json")
@@ -50,7 +53,7 @@ def _move_to_s3(repo: ExampleRepo, s3: S3Server, monkeypatch: pytest.MonkeyPatch
     repo.dvc("push", "-q", "--run-cache")
     repo.git("push", "-q", "origin", "main")
     assert repo.git("ls-files", "metrics.json") == ""  # not in git: only the bucket has it
-    for name in CREDENTIALS:
+    for name in storage.env():
         monkeypatch.delenv(name)
     return bucket
 
@@ -67,19 +70,38 @@ def cloud(
 ) -> Iterator[tuple[Scenario, str]]:
     """The example project on a bucket of the session's S3 server, `mlci init`'s callers committed, the
     keys as repository secrets. Yields (scenario, bucket)."""
-    bucket = _move_to_s3(example_repo, s3_server, monkeypatch)
+    bucket = _move_to(example_repo, s3_server, monkeypatch)
     with user_repository(example_repo, fake_github, wheel, pip_cache, tmp_path) as scenario:
         scenario.secrets = dict(SECRETS)
         yield scenario, bucket
 
 
-def _assert_plugin_installed_by_the_job(result: RunResult, job: str) -> None:
+@pytest.fixture(params=["s3", "azure"])
+def store(
+    request: pytest.FixtureRequest,
+    example_repo: ExampleRepo,
+    fake_github: FakeGitHub,
+    wheel: Path,
+    pip_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Scenario, str, Storage]]:
+    """`cloud` on each backend: (scenario, bucket or container, its server). The secrets are what a user
+    stores for it: the two AWS keys, or Azure's connection string."""
+    storage: Storage = request.getfixturevalue(f"{request.param}_server")
+    bucket = _move_to(example_repo, storage, monkeypatch)
+    with user_repository(example_repo, fake_github, wheel, pip_cache, tmp_path) as scenario:
+        scenario.secrets = dict(SECRETS) if storage.scheme == "s3" else storage.env()
+        yield scenario, bucket, storage
+
+
+def _assert_plugin_installed_by_the_job(result: RunResult, job: str, scheme: str = "s3") -> None:
     """The install step found the S3 remote and installed dvc-s3 into the job's own Python: the fresh
     virtual environment setup-python took from the runner's tool cache and put first on PATH (not the
     test venv, which has dvc-s3 already)."""
     log = result.job_log(job)
     (line,) = [ln for ln in log.splitlines() if "mlci install: " in ln]
-    assert re.search(r"\+ dvc-s3[<>=!~]\S* \(found by mlci doctor\)", line), line
+    assert re.search(rf"\+ dvc-{scheme}[<>=!~]\S* \(found by mlci doctor\)", line), line
     (python,) = re.findall(r"::set-output:: python-path=(\S+)", log)
     assert "/toolcache/Python/" in python and Path(python).parent != Path(sys.executable).parent, python
 
@@ -89,15 +111,15 @@ def _model_md5(lock_text: str) -> str:
     return str(next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.pkl"))
 
 
-def test_push_trains_with_the_s3_remote_pushes_objects_to_the_bucket_and_commits_results(
-    cloud: tuple[Scenario, str], s3_server: S3Server
+def test_push_trains_with_the_cloud_remote_pushes_objects_to_the_bucket_and_commits_results(
+    store: tuple[Scenario, str, Storage],
 ) -> None:
-    s, bucket = cloud
+    s, bucket, storage = store
     s.repo.git("checkout", "-q", "-b", "more-trees")
     s.repo.set_param("train.n_estimators", 70)
     pushed = s.repo.commit("Use 70 trees")  # no dvc repro: CI trains
     s.repo.git("push", "-q", "origin", "more-trees")
-    keys_before = set(s3_server.keys(bucket))
+    keys_before = set(storage.keys(bucket))
     main = git(s.repo.root, "rev-parse", "main")
 
     result = s.run(
@@ -106,28 +128,28 @@ def test_push_trains_with_the_s3_remote_pushes_objects_to_the_bucket_and_commits
 
     assert result.returncode == 0, result.explain()
     for job in ("train/mlci train/data checks", "train/mlci train/train classifier"):
-        _assert_plugin_installed_by_the_job(result, job)
+        _assert_plugin_installed_by_the_job(result, job, storage.scheme)
     tip = git(s.repo.origin, "rev-parse", "refs/heads/more-trees")
     assert git(s.repo.origin, "rev-parse", f"{tip}~1") == pushed  # one results commit on top
     assert "dvc.lock" in git(s.repo.origin, "diff", "--name-only", pushed, tip).splitlines()
     md5 = _model_md5(git(s.repo.origin, "show", f"{tip}:dvc.lock"))
-    new_keys = set(s3_server.keys(bucket)) - keys_before
+    new_keys = set(storage.keys(bucket)) - keys_before
     assert f"dvc/files/md5/{md5[:2]}/{md5[2:]}" in new_keys  # the new model is in the bucket
-    assert "AWS_SECRET_ACCESS_KEY" not in result.log or SECRETS["AWS_SECRET_ACCESS_KEY"] not in result.log
+    assert not [name for name, value in s.secrets.items() if value in result.log]  # never printed
 
 
-def _pull_request(s: Scenario, branch: str, trees: int) -> dict[str, Any]:
+def _pull_request(s: Scenario, branch: str, trees: int, env: dict[str, str] = CREDENTIALS) -> dict[str, Any]:
     """A PR branch whose author trained and pushed (code to origin, results to the bucket: the author's
-    laptop has the keys)."""
-    return open_pull_request(s, branch, trees, env=CREDENTIALS)
+    laptop has the credentials)."""
+    return open_pull_request(s, branch, trees, env=env)
 
 
-def _oracle(s: Scenario, base: str, head: str) -> dict[str, tuple[float, float]]:
-    """`dvc metrics diff BASE HEAD` in a fresh clone with the keys: DVC's own numbers."""
+def _oracle(s: Scenario, base: str, head: str, env: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """`dvc metrics diff BASE HEAD` in a fresh clone with the credentials: DVC's own numbers."""
     reader = s.tmp / "oracle"
     git(s.tmp, "clone", "-q", str(s.repo.origin), str(reader))
     saved = dict(os.environ)
-    os.environ.update(CREDENTIALS)
+    os.environ.update(env)
     try:
         from mlci.onboarding import example
 
@@ -138,15 +160,17 @@ def _oracle(s: Scenario, base: str, head: str) -> dict[str, tuple[float, float]]
     return {key: (v["old"], v["new"]) for key, v in out["metrics.json"].items()}
 
 
-def test_pull_request_report_reads_dvc_cached_metrics_from_the_bucket(cloud: tuple[Scenario, str]) -> None:
-    s, _ = cloud
-    event = _pull_request(s, "more-trees", 60)
+def test_pull_request_report_reads_dvc_cached_metrics_from_the_bucket(
+    store: tuple[Scenario, str, Storage],
+) -> None:
+    s, _, storage = store
+    event = _pull_request(s, "more-trees", 60, storage.env())
     base, head = event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"]
 
     result = s.run("pull_request", "mlci-report.yml", event)
 
     assert result.returncode == 0, result.explain()
-    _assert_plugin_installed_by_the_job(result, "report/mlci report")
+    _assert_plugin_installed_by_the_job(result, "report/mlci report", storage.scheme)
     (body,) = [c["body"] for c in s.fake.comments.get(1, [])]
     (document,) = [
         json.loads(p.read_text())
@@ -154,7 +178,7 @@ def test_pull_request_report_reads_dvc_cached_metrics_from_the_bucket(cloud: tup
         if p.parent.name == "mlci-report" and not p.name.endswith(".comment.json")
     ]
     ours = {m["key"]: (m["base"], m["head"]) for m in document["metrics"]}
-    oracle = _oracle(s, base, head)
+    oracle = _oracle(s, base, head, storage.env())
     assert ours == oracle and oracle  # the numbers DVC reads from the bucket
     assert not document.get("unread")
     changed = [key for key, (old, new) in oracle.items() if old != new]
@@ -203,7 +227,7 @@ def test_a_report_whose_s3_server_is_down_fails_naming_the_remote_and_still_comm
     the run is not green (failed check run, job failed), the log names DVC remote 'storage' and says it
     is unreachable, and the comment still shows what could be read (the params)."""
     with moto_server(tmp_path / "moto.log") as (server, process):
-        _move_to_s3(example_repo, server, monkeypatch)
+        _move_to(example_repo, server, monkeypatch)
         with user_repository(example_repo, fake_github, wheel, pip_cache, tmp_path) as s:
             s.secrets = dict(SECRETS)
             event = _pull_request(s, "more-trees", 60)
