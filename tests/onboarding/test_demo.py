@@ -30,7 +30,7 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path) -> None:
     deployment = json.loads(next(outbox.glob("deployment-production-*.json")).read_text())
     assert deployment["environment"] == "production"
     # monitoring found the drift and opened the retraining pull request on a pushed branch
-    assert "Retraining needed" in (project / ".mlci" / "monitor.md").read_text()
+    assert "→ retraining needed" in (project / ".mlci" / "monitor.md").read_text()
     pr = json.loads((outbox / "pull-request-mlci-retrain-classifier.json").read_text())
     assert pr["head"]["ref"] if isinstance(pr.get("head"), dict) else pr["head"] == "mlci/retrain/classifier"
     assert git(base / "origin.git", "rev-parse", "--verify", "refs/heads/mlci/retrain/classifier")

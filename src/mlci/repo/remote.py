@@ -354,7 +354,7 @@ def diagnose(root: Path, name: str = "") -> RemoteError | None:
         return None
     if not _plugin_installed(remote.scheme):
         return RemoteError(
-            f"{remote.describe()}: DVC's {remote.scheme} support is not installed",
+            f"{remote.describe()}: DVC's {remote.scheme} plugin is not installed here",
             f"install it next to mlci: `pip install '{plugin_requirement(remote.scheme)}'`",
         )
     try:
@@ -366,6 +366,8 @@ def diagnose(root: Path, name: str = "") -> RemoteError | None:
             bucket = path.split("/", 1)[0]
             try:  # ls raises what exists() swallows: a refused connection, refused credentials
                 fs.ls(bucket or path)
+            except NotImplementedError:  # a filesystem that cannot list (HTTP): nothing to tell
+                return None
             except FileNotFoundError:
                 return RemoteError(
                     f"{remote.describe()}: the bucket or container '{one_line(bucket, 80)}' does not exist",
