@@ -56,9 +56,24 @@ def proxied(endpoint: Endpoint, env: Mapping[str, str]) -> bool:
     lowered = {k.lower(): v for k, v in env.items() if v}
     if not any(name in lowered for name in _PROXIES):
         return False
-    from urllib.request import proxy_bypass_environment
+    return not _exempt(endpoint, lowered.get("no_proxy", ""))
 
-    return not proxy_bypass_environment(endpoint.host, proxies={"no": lowered.get("no_proxy", "")})
+
+def _exempt(endpoint: Endpoint, no_proxy: str) -> bool:
+    """NO_PROXY names the host: `*`, the host itself (with or without its port), or a domain it is in
+    (`example.com` and `.example.com` both cover `s3.example.com`). Anything subtler (CIDR ranges) reads
+    as not exempt: the probe is then skipped, which is never wrong, only slower to fail."""
+    host = endpoint.host.lower()
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if entry == "*":
+            return True
+        name, port = entry.split(":") if entry.count(":") == 1 else (entry, "")
+        name = name.lstrip(".")
+        if not name or (port and port != str(endpoint.port)):
+            continue
+        if host == name or host.endswith("." + name):
+            return True
+    return False
 
 
 def connect(endpoint: Endpoint, timeout: float) -> str | None:
