@@ -8,7 +8,6 @@ Behind a proxy the probe is skipped (the SDK would not connect directly); NO_PRO
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,28 +22,33 @@ from tests.testing.storage import free_port
 NOWHERE = "http://mlci-no-such-host.invalid:9000"  # .invalid never resolves (RFC 2606)
 
 
-@contextmanager
-def listener() -> Iterator[tuple[int, list[int]]]:
-    """A TCP server on a free loopback port that accepts and closes connections, counting them."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted: list[int] = []
+class Listener:
+    """A TCP server on a free loopback port that never answers a request: it only counts the connections
+    that reached it (the kernel completes the handshake and queues each one; `accepted` takes them)."""
 
-    def serve() -> None:
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.setblocking(False)
+        self.port: int = self.server.getsockname()[1]
+        self.count = 0
+
+    def accepted(self) -> int:
         while True:
             try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            accepted.append(1)
+                conn, _ = self.server.accept()
+            except BlockingIOError:
+                return self.count
             conn.close()
+            self.count += 1
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+
+@contextmanager
+def listener() -> Iterator[Listener]:
+    server = Listener()
     try:
-        yield server.getsockname()[1], accepted
+        yield server
     finally:
-        server.close()
-        thread.join(timeout=5)
+        server.server.close()
 
 
 def s3(endpoint: str) -> Remote:
@@ -56,14 +60,14 @@ def connection_string(endpoint: str) -> str:
 
 
 def test_a_server_that_answers_is_probed_once_per_process() -> None:
-    with listener() as (port, accepted):
-        remote = s3(f"http://127.0.0.1:{port}")
+    with listener() as server:
+        remote = s3(f"http://127.0.0.1:{server.port}")
         assert unreachable(remote, env={}) is None
         assert unreachable(remote, env={}) is None
         azure = Remote(name="blobs", url="azure://container/store", options={})
-        env = {"AZURE_STORAGE_CONNECTION_STRING": connection_string(f"http://127.0.0.1:{port}")}
+        env = {"AZURE_STORAGE_CONNECTION_STRING": connection_string(f"http://127.0.0.1:{server.port}")}
         assert unreachable(azure, env=env) is None  # the same endpoint: no second connection
-        assert len(accepted) == 1
+        assert server.accepted() == 1
 
 
 def test_a_refused_connection_names_the_remote_the_endpoint_and_the_fix() -> None:
@@ -89,13 +93,13 @@ def test_an_endpoint_that_does_not_resolve_is_unreachable() -> None:
 
 @pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "ALL_PROXY"])
 def test_behind_a_proxy_the_probe_is_skipped_unless_no_proxy_exempts_the_host(variable: str) -> None:
-    with listener() as (port, accepted):
-        remote = s3(f"http://127.0.0.1:{port}")
+    with listener() as server:
+        remote = s3(f"http://127.0.0.1:{server.port}")
         proxy = {variable: f"http://127.0.0.1:{free_port()}"}
         assert unreachable(remote, env=proxy) is None
-        assert accepted == []  # no direct connection: the SDK would go through the proxy
+        assert server.accepted() == 0  # no direct connection: the SDK would go through the proxy
         assert unreachable(remote, env={**proxy, "NO_PROXY": "localhost,127.0.0.1"}) is None
-        assert len(accepted) == 1
+        assert server.accepted() == 1
     down = s3(f"http://127.0.0.1:{free_port()}")
     assert unreachable(down, env={variable: "http://127.0.0.1:1"}) is None  # said nothing: DVC will
     assert unreachable(down, env={variable: "http://127.0.0.1:1", "no_proxy": "*"}) is not None
