@@ -2,7 +2,9 @@
 deploy and monitor: the server down, the credentials refused, the bucket/container missing, objects deleted.
 
 Every command names the remote and what went wrong, and gives the fix: exit 2, no traceback, nothing
-half-written (no tag, no deployment, no report file of monitor's, no changed dvc.lock). The report still
+half-written (no tag, no deployment, no report file of monitor's, no changed dvc.lock). A server that is
+down is found by mlci's one connection to its endpoint, which the message names, before an SDK retries
+(Azure's did for about two minutes per command). The report still
 renders what it could read and lists the metrics it could not, with the reason (exit 1, as for any unread
 metric).
 """
