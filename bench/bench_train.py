@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from mlci import example  # noqa: E402
+from mlci.onboarding import example  # noqa: E402
 from mlci.repo.git import git  # noqa: E402
 
 PARAM = ("train", "n_estimators", 55)

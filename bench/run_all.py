@@ -25,6 +25,7 @@ def main() -> int:
         ["bench_report.py", *(["--reps", "3", "--big", "500"] if quick else [])],
         ["bench_plots.py", *(["--reps", "3", "--points", "300"] if quick else [])],
         ["bench_train.py", *(["--reps", "2"] if quick else [])],
+        ["bench_train_remote.py", *(["--reps", "2", "--files", "200"] if quick else [])],
         ["registry_tags.py", "100" if quick else "500"],
         ["bench_drift.py", "--rows", *(["50000"] if quick else ["200000", "1000000"])],
         ["bench_datacheck.py", "--rows", "100000" if quick else "1000000"],

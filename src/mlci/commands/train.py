@@ -51,8 +51,14 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     has_results = any((ctx.root / f).with_name("dvc.lock").exists() for f in pipeline.files)
     for warning in rm.preflight(remote, has_results=has_results):
         ctx.actions.annotate("warning", warning, title="mlci train")
-    branch = _commit_branch(ctx) if opts.commit else ""
     pull = cfg.pull if opts.pull is None else opts.pull
+    push_on = cfg.push if opts.push is None else opts.push
+    if pull or push_on:  # in seconds, before DVC's status check or push would retry for minutes
+        failure = rm.unreachable(remote)
+        if failure is not None:
+            ctx.actions.append_summary(f"### mlci train\n\n❌ {md_escape(failure.message)}\n")
+            raise failure
+    branch = _commit_branch(ctx) if opts.commit else ""
     echo = _echo(opts.json_output)
     actions = Actions(ctx.runtime, stream=sys.stderr) if opts.json_output else ctx.actions  # stdout: JSON
 

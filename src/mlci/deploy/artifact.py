@@ -18,8 +18,9 @@ def ensure_pushed(root: Path, path: str, remote: str = "") -> str:
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    from mlci.repo.remote import diagnose, lacks
+    from mlci.repo.remote import diagnose, ensure_reachable, lacks
 
+    ensure_reachable(root, remote)  # in seconds, before DVC's status would retry an unreachable remote
     target = str(root / path)
     try:
         with Repo(str(root)) as repo:
@@ -54,9 +55,12 @@ def fetch(root: Path, path: str, rev: str, dest: Path, remote: str = "") -> Path
     from dvc.api import DVCFileSystem
     from dvc.exceptions import DvcException
 
+    from mlci.repo.remote import offline_config
+
     dest.mkdir(parents=True, exist_ok=True)
     local = dest / Path(path).name
-    config = {"core": {"remote": remote}} if remote else None
+    # an unreachable remote: the local cache alone, and the probe's error for what it lacks
+    config = offline_config(root, remote) or ({"core": {"remote": remote}} if remote else None)
     try:
         fs = DVCFileSystem(str(root), rev=rev, config=config)
         if not fs.exists(path):

@@ -28,9 +28,12 @@ def load_model(root: Path, path: str, rev: str | None) -> Any:
     """Unpickle the model artifact `path` at `rev` through DVC (local cache, else the remote)."""
     from dvc.api import open as dvc_open
 
+    from mlci.repo.remote import offline_config
+
     where = f"{path} at {rev[:12]}" if rev else path
+    config = offline_config(root)  # an unreachable remote: the cache alone, and the probe's error
     try:
-        with dvc_open(path, repo=str(root), rev=rev, mode="rb") as handle:
+        with dvc_open(path, repo=str(root), rev=rev, mode="rb", config=config) as handle:
             return pickle.load(handle)
     except (FileNotFoundError, IsADirectoryError):
         _raise_remote_failure(root, path, rev)

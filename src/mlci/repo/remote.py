@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,6 +337,77 @@ def explain_exception(root: Path, error: BaseException, action: str) -> RemoteEr
     return explain_failure(remote, f"ERROR: {one_line(error, 600)}", action)
 
 
+# How long the probe waits for the remote's server to accept a connection: a server that answers does
+# so in milliseconds; a firewall that drops packets takes the whole wait, once per remote and process.
+PROBE_SECONDS = 5.0
+_PROBED: dict[tuple[str, int], str | None] = {}  # (host, port) -> why it could not be reached
+
+
+def unreachable(remote: Remote, env: Mapping[str, str] | None = None) -> RemoteError | None:
+    """Whether the remote's server accepts a connection, asked once per process with one TCP connect
+    (mlci.repo.endpoint), before DVC's SDKs would retry for minutes: a RemoteError naming the remote,
+    the endpoint and the fix, or None when it answered, when its endpoint cannot be known, or when a
+    proxy stands between (then the SDK does not connect directly, and DVC's own error will tell)."""
+    from mlci.repo import endpoint as ep
+
+    env = os.environ if env is None else env
+    where = ep.locate(remote.scheme, remote.url, remote.options, env)
+    if where is None or ep.proxied(where, env):
+        return None
+    key = (where.host, where.port)
+    if key not in _PROBED:
+        _PROBED[key] = ep.connect(where, PROBE_SECONDS)
+    reason = _PROBED[key]
+    if reason is None:
+        return None
+    return RemoteError(
+        f"{remote.describe()} is unreachable: {reason} (endpoint {one_line(where.url, 160)}; "
+        "mlci tried one connection before DVC would retry)",
+        _reach_hint(remote),
+    )
+
+
+def unreachable_at(root: Path, name: str = "") -> RemoteError | None:
+    """`unreachable` for the named (or default) remote of the project; None when there is none (the
+    commands say so where a remote is required)."""
+    try:
+        remote, _ = find(root, name)
+    except RemoteError:
+        return None
+    return unreachable(remote)
+
+
+def ensure_reachable(root: Path, name: str = "") -> None:
+    """Raise `unreachable_at`'s error: before a DVC operation that cannot go on without the remote."""
+    failure = unreachable_at(root, name)
+    if failure is not None:
+        raise failure
+
+
+def offline_config(root: Path, name: str = "") -> dict[str, Any] | None:
+    """DVC config for a read that may find its files in the local cache: when the remote is
+    unreachable, none (`core.remote` empty), so that DVC reads the cache alone and fails at once on a
+    file it lacks (then `read_failure` gives the probe's answer), instead of retrying the remote."""
+    if unreachable_at(root, name) is None:
+        return None
+    return {"core": {"remote": ""}}
+
+
+def _reach_hint(remote: Remote) -> str:
+    name = remote.name
+    where = {
+        "s3": f"check the endpoint (`dvc remote modify {name} endpointurl URL`, or AWS_ENDPOINT_URL)",
+        "gs": f"check the endpoint (`dvc remote modify {name} endpointurl URL`)",
+        "azure": "check the BlobEndpoint (or AccountName) of AZURE_STORAGE_CONNECTION_STRING, or of "
+        f"`dvc remote modify --local {name} connection_string`, or the account name",
+        "ssh": f"check the host and port (`dvc remote modify {name} url ssh://HOST/PATH`, `port`)",
+    }.get(remote.scheme, f"check the address (`dvc remote modify {name} url URL`)")
+    return (
+        f"{where}, that the server is up and that this runner's network can reach it; behind a proxy, "
+        "set HTTPS_PROXY (mlci then leaves the connection to DVC)"
+    )
+
+
 def diagnose(root: Path, name: str = "") -> RemoteError | None:
     """Ask the remote itself why data could not be read: unreachable, credentials refused, bucket or
     container missing (a RemoteError naming the remote and the fix), or None when it answers (then it
@@ -352,6 +423,9 @@ def diagnose(root: Path, name: str = "") -> RemoteError | None:
                 f"{remote.describe()}: the folder does not exist or is not reachable", fix_hint(remote)
             )
         return None
+    failure = unreachable(remote)
+    if failure is not None:
+        return failure
     if not _plugin_installed(remote.scheme):
         return RemoteError(
             f"{remote.describe()}: DVC's {remote.scheme} plugin is not installed here",

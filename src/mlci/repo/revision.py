@@ -54,8 +54,10 @@ def open_repo(root: Path | str) -> Iterator[Any]:
     from dvc.exceptions import NotDvcRepoError
     from dvc.repo import Repo
 
-    try:
-        repo = Repo(str(root))
+    from mlci.repo.remote import offline_config
+
+    try:  # an unreachable remote is left alone: the local cache answers, or the probe's error does
+        repo = Repo(str(root), config=offline_config(Path(root)))
     except NotDvcRepoError:
         from mlci.repo.git import projects_below
 

@@ -279,9 +279,11 @@ def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> 
 def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
     from dvc.api import DVCFileSystem
 
+    from mlci.repo.remote import offline_config
+
     where = f"{spec} at {rev[:12]}" if rev else spec
-    try:
-        fs = DVCFileSystem(str(root), rev=rev)
+    try:  # an unreachable remote: the local cache alone, and the probe's error for what it lacks
+        fs = DVCFileSystem(str(root), rev=rev, config=offline_config(root))
         # info, not exists: exists() answers False when DVC cannot use the remote (a missing plugin)
         kind = fs.info(spec)["type"]
         names = sorted(p for p in fs.find(spec) if _is_table(Path(p))) if kind == "directory" else [spec]
