@@ -8,6 +8,7 @@ finished `DataStats`, so a contract never needs the whole table in memory.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -35,7 +36,11 @@ class Violation:
 
 
 class ContractChecker:
-    """Counts the rows of each chunk that break a contract; `finish` adds the dataset rules."""
+    """Counts the rows of each chunk that break a contract; `finish` adds the dataset rules.
+
+    Chunks are Arrow record batches. Columns of the common types are checked on their Arrow
+    buffers (`mlci.data.arrowcols`); a rule that needs parsing (a number rule on a text column, a
+    date or boolean type) or an uncommon column type goes through pandas, that column only."""
 
     def __init__(self, contract: DatasetContract, max_examples: int = 3) -> None:
         self.contract = contract
@@ -43,20 +48,56 @@ class ContractChecker:
         self._found: dict[tuple[str, str], Violation] = {}
         self._seen_keys: Any = None  # sorted uint64 hashes of the unique key so far
 
-    def update(self, chunk: Any, first_row: int, where: str = "") -> None:
-        """Check one chunk; `first_row` is the 1-based data row number of its first row."""
+    def update(self, batch: Any, first_row: int, where: str = "") -> None:
+        """Check one batch; `first_row` is the 1-based data row number of its first row."""
+        names = batch.schema.names
         for name, rule in self.contract.columns.items():
-            if name in chunk.columns:
-                self._check_column(name, rule, chunk[name], first_row, where)
-        if self.contract.unique and all(key in chunk.columns for key in self.contract.unique):
-            self._check_unique(chunk, first_row, where)
+            if name in names:
+                array = batch.column(names.index(name))
+                if _on_arrow(rule, array):
+                    self._check_array(name, rule, array, first_row, where)
+                else:
+                    self._check_column(name, rule, array.to_pandas(), first_row, where)
+        if self.contract.unique and all(key in names for key in self.contract.unique):
+            self._check_unique([batch.column(names.index(k)) for k in self.contract.unique], first_row, where)
+
+    def _check_array(self, name: str, rule: ColumnContract, array: Any, first_row: int, where: str) -> None:
+        import numpy as np
+
+        from mlci.data import arrowcols
+
+        def value_at(pos: int) -> str:
+            return arrowcols.show(array[pos].as_py())
+
+        number = arrowcols.is_number(array) or not arrowcols.is_text(array)  # booleans count as 0/1
+        values = arrowcols.numbers(array) if number else None
+        present = ~np.isnan(values) if values is not None else arrowcols.valid(array)
+        if not rule.nullable:
+            self._add(name, "nullable", "missing values", value_at, ~present, first_row, where)
+        if rule.type == "int" and values is not None and arrowcols.plain_kind(array) == "float":
+            with np.errstate(invalid="ignore"):
+                bad = present & (~np.isfinite(values) | (np.floor(values) != values))
+            self._add(name, "type", f"values that are not {rule.type}", value_at, bad, first_row, where)
+        if values is not None and rule.min is not None:
+            below = values < rule.min
+            self._add(name, "min", f"values below min {rule.min:g}", value_at, below, first_row, where)
+        if values is not None and rule.max is not None:
+            above = values > rule.max
+            self._add(name, "max", f"values above max {rule.max:g}", value_at, above, first_row, where)
+        if rule.allowed:
+            outside = present & _outside(array, rule.allowed)
+            self._add(name, "allowed", "values not in the allowed list", value_at, outside, first_row, where)
 
     def _check_column(self, name: str, rule: ColumnContract, series: Any, first_row: int, where: str) -> None:
+        """The rules on a pandas column (parsing text as numbers or dates, uncommon column types)."""
         import pandas as pd
+
+        def value_at(pos: int) -> str:
+            return show_value(series.iloc[pos])
 
         present = series.notna()
         if not rule.nullable:
-            self._add(name, "nullable", "missing values", series, ~present, first_row, where)
+            self._add(name, "nullable", "missing values", value_at, (~present).to_numpy(), first_row, where)
         numbers = None
         if rule.type in ("int", "float", "number") or rule.min is not None or rule.max is not None:
             numbers = (
@@ -68,61 +109,118 @@ class ContractChecker:
                 numbers = numbers.astype("int64")
         bad_type = _bad_type(rule.type, series, numbers, present)
         if bad_type is not None:
-            self._add(name, "type", f"values that are not {rule.type}", series, bad_type, first_row, where)
+            message = f"values that are not {rule.type}"
+            self._add(name, "type", message, value_at, bad_type.to_numpy(dtype=bool), first_row, where)
         if numbers is not None and rule.min is not None:
-            self._add(
-                name, "min", f"values below min {rule.min:g}", series, numbers < rule.min, first_row, where
-            )
+            below = (numbers < rule.min).to_numpy(dtype=bool)
+            self._add(name, "min", f"values below min {rule.min:g}", value_at, below, first_row, where)
         if numbers is not None and rule.max is not None:
-            self._add(
-                name, "max", f"values above max {rule.max:g}", series, numbers > rule.max, first_row, where
-            )
+            above = (numbers > rule.max).to_numpy(dtype=bool)
+            self._add(name, "max", f"values above max {rule.max:g}", value_at, above, first_row, where)
         if rule.allowed:
             text = as_text(series)
-            outside = present & ~text.isin(list(rule.allowed))
-            self._add(name, "allowed", "values not in the allowed list", series, outside, first_row, where)
+            outside = (present & ~text.isin(list(rule.allowed))).to_numpy(dtype=bool)
+            self._add(name, "allowed", "values not in the allowed list", value_at, outside, first_row, where)
 
-    def _check_unique(self, chunk: Any, first_row: int, where: str) -> None:
+    def _check_unique(self, keys: list[Any], first_row: int, where: str) -> None:
         import numpy as np
-        import pandas as pd
 
-        keys = list(self.contract.unique)
-        hashes = pd.util.hash_pandas_object(chunk[keys], index=False).to_numpy()
-        repeated = pd.Series(hashes).duplicated().to_numpy()
+        from mlci.data import arrowcols
+
+        hashes = arrowcols.row_hashes(keys)
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        repeated = np.zeros(len(hashes), dtype=bool)
+        repeated[order[1:][ordered[1:] == ordered[:-1]]] = True  # all but the first of each key
         if self._seen_keys is not None:
-            repeated = repeated | contains(self._seen_keys, hashes)
-        mask = pd.Series(repeated, index=chunk.index)
-        shown = chunk[keys].astype(str).agg(", ".join, axis=1) if repeated.any() else chunk[keys[0]]
-        label = ", ".join(keys)
-        self._add(label, "unique", "duplicated key values", shown, mask, first_row, where)
-        chunk_sorted = np.sort(hashes)
+            repeated |= contains(self._seen_keys, hashes)
+
+        def value_at(pos: int) -> str:
+            cells = [k[pos].as_py() for k in keys]
+            if len(cells) == 1:
+                return arrowcols.show(cells[0])
+            return repr(
+                ", ".join(
+                    arrowcols.text(c) if arrowcols.show(c) != "(missing)" else "(missing)" for c in cells
+                )
+            )
+
+        label = ", ".join(self.contract.unique)
+        self._add(label, "unique", "duplicated key values", value_at, repeated, first_row, where)
         if self._seen_keys is None:
-            self._seen_keys = chunk_sorted
+            self._seen_keys = ordered
         else:  # two sorted runs: the stable sort (timsort) merges them in linear time
-            self._seen_keys = np.sort(np.concatenate([self._seen_keys, chunk_sorted]), kind="stable")
+            self._seen_keys = np.sort(np.concatenate([self._seen_keys, ordered]), kind="stable")
 
     def _add(
-        self, column: str, rule: str, message: str, series: Any, mask: Any, first_row: int, where: str
+        self,
+        column: str,
+        rule: str,
+        message: str,
+        value_at: Callable[[int], str],
+        mask: Any,
+        first_row: int,
+        where: str,
     ) -> None:
-        count = int(mask.sum())
+        """Count the rows `mask` (numpy bool) marks; the first few become examples."""
+        import numpy as np
+
+        count = int(np.count_nonzero(mask))
         if not count:
             return
         found = self._found.setdefault((column, rule), Violation(column, rule, message))
         found.count += count
         room = self.max_examples - len(found.examples)
         if room > 0:
-            positions = mask.to_numpy().nonzero()[0][:room]
-            for pos in positions:
+            for pos in np.flatnonzero(mask)[:room]:
                 row = first_row + int(pos)
-                found.examples.append(
-                    f"{where + ' ' if where else ''}row {row}: {show_value(series.iloc[pos])}"
-                )
+                found.examples.append(f"{where + ' ' if where else ''}row {row}: {value_at(int(pos))}")
 
     def finish(self, stats: DataStats) -> list[Violation]:
         """All violations: the counted row rules, then the rules about the whole dataset."""
         found = list(self._found.values())
         found.extend(dataset_violations(self.contract, stats))
         return found
+
+
+def _on_arrow(rule: ColumnContract, array: Any) -> bool:
+    """Whether `array` can be checked against `rule` on Arrow (else through pandas)."""
+    from mlci.data import arrowcols
+
+    if not arrowcols.is_plain(array):
+        return False
+    kind = arrowcols.plain_kind(array)
+    if kind == "str" and (
+        rule.type in ("int", "float", "number", "bool", "datetime")
+        or rule.min is not None
+        or rule.max is not None
+    ):
+        return False  # text to parse as numbers, booleans or dates
+    if rule.type == "datetime":
+        return False
+    return not (rule.type == "bool" and kind != "bool")
+
+
+def _outside(array: Any, allowed: tuple[str, ...]) -> Any:
+    """Where a value's text is not in `allowed` (missing values included: the caller masks them)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from mlci.data import arrowcols
+
+    if arrowcols.is_text(array):
+        inside = pc.is_in(array, value_set=arrowcols.strings(allowed))
+    else:  # numbers and booleans: the text of each distinct value decides
+        distinct = pc.unique(array)
+        bad = [
+            i
+            for i, v in enumerate(distinct.to_pylist())
+            if v is not None and v == v and arrowcols.text(v) not in allowed
+        ]
+        if not bad:
+            return np.zeros(len(array), dtype=bool)
+        inside = pc.invert(pc.is_in(array, value_set=arrowcols.take(distinct, np.array(bad))))
+    return ~arrowcols.bools(inside)
 
 
 def show_value(value: Any) -> str:

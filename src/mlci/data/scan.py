@@ -23,7 +23,8 @@ from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
 from mlci.repo.tables import open_data, read_batches
 
-CACHE_VERSION = 1
+# 2: row hashes from Arrow buffers (mlci.data.arrowcols), no longer pandas' hash_pandas_object
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -60,7 +61,7 @@ def scan_base(root: Path, config: Config, path: str, rev: str) -> Snapshot | Non
             passes += 1
             for batch in data.batches(config.monitor.chunk_rows):
                 if passes == 1:  # a second pass (bin counts of big data) must not count twice
-                    builder.update(batch.to_pandas())
+                    builder.update(batch)
                 yield batch
 
         profile = build_reference(batches, settings, {"path": path, "rev": rev, "hash": key})
@@ -88,13 +89,12 @@ def scan_head(
             name = data.names[i] if i < len(data.names) else file.relative_to(root).as_posix()
             first = 1
             for batch in read_batches(file, config.monitor.chunk_rows, name=name):
-                frame = batch.to_pandas()
-                builder.update(frame)
+                builder.update(batch)
                 if checker is not None:
-                    checker.update(frame, first, name if several else "")
+                    checker.update(batch, first, name if several else "")
                 if profiler is not None:
                     profiler.add(batch)
-                first += len(frame)
+                first += batch.num_rows
     stats, hashes = builder.finish()
     violations = checker.finish(stats) if checker else []
     return Snapshot(

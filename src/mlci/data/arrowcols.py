@@ -1,0 +1,236 @@
+"""Arrow columns as the data checks read them: numbers, missing values, text, row hashes.
+
+Everything works on the buffers of pyarrow arrays with pyarrow.compute and numpy views, so the
+data check's pass over a table never converts a chunk to pandas (nor imports it: 0.4 s). Columns
+of the common types take this path (`is_plain`); the others (dates, timestamps, dictionaries,
+booleans with missing values) are handed to pandas one column at a time by the callers, which
+keeps their results as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+# the hash of a missing cell (any column type), and the step that chains column hashes into a row's
+MISSING = 0x6A09E667F3BCC909
+CHAIN = 0x9E3779B97F4A7C15
+
+
+def is_plain(array: pa.Array) -> bool:
+    """A column this module answers for exactly as pandas did: numbers, text, booleans without nulls."""
+    import pyarrow as pa
+
+    t = array.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return True
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return True
+    return bool(pa.types.is_boolean(t)) and array.null_count == 0
+
+
+def is_number(array: pa.Array) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(array.type) or pa.types.is_floating(array.type))
+
+
+def is_text(array: pa.Array) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(array.type) or pa.types.is_large_string(array.type))
+
+
+def plain_kind(array: pa.Array) -> str:
+    """The contract type pandas gave a plain column: an integer column with missing values was float."""
+    import pyarrow as pa
+
+    t = array.type
+    if pa.types.is_integer(t):
+        return "int" if array.null_count == 0 else "float"
+    if pa.types.is_floating(t):
+        return "float"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return "str"
+
+
+def numbers(array: pa.Array) -> np.ndarray:
+    """A numeric or boolean column as float64, NaN where missing (a view when it has no nulls)."""
+    from mlci.drift.profile import float64_values
+
+    return float64_values(array)
+
+
+def valid(array: pa.Array) -> np.ndarray:
+    """True where the cell is not null (Arrow's validity bitmap; NaN is handled by the callers)."""
+    import numpy as np
+
+    n = len(array)
+    if not array.null_count:
+        return np.ones(n, dtype=bool)
+    bits = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
+    return np.asarray(bits[array.offset : array.offset + n] == 1)
+
+
+def present(array: pa.Array) -> np.ndarray:
+    """True where a value is there: not null, and not NaN (pandas counted NaN as missing)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if pa.types.is_floating(array.type):
+        return np.asarray(~np.isnan(numbers(array)))
+    return valid(array)
+
+
+def missing_count(array: pa.Array) -> int:
+    import numpy as np
+    import pyarrow as pa
+
+    if pa.types.is_floating(array.type):
+        return int(np.count_nonzero(np.isnan(numbers(array))))
+    return int(array.null_count)
+
+
+def text(value: Any) -> str:
+    """A value as the text a contract's `allowed` list holds: 1.0 read from a CSV int column is "1"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def show(value: Any) -> str:
+    """A cell as a reader wants it in an example: missing, a plain number, or quoted text."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "(missing)"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def strings(values: Sequence[str]) -> pa.Array:
+    """An Arrow string array from Python strings, built from buffers (`pa.array` imports pandas)."""
+    import numpy as np
+    import pyarrow as pa
+
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+
+
+def take(array: pa.Array, positions: np.ndarray) -> pa.Array:
+    from mlci.drift.entries import _indices
+
+    return array.take(_indices(positions))
+
+
+# --- row hashes ---------------------------------------------------------------------------------
+
+
+def row_hashes(columns: Sequence[pa.Array]) -> np.ndarray:
+    """One uint64 per row: equal rows hash equal in every chunk, file and process.
+
+    A number hashes by its value (5 read as int and 5.0 read as float are the same), text by its
+    UTF-8 bytes, a missing cell (null or NaN) as one constant; the column hashes are chained in
+    column order."""
+    import numpy as np
+
+    from mlci.drift.valueset import _mix
+
+    n = len(columns[0]) if columns else 0
+    out = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for array in columns:
+            out = _mix(out * np.uint64(CHAIN) + column_hashes(array))
+    return out
+
+
+def column_hashes(array: pa.Array) -> np.ndarray:
+    import numpy as np
+
+    hashes: np.ndarray
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from mlci.drift.valueset import _mix, hash_strings
+
+    t = array.type
+    if pa.types.is_dictionary(t):
+        inner = column_hashes(array.dictionary)
+        if len(inner):  # a null's slot may hold any code: clipped here, masked below
+            hashes = inner[np.clip(_int64(array.indices), 0, len(inner) - 1)]
+        else:
+            hashes = np.full(len(array), MISSING, dtype=np.uint64)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t) or _is_binary(t):
+        hashes = hash_strings(array).copy()
+    elif pa.types.is_integer(t):
+        hashes = _mix(_int64(array).view(np.uint64))
+    elif pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
+        hashes = _float_hashes(numbers(array))
+    elif pa.types.is_temporal(t):
+        width = pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64()
+        hashes = _mix(_int64(pc.cast(pc.cast(array, width), pa.int64())).view(np.uint64))
+    elif pa.types.is_null(t):
+        hashes = np.full(len(array), MISSING, dtype=np.uint64)
+    else:  # lists, structs, ...: their text
+        hashes = hash_strings(pc.cast(array, pa.large_string())).copy()
+    if array.null_count and not pa.types.is_null(t):
+        hashes[~valid(array)] = np.uint64(MISSING)
+    return hashes
+
+
+def _float_hashes(values: np.ndarray) -> np.ndarray:
+    """Whole numbers hash as the integer they are (as integer columns do), the rest by their bits."""
+    import numpy as np
+
+    from mlci.drift.valueset import _mix
+
+    with np.errstate(invalid="ignore"):
+        whole = (np.floor(values) == values) & (np.abs(values) < 2.0**63)
+    bits = values.view(np.uint64).copy()
+    bits[whole] = values[whole].astype(np.int64).view(np.uint64)
+    hashes = _mix(bits)
+    hashes[np.isnan(values)] = np.uint64(MISSING)
+    return hashes
+
+
+def _int64(array: pa.Array) -> np.ndarray:
+    """An integer column as int64 numpy (nulls as whatever their slot holds: callers mask them)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # uint64: the same bits viewed as int64 (equal values hash equal); other widths cast
+    arr = array.view(pa.int64()) if pa.types.is_uint64(array.type) else pc.cast(array, pa.int64())
+    if len(arr) == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr), offset=arr.offset * 8)
+
+
+def _is_binary(t: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_binary(t) or pa.types.is_large_binary(t))
+
+
+def bools(array: pa.Array) -> np.ndarray:
+    """A boolean Arrow array (nulls read as False) as numpy bool, from its bitmaps."""
+    import numpy as np
+
+    n = len(array)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    bits = np.unpackbits(np.frombuffer(array.buffers()[1], dtype=np.uint8), bitorder="little")
+    out = np.asarray(bits[array.offset : array.offset + n] == 1)
+    return out & valid(array) if array.null_count else out
