@@ -142,66 +142,86 @@ def row_hashes(columns: Sequence[pa.Array]) -> np.ndarray:
     """One uint64 per row: equal rows hash equal in every chunk, file and process.
 
     A number hashes by its value (5 read as int and 5.0 read as float are the same), text by its
-    UTF-8 bytes, a missing cell (null or NaN) as one constant; the column hashes are chained in
-    column order."""
+    UTF-8 bytes, a missing cell (null or NaN) as one constant. Column values are chained in column
+    order with a multiply-xorshift step, and the result goes through SplitMix64's finaliser."""
     import numpy as np
 
     from mlci.drift.valueset import _mix
 
     n = len(columns[0]) if columns else 0
     out = np.zeros(n, dtype=np.uint64)
+    step, shift = np.uint64(CHAIN), np.uint64(29)
     with np.errstate(over="ignore"):
         for array in columns:
-            out = _mix(out * np.uint64(CHAIN) + column_hashes(array))
-    return out
+            out *= step
+            out += column_hashes(array)
+            out ^= out >> shift
+    return _mix(out)
 
 
 def column_hashes(array: pa.Array) -> np.ndarray:
+    """What each cell of a column stands for in its row's hash (uint64)."""
     import numpy as np
-
-    hashes: np.ndarray
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from mlci.drift.valueset import _mix, hash_strings
+    from mlci.drift.valueset import hash_strings
+
+    hashes: np.ndarray
 
     t = array.type
     if pa.types.is_dictionary(t):
-        inner = column_hashes(array.dictionary)
-        if len(inner):  # a null's slot may hold any code: clipped here, masked below
-            hashes = inner[np.clip(_int64(array.indices), 0, len(inner) - 1)]
+        values = array.dictionary
+        text = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+        inner = hash_strings(values) if text or _is_binary(values.type) else column_hashes(values)
+        if len(inner):
+            codes = _codes(array.indices)
+            if array.null_count:  # a null's slot may hold any code: clipped here, masked below
+                codes = np.clip(codes, 0, len(inner) - 1)
+            hashes = inner[codes]
         else:
             hashes = np.full(len(array), MISSING, dtype=np.uint64)
     elif pa.types.is_string(t) or pa.types.is_large_string(t) or _is_binary(t):
-        hashes = hash_strings(array).copy()
+        # each distinct value hashed once: text columns repeat their values
+        return column_hashes(pc.dictionary_encode(array))
     elif pa.types.is_integer(t):
-        hashes = _mix(_int64(array).view(np.uint64))
+        hashes = _int_hashes(_int64(array))
     elif pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
         hashes = _float_hashes(numbers(array))
     elif pa.types.is_temporal(t):
         width = pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64()
-        hashes = _mix(_int64(pc.cast(pc.cast(array, width), pa.int64())).view(np.uint64))
+        hashes = _int64(pc.cast(pc.cast(array, width), pa.int64())).view(np.uint64).copy()
     elif pa.types.is_null(t):
         hashes = np.full(len(array), MISSING, dtype=np.uint64)
     else:  # lists, structs, ...: their text
         hashes = hash_strings(pc.cast(array, pa.large_string())).copy()
     if array.null_count and not pa.types.is_null(t):
+        hashes = hashes.copy() if not hashes.flags.writeable else hashes
         hashes[~valid(array)] = np.uint64(MISSING)
     return hashes
 
 
 def _float_hashes(values: np.ndarray) -> np.ndarray:
-    """Whole numbers hash as the integer they are (as integer columns do), the rest by their bits."""
+    """A number stands for its float64 bits; a missing one (NaN) for MISSING."""
     import numpy as np
 
-    from mlci.drift.valueset import _mix
+    missing = np.isnan(values)
+    if not missing.any():
+        return values.view(np.uint64)
+    hashes = values.view(np.uint64).copy()
+    hashes[missing] = np.uint64(MISSING)
+    return hashes
 
-    with np.errstate(invalid="ignore"):
-        whole = (np.floor(values) == values) & (np.abs(values) < 2.0**63)
-    bits = values.view(np.uint64).copy()
-    bits[whole] = values[whole].astype(np.int64).view(np.uint64)
-    hashes = _mix(bits)
-    hashes[np.isnan(values)] = np.uint64(MISSING)
+
+def _int_hashes(ints: np.ndarray) -> np.ndarray:
+    """Integers stand for the float64 bits of the same value (5 read as int or as 5.0 hash equal);
+    beyond 2**53, where float64 is not exact, for their own bits."""
+    import numpy as np
+
+    hashes = ints.astype(np.float64).view(np.uint64)
+    huge = np.abs(ints) > 2**53
+    if huge.any():
+        hashes[huge] = ints[huge].view(np.uint64)
     return hashes
 
 
@@ -216,6 +236,21 @@ def _int64(array: pa.Array) -> np.ndarray:
     if len(arr) == 0:
         return np.empty(0, dtype=np.int64)
     return np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr), offset=arr.offset * 8)
+
+
+def _codes(indices: pa.Array) -> np.ndarray:
+    """A dictionary's integer codes as a numpy view of their buffer (no cast, no copy)."""
+    import numpy as np
+    import pyarrow as pa
+
+    dtype = np.dtype(
+        f"{'u' if pa.types.is_unsigned_integer(indices.type) else ''}int{indices.type.bit_width}"
+    )
+    if len(indices) == 0:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(
+        indices.buffers()[1], dtype=dtype, count=len(indices), offset=indices.offset * dtype.itemsize
+    )
 
 
 def _is_binary(t: pa.DataType) -> bool:

@@ -128,12 +128,16 @@ class ContractChecker:
         from mlci.data import arrowcols
 
         hashes = arrowcols.row_hashes(keys)
-        order = np.argsort(hashes, kind="stable")
-        ordered = hashes[order]
+        ordered = np.sort(hashes)
         repeated = np.zeros(len(hashes), dtype=bool)
-        repeated[order[1:][ordered[1:] == ordered[:-1]]] = True  # all but the first of each key
+        if (ordered[1:] == ordered[:-1]).any():  # all but the first row of each key in this chunk
+            order = np.argsort(hashes, kind="stable")
+            repeated[order[1:][hashes[order[1:]] == hashes[order[:-1]]]] = True
         if self._seen_keys is not None:
-            repeated |= contains(self._seen_keys, hashes)
+            # the chunk's keys searched in sorted order (a sequential walk, not random probes)
+            seen = contains(self._seen_keys, ordered)
+            if seen.any():
+                repeated |= contains(ordered[seen], hashes)
 
         def value_at(pos: int) -> str:
             cells = [k[pos].as_py() for k in keys]

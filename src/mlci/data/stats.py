@@ -97,7 +97,6 @@ class StatsBuilder:
     def _update_plain(self, name: str, array: Any) -> None:
         import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         from mlci.data import arrowcols
 
@@ -105,15 +104,18 @@ class StatsBuilder:
         col = self._column(name, kind)
         number = arrowcols.is_number(array)
         values = arrowcols.numbers(array) if number else None
-        col.nulls += int(np.count_nonzero(np.isnan(values))) if values is not None else array.null_count
         if values is not None:
-            low_high = pc.min_max(array)  # NaN and nulls skipped
-            low, high = low_high["min"].as_py(), low_high["max"].as_py()
-            if low is not None and high is not None and low == low:
-                col.min = float(low) if col.min is None else min(col.min, float(low))
-                col.max = float(high) if col.max is None else max(col.max, float(high))
+            missing = int(np.count_nonzero(np.isnan(values)))
+            col.nulls += missing
+            seen = values[~np.isnan(values)] if missing else values
+            if len(seen):
+                low, high = float(seen.min()), float(seen.max())
+                col.min = low if col.min is None else min(col.min, low)
+                col.max = high if col.max is None else max(col.max, high)
                 if col.whole and pa.types.is_floating(array.type):
-                    col.whole = _whole(values)
+                    col.whole = _whole(seen)
+        else:
+            col.nulls += array.null_count
         if col.values is not None:
             self._count_values(col, array)
 
@@ -179,12 +181,11 @@ class StatsBuilder:
         return self.stats, hashes
 
 
-def _whole(values: Any) -> bool:
-    """Every present number is whole (finite, no fraction): an int column read as float."""
+def _whole(seen: Any) -> bool:
+    """Every number is whole (finite, no fraction): an int column read as float."""
     import numpy as np
 
-    seen = values[~np.isnan(values)]
-    return bool(np.isfinite(seen).all() and (np.floor(seen) == seen).all())
+    return bool((np.floor(seen) == seen).all() and np.isfinite(seen).all())
 
 
 def _distinct(array: Any) -> int:

