@@ -21,6 +21,45 @@ MISSING = 0x6A09E667F3BCC909
 CHAIN = 0x9E3779B97F4A7C15
 
 
+def encode_text(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """`batch` with its text columns dictionary-encoded, marked as read so (`dictionary_read`): each
+    distinct value is then hashed, counted and looked up once, by the checks and the profile alike."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from mlci.repo.tables import DICTIONARY_READ, dictionary_read
+
+    names = [n for n, a in zip(batch.schema.names, batch.columns, strict=True) if is_text(a)]
+    if not names:
+        return batch
+    arrays = [pc.dictionary_encode(a) if is_text(a) else a for a in batch.columns]
+    marked = sorted(dictionary_read(batch) | set(names))
+    meta = {**(batch.schema.metadata or {}), DICTIONARY_READ: json.dumps(marked).encode()}
+    fields = [pa.field(f.name, a.type, f.nullable) for f, a in zip(batch.schema, arrays, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
+
+
+def text_read(batch: pa.RecordBatch) -> set[str]:
+    """The text columns `batch` holds dictionary-encoded (`encode_text`, or a Parquet reader's)."""
+    import pyarrow as pa
+
+    from mlci.repo.tables import dictionary_read
+
+    marked = dictionary_read(batch)
+    return {
+        n
+        for n, a in zip(batch.schema.names, batch.columns, strict=True)
+        if n in marked and pa.types.is_dictionary(a.type) and is_text(a.dictionary)
+    }
+
+
+def codes(array: pa.Array) -> np.ndarray:
+    """A dictionary array's codes as numpy (a view; a null's slot holds any code: mask it)."""
+    return _codes(array.indices)
+
+
 def is_plain(array: pa.Array) -> bool:
     """A column this module answers for exactly as pandas did: numbers, text, booleans without nulls."""
     import pyarrow as pa
@@ -37,6 +76,12 @@ def is_number(array: pa.Array) -> bool:
     import pyarrow as pa
 
     return bool(pa.types.is_integer(array.type) or pa.types.is_floating(array.type))
+
+
+def is_bool(array: pa.Array) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_boolean(array.type))
 
 
 def is_text(array: pa.Array) -> bool:
@@ -61,8 +106,13 @@ def plain_kind(array: pa.Array) -> str:
 
 def numbers(array: pa.Array) -> np.ndarray:
     """A numeric or boolean column as float64, NaN where missing (a view when it has no nulls)."""
+    import numpy as np
+    import pyarrow as pa
+
     from mlci.drift.profile import float64_values
 
+    if pa.types.is_float64(array.type) and not array.null_count and len(array):
+        return np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array), offset=array.offset * 8)
     return float64_values(array)
 
 

@@ -50,14 +50,18 @@ class ContractChecker:
 
     def update(self, batch: Any, first_row: int, where: str = "") -> None:
         """Check one batch; `first_row` is the 1-based data row number of its first row."""
+        from mlci.data import arrowcols
+
         names = batch.schema.names
+        text = arrowcols.text_read(batch)
         for name, rule in self.contract.columns.items():
             if name in names:
                 array = batch.column(names.index(name))
-                if _on_arrow(rule, array):
+                if _on_arrow(rule, array, name in text):
                     self._check_array(name, rule, array, first_row, where)
                 else:
-                    self._check_column(name, rule, array.to_pandas(), first_row, where)
+                    plain = array.dictionary_decode() if name in text else array
+                    self._check_column(name, rule, plain.to_pandas(), first_row, where)
         if self.contract.unique and all(key in names for key in self.contract.unique):
             self._check_unique([batch.column(names.index(k)) for k in self.contract.unique], first_row, where)
 
@@ -69,8 +73,8 @@ class ContractChecker:
         def value_at(pos: int) -> str:
             return arrowcols.show(array[pos].as_py())
 
-        number = arrowcols.is_number(array) or not arrowcols.is_text(array)  # booleans count as 0/1
-        values = arrowcols.numbers(array) if number else None
+        # numbers, and booleans as 0/1; text (plain or dictionary-encoded) has no numbers
+        values = arrowcols.numbers(array) if arrowcols.is_number(array) or arrowcols.is_bool(array) else None
         present = ~np.isnan(values) if values is not None else arrowcols.valid(array)
         if not rule.nullable:
             self._add(name, "nullable", "missing values", value_at, ~present, first_row, where)
@@ -187,13 +191,13 @@ class ContractChecker:
         return found
 
 
-def _on_arrow(rule: ColumnContract, array: Any) -> bool:
+def _on_arrow(rule: ColumnContract, array: Any, encoded_text: bool) -> bool:
     """Whether `array` can be checked against `rule` on Arrow (else through pandas)."""
     from mlci.data import arrowcols
 
-    if not arrowcols.is_plain(array):
+    if not (encoded_text or arrowcols.is_plain(array)):
         return False
-    kind = arrowcols.plain_kind(array)
+    kind = "str" if encoded_text else arrowcols.plain_kind(array)
     if kind == "str" and (
         rule.type in ("int", "float", "number", "bool", "datetime")
         or rule.min is not None
@@ -208,10 +212,16 @@ def _on_arrow(rule: ColumnContract, array: Any) -> bool:
 def _outside(array: Any, allowed: tuple[str, ...]) -> Any:
     """Where a value's text is not in `allowed` (missing values included: the caller masks them)."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from mlci.data import arrowcols
 
+    if pa.types.is_dictionary(array.type):  # text held as codes: each distinct value looked up once
+        known = arrowcols.bools(pc.is_in(array.dictionary, value_set=arrowcols.strings(allowed)))
+        if not len(known):
+            return np.zeros(len(array), dtype=bool)
+        return np.asarray(~known[arrowcols.codes(array).clip(0, len(known) - 1)])
     if arrowcols.is_text(array):
         inside = pc.is_in(array, value_set=arrowcols.strings(allowed))
     else:  # numbers and booleans: the text of each distinct value decides

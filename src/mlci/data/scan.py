@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.config import Config, DatasetContract
+from mlci.data.arrowcols import encode_text
 from mlci.data.contract import ContractChecker, Violation
 from mlci.data.datasets import recorded_hash
 from mlci.data.stats import DataStats, StatsBuilder
@@ -60,6 +61,7 @@ def scan_base(root: Path, config: Config, path: str, rev: str) -> Snapshot | Non
             nonlocal passes
             passes += 1
             for batch in data.batches(config.monitor.chunk_rows):
+                batch = encode_text(batch)
                 if passes == 1:  # a second pass (bin counts of big data) must not count twice
                     builder.update(batch)
                 yield batch
@@ -89,6 +91,7 @@ def scan_head(
             name = data.names[i] if i < len(data.names) else file.relative_to(root).as_posix()
             first = 1
             for batch in read_batches(file, config.monitor.chunk_rows, name=name):
+                batch = encode_text(batch)  # each distinct text value hashed, counted, looked up once
                 builder.update(batch)
                 if checker is not None:
                     checker.update(batch, first, name if several else "")

@@ -77,8 +77,11 @@ class StatsBuilder:
         from mlci.data import arrowcols
 
         self.stats.rows += batch.num_rows
+        text = arrowcols.text_read(batch)
         for name, array in zip(batch.schema.names, batch.columns, strict=True):
-            if arrowcols.is_plain(array):
+            if name in text:
+                self._update_text(str(name), array)
+            elif arrowcols.is_plain(array):
                 self._update_plain(str(name), array)
             else:
                 self._update_column(str(name), array.to_pandas())
@@ -119,12 +122,33 @@ class StatsBuilder:
         if col.values is not None:
             self._count_values(col, array)
 
+    def _update_text(self, name: str, array: Any) -> None:
+        """A text column held dictionary-encoded: counted on its codes."""
+        import numpy as np
+
+        from mlci.data import arrowcols
+
+        col = self._column(name, "str")
+        col.nulls += array.null_count
+        if col.values is None:
+            return
+        dictionary = array.dictionary
+        codes = arrowcols.codes(array)
+        if array.null_count:
+            codes = codes[arrowcols.valid(array)]
+        counts = np.bincount(codes, minlength=len(dictionary)) if len(codes) else np.zeros(0, np.int64)
+        used = np.flatnonzero(counts)
+        if len(used) > VALUE_LIMIT:
+            col.values = None
+            return
+        keys = arrowcols.take(dictionary, used).to_pylist()
+        pairs = sorted(zip(keys, counts[used].tolist(), strict=True), key=lambda pair: -pair[1])
+        _add_counts(col, pairs)
+
     def _count_values(self, col: ColumnStats, array: Any) -> None:
         if col.values is None:
             return
         import pyarrow.compute as pc
-
-        from mlci.data import arrowcols
 
         if len(array) > 4 * VALUE_LIMIT and _distinct(array.slice(0, 4 * VALUE_LIMIT)) > VALUE_LIMIT:
             col.values = None  # already too many in the first rows: no need to count them all
@@ -138,12 +162,7 @@ class StatsBuilder:
             col.values = None
             return
         pairs.sort(key=lambda pair: -pair[1])
-        kept = col.values
-        for value, count in pairs:
-            key = arrowcols.text(value)
-            kept[key] = kept.get(key, 0) + int(count)
-        if len(kept) > VALUE_LIMIT:
-            col.values = None
+        _add_counts(col, pairs)
 
     def _update_column(self, name: str, series: Any) -> None:
         """A column pandas reads for us (dates, timestamps, dictionaries, booleans with missing values)."""
@@ -179,6 +198,20 @@ class StatsBuilder:
         hashes = np.sort(np.concatenate(self._hashes)) if self._hashes else np.empty(0, dtype=np.uint64)
         self.stats.duplicate_rows = int((hashes[1:] == hashes[:-1]).sum())
         return self.stats, hashes
+
+
+def _add_counts(col: ColumnStats, pairs: list[tuple[Any, int]]) -> None:
+    """Add a chunk's value counts (most frequent first, as pandas' value_counts orders them)."""
+    from mlci.data import arrowcols
+
+    kept = col.values
+    if kept is None:
+        return
+    for value, count in pairs:
+        key = arrowcols.text(value)
+        kept[key] = kept.get(key, 0) + int(count)
+    if len(kept) > VALUE_LIMIT:
+        col.values = None
 
 
 def _whole(seen: Any) -> bool:
