@@ -155,6 +155,11 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def cell_text(value: Any) -> str:
+    """`text`, or "(missing)" for a missing value."""
+    return "(missing)" if value is None or (isinstance(value, float) and value != value) else text(value)
+
+
 def show(value: Any) -> str:
     """A cell as a reader wants it in an example: missing, a plain number, or quoted text."""
     if value is None or (isinstance(value, float) and value != value):

@@ -46,7 +46,7 @@ class ContractChecker:
         self.contract = contract
         self.max_examples = max_examples
         self._found: dict[tuple[str, str], Violation] = {}
-        self._seen_keys: Any = None  # sorted uint64 hashes of the unique key so far
+        self._seen_keys: Any = None  # sorted distinct uint64 hashes of the unique key so far
 
     def update(self, batch: Any, first_row: int, where: str = "") -> None:
         """Check one batch; `first_row` is the 1-based data row number of its first row."""
@@ -133,32 +133,31 @@ class ContractChecker:
 
         hashes = arrowcols.row_hashes(keys)
         ordered = np.sort(hashes)
+        first = np.ones(len(ordered), dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
         repeated = np.zeros(len(hashes), dtype=bool)
-        if (ordered[1:] == ordered[:-1]).any():  # all but the first row of each key in this chunk
+        if not first.all():  # all but the first row of each key in this chunk
             order = np.argsort(hashes, kind="stable")
             repeated[order[1:][hashes[order[1:]] == hashes[order[:-1]]]] = True
-        if self._seen_keys is not None:
-            # the chunk's keys searched in sorted order (a sequential walk, not random probes)
-            seen = contains(self._seen_keys, ordered)
-            if seen.any():
-                repeated |= contains(ordered[seen], hashes)
+        distinct = ordered[first]
+        if self._seen_keys is None:
+            self._seen_keys = distinct
+        else:  # two sorted runs of distinct keys: the stable sort (timsort) merges them in linear time
+            merged = np.sort(np.concatenate([self._seen_keys, distinct]), kind="stable")
+            again = merged[1:] == merged[:-1]  # a key of this chunk seen in an earlier one
+            if again.any():
+                repeated |= contains(merged[1:][again], hashes)
+                merged = merged[np.concatenate([[True], ~again])]
+            self._seen_keys = merged
 
         def value_at(pos: int) -> str:
             cells = [k[pos].as_py() for k in keys]
             if len(cells) == 1:
                 return arrowcols.show(cells[0])
-            return repr(
-                ", ".join(
-                    arrowcols.text(c) if arrowcols.show(c) != "(missing)" else "(missing)" for c in cells
-                )
-            )
+            return repr(", ".join(arrowcols.cell_text(c) for c in cells))
 
         label = ", ".join(self.contract.unique)
         self._add(label, "unique", "duplicated key values", value_at, repeated, first_row, where)
-        if self._seen_keys is None:
-            self._seen_keys = ordered
-        else:  # two sorted runs: the stable sort (timsort) merges them in linear time
-            self._seen_keys = np.sort(np.concatenate([self._seen_keys, ordered]), kind="stable")
 
     def _add(
         self,

@@ -20,6 +20,7 @@ from mlci.data.contract import ContractChecker, Violation
 from mlci.data.datasets import recorded_hash
 from mlci.data.stats import DataStats, StatsBuilder
 from mlci.drift.profile import Profile, ProfileBuilder, ProfileSettings, build_reference
+from mlci.drift.stats import preload
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
 from mlci.repo.tables import open_data, read_batches
@@ -85,6 +86,8 @@ def scan_head(
     builder = StatsBuilder()
     checker = ContractChecker(contract, config.data.max_examples) if contract else None
     profiler = ProfileBuilder(reference.settings, reference=reference) if reference else None
+    if reference is not None:
+        preload()  # drift's p-values follow this pass: their import overlaps the reading
     with open_data(root, path, rev, cwd=root) as data:
         several = len(data.files) > 1
         for i, file in enumerate(data.files):

@@ -248,7 +248,7 @@ def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> 
 
     # Each column's type is fixed by the first block, as pyarrow's streaming reader fixes it; a later
     # "1.5" in a column that started as integers would fail, so integers are read as float64 (and
-    # empty columns as text).
+    # columns empty so far as text), as the first 1 MB shows them and as the first block does.
     probe = pacsv.open_csv(source(), read_options=pacsv.ReadOptions(block_size=1 << 20))
     types: dict[str, pa.DataType] = {}
     for f in probe.schema:
@@ -307,10 +307,23 @@ def _csv_blocks(
             table = pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
             if names is None:  # the first block has the header; its types hold from now on
                 names = header
+                table = _widened(table)
                 types = {**{f.name: f.type for f in table.schema}, **types}
             yield from table.to_batches()
             if not more:
                 return
+
+
+def _widened(table: pa.Table) -> pa.Table:
+    """The first block's types, made to hold for the blocks after it: integers as float64 (a later
+    1.5), a column empty so far as text (later values)."""
+    import pyarrow as pa
+
+    for i, f in enumerate(table.schema):
+        if pa.types.is_integer(f.type) or pa.types.is_null(f.type):
+            wider = pa.float64() if pa.types.is_integer(f.type) else pa.string()
+            table = table.set_column(i, pa.field(f.name, wider), table.column(i).cast(wider))
+    return table
 
 
 def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
