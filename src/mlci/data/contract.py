@@ -75,21 +75,38 @@ class ContractChecker:
 
         # numbers, and booleans as 0/1; text (plain or dictionary-encoded) has no numbers
         values = arrowcols.numbers(array) if arrowcols.is_number(array) or arrowcols.is_bool(array) else None
-        present = ~np.isnan(values) if values is not None else arrowcols.valid(array)
-        if not rule.nullable:
+        # a mask is built only for a rule this chunk breaks: most chunks break none
+        missing = np.isnan(values) if values is not None else None
+        gaps = int(np.count_nonzero(missing)) if missing is not None else array.null_count
+        present = (~missing if missing is not None else arrowcols.valid(array)) if gaps else None
+        if not rule.nullable and present is not None:
             self._add(name, "nullable", "missing values", value_at, ~present, first_row, where)
-        if rule.type == "int" and values is not None and arrowcols.plain_kind(array) == "float":
-            with np.errstate(invalid="ignore"):
-                bad = present & (~np.isfinite(values) | (np.floor(values) != values))
-            self._add(name, "type", f"values that are not {rule.type}", value_at, bad, first_row, where)
-        if values is not None and rule.min is not None:
+        if values is None:
+            if rule.allowed:
+                outside = _outside(array, rule.allowed)
+                outside = outside & present if present is not None else outside
+                self._add(
+                    name, "allowed", "values not in the allowed list", value_at, outside, first_row, where
+                )
+            return
+        seen = values[present] if present is not None else values
+        low, high = (float(seen.min()), float(seen.max())) if len(seen) else (0.0, 0.0)
+        if rule.type == "int" and arrowcols.plain_kind(array) == "float" and len(seen):
+            whole = bool(np.isfinite(low) and np.isfinite(high) and (np.floor(seen) == seen).all())
+            if not whole:
+                with np.errstate(invalid="ignore"):
+                    bad = ~np.isfinite(values) | (np.floor(values) != values)
+                bad = bad & present if present is not None else bad
+                self._add(name, "type", f"values that are not {rule.type}", value_at, bad, first_row, where)
+        if rule.min is not None and len(seen) and low < rule.min:
             below = values < rule.min
             self._add(name, "min", f"values below min {rule.min:g}", value_at, below, first_row, where)
-        if values is not None and rule.max is not None:
+        if rule.max is not None and len(seen) and high > rule.max:
             above = values > rule.max
             self._add(name, "max", f"values above max {rule.max:g}", value_at, above, first_row, where)
         if rule.allowed:
-            outside = present & _outside(array, rule.allowed)
+            outside = _outside(array, rule.allowed)
+            outside = outside & present if present is not None else outside
             self._add(name, "allowed", "values not in the allowed list", value_at, outside, first_row, where)
 
     def _check_column(self, name: str, rule: ColumnContract, series: Any, first_row: int, where: str) -> None:
