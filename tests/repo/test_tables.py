@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlci.errors import MlciError
-from mlci.repo.tables import open_data
+from mlci.repo.tables import dictionary_read, open_data
+from mlci.repo.tables import plain as plain_batch
 from tests.testing.fixtures import ExampleRepo
 
 
@@ -54,6 +55,21 @@ def test_csv_blocks_keep_every_row_and_the_types_of_the_first_block(
     assert table.column("note").to_pylist()[-1] == f"n{(n - 1) % 7}"
     assert pa.types.is_floating(table.schema.field("a, b").type)  # integers read as float64
     assert pa.types.is_string(table.schema.field("note").type)  # empty at first: text
+
+
+def test_csv_text_as_dictionary_codes_reads_the_same_values(tmp_path: Path) -> None:
+    lines = ["id,note,band"] + [
+        f"{i},{'' if i < 5_000 else f'n{i % 7}'},{'abc'[i % 3]}" for i in range(20_000)
+    ]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    with open_data(tmp_path, "data.csv", cwd=tmp_path) as data:
+        plain = list(data.batches(chunk_rows=100))
+        coded = list(data.batches(chunk_rows=100, text_codes=True))
+    assert len(coded) == len(plain) > 2
+    for p, c in zip(plain, coded, strict=True):
+        assert dictionary_read(c) == {"note", "band"} and not dictionary_read(p)
+        assert pa.types.is_dictionary(c.schema.field("band").type)
+        assert plain_batch(c).to_pydict() == p.to_pydict()
 
 
 def test_a_csv_with_only_a_header_has_no_rows_and_a_line_longer_than_a_block_is_read(tmp_path: Path) -> None:

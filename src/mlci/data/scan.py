@@ -61,7 +61,7 @@ def scan_base(root: Path, config: Config, path: str, rev: str) -> Snapshot | Non
         def batches() -> Iterator[Any]:
             nonlocal passes
             passes += 1
-            for batch in data.batches(config.monitor.chunk_rows):
+            for batch in data.batches(config.monitor.chunk_rows, text_codes=True):
                 batch = encode_text(batch)
                 if passes == 1:  # a second pass (bin counts of big data) must not count twice
                     builder.update(batch)
@@ -93,8 +93,8 @@ def scan_head(
         for i, file in enumerate(data.files):
             name = data.names[i] if i < len(data.names) else file.relative_to(root).as_posix()
             first = 1
-            for batch in read_batches(file, config.monitor.chunk_rows, name=name):
-                batch = encode_text(batch)  # each distinct text value hashed, counted, looked up once
+            for batch in read_batches(file, config.monitor.chunk_rows, name=name, text_codes=True):
+                batch = encode_text(batch)  # text the reader did not hand over as codes
                 builder.update(batch)
                 if checker is not None:
                     checker.update(batch, first, name if several else "")

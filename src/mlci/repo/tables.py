@@ -58,11 +58,18 @@ class Data:
             self._tmp = None
 
     def batches(
-        self, chunk_rows: int = 200_000, columns: list[str] | None = None, *, dictionary: bool = False
+        self,
+        chunk_rows: int = 200_000,
+        columns: list[str] | None = None,
+        *,
+        dictionary: bool = False,
+        text_codes: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         for i, path in enumerate(self.files):
             name = self.names[i] if i < len(self.names) else path.name
-            yield from read_batches(path, chunk_rows, columns, name=name, dictionary=dictionary)
+            yield from read_batches(
+                path, chunk_rows, columns, name=name, dictionary=dictionary, text_codes=text_codes
+            )
 
     def content_hash(self) -> str:
         """A hash of the bytes (DVC's md5s when known: no need to read the data again)."""
@@ -118,13 +125,16 @@ def read_batches(
     *,
     name: str = "",
     dictionary: bool = False,
+    text_codes: bool = False,
 ) -> Iterator[pa.RecordBatch]:
+    """`dictionary`: Parquet text columns stay dictionary-encoded (marked: `dictionary_read`);
+    `text_codes`: the text columns of CSV too, converted straight to dictionary codes."""
     name = (name or path.name).lower()
     try:
         if name.endswith((".parquet", ".pq")):
-            yield from _parquet(path, chunk_rows, columns, dictionary)
+            yield from _parquet(path, chunk_rows, columns, dictionary or text_codes)
         else:
-            yield from _csv(path, chunk_rows, columns, gzip=name.endswith(".gz"))
+            yield from _csv(path, chunk_rows, columns, gzip=name.endswith(".gz"), codes=text_codes)
     except MlciError:
         raise
     except Exception as exc:  # pyarrow's errors name the problem; say which file it was
@@ -239,7 +249,9 @@ def prefetched(batches: Iterable[pa.RecordBatch]) -> Generator[pa.RecordBatch, N
                 worker.join(0.05)
 
 
-def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> Iterator[pa.RecordBatch]:
+def _csv(
+    path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool, codes: bool = False
+) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -260,7 +272,9 @@ def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> 
     probe.close()
     # ~100 bytes a row is a fair guess for the block size that gives `chunk_rows` rows
     block = max(1 << 16, min(chunk_rows * 100, 1 << 28))
-    ahead = prefetched(_csv_blocks(source, block, names, types, columns))  # the next block parsed meanwhile
+    ahead = prefetched(
+        _csv_blocks(source, block, names, types, columns, codes)
+    )  # the next block parsed meanwhile
     try:
         for batch in ahead:
             if batch.num_rows:
@@ -275,16 +289,22 @@ def _csv_blocks(
     header: list[str],
     types: dict[str, pa.DataType],
     columns: list[str] | None,
+    codes: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """The CSV in blocks of whole lines, each parsed on its own by `pyarrow.csv.read_csv`.
 
     The same blocks and types as pyarrow's streaming reader (`open_csv`; a block ends at its last
     newline, the first block fixes the types), at ~2/3 of its CPU time: the one-shot parser is
-    faster, and one block at a time keeps memory bounded."""
+    faster, and one block at a time keeps memory bounded. With `codes`, text columns come as
+    dictionary codes (marked as `dictionary_read`), converted so by the parser itself."""
+    import json
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     names: list[str] | None = None
+    texts: list[str] = []
+    marker: dict[bytes, bytes] = {}
     rest = b""
     with source() as stream:
         while True:
@@ -308,10 +328,30 @@ def _csv_blocks(
             if names is None:  # the first block has the header; its types hold from now on
                 names = header
                 table = _widened(table)
-                types = {**{f.name: f.type for f in table.schema}, **types}
+                types = {**types, **{f.name: f.type for f in table.schema}}
+                if codes:  # text as dictionary codes from the next block on (this one encoded once)
+                    table, texts = _text_codes(table)
+                    types.update({n: table.schema.field(n).type for n in texts})
+                    marker = {DICTIONARY_READ: json.dumps(texts).encode()}
+            if codes and texts:
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}), **marker})
             yield from table.to_batches()
             if not more:
                 return
+
+
+def _text_codes(table: pa.Table) -> tuple[pa.Table, list[str]]:
+    """`table` with its text columns dictionary-encoded, and their names."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts: list[str] = []
+    for i, f in enumerate(table.schema):
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            encoded = pc.dictionary_encode(table.column(i))
+            table = table.set_column(i, pa.field(f.name, encoded.type), encoded)
+            texts.append(f.name)
+    return table, texts
 
 
 def _widened(table: pa.Table) -> pa.Table:
