@@ -127,25 +127,6 @@ def valid(array: pa.Array) -> np.ndarray:
     return np.asarray(bits[array.offset : array.offset + n] == 1)
 
 
-def present(array: pa.Array) -> np.ndarray:
-    """True where a value is there: not null, and not NaN (pandas counted NaN as missing)."""
-    import numpy as np
-    import pyarrow as pa
-
-    if pa.types.is_floating(array.type):
-        return np.asarray(~np.isnan(numbers(array)))
-    return valid(array)
-
-
-def missing_count(array: pa.Array) -> int:
-    import numpy as np
-    import pyarrow as pa
-
-    if pa.types.is_floating(array.type):
-        return int(np.count_nonzero(np.isnan(numbers(array))))
-    return int(array.null_count)
-
-
 def text(value: Any) -> str:
     """A value as the text a contract's `allowed` list holds: 1.0 read from a CSV int column is "1"."""
     if isinstance(value, bool):

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from mlci.config import ColumnContract, DatasetContract
-from mlci.data.stats import KINDS_NUMERIC, DataStats, as_text, contains
-from mlci.drift.kinds import type_kind
+from mlci.data.stats import KINDS_NUMERIC, DataStats, contains
 
 
 @dataclass
@@ -111,37 +110,13 @@ class ContractChecker:
 
     def _check_column(self, name: str, rule: ColumnContract, series: Any, first_row: int, where: str) -> None:
         """The rules on a pandas column (parsing text as numbers or dates, uncommon column types)."""
-        import pandas as pd
+        from mlci.data.pandas_rules import findings, show_value
 
         def value_at(pos: int) -> str:
             return show_value(series.iloc[pos])
 
-        present = series.notna()
-        if not rule.nullable:
-            self._add(name, "nullable", "missing values", value_at, (~present).to_numpy(), first_row, where)
-        numbers = None
-        if rule.type in ("int", "float", "number") or rule.min is not None or rule.max is not None:
-            numbers = (
-                series
-                if pd.api.types.is_numeric_dtype(series.dtype)
-                else pd.to_numeric(series, errors="coerce")
-            )
-            if pd.api.types.is_bool_dtype(numbers.dtype):
-                numbers = numbers.astype("int64")
-        bad_type = _bad_type(rule.type, series, numbers, present)
-        if bad_type is not None:
-            message = f"values that are not {rule.type}"
-            self._add(name, "type", message, value_at, bad_type.to_numpy(dtype=bool), first_row, where)
-        if numbers is not None and rule.min is not None:
-            below = (numbers < rule.min).to_numpy(dtype=bool)
-            self._add(name, "min", f"values below min {rule.min:g}", value_at, below, first_row, where)
-        if numbers is not None and rule.max is not None:
-            above = (numbers > rule.max).to_numpy(dtype=bool)
-            self._add(name, "max", f"values above max {rule.max:g}", value_at, above, first_row, where)
-        if rule.allowed:
-            text = as_text(series)
-            outside = (present & ~text.isin(list(rule.allowed))).to_numpy(dtype=bool)
-            self._add(name, "allowed", "values not in the allowed list", value_at, outside, first_row, where)
+        for key, message, mask in findings(rule, series):
+            self._add(name, key, message, value_at, mask, first_row, where)
 
     def _check_unique(self, keys: list[Any], first_row: int, where: str) -> None:
         import numpy as np
@@ -251,39 +226,6 @@ def _outside(array: Any, allowed: tuple[str, ...]) -> Any:
             return np.zeros(len(array), dtype=bool)
         inside = pc.invert(pc.is_in(array, value_set=arrowcols.take(distinct, np.array(bad))))
     return ~arrowcols.bools(inside)
-
-
-def show_value(value: Any) -> str:
-    """A cell as a reader wants it in an example: missing, a plain number, or quoted text."""
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
-        return "(missing)"
-    if isinstance(value, str):
-        return repr(value)
-    if hasattr(value, "item"):  # numpy scalars print as np.float64(...)
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _bad_type(kind: str, series: Any, numbers: Any, present: Any) -> Any:
-    import pandas as pd
-
-    if kind in ("float", "number"):
-        return present & numbers.isna()
-    if kind == "int":
-        return present & (numbers.isna() | (numbers % 1 != 0))
-    if kind == "bool":
-        if type_kind(series.dtype) == "bool":
-            return None
-        return present & ~as_text(series).str.lower().isin(["true", "false", "0", "1"])
-    if kind == "datetime":
-        if type_kind(series.dtype) == "datetime":
-            return None
-        return present & pd.to_datetime(series, errors="coerce", format="mixed").isna()
-    return None  # str, category, any: every value reads as text
 
 
 def dataset_violations(contract: DatasetContract, stats: DataStats) -> list[Violation]:
