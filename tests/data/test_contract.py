@@ -1,10 +1,11 @@
-"""Contract rules on real pandas chunks, as the scan hands them over (no repository needed)."""
+"""Contract rules on real Arrow record batches, as the scan hands them over (no repository needed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from mlci.config import ColumnContract, DatasetContract
 from mlci.data.contract import ContractChecker, contracts_yaml, infer_contract
@@ -16,8 +17,9 @@ def check(contract: DatasetContract, *chunks: pd.DataFrame) -> dict[tuple[str, s
     stats = StatsBuilder()
     first = 1
     for chunk in chunks:
-        stats.update(chunk)
-        checker.update(chunk, first)
+        batch = pa.RecordBatch.from_pandas(chunk, preserve_index=False)
+        stats.update(batch)
+        checker.update(batch, first)
         first += len(chunk)
     found = checker.finish(stats.finish()[0])
     return {(v.column, v.rule): (v.count, v.examples) for v in found}
@@ -83,6 +85,6 @@ def test_inferred_contract_holds_for_its_own_data() -> None:
 
 def _stats(frame: pd.DataFrame) -> tuple[DataStats, Any]:
     builder = StatsBuilder()
-    builder.update(frame)
+    builder.update(pa.RecordBatch.from_pandas(frame, preserve_index=False))
     stats, hashes = builder.finish()
     return stats, hashes

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlci.errors import MlciError
-from mlci.repo.tables import open_data
+from mlci.repo.tables import dictionary_read, open_data
+from mlci.repo.tables import plain as plain_batch
 from tests.testing.fixtures import ExampleRepo
 
 
@@ -29,6 +30,57 @@ def test_csv_in_chunks_survives_a_float_after_many_integers(tmp_path: Path) -> N
     assert rows(batches) == n
     assert pa.types.is_floating(batches[-1].schema.field("x").type)
     assert batches[-1].column("x").to_pylist()[-1] == 1.5
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+@pytest.mark.parametrize("last_newline", [True, False])
+def test_csv_blocks_keep_every_row_and_the_types_of_the_first_block(
+    tmp_path: Path, ending: str, last_newline: bool
+) -> None:
+    n = 20_000  # ~400 kB: blocks of 64 kB, each ending inside a line of the file
+    lines = ['id,x,note,"a, b"']
+    for i in range(n):
+        note = "" if i < 5_000 else f"n{i % 7}"  # empty in the first rows: a text column all the same
+        lines.append(f"{i},{i % 100 / 4},{note},{i % 3}")
+    body = ending.join(lines) + (ending if last_newline else "")
+    (tmp_path / "data.csv").write_text(body, newline="")
+    with open_data(tmp_path, "data.csv", cwd=tmp_path) as data:
+        batches = list(data.batches(chunk_rows=100))  # the smallest block: 64 kB
+    assert len(batches) > 4
+    table = pa.Table.from_batches(batches)
+    assert table.schema.names == ["id", "x", "note", "a, b"]
+    assert table.column("id").to_pylist() == [float(i) for i in range(n)]  # no row lost or doubled
+    assert table.column("x").to_pylist()[-1] == (n - 1) % 100 / 4
+    assert table.column("note").null_count == 5_000
+    assert table.column("note").to_pylist()[-1] == f"n{(n - 1) % 7}"
+    assert pa.types.is_floating(table.schema.field("a, b").type)  # integers read as float64
+    assert pa.types.is_string(table.schema.field("note").type)  # empty at first: text
+
+
+def test_csv_text_as_dictionary_codes_reads_the_same_values(tmp_path: Path) -> None:
+    lines = ["id,note,band"] + [
+        f"{i},{'' if i < 5_000 else f'n{i % 7}'},{'abc'[i % 3]}" for i in range(20_000)
+    ]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    with open_data(tmp_path, "data.csv", cwd=tmp_path) as data:
+        plain = list(data.batches(chunk_rows=100))
+        coded = list(data.batches(chunk_rows=100, text_codes=True))
+    assert len(coded) == len(plain) > 2
+    for p, c in zip(plain, coded, strict=True):
+        assert dictionary_read(c) == {"note", "band"} and not dictionary_read(p)
+        assert pa.types.is_dictionary(c.schema.field("band").type)
+        assert plain_batch(c).to_pydict() == p.to_pydict()
+
+
+def test_a_csv_with_only_a_header_has_no_rows_and_a_line_longer_than_a_block_is_read(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_text("a,b\n")
+    with open_data(tmp_path, "empty.csv", cwd=tmp_path) as data:
+        assert rows(data.batches()) == 0
+    long_text = "y" * 200_000  # longer than the 64 kB blocks
+    (tmp_path / "long.csv").write_text(f"a,b\n1,x\n2,{long_text}\n3,z\n")
+    with open_data(tmp_path, "long.csv", cwd=tmp_path) as data:
+        table = pa.Table.from_batches(list(data.batches(chunk_rows=100)))
+    assert table.column("b").to_pylist() == ["x", long_text, "z"]
 
 
 def test_globs_and_folders_of_parquet_and_csv(tmp_path: Path) -> None:

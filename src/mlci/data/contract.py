@@ -8,12 +8,12 @@ finished `DataStats`, so a contract never needs the whole table in memory.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from mlci.config import ColumnContract, DatasetContract
-from mlci.data.stats import KINDS_NUMERIC, DataStats, as_text, contains
-from mlci.drift.kinds import type_kind
+from mlci.data.stats import KINDS_NUMERIC, DataStats, contains
 
 
 @dataclass
@@ -35,88 +35,145 @@ class Violation:
 
 
 class ContractChecker:
-    """Counts the rows of each chunk that break a contract; `finish` adds the dataset rules."""
+    """Counts the rows of each chunk that break a contract; `finish` adds the dataset rules.
+
+    Chunks are Arrow record batches. Columns of the common types are checked on their Arrow
+    buffers (`mlci.data.arrowcols`); a rule that needs parsing (a number rule on a text column, a
+    date or boolean type) or an uncommon column type goes through pandas, that column only."""
 
     def __init__(self, contract: DatasetContract, max_examples: int = 3) -> None:
         self.contract = contract
         self.max_examples = max_examples
         self._found: dict[tuple[str, str], Violation] = {}
-        self._seen_keys: Any = None  # sorted uint64 hashes of the unique key so far
+        self._seen_keys: Any = None  # sorted distinct uint64 hashes of the unique key so far
 
-    def update(self, chunk: Any, first_row: int, where: str = "") -> None:
-        """Check one chunk; `first_row` is the 1-based data row number of its first row."""
+    def update(self, batch: Any, first_row: int, where: str = "") -> None:
+        """Check one batch; `first_row` is the 1-based data row number of its first row."""
+        from mlci.data import arrowcols
+
+        names = batch.schema.names
+        text = arrowcols.text_read(batch)
         for name, rule in self.contract.columns.items():
-            if name in chunk.columns:
-                self._check_column(name, rule, chunk[name], first_row, where)
-        if self.contract.unique and all(key in chunk.columns for key in self.contract.unique):
-            self._check_unique(chunk, first_row, where)
+            if name in names:
+                array = batch.column(names.index(name))
+                if _on_arrow(rule, array, name in text):
+                    self._check_array(name, rule, array, first_row, where)
+                else:
+                    plain = array.dictionary_decode() if name in text else array
+                    self._check_column(name, rule, plain.to_pandas(), first_row, where)
+        if self.contract.unique and all(key in names for key in self.contract.unique):
+            self._check_unique([batch.column(names.index(k)) for k in self.contract.unique], first_row, where)
+
+    def _check_array(self, name: str, rule: ColumnContract, array: Any, first_row: int, where: str) -> None:
+        import numpy as np
+
+        from mlci.data import arrowcols
+
+        def value_at(pos: int) -> str:
+            return arrowcols.show(array[pos].as_py())
+
+        # numbers, and booleans as 0/1; text (plain or dictionary-encoded) has no numbers
+        values = arrowcols.numbers(array) if arrowcols.is_number(array) or arrowcols.is_bool(array) else None
+        # a mask is built only for a rule this chunk breaks: most chunks break none
+        missing = np.isnan(values) if values is not None else None
+        gaps = int(np.count_nonzero(missing)) if missing is not None else array.null_count
+        present = (~missing if missing is not None else arrowcols.valid(array)) if gaps else None
+        if not rule.nullable and present is not None:
+            self._add(name, "nullable", "missing values", value_at, ~present, first_row, where)
+        if values is None:
+            if rule.allowed:
+                outside = _outside(array, rule.allowed)
+                outside = outside & present if present is not None else outside
+                self._add(
+                    name, "allowed", "values not in the allowed list", value_at, outside, first_row, where
+                )
+            return
+        seen = values[present] if present is not None else values
+        low, high = (float(seen.min()), float(seen.max())) if len(seen) else (0.0, 0.0)
+        if rule.type == "int" and arrowcols.plain_kind(array) == "float" and len(seen):
+            whole = bool(np.isfinite(low) and np.isfinite(high) and (np.floor(seen) == seen).all())
+            if not whole:
+                with np.errstate(invalid="ignore"):
+                    bad = ~np.isfinite(values) | (np.floor(values) != values)
+                bad = bad & present if present is not None else bad
+                self._add(name, "type", f"values that are not {rule.type}", value_at, bad, first_row, where)
+        if rule.min is not None and len(seen) and low < rule.min:
+            below = values < rule.min
+            self._add(name, "min", f"values below min {rule.min:g}", value_at, below, first_row, where)
+        if rule.max is not None and len(seen) and high > rule.max:
+            above = values > rule.max
+            self._add(name, "max", f"values above max {rule.max:g}", value_at, above, first_row, where)
+        if rule.allowed:
+            outside = _outside(array, rule.allowed)
+            outside = outside & present if present is not None else outside
+            self._add(name, "allowed", "values not in the allowed list", value_at, outside, first_row, where)
 
     def _check_column(self, name: str, rule: ColumnContract, series: Any, first_row: int, where: str) -> None:
-        import pandas as pd
+        """The rules on a pandas column (parsing text as numbers or dates, uncommon column types)."""
+        from mlci.data.pandas_rules import findings, show_value
 
-        present = series.notna()
-        if not rule.nullable:
-            self._add(name, "nullable", "missing values", series, ~present, first_row, where)
-        numbers = None
-        if rule.type in ("int", "float", "number") or rule.min is not None or rule.max is not None:
-            numbers = (
-                series
-                if pd.api.types.is_numeric_dtype(series.dtype)
-                else pd.to_numeric(series, errors="coerce")
-            )
-            if pd.api.types.is_bool_dtype(numbers.dtype):
-                numbers = numbers.astype("int64")
-        bad_type = _bad_type(rule.type, series, numbers, present)
-        if bad_type is not None:
-            self._add(name, "type", f"values that are not {rule.type}", series, bad_type, first_row, where)
-        if numbers is not None and rule.min is not None:
-            self._add(
-                name, "min", f"values below min {rule.min:g}", series, numbers < rule.min, first_row, where
-            )
-        if numbers is not None and rule.max is not None:
-            self._add(
-                name, "max", f"values above max {rule.max:g}", series, numbers > rule.max, first_row, where
-            )
-        if rule.allowed:
-            text = as_text(series)
-            outside = present & ~text.isin(list(rule.allowed))
-            self._add(name, "allowed", "values not in the allowed list", series, outside, first_row, where)
+        def value_at(pos: int) -> str:
+            return show_value(series.iloc[pos])
 
-    def _check_unique(self, chunk: Any, first_row: int, where: str) -> None:
+        for key, message, mask in findings(rule, series):
+            self._add(name, key, message, value_at, mask, first_row, where)
+
+    def _check_unique(self, keys: list[Any], first_row: int, where: str) -> None:
         import numpy as np
-        import pandas as pd
 
-        keys = list(self.contract.unique)
-        hashes = pd.util.hash_pandas_object(chunk[keys], index=False).to_numpy()
-        repeated = pd.Series(hashes).duplicated().to_numpy()
-        if self._seen_keys is not None:
-            repeated = repeated | contains(self._seen_keys, hashes)
-        mask = pd.Series(repeated, index=chunk.index)
-        shown = chunk[keys].astype(str).agg(", ".join, axis=1) if repeated.any() else chunk[keys[0]]
-        label = ", ".join(keys)
-        self._add(label, "unique", "duplicated key values", shown, mask, first_row, where)
-        chunk_sorted = np.sort(hashes)
+        from mlci.data import arrowcols
+
+        hashes = arrowcols.row_hashes(keys)
+        ordered = np.sort(hashes)
+        first = np.ones(len(ordered), dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
+        repeated = np.zeros(len(hashes), dtype=bool)
+        if not first.all():  # all but the first row of each key in this chunk
+            order = np.argsort(hashes, kind="stable")
+            repeated[order[1:][hashes[order[1:]] == hashes[order[:-1]]]] = True
+        distinct = ordered[first]
         if self._seen_keys is None:
-            self._seen_keys = chunk_sorted
-        else:  # two sorted runs: the stable sort (timsort) merges them in linear time
-            self._seen_keys = np.sort(np.concatenate([self._seen_keys, chunk_sorted]), kind="stable")
+            self._seen_keys = distinct
+        else:  # two sorted runs of distinct keys: the stable sort (timsort) merges them in linear time
+            merged = np.sort(np.concatenate([self._seen_keys, distinct]), kind="stable")
+            again = merged[1:] == merged[:-1]  # a key of this chunk seen in an earlier one
+            if again.any():
+                repeated |= contains(merged[1:][again], hashes)
+                merged = merged[np.concatenate([[True], ~again])]
+            self._seen_keys = merged
+
+        def value_at(pos: int) -> str:
+            cells = [k[pos].as_py() for k in keys]
+            if len(cells) == 1:
+                return arrowcols.show(cells[0])
+            return repr(", ".join(arrowcols.cell_text(c) for c in cells))
+
+        label = ", ".join(self.contract.unique)
+        self._add(label, "unique", "duplicated key values", value_at, repeated, first_row, where)
 
     def _add(
-        self, column: str, rule: str, message: str, series: Any, mask: Any, first_row: int, where: str
+        self,
+        column: str,
+        rule: str,
+        message: str,
+        value_at: Callable[[int], str],
+        mask: Any,
+        first_row: int,
+        where: str,
     ) -> None:
-        count = int(mask.sum())
+        """Count the rows `mask` (numpy bool) marks; the first few become examples."""
+        import numpy as np
+
+        count = int(np.count_nonzero(mask))
         if not count:
             return
         found = self._found.setdefault((column, rule), Violation(column, rule, message))
         found.count += count
         room = self.max_examples - len(found.examples)
         if room > 0:
-            positions = mask.to_numpy().nonzero()[0][:room]
-            for pos in positions:
+            for pos in np.flatnonzero(mask)[:room]:
                 row = first_row + int(pos)
-                found.examples.append(
-                    f"{where + ' ' if where else ''}row {row}: {show_value(series.iloc[pos])}"
-                )
+                found.examples.append(f"{where + ' ' if where else ''}row {row}: {value_at(int(pos))}")
 
     def finish(self, stats: DataStats) -> list[Violation]:
         """All violations: the counted row rules, then the rules about the whole dataset."""
@@ -125,37 +182,50 @@ class ContractChecker:
         return found
 
 
-def show_value(value: Any) -> str:
-    """A cell as a reader wants it in an example: missing, a plain number, or quoted text."""
-    import pandas as pd
+def _on_arrow(rule: ColumnContract, array: Any, encoded_text: bool) -> bool:
+    """Whether `array` can be checked against `rule` on Arrow (else through pandas)."""
+    from mlci.data import arrowcols
 
-    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
-        return "(missing)"
-    if isinstance(value, str):
-        return repr(value)
-    if hasattr(value, "item"):  # numpy scalars print as np.float64(...)
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    if not (encoded_text or arrowcols.is_plain(array)):
+        return False
+    kind = "str" if encoded_text else arrowcols.plain_kind(array)
+    if kind == "str" and (
+        rule.type in ("int", "float", "number", "bool", "datetime")
+        or rule.min is not None
+        or rule.max is not None
+    ):
+        return False  # text to parse as numbers, booleans or dates
+    if rule.type == "datetime":
+        return False
+    return not (rule.type == "bool" and kind != "bool")
 
 
-def _bad_type(kind: str, series: Any, numbers: Any, present: Any) -> Any:
-    import pandas as pd
+def _outside(array: Any, allowed: tuple[str, ...]) -> Any:
+    """Where a value's text is not in `allowed` (missing values included: the caller masks them)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    if kind in ("float", "number"):
-        return present & numbers.isna()
-    if kind == "int":
-        return present & (numbers.isna() | (numbers % 1 != 0))
-    if kind == "bool":
-        if type_kind(series.dtype) == "bool":
-            return None
-        return present & ~as_text(series).str.lower().isin(["true", "false", "0", "1"])
-    if kind == "datetime":
-        if type_kind(series.dtype) == "datetime":
-            return None
-        return present & pd.to_datetime(series, errors="coerce", format="mixed").isna()
-    return None  # str, category, any: every value reads as text
+    from mlci.data import arrowcols
+
+    if pa.types.is_dictionary(array.type):  # text held as codes: each distinct value looked up once
+        known = arrowcols.bools(pc.is_in(array.dictionary, value_set=arrowcols.strings(allowed)))
+        if not len(known):
+            return np.zeros(len(array), dtype=bool)
+        return np.asarray(~known[arrowcols.codes(array).clip(0, len(known) - 1)])
+    if arrowcols.is_text(array):
+        inside = pc.is_in(array, value_set=arrowcols.strings(allowed))
+    else:  # numbers and booleans: the text of each distinct value decides
+        distinct = pc.unique(array)
+        bad = [
+            i
+            for i, v in enumerate(distinct.to_pylist())
+            if v is not None and v == v and arrowcols.text(v) not in allowed
+        ]
+        if not bad:
+            return np.zeros(len(array), dtype=bool)
+        inside = pc.invert(pc.is_in(array, value_set=arrowcols.take(distinct, np.array(bad))))
+    return ~arrowcols.bools(inside)
 
 
 def dataset_violations(contract: DatasetContract, stats: DataStats) -> list[Violation]:

@@ -15,15 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from mlci.config import Config, DatasetContract
+from mlci.data.arrowcols import encode_text
 from mlci.data.contract import ContractChecker, Violation
 from mlci.data.datasets import recorded_hash
 from mlci.data.stats import DataStats, StatsBuilder
 from mlci.drift.profile import Profile, ProfileBuilder, ProfileSettings, build_reference
+from mlci.drift.stats import preload
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
 from mlci.repo.tables import open_data, read_batches
 
-CACHE_VERSION = 1
+# 2: row hashes from Arrow buffers (mlci.data.arrowcols), no longer pandas' hash_pandas_object
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -58,9 +61,10 @@ def scan_base(root: Path, config: Config, path: str, rev: str) -> Snapshot | Non
         def batches() -> Iterator[Any]:
             nonlocal passes
             passes += 1
-            for batch in data.batches(config.monitor.chunk_rows):
+            for batch in data.batches(config.monitor.chunk_rows, text_codes=True):
+                batch = encode_text(batch)
                 if passes == 1:  # a second pass (bin counts of big data) must not count twice
-                    builder.update(batch.to_pandas())
+                    builder.update(batch)
                 yield batch
 
         profile = build_reference(batches, settings, {"path": path, "rev": rev, "hash": key})
@@ -82,19 +86,21 @@ def scan_head(
     builder = StatsBuilder()
     checker = ContractChecker(contract, config.data.max_examples) if contract else None
     profiler = ProfileBuilder(reference.settings, reference=reference) if reference else None
+    if reference is not None:
+        preload()  # drift's p-values follow this pass: their import overlaps the reading
     with open_data(root, path, rev, cwd=root) as data:
         several = len(data.files) > 1
         for i, file in enumerate(data.files):
             name = data.names[i] if i < len(data.names) else file.relative_to(root).as_posix()
             first = 1
-            for batch in read_batches(file, config.monitor.chunk_rows, name=name):
-                frame = batch.to_pandas()
-                builder.update(frame)
+            for batch in read_batches(file, config.monitor.chunk_rows, name=name, text_codes=True):
+                batch = encode_text(batch)  # text the reader did not hand over as codes
+                builder.update(batch)
                 if checker is not None:
-                    checker.update(frame, first, name if several else "")
+                    checker.update(batch, first, name if several else "")
                 if profiler is not None:
                     profiler.add(batch)
-                first += len(frame)
+                first += batch.num_rows
     stats, hashes = builder.finish()
     violations = checker.finish(stats) if checker else []
     return Snapshot(

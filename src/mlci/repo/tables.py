@@ -20,7 +20,7 @@ import glob
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,11 +58,18 @@ class Data:
             self._tmp = None
 
     def batches(
-        self, chunk_rows: int = 200_000, columns: list[str] | None = None, *, dictionary: bool = False
+        self,
+        chunk_rows: int = 200_000,
+        columns: list[str] | None = None,
+        *,
+        dictionary: bool = False,
+        text_codes: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         for i, path in enumerate(self.files):
             name = self.names[i] if i < len(self.names) else path.name
-            yield from read_batches(path, chunk_rows, columns, name=name, dictionary=dictionary)
+            yield from read_batches(
+                path, chunk_rows, columns, name=name, dictionary=dictionary, text_codes=text_codes
+            )
 
     def content_hash(self) -> str:
         """A hash of the bytes (DVC's md5s when known: no need to read the data again)."""
@@ -118,13 +125,16 @@ def read_batches(
     *,
     name: str = "",
     dictionary: bool = False,
+    text_codes: bool = False,
 ) -> Iterator[pa.RecordBatch]:
+    """`dictionary`: Parquet text columns stay dictionary-encoded (marked: `dictionary_read`);
+    `text_codes`: the text columns of CSV too, converted straight to dictionary codes."""
     name = (name or path.name).lower()
     try:
         if name.endswith((".parquet", ".pq")):
-            yield from _parquet(path, chunk_rows, columns, dictionary)
+            yield from _parquet(path, chunk_rows, columns, dictionary or text_codes)
         else:
-            yield from _csv(path, chunk_rows, columns, gzip=name.endswith(".gz"))
+            yield from _csv(path, chunk_rows, columns, gzip=name.endswith(".gz"), codes=text_codes)
     except MlciError:
         raise
     except Exception as exc:  # pyarrow's errors name the problem; say which file it was
@@ -239,15 +249,18 @@ def prefetched(batches: Iterable[pa.RecordBatch]) -> Generator[pa.RecordBatch, N
                 worker.join(0.05)
 
 
-def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> Iterator[pa.RecordBatch]:
+def _csv(
+    path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool, codes: bool = False
+) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     def source() -> Any:
         return pa.input_stream(str(path), compression="gzip" if gzip else None)
 
-    # The streaming reader fixes each column's type from the first block; a later "1.5" in a column
-    # that started as integers would fail, so integers are read as float64 (and empty columns as text).
+    # Each column's type is fixed by the first block, as pyarrow's streaming reader fixes it; a later
+    # "1.5" in a column that started as integers would fail, so integers are read as float64 (and
+    # columns empty so far as text), as the first 1 MB shows them and as the first block does.
     probe = pacsv.open_csv(source(), read_options=pacsv.ReadOptions(block_size=1 << 20))
     types: dict[str, pa.DataType] = {}
     for f in probe.schema:
@@ -255,25 +268,102 @@ def _csv(path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool) -> 
             types[f.name] = pa.float64()
         elif pa.types.is_null(f.type):
             types[f.name] = pa.string()
+    names = list(probe.schema.names)
     probe.close()
     # ~100 bytes a row is a fair guess for the block size that gives `chunk_rows` rows
     block = max(1 << 16, min(chunk_rows * 100, 1 << 28))
-    reader = pacsv.open_csv(
-        source(),
-        read_options=pacsv.ReadOptions(block_size=block),
-        # an empty cell is a missing value in text columns too (as pandas reads it), not the value ""
-        convert_options=pacsv.ConvertOptions(
-            column_types=types, include_columns=columns, strings_can_be_null=True
-        ),
-    )
-    ahead = prefetched(reader)  # the next block parsed while this one is checked
+    ahead = prefetched(
+        _csv_blocks(source, block, names, types, columns, codes)
+    )  # the next block parsed meanwhile
     try:
         for batch in ahead:
             if batch.num_rows:
                 yield batch
     finally:
-        ahead.close()  # the reading thread ends before the reader closes
-        reader.close()
+        ahead.close()  # the reading thread ends before the file closes
+
+
+def _csv_blocks(
+    source: Callable[[], Any],
+    block: int,
+    header: list[str],
+    types: dict[str, pa.DataType],
+    columns: list[str] | None,
+    codes: bool = False,
+) -> Iterator[pa.RecordBatch]:
+    """The CSV in blocks of whole lines, each parsed on its own by `pyarrow.csv.read_csv`.
+
+    The same blocks and types as pyarrow's streaming reader (`open_csv`; a block ends at its last
+    newline, the first block fixes the types), at ~2/3 of its CPU time: the one-shot parser is
+    faster, and one block at a time keeps memory bounded. With `codes`, text columns come as
+    dictionary codes (marked as `dictionary_read`), converted so by the parser itself."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names: list[str] | None = None
+    texts: list[str] = []
+    marker: dict[bytes, bytes] = {}
+    rest = b""
+    with source() as stream:
+        while True:
+            more = stream.read(block)
+            data = rest + more if rest else more
+            if more:
+                cut = data.rfind(b"\n") + 1
+                if not cut:  # a line longer than a block: read on
+                    rest = data
+                    continue
+                data, rest = data[:cut], data[cut:]
+            else:
+                rest = b""
+            if not data:
+                return
+            read = pacsv.ReadOptions(use_threads=False, block_size=len(data) + 1, column_names=names)
+            convert = pacsv.ConvertOptions(
+                column_types=types, include_columns=columns, strings_can_be_null=True
+            )
+            table = pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
+            if names is None:  # the first block has the header; its types hold from now on
+                names = header
+                table = _widened(table)
+                types = {**types, **{f.name: f.type for f in table.schema}}
+                if codes:  # text as dictionary codes from the next block on (this one encoded once)
+                    table, texts = _text_codes(table)
+                    types.update({n: table.schema.field(n).type for n in texts})
+                    marker = {DICTIONARY_READ: json.dumps(texts).encode()}
+            if codes and texts:
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}), **marker})
+            yield from table.to_batches()
+            if not more:
+                return
+
+
+def _text_codes(table: pa.Table) -> tuple[pa.Table, list[str]]:
+    """`table` with its text columns dictionary-encoded, and their names."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts: list[str] = []
+    for i, f in enumerate(table.schema):
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            encoded = pc.dictionary_encode(table.column(i))
+            table = table.set_column(i, pa.field(f.name, encoded.type), encoded)
+            texts.append(f.name)
+    return table, texts
+
+
+def _widened(table: pa.Table) -> pa.Table:
+    """The first block's types, made to hold for the blocks after it: integers as float64 (a later
+    1.5), a column empty so far as text (later values)."""
+    import pyarrow as pa
+
+    for i, f in enumerate(table.schema):
+        if pa.types.is_integer(f.type) or pa.types.is_null(f.type):
+            wider = pa.float64() if pa.types.is_integer(f.type) else pa.string()
+            table = table.set_column(i, pa.field(f.name, wider), table.column(i).cast(wider))
+    return table
 
 
 def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
