@@ -68,32 +68,64 @@ PROFILES: dict[str, dict[str, str]] = {
 
 KEY_SCRIPT = r"""
 set -euo pipefail
-# uv's cache is keyed on what decides its content: runner, Python, uv, the mlci requirement, the lock of
-# mlci's dependencies, the project's requirements and the DVC plugins. The lock ships inside mlci: read
-# from a folder (the action's checkout) or a wheel; a git URL pinned to a commit or an index requirement
-# pinned to a version names it already.
+# The installed environment is keyed on all that decides its content: runner, Python (its version and
+# where it lives: the environment links to it), uv, the mlci requirement, the lock of mlci's dependencies,
+# the project's requirements, the DVC plugins (named, or the URL schemes of the remotes mlci doctor finds
+# them from) and the profile. The lock ships inside mlci: read from a folder (the action's checkout) or a
+# wheel; a git URL pinned to a commit or an index requirement pinned to a version names it already.
 digest=$(
   {
     # a folder (the action's checkout) by its content: its path differs from run to run on some runners
     if [ -d "$MLCI_PACKAGE" ]; then package="folder"; else package="$MLCI_PACKAGE"; fi
     printf '%s\n' "$package" "$MLCI_DVC_PLUGINS" "$MLCI_UV_VERSION" "$MLCI_DATA_STACK"
+    python -c 'import sys; print(sys.base_prefix)'
     if [ -d "$MLCI_PACKAGE" ]; then
       cat "$MLCI_PACKAGE/pyproject.toml" "$MLCI_PACKAGE/constraints/runtime.txt" 2>/dev/null || true
     elif [ -f "$MLCI_PACKAGE" ] && [ "${MLCI_PACKAGE%.whl}" != "$MLCI_PACKAGE" ]; then
       python -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("mlci/constraints/runtime.txt"))' "$MLCI_PACKAGE" || true
     fi
     if [ -n "$MLCI_REQUIREMENTS" ] && [ -f "$MLCI_REQUIREMENTS" ]; then cat "$MLCI_REQUIREMENTS"; fi
+    if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
+      python -c '
+import pathlib, re, sys
+schemes = set()
+for name in ("config", "config.local"):
+    path = pathlib.Path(sys.argv[1], ".dvc", name)
+    text = path.read_text(errors="replace") if path.is_file() else ""
+    for url in re.findall(r"^[ \t]*url[ \t]*=[ \t]*(\S+)", text, re.M):
+        schemes.add(url.split("://")[0].lower() if "://" in url else "local")
+print("remote schemes:", *sorted(schemes))' "$MLCI_WORKING_DIRECTORY"
+    fi
   } | python -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:20])'
 )
 python=$(python -c 'import platform; print(platform.python_implementation() + platform.python_version())')
-echo "key=mlci-uv-$RUNNER_OS-$RUNNER_ARCH-$python-$digest" >> "$GITHUB_OUTPUT"
+echo "key=mlci-env-$RUNNER_OS-$RUNNER_ARCH-$python-$digest" >> "$GITHUB_OUTPUT"
 """
 
 INSTALL_SCRIPT = r"""
 set -euo pipefail
 started=$(python -c 'import time; print(time.time())')
-# restored and saved by the cache steps around this one; a path that stays the same from job to job
-# (actions/cache keys on it, and runner.temp moves on some runners)
+# The environment mlci runs in, restored and saved by the cache steps around this one: a path that stays
+# the same from job to job (its scripts name it; runner.temp moves on some runners), one per key (jobs of
+# other profiles may share this machine's HOME). Every later step runs in it: its bin first on PATH.
+env="$HOME/.cache/mlci-env/${MLCI_ENV_KEY:?set by the key step}"
+echo "$env/bin" >> "$GITHUB_PATH"
+echo "VIRTUAL_ENV=$env" >> "$GITHUB_ENV"
+base=$(python -c 'import sys; print(sys.base_prefix)')
+if [ "$MLCI_ENV_CACHE_HIT" = "true" ]; then
+  # it runs here: the same interpreter below it, and mlci's own script starts
+  if found=$("$env/bin/python" -c 'import sys; print(sys.base_prefix)' 2>&1) && [ "$found" = "$base" ] &&
+    found=$("$env/bin/mlci" --version 2>&1); then
+    export PATH="$env/bin:$PATH" VIRTUAL_ENV="$env"
+    echo "save=false" >> "$GITHUB_OUTPUT"
+    seconds=$(python -c "import time; print(f'{time.time() - $started:.1f}')")
+    echo "mlci install: $found <- the environment restored, nothing installed, in $seconds s"
+    exit 0
+  fi
+  echo "::warning title=mlci::the restored environment does not run here ($(printf '%s' "$found" | tail -n 1)): installing it again"
+  rm -rf "$env"
+fi
+# uv and its downloads: for this job only (the environment is what is cached)
 home="$HOME/.cache/mlci-uv"
 export UV_CACHE_DIR="$home/cache" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
 # with mlci: the project's requirements and a dvc-NAME per DVC plugin
@@ -128,11 +160,20 @@ else
   tool="pip"
   echo "tool=pip" >> "$GITHUB_OUTPUT"
 fi
+rm -rf "$env"
+if [ "$tool" = "pip" ]; then
+  python -m venv "$env"
+else
+  # --seed: pip in it, so that `pip install` in a later step lands in this environment; --relocatable:
+  # its scripts find their Python wherever HOME puts the restored environment
+  "$uv" venv --quiet --seed --relocatable --python "$(python -c 'import sys; print(sys.executable)')" "$env"
+fi
+export PATH="$env/bin:$PATH" VIRTUAL_ENV="$env"
 install() {
   if [ "$tool" = "pip" ]; then
     python -m pip install --disable-pip-version-check --quiet "$@"
   else
-    "$uv" pip install --quiet --python "$(python -c 'import sys; print(sys.executable)')" "$@"
+    "$uv" pip install --quiet --python "$env/bin/python" "$@"
   fi
 }
 # 1. mlci alone: the lock of its dependencies ships inside it, whatever form mlci-package takes
@@ -189,16 +230,19 @@ if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
     what+=" + ${found[*]} (found by mlci doctor)"
   fi
 fi
-if [ "$MLCI_UV_CACHE_HIT" = "true" ]; then
-  cache="uv cache restored"
-else
-  cache="uv cache cold"
-  # what the save step keeps: uv itself and the wheels built from source (mlci from a git URL), not the
-  # index's wheels: downloading them again is faster than restoring them (docs/benchmarks.md)
-  if [ "$tool" != "pip" ]; then "$uv" cache prune --ci --quiet; fi
-fi
+# the bytecode of what mlci's commands import, written once here so that it is saved with the environment
+# (uv writes none; a job's imports take about twice as long without it)
+modules="mlci.cli.app dvc.repo dvc.api gto.api"
+if [ "$MLCI_DATA_STACK" != "false" ]; then modules+=" pyarrow.parquet pandas sklearn scipy.stats"; fi
+python -c 'import importlib, sys
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass  # not installed in this profile: the command that needs it says so' $modules
+echo "save=true" >> "$GITHUB_OUTPUT"
 seconds=$(python -c "import time; print(f'{time.time() - $started:.1f}')")
-echo "mlci install: $(mlci --version) <- $what, with $tool ($cache) in $seconds s"
+echo "mlci install: $(mlci --version) <- $what, with $tool (environment cold) in $seconds s"
 """
 
 
@@ -217,36 +261,44 @@ def render(profile_name: str, indent: int) -> str:
     profile = PROFILES[profile_name]
     shell = "  shell: bash\n" if profile_name == "action" else ""
     key_env = _env(profile, {})
-    install_env = _env(profile, {"MLCI_UV_CACHE_HIT": "${{ steps.mlci-uv-cache.outputs.cache-hit }}"})
+    install_env = _env(
+        profile,
+        {
+            "MLCI_ENV_KEY": "${{ steps.mlci-env-key.outputs.key }}",
+            "MLCI_ENV_CACHE_HIT": "${{ steps.mlci-env-cache.outputs.cache-hit }}",
+        },
+    )
     steps = (
         BEGIN.format(profile=profile_name)
         + "\n"
-        + '- name: "Install mlci: the key of uv\'s cache"\n'
-        + "  id: mlci-uv-key\n"
+        + '- name: "Install mlci: the key of its environment"\n'
+        + "  id: mlci-env-key\n"
         + shell
         + "  env:\n"
         + _block(key_env, 2)
         + "  run: |\n"
         + _block(KEY_SCRIPT, 4)
-        + '- name: "Install mlci: restore uv\'s cache"\n'
-        + "  id: mlci-uv-cache\n"
+        + '- name: "Install mlci: restore its environment"\n'
+        + "  id: mlci-env-cache\n"
         + f"  uses: {CACHE.format(which='restore')}\n"
         + "  with:\n"
-        + "    path: ~/.cache/mlci-uv\n"
-        + "    key: ${{ steps.mlci-uv-key.outputs.key }}\n"
+        + "    path: ~/.cache/mlci-env/${{ steps.mlci-env-key.outputs.key }}\n"
+        + "    key: ${{ steps.mlci-env-key.outputs.key }}\n"
         + "- name: Install mlci, the project's requirements and DVC plugins (uv, one resolution)\n"
         + "  id: mlci-install\n"
         + shell
         + "  env:\n"
         + _block(install_env, 2)
-        + "  run: |\n"
+        # GITHUB_PATH and GITHUB_ENV get the environment's fixed path (HOME and the key step's hash), never
+        # text from the event: later steps must find mlci, dvc and the project's packages in it
+        + "  run: | # zizmor: ignore[github-env] a fixed path under HOME, nothing from the event\n"
         + _block(INSTALL_SCRIPT, 4)
-        + '- name: "Install mlci: save uv\'s cache (only when it was not restored)"\n'
-        + "  if: steps.mlci-uv-cache.outputs.cache-hit != 'true' && steps.mlci-install.outputs.tool == 'uv'\n"
+        + '- name: "Install mlci: save its environment (only when it was installed here)"\n'
+        + "  if: steps.mlci-env-cache.outputs.cache-hit != 'true' && steps.mlci-install.outputs.save == 'true'\n"
         + f"  uses: {CACHE.format(which='save')}\n"
         + "  with:\n"
-        + "    path: ~/.cache/mlci-uv\n"
-        + "    key: ${{ steps.mlci-uv-key.outputs.key }}\n"
+        + "    path: ~/.cache/mlci-env/${{ steps.mlci-env-key.outputs.key }}\n"
+        + "    key: ${{ steps.mlci-env-key.outputs.key }}\n"
         + END
         + "\n"
     )
@@ -260,7 +312,9 @@ def render(profile_name: str, indent: int) -> str:
 #   gcp      the step before it that writes GCP_CREDENTIALS_JSON to a file (mode 600) under runner.temp
 #            and points GOOGLE_APPLICATION_CREDENTIALS at it for the job
 #   gcp-rm   the step after it that removes that file, whatever happened
-SECRETS_BEGIN = "# mlci-secrets: {kind} (generated by .ci/install_steps.py: edit the template there, then run it)"
+SECRETS_BEGIN = (
+    "# mlci-secrets: {kind} (generated by .ci/install_steps.py: edit the template there, then run it)"
+)
 SECRETS_END = "# mlci-secrets: end"
 _SECRETS_MARKERS = re.compile(
     r"^( *)# mlci-secrets: (\S+) \(generated[^\n]*\n(.*?)^\1# mlci-secrets: end\n", re.M | re.S

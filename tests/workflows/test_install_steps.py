@@ -55,7 +55,7 @@ def test_every_job_that_runs_mlci_installs_it_with_the_one_step_and_no_other() -
             continue
         ids = [step.get("id") for step in steps]
         assert ids.count("mlci-install") == 1, f"{file} {job}"
-        assert ids.index("mlci-uv-key") < ids.index("mlci-uv-cache") < ids.index("mlci-install"), (
+        assert ids.index("mlci-env-key") < ids.index("mlci-env-cache") < ids.index("mlci-install"), (
             f"{file} {job}"
         )
         assert "pip install" not in runs.replace(STEPS.INSTALL_SCRIPT.strip(), ""), f"{file} {job}"
@@ -66,18 +66,19 @@ def test_the_scripts_are_identical_everywhere() -> None:
         str(step["run"])
         for _, _, steps in _jobs()
         for step in steps
-        if step.get("id") in ("mlci-install", "mlci-uv-key")
+        if step.get("id") in ("mlci-install", "mlci-env-key")
     }
     assert scripts == {STEPS.INSTALL_SCRIPT.lstrip("\n"), STEPS.KEY_SCRIPT.lstrip("\n")}
 
 
-def test_the_cache_is_saved_only_on_a_miss_and_only_after_uv_installed() -> None:
+def test_the_environment_is_saved_only_on_a_miss_and_only_when_installed_here() -> None:
     for file, job, steps in _jobs():
         saves = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache/save@")]
         for save in saves:
-            assert "cache-hit != 'true'" in save["if"] and "outputs.tool == 'uv'" in save["if"], (
+            assert "cache-hit != 'true'" in save["if"] and "outputs.save == 'true'" in save["if"], (
                 f"{file} {job}"
             )
+            assert save["with"]["path"] == "~/.cache/mlci-env/${{ steps.mlci-env-key.outputs.key }}"
 
 
 def test_workflows_whose_jobs_install_plugins_take_dvc_plugins() -> None:
@@ -92,6 +93,7 @@ def test_workflows_whose_jobs_install_plugins_take_dvc_plugins() -> None:
 # The script itself, run by bash with stand-ins for uv, pip and mlci that record what they were asked.
 
 _PYTHON = """#!/usr/bin/env bash
+if [ "$1 $2" = "-m venv" ]; then echo "venv $*" >> "$CALLS"; exit 0; fi
 if [ "$1 $2" = "-m pip" ]; then
   echo "pip $*" >> "$CALLS"
   if [ "$FAIL_PIP_UV" = "1" ] && [[ "$*" == *"--target"* ]]; then echo "no matching distribution" >&2; exit 1; fi
@@ -118,6 +120,9 @@ exit 0
 """
 
 
+KEY = "mlci-env-Linux-X64-CPython3.11.7-0123456789abcdef0123"
+
+
 def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
@@ -134,6 +139,8 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(tmp_path / "home"),
         "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_PATH": str(tmp_path / "path"),
+        "GITHUB_ENV": str(tmp_path / "env"),
         "CALLS": str(calls),
         "UV_STAND_IN": str(bin_dir / "uv-stand-in"),
         "MLCI_PACKAGE": "git+https://github.com/o/mlci@abc",
@@ -143,7 +150,8 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
         "MLCI_FIND_PLUGINS": "true",
         "MLCI_DATA_STACK": "true",
         "MLCI_UV_VERSION": STEPS.UV_VERSION,
-        "MLCI_UV_CACHE_HIT": "",
+        "MLCI_ENV_KEY": KEY,
+        "MLCI_ENV_CACHE_HIT": "",
         "PYTHONPATH": str(ROOT / "src"),  # mlci from this checkout: its lock beside the package
     }
     done = subprocess.run(
@@ -162,6 +170,7 @@ def _key(tmp_path: Path, package: str, **env: str) -> str:
     output.write_text("")
     base = {
         "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
         "GITHUB_OUTPUT": str(output),
         "RUNNER_OS": "Linux",
         "RUNNER_ARCH": "X64",
@@ -169,6 +178,8 @@ def _key(tmp_path: Path, package: str, **env: str) -> str:
         "MLCI_DVC_PLUGINS": "",
         "MLCI_REQUIREMENTS": "",
         "MLCI_DATA_STACK": "true",
+        "MLCI_FIND_PLUGINS": "true",
+        "MLCI_WORKING_DIRECTORY": ".",
         "MLCI_UV_VERSION": STEPS.UV_VERSION,
     }
     subprocess.run(["bash", "-c", STEPS.KEY_SCRIPT], env={**base, **env}, cwd=tmp_path, check=True)
@@ -185,7 +196,7 @@ def test_the_cache_key_follows_the_lock_inside_a_wheel_and_the_profile(tmp_path:
             archive.writestr("mlci/constraints/runtime.txt", pin + "\n")
         keys.append(_key(tmp_path, str(wheel)))
     keys.append(_key(tmp_path, str(wheel), MLCI_DATA_STACK="false"))
-    assert keys[0].startswith("mlci-uv-Linux-X64-CPython") and len(set(keys)) == 3
+    assert keys[0].startswith("mlci-env-Linux-X64-CPython") and len(set(keys)) == 3
     checkout = tmp_path / "checkout" / "constraints"  # the action: its checkout's lock
     checkout.mkdir(parents=True)
     (checkout / "runtime.txt").write_text("tabulate==0.10.0\n")
@@ -196,6 +207,26 @@ def test_the_cache_key_follows_the_lock_inside_a_wheel_and_the_profile(tmp_path:
     moved = tmp_path / "moved"
     shutil.copytree(checkout.parent, moved)
     assert _key(tmp_path, str(moved)) == _key(tmp_path, str(checkout.parent))
+
+
+def test_the_key_follows_the_schemes_of_the_remotes_plugins_are_found_for_not_their_paths(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project" / ".dvc"
+    project.mkdir(parents=True)
+
+    def key(config: str, **env: str) -> str:
+        (project / "config").write_text(config)
+        return _key(tmp_path, "mlci==0.1.0", MLCI_WORKING_DIRECTORY=str(project.parent), **env)
+
+    local = key("[core]\n    remote = s\n['remote \"s\"']\n    url = /srv/dvc-a\n")
+    assert key("[core]\n    remote = s\n['remote \"s\"']\n    url = ../elsewhere\n") == local
+    s3 = key("['remote \"s\"']\n    url = s3://bucket/a\n    endpointurl = http://127.0.0.1:9000\n")
+    assert s3 != local
+    assert key("['remote \"t\"']\n    url = S3://other/b\n") == s3
+    assert key("['remote \"s\"']\n    url = s3://b\n['remote \"t\"']\n    url = azure://c/p\n") != s3
+    named = key("['remote \"s\"']\n    url = s3://bucket/a\n", MLCI_DVC_PLUGINS="s3")  # named: config unread
+    assert key("['remote \"s\"']\n    url = gs://bucket/a\n", MLCI_DVC_PLUGINS="s3") == named
 
 
 def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_and_the_plugins(
@@ -212,7 +243,7 @@ def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_
     )
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("mlci install:")]
     assert "mlci, version 9.9.9 <- mlci + -r requirements.txt + dvc-s3 + dvc-gs" in line
-    assert f"with uv {STEPS.UV_VERSION} (uv cache cold) in " in line
+    assert f"with uv {STEPS.UV_VERSION} (environment cold) in " in line
     assert "tool=uv" in (tmp_path / "output").read_text()
 
 
@@ -233,18 +264,50 @@ def test_a_mlci_without_its_lock_says_so(tmp_path: Path) -> None:
     assert "(not locked)" in done.stdout and " -c " not in calls
 
 
-def test_a_restored_uv_is_not_installed_again(tmp_path: Path) -> None:
-    _install(tmp_path)
-    done, calls = _install(tmp_path, MLCI_UV_CACHE_HIT="true")
-    assert not any(line.startswith("pip ") for line in calls.splitlines())
-    assert "(uv cache restored)" in done.stdout
+def _environment(tmp_path: Path) -> Path:
+    """A working environment where the restore step puts it: a real venv of this Python."""
+    env = tmp_path / "home" / ".cache" / "mlci-env" / KEY
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    (env / "bin" / "mlci").write_text(_MLCI)
+    (env / "bin" / "mlci").chmod(0o755)
+    return env
 
 
-def test_on_a_miss_the_cache_is_pruned_to_what_is_worth_restoring(tmp_path: Path) -> None:
-    _, calls = _install(tmp_path)
-    assert calls.splitlines()[-1] == "uv cache prune --ci --quiet"
-    _, calls = _install(tmp_path, MLCI_UV_CACHE_HIT="true")  # restored: not saved, so left as it is
-    assert "cache prune" not in calls
+def test_on_a_miss_the_environment_is_made_from_the_jobs_python_put_on_path_and_saved(tmp_path: Path) -> None:
+    done, calls = _install(tmp_path)
+    assert done.returncode == 0, done.stderr
+    env = tmp_path / "home" / ".cache" / "mlci-env" / KEY
+    (venv,) = [line for line in calls.splitlines() if line.startswith("uv venv")]
+    assert venv.startswith("uv venv --quiet --seed --relocatable --python ") and venv.endswith(str(env))
+    assert f"--python {env}/bin/python" in calls.splitlines()[-1]
+    assert (tmp_path / "path").read_text() == f"{env}/bin\n"
+    assert (tmp_path / "env").read_text() == f"VIRTUAL_ENV={env}\n"
+    assert "save=true" in (tmp_path / "output").read_text()
+
+
+def test_a_restored_environment_that_runs_installs_nothing_and_is_not_saved_again(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    done, calls = _install(tmp_path, MLCI_ENV_CACHE_HIT="true")
+    assert done.returncode == 0, done.stderr
+    assert calls == ""  # neither pip nor uv: nothing installed
+    assert "mlci, version 9.9.9 <- the environment restored, nothing installed, in " in done.stdout
+    assert "save=false" in (tmp_path / "output").read_text()
+    assert (tmp_path / "path").read_text() == f"{env}/bin\n"
+
+
+def test_a_restored_environment_that_does_not_run_here_is_installed_again_saying_why(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    (env / "bin" / "python").unlink()  # its base interpreter gone, as on a runner with another Python
+    (env / "bin" / "python").write_text("#!/usr/bin/env bash\necho 'python3.11: not found' >&2; exit 127\n")
+    (env / "bin" / "python").chmod(0o755)
+    done, calls = _install(tmp_path, MLCI_ENV_CACHE_HIT="true")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "::warning title=mlci::the restored environment does not run here (python3.11: not found)"
+        in done.stdout
+    )
+    assert "uv venv" in calls and "--no-deps git+https://github.com/o/mlci@abc" in calls
+    assert "(environment cold)" in done.stdout and "save=true" in (tmp_path / "output").read_text()
 
 
 @pytest.mark.parametrize("bad", ["s3;rm", "S3", "../x"])
@@ -262,17 +325,18 @@ def test_pip_installs_when_uv_cannot_run_and_says_why(tmp_path: Path, env: dict[
     done, calls = _install(tmp_path, MLCI_DVC_PLUGINS="azure", **env)
     assert done.returncode == 0, done.stderr
     assert "::warning title=mlci::installing with pip instead of uv: " in done.stdout and why in done.stdout
+    assert f"venv -m venv {tmp_path}/home/.cache/mlci-env/{KEY}" in calls
     alone, together = calls.splitlines()[-2:]
     assert alone.endswith("--quiet --no-deps git+https://github.com/o/mlci@abc")
     assert together.endswith(
         f"--quiet -c {ROOT / 'constraints' / 'runtime.txt'} git+https://github.com/o/mlci@abc dvc-azure"
     )
-    assert "with pip (uv cache cold)" in done.stdout and "tool=pip" in (tmp_path / "output").read_text()
+    assert "with pip (environment cold)" in done.stdout and "tool=pip" in (tmp_path / "output").read_text()
 
 
 def test_plugins_found_by_mlci_doctor_when_none_are_named(tmp_path: Path) -> None:
     done, calls = _install(tmp_path, DOCTOR="1")  # what mlci doctor --plugins prints: DVC's own extra
-    assert calls.splitlines()[-2].endswith("dvc[s3]==3.67.1 dvc-gdrive"), calls
+    assert calls.splitlines()[-1].endswith("dvc[s3]==3.67.1 dvc-gdrive"), calls
     assert "+ dvc[s3]==3.67.1 dvc-gdrive (found by mlci doctor)" in done.stdout
     assert "not a DVC plugin" not in done.stdout
     done, calls = _install(tmp_path, DOCTOR="1", MLCI_FIND_PLUGINS="false")
@@ -343,16 +407,20 @@ def held_mlci(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
 
 
 def _real_install(
-    tmp_path: Path, package: str, cache: Path, data_stack: str = "true"
+    tmp_path: Path, package: str, cache: Path, data_stack: str = "true", home: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The step for real; `home` given: an environment restored there (cache hit)."""
     venv = tmp_path / "venv"
+    tmp_path.mkdir(exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    home = tmp_path / "home"
-    (home / ".cache" / "mlci-uv").mkdir(parents=True)
+    hit = home is not None
+    home = home or tmp_path / "home"
+    (home / ".cache" / "mlci-uv").mkdir(parents=True, exist_ok=True)
     cache.mkdir(exist_ok=True)
-    (home / ".cache" / "mlci-uv" / "cache").symlink_to(cache)  # the downloads, once for the module
+    if not (home / ".cache" / "mlci-uv" / "cache").exists():
+        (home / ".cache" / "mlci-uv" / "cache").symlink_to(cache)  # the downloads, once for the module
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    if Path(uv).exists():  # else the script installs uv itself, as on a runner
+    if Path(uv).exists() and not hit:  # else the script installs uv itself, as on a runner
         (home / ".cache" / "mlci-uv" / f"uv-{STEPS.UV_VERSION}" / "bin").mkdir(parents=True)
         (home / ".cache" / "mlci-uv" / f"uv-{STEPS.UV_VERSION}" / "bin" / "uv").symlink_to(uv)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "UV_CACHE_DIR")}
@@ -367,7 +435,10 @@ def _real_install(
         MLCI_FIND_PLUGINS="false",
         MLCI_DATA_STACK=data_stack,
         MLCI_UV_VERSION=STEPS.UV_VERSION,
-        MLCI_UV_CACHE_HIT="true",  # as restored: the cache the module shares is not pruned,
+        MLCI_ENV_KEY=KEY,
+        MLCI_ENV_CACHE_HIT="true" if hit else "",
+        GITHUB_PATH=str(tmp_path / "path"),
+        GITHUB_ENV=str(tmp_path / "env"),
     )
     done = subprocess.run(
         ["bash", "-c", STEPS.INSTALL_SCRIPT],
@@ -377,7 +448,7 @@ def _real_install(
         text=True,
         check=False,
     )
-    return done, venv / "bin" / "python"
+    return done, home / ".cache" / "mlci-env" / KEY / "bin" / "python"
 
 
 def _installed(python: Path) -> dict[str, str]:
@@ -415,6 +486,25 @@ def test_every_form_of_mlci_package_installs_the_locked_versions(
     differ = {n: (v, locked[n]) for n, v in installed.items() if n in locked and locked[n] != v}
     assert not differ, f"installed (left) differs from the lock (right): {differ}"
     assert {"dvc", "pandas", "scikit-learn"} <= installed.keys()
+
+
+@pytest.mark.slow
+def test_a_restored_environment_runs_under_another_home_and_installs_nothing(
+    tmp_path: Path, held_mlci: tuple[Path, Path, Path]
+) -> None:
+    """The environment moved, as a restore under another HOME puts it (act, self-hosted runners): its
+    scripts still start (uv made it relocatable), so the step uses it and installs nothing."""
+    _, wheel, cache = held_mlci
+    done, python = _real_install(tmp_path, str(wheel), cache, data_stack="false")
+    assert done.returncode == 0, done.stdout + done.stderr
+    moved = tmp_path / "other-home" / ".cache" / "mlci-env" / KEY
+    moved.parent.mkdir(parents=True)
+    shutil.move(str(python.parent.parent), moved)
+    again, _ = _real_install(tmp_path / "again", str(wheel), cache, data_stack="false", home=moved.parents[2])
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "<- the environment restored, nothing installed, in " in again.stdout, again.stdout
+    affected = subprocess.run([str(moved / "bin" / "mlci"), "--version"], capture_output=True, text=True)
+    assert affected.returncode == 0 and "mlci, version" in affected.stdout
 
 
 @pytest.mark.slow
