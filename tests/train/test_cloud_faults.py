@@ -136,5 +136,37 @@ def test_a_broken_remote_is_named_with_its_cause_and_fix_by_every_command(
     found += problems("train", done, says, 2, also)
     if (work / "dvc.lock").read_bytes() != lock:
         found.append("train: dvc.lock changed")
+    changed = git(work, "status", "--porcelain", "--untracked-files=no").splitlines()
+    if [line.split(maxsplit=1)[1] for line in changed] != ["params.yaml"]:  # the user's edit only: no result half-made
+        found.append(f"train: the work tree was left changed: {changed}")
+    if (work / ".mlci" / "train" / "result.json").exists():
+        found.append("train: a result file was left behind by the failed run")
 
     assert not found, "\n".join(found)
+
+
+def test_an_aws_key_without_its_secret_is_named_by_doctor_and_stops_deploy_and_train(
+    trained: Trained, tmp_path: Path
+) -> None:
+    """A secret misspelt or not passed to the job: doctor names the missing half, deploy and train stop
+    with exit 2 naming it (botocore's PartialCredentialsError was an exit 3, "a bug in mlci")."""
+    if trained.storage.scheme != "s3":
+        pytest.skip("a key pair of two variables is S3's (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY)")
+    work, origin = fork(trained, tmp_path)
+    env = {**trained.storage.env(), "AWS_SECRET_ACCESS_KEY": ""}
+
+    doctor = run_cli("doctor", cwd=work, env=env)
+    assert doctor.returncode == 1, doctor.stdout + doctor.stderr
+    assert "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not" in doctor.stdout + doctor.stderr
+
+    deploy = run_cli("deploy", cwd=work, env=env, timeout=300)
+    assert deploy.returncode == 2, deploy.stderr
+    assert "DVC remote 'storage'" in deploy.stderr and "AWS_SECRET_ACCESS_KEY" in deploy.stderr
+    assert "hint:" in deploy.stderr and "Traceback" not in deploy.stderr
+    assert not git(work, "tag") and not remote_tags(origin)
+
+    lock = (work / "dvc.lock").read_bytes()
+    train = run_cli("train", cwd=work, env=env, timeout=300)
+    assert train.returncode == 2, train.stderr
+    assert "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not" in train.stderr
+    assert (work / "dvc.lock").read_bytes() == lock

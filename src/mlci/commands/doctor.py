@@ -39,7 +39,13 @@ class RemoteCheck:
 
 def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[RemoteCheck]:
     """One RemoteCheck per configured remote; `fixes` is empty when nothing is missing."""
-    from mlci.repo.remote import all_remotes, credentials_present, plugin_installed, plugin_requirement
+    from mlci.repo.remote import (
+        all_remotes,
+        credentials_present,
+        half_pairs,
+        plugin_installed,
+        plugin_requirement,
+    )
 
     remotes, default = all_remotes(root)
     if train_remote and train_remote not in {r.name for r in remotes}:
@@ -59,6 +65,10 @@ def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[Re
         fixes, warnings = [], []
         if requirement and not installed:
             fixes.append(f"pip install '{requirement}'")
+        for have, lack in half_pairs(remote.scheme, env):  # the SDK refuses a key without its secret
+            fixes.append(
+                f"{have} is set but {lack} is not: set the secret {lack} too, and pass it to the job"
+            )
         if fix and not names and not options:
             # an instance role, OIDC or a profile file may still provide them: say so, don't fail
             warnings.append(

@@ -22,7 +22,7 @@ from mlci.repo import remote as rm
 from mlci.repo.git import ensure_commit, git, resolve
 from mlci.safety import md_escape, one_line, write_command
 from mlci.train.affected import ALL, Affected, everything, find_affected
-from mlci.train.commitback import commit_and_push, run_results, snapshot
+from mlci.train.commitback import commit_and_push, put_back, run_results, snapshot
 from mlci.train.reproduce import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
@@ -41,6 +41,8 @@ class TrainOptions:
 
 def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     cfg = ctx.config.train
+    # a failed run leaves no result file: an earlier run's would read as this one's
+    (ctx.root / RESULT_FILE).unlink(missing_ok=True)
     pipeline = pl.read(ctx.root)
     if not pipeline.stages:
         raise MlciError(
@@ -75,6 +77,9 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         try:
             result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
         except MlciError as exc:  # the summary says what failed; the funnel prints it and exits 2
+            back = put_back(ctx.root, candidates, before)  # nothing half-made left in git's files
+            if back:
+                exc.message += f" (put back as they were before the run: {one_line(', '.join(back), 200)})"
             ctx.actions.append_summary(f"### mlci train\n\n❌ {md_escape(exc.message)}\n")
             raise
     result.seconds = round(sum(s.seconds for s in result.stages), 3)

@@ -18,7 +18,7 @@ def ensure_pushed(root: Path, path: str, remote: str = "") -> str:
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    from mlci.repo.remote import diagnose, ensure_reachable, lacks
+    from mlci.repo.remote import diagnose, ensure_reachable, explain_exception, lacks
 
     ensure_reachable(root, remote)  # in seconds, before DVC's status would retry an unreachable remote
     target = str(root / path)
@@ -32,10 +32,14 @@ def ensure_pushed(root: Path, path: str, remote: str = "") -> str:
                 raise lacks(root, f"the artifact {path} of this commit", remote)
             repo.push(targets=[target], remote=remote or None)
             return "pushed"
-    except DvcException as exc:
-        failure = diagnose(root, remote)
+    except MlciError:
+        raise
+    except Exception as exc:  # DVC's, or the cloud SDK's own (PermissionError, PartialCredentialsError...)
+        failure = diagnose(root, remote) or explain_exception(root, exc, "checking the artifact")
         if failure is not None:
             raise failure from None
+        if not isinstance(exc, DvcException):
+            raise  # not the remote's, not the project's: a bug (exit 3)
         raise MlciError(
             f"DVC could not check {path} against its remote: {one_line(exc)}",
             f"is `{path}` an output in dvc.yaml (or a .dvc file), and is a DVC remote configured?",

@@ -66,6 +66,20 @@ SECRETS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# Variables that only work together: one set without the other fails in the SDK (botocore's
+# PartialCredentialsError), often a misspelt or unpassed secret.
+PAIRS: dict[str, tuple[tuple[str, str], ...]] = {"s3": (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),)}
+
+
+def half_pairs(scheme: str, env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(set, missing) for each PAIRS pair of which only one variable is set (names only)."""
+    found = []
+    for first, second in PAIRS.get(scheme, ()):
+        if bool(env.get(first)) != bool(env.get(second)):
+            found.append((first, second) if env.get(first) else (second, first))
+    return found
+
+
 def secrets_needed(remotes: list[Remote]) -> list[str]:
     """The repository secrets the remotes' schemes need (SECRETS), in SECRETS' order; none for local,
     SSH, HTTP or other remotes."""
@@ -233,9 +247,14 @@ def preflight(remote: Remote, *, has_results: bool, env: dict[str, str] | None =
     extra = _EXTRAS.get(scheme)
     if extra and not _plugin_installed(scheme):
         raise RemoteError(
-            f"{remote.describe()}: DVC's {scheme} support is not installed",
+            f"{remote.describe()}: DVC's {scheme} plugin is not installed here",
             f"install it next to mlci: `pip install '{plugin_requirement(scheme)}'` (`mlci doctor` "
             "lists every remote's plugin)",
+        )
+    for have, lack in half_pairs(scheme, env):  # the SDK would stop on it anyway, after the work
+        raise RemoteError(
+            f"{remote.describe()}: {have} is set but {lack} is not (the SDK refuses half a key pair)",
+            f"set the secret {lack} as well, and pass it to the job like {have}",
         )
     expected, fix = CREDENTIALS.get(scheme, ((), ""))
     has_config = any(remote.options.get(k) for k in _CONFIG_CREDENTIALS)
@@ -304,7 +323,8 @@ _MISSING_DATA = 1  # the pattern DVC also prints for a remote it could not reach
 
 def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | None:
     """A RemoteError when DVC's output says the remote failed (not the pipeline); else None."""
-    lines = output.splitlines()
+    # DVC's own footer ("Having any troubles? Hit us up at …") says nothing about this failure
+    lines = [ln for ln in output.splitlines() if "Having any troubles?" not in ln]
     first = next((i for i, ln in enumerate(lines) if ln.startswith("ERROR")), None)
     text = "\n".join(lines[first:] if first is not None else lines[-20:])
     if "failed to run:" in text:
@@ -319,8 +339,9 @@ def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | N
             }
             meaning = meaning.format(**values)
             hint = fix.format(**values) if fix else fix_hint(remote)
-            if number == _MISSING_DATA and remote.scheme != "local":
-                # DVC reports an unreachable remote as missing data too
+            if number == _MISSING_DATA and remote.scheme != "local" and not _answered(remote):
+                # DVC reports an unreachable remote as missing data too; unless its server just
+                # accepted a connection, it may be either
                 meaning += ", or the remote could not be reached"
                 hint = f"{fix_hint(remote)}; if it is reachable, {hint}"
             return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
@@ -364,6 +385,18 @@ def unreachable(remote: Remote, env: Mapping[str, str] | None = None) -> RemoteE
         f"{remote.describe()} is unreachable: {reason} (endpoint {one_line(where.url, 160)}; "
         "mlci tried one connection before DVC would retry)",
         _reach_hint(remote),
+    )
+
+
+def _answered(remote: Remote) -> bool:
+    """The remote's server accepted the probe's connection in this process (not merely: no probe)."""
+    from mlci.repo import endpoint as ep
+
+    where = ep.locate(remote.scheme, remote.url, remote.options, os.environ)
+    return (
+        where is not None
+        and (where.host, where.port) in _PROBED
+        and _PROBED[(where.host, where.port)] is None
     )
 
 

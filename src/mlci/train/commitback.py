@@ -74,6 +74,30 @@ def run_results(root: Path, candidates: Sequence[str], before: Snapshot) -> Resu
     return results
 
 
+def put_back(root: Path, candidates: Sequence[str], before: Snapshot) -> list[str]:
+    """After a failed run: every candidate the run changed as it was before the run (the user's edit,
+    the HEAD version, or absent when the run created it), so a failure leaves no half-made results in
+    git's files. Returns the paths put back."""
+    back = []
+    for path in changed_paths(root, candidates):
+        now = _read(root / path)
+        if path in before:
+            if before[path] == now:
+                continue  # the user's edit, untouched
+            content = before[path]
+            if content is None:
+                (root / path).unlink(missing_ok=True)
+            else:
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_bytes(content)
+        elif git(root, "ls-files", "--", path).strip():
+            git(root, "checkout", "HEAD", "--", path)
+        else:
+            (root / path).unlink(missing_ok=True)  # made by the failed run
+        back.append(path)
+    return back
+
+
 def _read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
