@@ -137,7 +137,9 @@ def test_a_broken_remote_is_named_with_its_cause_and_fix_by_every_command(
     if (work / "dvc.lock").read_bytes() != lock:
         found.append("train: dvc.lock changed")
     changed = git(work, "status", "--porcelain", "--untracked-files=no").splitlines()
-    if [line.split(maxsplit=1)[1] for line in changed] != ["params.yaml"]:  # the user's edit only: no result half-made
+    if [line.split(maxsplit=1)[1] for line in changed] != [
+        "params.yaml"
+    ]:  # the user's edit only: no result half-made
         found.append(f"train: the work tree was left changed: {changed}")
     if (work / ".mlci" / "train" / "result.json").exists():
         found.append("train: a result file was left behind by the failed run")
