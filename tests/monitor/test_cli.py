@@ -278,3 +278,23 @@ def test_current_data_as_a_dvc_tracked_path_that_is_not_pulled(example_repo: Exa
     report = json_report(example_repo, "--current", "data/fresh")
     assert report["current"] == {"spec": "data/fresh", "paths": ["data/fresh"], "rows": len(frame)}
     assert report["dataset"]["drifted_columns"] == ["mean_texture"]
+
+
+def test_a_label_column_not_named_in_mlci_yaml_is_named_in_the_hint() -> None:
+    """Labelled data with `target` left out of mlci.yaml (as `mlci init` leaves it commented): a real
+    scikit-learn model cannot score a column it was not fitted on; the hint names the column and the key,
+    and a column it lacks is named as such."""
+    from sklearn.linear_model import LogisticRegression
+
+    from mlci.errors import MlciError
+    from mlci.monitor.model import predict
+
+    train = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0], "y": [0, 0, 1, 1]})
+    model = LogisticRegression().fit(train[["a", "b"]], train["y"])
+    with pytest.raises(MlciError) as extra:
+        predict(model, train)
+    assert "the data has column(s) the model was not fitted on: y" in str(extra.value.hint)
+    assert "`models.NAME.target: y`" in str(extra.value.hint)
+    with pytest.raises(MlciError) as lacking:
+        predict(model, train[["a"]])
+    assert "the data lacks column(s) the model was fitted on: b" in str(lacking.value.hint)

@@ -77,12 +77,30 @@ def predict(model: Any, frame: Any) -> tuple[np.ndarray, np.ndarray | None]:
     except (ValueError, KeyError, TypeError) as exc:
         raise MlciError(
             f"the production model cannot score the data: {type(exc).__name__}: {str(exc)[:300]}",
-            "the data must have the columns (and types) the model was trained on",
+            _columns_hint(model, frame),
         ) from None
     classes = np.asarray(model.classes_)
     labels = classes[proba.argmax(axis=1)]
     score = proba[:, 1] if proba.shape[1] == 2 else proba.max(axis=1)
     return labels, score
+
+
+def _columns_hint(model: Any, frame: Any) -> str:
+    """What to change when the data's columns differ from those the model was fitted on (scikit-learn's
+    `feature_names_in_`): a column too many is most often the label, which mlci.yaml names."""
+    fitted = [str(c) for c in getattr(model, "feature_names_in_", [])]
+    given = [str(c) for c in getattr(frame, "columns", [])]
+    extra = [c for c in given if c not in fitted]
+    if fitted and extra and set(fitted) <= set(given):
+        names = ", ".join(extra[:5])
+        return (
+            f"the data has column(s) the model was not fitted on: {names}; if one is the label, name it "
+            f"in mlci.yaml (`models.NAME.target: {extra[0]}`), else leave it out of the data"
+        )
+    missing = [c for c in fitted if c not in given]
+    if missing:
+        return f"the data lacks column(s) the model was fitted on: {', '.join(missing[:5])}"
+    return "the data must have the columns (and types) the model was trained on"
 
 
 def prediction_batches(
