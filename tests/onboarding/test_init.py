@@ -44,6 +44,8 @@ def test_init_writes_config_and_pinned_workflows(dvc_project: Path) -> None:
     ]
     for path in ["mlci.yaml", *(f".github/workflows/{w.name}" for w in workflows)]:
         assert f"  {path}" in proc.stdout  # it lists what it wrote
+    # the one placeholder that fails every scheduled run until it is set
+    assert "set `current:` in .github/workflows/mlci-monitor.yml to where your fresh" in proc.stdout
     assert "/.mlci/" in (dvc_project / ".gitignore").read_text().splitlines()
     config = load_config(dvc_project)
     assert config.models["model"].path == "models/model.pkl"
