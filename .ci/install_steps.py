@@ -84,7 +84,21 @@ digest=$(
     elif [ -f "$MLCI_PACKAGE" ] && [ "${MLCI_PACKAGE%.whl}" != "$MLCI_PACKAGE" ]; then
       python -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("mlci/constraints/runtime.txt"))' "$MLCI_PACKAGE" || true
     fi
-    if [ -n "$MLCI_REQUIREMENTS" ] && [ -f "$MLCI_REQUIREMENTS" ]; then cat "$MLCI_REQUIREMENTS"; fi
+    if [ -n "$MLCI_REQUIREMENTS" ] && [ -f "$MLCI_REQUIREMENTS" ]; then
+      # the file and every file it includes (-r, -c): a change in any of them is another environment
+      python -c '
+import pathlib, re, sys
+seen, todo = set(), [pathlib.Path(sys.argv[1])]
+while todo:
+    path = todo.pop()
+    if path in seen or not path.is_file():
+        continue
+    seen.add(path)
+    text = path.read_text(errors="replace")
+    sys.stdout.write(text)
+    for name in re.findall(r"^[ \t]*(?:-r|-c|--requirement|--constraint)[ \t=]+(\S+)", text, re.M):
+        todo.append(path.parent / name)' "$MLCI_REQUIREMENTS"
+    fi
     if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
       python -c '
 import pathlib, re, sys
