@@ -212,7 +212,7 @@ class ProfileBuilder:
         memo, at = self._memoised(col.name, values)
         if memo is not None and at is not None:  # per-value results kept across chunks (entries.py)
             hashes, lengths, spaced = memo.hashes[at], memo.lengths[at], memo.spaced[at]
-            name_of = _namer(memo.universe, at)
+            name_of = _memo_namer(memo, at)
         else:
             encoded = pa.types.is_dictionary(values.type)
             if encoded:
@@ -349,6 +349,15 @@ def _namer(values: Any, at: np.ndarray | None) -> Callable[[np.ndarray], list[An
 
     def name_of(positions: np.ndarray) -> list[Any]:
         return list(values.take(_indices(positions if at is None else at[positions])).to_pylist())
+
+    return name_of
+
+
+def _memo_namer(memo: Memo, at: np.ndarray) -> Callable[[np.ndarray], list[Any]]:
+    """The names of the values at some positions of a memoised chunk (position p is `at[p]`)."""
+
+    def name_of(positions: np.ndarray) -> list[Any]:
+        return memo.names(at[positions])
 
     return name_of
 
