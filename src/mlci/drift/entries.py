@@ -87,6 +87,10 @@ class Memo:
             self._flags[name] = have
         return have
 
+    def forget(self, name: str) -> None:
+        """Drop a per-value array (what it was computed from changed)."""
+        self._flags.pop(name, None)
+
     def names(self, positions: np.ndarray) -> list[Any]:
         """The values at memo positions as Python strings, each made once per column (a chunk names
         up to `max_categories` values: made anew per chunk they cost more than the rest of its work)."""
