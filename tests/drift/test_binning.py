@@ -12,7 +12,7 @@ import pytest
 
 from mlci.drift.binning import Binner
 from mlci.drift.profile import ProfileSettings, build_current, build_reference
-from mlci.repo.tables import plain, read_batches
+from mlci.repo.tables import DICTIONARY_READ, plain, read_batches
 
 
 def _cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -105,6 +105,41 @@ def test_a_dictionary_holding_a_value_twice_counts_it_once() -> None:
     decoded = build_reference(lambda: [pa.record_batch({"v": encoded.dictionary_decode()})], settings)
     assert by_code.columns["v"].categories == decoded.columns["v"].categories == {"a": 4, "b": 1, "c": 1}
     assert by_code.columns["v"].value_hashes == decoded.columns["v"].value_hashes
+
+
+def test_values_named_in_the_order_they_first_occur_not_the_dictionarys() -> None:
+    """A chunk counted on its codes names the same values, in the same order, as the decoded text:
+    those that occur first, not those first in the dictionary (a slice of a row group starts midway
+    through it), when there are more values than names (reference) or new ones (current)."""
+    rng = np.random.default_rng(14)
+    words = pa.array([f"w{i}" for i in range(300)])
+    settings = ProfileSettings(max_categories=40)
+
+    def chunks(first: int, rows: int) -> list[pa.RecordBatch]:
+        out = []
+        for _ in range(3):
+            codes = rng.integers(0, first, rows)
+            codes[: first // 2] = np.arange(first - 1, first // 2 - 1, -1)  # the last codes first
+            encoded = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), words)
+            batch = pa.record_batch({"v": encoded})  # as the reader marks a column it kept encoded
+            out.append(batch.replace_schema_metadata({DICTIONARY_READ: b'["v"]'}))
+        return out
+
+    def decoded(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+        return [pa.record_batch({"v": b.column(0).dictionary_decode()}) for b in batches]
+
+    ref_chunks, cur_chunks = chunks(120, 2_000), chunks(300, 3_000)
+    by_code = build_reference(lambda: ref_chunks, settings)
+    by_text = build_reference(lambda: decoded(ref_chunks), settings)
+    assert list(by_code.columns["v"].categories) == list(by_text.columns["v"].categories)
+    assert list(by_code.columns["v"].categories)[:3] == ["w119", "w118", "w117"]
+    _same(by_code.to_json(), by_text.to_json())
+    current_by_code = build_current(cur_chunks, by_code)
+    current_by_text = build_current(decoded(cur_chunks), by_text)
+    code_column, text_column = current_by_code.columns["v"], current_by_text.columns["v"]
+    assert list(code_column.categories) == list(text_column.categories)
+    assert code_column.unseen == text_column.unseen > 0
+    _same(current_by_code.to_json(), current_by_text.to_json())
 
 
 def test_distinct_hashes_by_sorting_equal_numpy_unique() -> None:

@@ -351,6 +351,12 @@ class ProfileBuilder:
         taken = fresh[: max(room, 0)]
         chosen = np.concatenate([idx[known], taken])
         names = name_of(chosen)
+        if coded is not None and any(str(name) not in store for name in names):
+            # names new to `store` go in in the order they first occur (as the decoded text's do)
+            named_before = idx[known]
+            named_before = named_before[np.argsort(coded.first_seen(named_before), kind="stable")]
+            chosen = np.concatenate([named_before, taken])
+            names = name_of(chosen)
         for name, n in zip(names, counts[chosen].tolist(), strict=True):
             store[str(name)] = store.get(str(name), 0) + int(n)
         if len(taken):
