@@ -103,6 +103,10 @@ class ProfileBuilder:
             elif stats:
                 col.missing += array.null_count if col.kind != "empty" else len(array)
 
+    def binned_columns(self) -> list[str]:
+        """The columns a counting pass (`add(stats=False)`) counts: numeric ones with bins."""
+        return [name for name in self.columns if name in self._binners]
+
     def place_edges(self) -> None:
         """Pass 1 is over: equal-frequency edges from each numeric column's sample."""
         import numpy as np
@@ -526,12 +530,18 @@ BatchSource = Callable[[], Iterable["pa.RecordBatch"]]
 
 
 def build_reference(
-    batches: BatchSource, settings: ProfileSettings, source: dict[str, Any] | None = None
+    batches: BatchSource,
+    settings: ProfileSettings,
+    source: dict[str, Any] | None = None,
+    *,
+    binned: Callable[[list[str]], Iterable[pa.RecordBatch]] | None = None,
 ) -> Profile:
     """A reference profile: pass 1 for statistics and quantile edges, pass 2 for bin counts.
 
     Batches of pass 1 are held up to `settings.hold_rows` rows; when the whole source fits, pass 2
-    counts the held batches instead of reading the data again.
+    counts the held batches instead of reading the data again. `binned`, when given, reads pass 2
+    with only the named columns: pass 2 counts numeric columns into bins and nothing else, so text
+    columns (a 50,000-value one decodes a dictionary per row group) are not read twice.
     """
     builder = ProfileBuilder(settings)
     held: list[pa.RecordBatch] | None = []
@@ -544,7 +554,14 @@ def build_reference(
             if held_rows > settings.hold_rows:
                 held = None
     builder.place_edges()
-    again: Iterable[pa.RecordBatch] = held if held is not None else batches()
+    again: Iterable[pa.RecordBatch]
+    if held is not None:
+        again = held
+    elif binned is not None:
+        wanted = builder.binned_columns()
+        again = binned(wanted) if wanted else ()
+    else:
+        again = batches()
     for batch in again:
         builder.add(batch, stats=False)
     return builder.finish(source)
