@@ -229,3 +229,34 @@ def test_profiling_parquet_text_does_not_import_pandas(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_second_pass_over_the_binned_columns_only_gives_the_same_reference(tmp_path: Path) -> None:
+    """Past `hold_rows` the reference is read twice; the second pass reading only the numeric columns
+    (`binned`) counts the same bins, and it is asked for no text column."""
+    rng = np.random.default_rng(15)
+    n = 12_000
+    table = pa.table(
+        {
+            "x": rng.normal(0, 1, n),
+            "city": np.char.add("c", (rng.zipf(1.5, n) % 500).astype(str)),
+            "y": rng.integers(0, 9, n).astype(float),
+        }
+    )
+    path = tmp_path / "ref.parquet"
+    pq.write_table(table, path, row_group_size=2_500)
+    settings = ProfileSettings(hold_rows=3_000, max_categories=20)
+    asked: list[list[str]] = []
+
+    def binned(columns: list[str]) -> list[pa.RecordBatch]:
+        asked.append(columns)
+        return list(read_batches(path, 2_000, columns, dictionary=True))
+
+    def everything() -> list[pa.RecordBatch]:
+        return list(read_batches(path, 2_000, dictionary=True))
+
+    whole = build_reference(everything, settings)
+    numeric_only = build_reference(everything, settings, binned=binned)
+    assert asked == [["x", "y"]]
+    assert sum(numeric_only.columns["x"].counts) == n
+    _same(numeric_only.to_json(), whole.to_json())
