@@ -12,7 +12,7 @@ import pytest
 
 from mlci.drift.binning import Binner
 from mlci.drift.profile import ProfileSettings, build_current, build_reference
-from mlci.repo.tables import plain, read_batches
+from mlci.repo.tables import DICTIONARY_READ, plain, read_batches
 
 
 def _cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -107,6 +107,41 @@ def test_a_dictionary_holding_a_value_twice_counts_it_once() -> None:
     assert by_code.columns["v"].value_hashes == decoded.columns["v"].value_hashes
 
 
+def test_values_named_in_the_order_they_first_occur_not_the_dictionarys() -> None:
+    """A chunk counted on its codes names the same values, in the same order, as the decoded text:
+    those that occur first, not those first in the dictionary (a slice of a row group starts midway
+    through it), when there are more values than names (reference) or new ones (current)."""
+    rng = np.random.default_rng(14)
+    words = pa.array([f"w{i}" for i in range(300)])
+    settings = ProfileSettings(max_categories=40)
+
+    def chunks(first: int, rows: int) -> list[pa.RecordBatch]:
+        out = []
+        for _ in range(3):
+            codes = rng.integers(0, first, rows)
+            codes[: first // 2] = np.arange(first - 1, first // 2 - 1, -1)  # the last codes first
+            encoded = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), words)
+            batch = pa.record_batch({"v": encoded})  # as the reader marks a column it kept encoded
+            out.append(batch.replace_schema_metadata({DICTIONARY_READ: b'["v"]'}))
+        return out
+
+    def decoded(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+        return [pa.record_batch({"v": b.column(0).dictionary_decode()}) for b in batches]
+
+    ref_chunks, cur_chunks = chunks(120, 2_000), chunks(300, 3_000)
+    by_code = build_reference(lambda: ref_chunks, settings)
+    by_text = build_reference(lambda: decoded(ref_chunks), settings)
+    assert list(by_code.columns["v"].categories) == list(by_text.columns["v"].categories)
+    assert list(by_code.columns["v"].categories)[:3] == ["w119", "w118", "w117"]
+    _same(by_code.to_json(), by_text.to_json())
+    current_by_code = build_current(cur_chunks, by_code)
+    current_by_text = build_current(decoded(cur_chunks), by_text)
+    code_column, text_column = current_by_code.columns["v"], current_by_text.columns["v"]
+    assert list(code_column.categories) == list(text_column.categories)
+    assert code_column.unseen == text_column.unseen > 0
+    _same(current_by_code.to_json(), current_by_text.to_json())
+
+
 def test_distinct_hashes_by_sorting_equal_numpy_unique() -> None:
     from mlci.drift.valueset import sorted_unique
 
@@ -194,3 +229,34 @@ def test_profiling_parquet_text_does_not_import_pandas(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_second_pass_over_the_binned_columns_only_gives_the_same_reference(tmp_path: Path) -> None:
+    """Past `hold_rows` the reference is read twice; the second pass reading only the numeric columns
+    (`binned`) counts the same bins, and it is asked for no text column."""
+    rng = np.random.default_rng(15)
+    n = 12_000
+    table = pa.table(
+        {
+            "x": rng.normal(0, 1, n),
+            "city": np.char.add("c", (rng.zipf(1.5, n) % 500).astype(str)),
+            "y": rng.integers(0, 9, n).astype(float),
+        }
+    )
+    path = tmp_path / "ref.parquet"
+    pq.write_table(table, path, row_group_size=2_500)
+    settings = ProfileSettings(hold_rows=3_000, max_categories=20)
+    asked: list[list[str]] = []
+
+    def binned(columns: list[str]) -> list[pa.RecordBatch]:
+        asked.append(columns)
+        return list(read_batches(path, 2_000, columns, dictionary=True))
+
+    def everything() -> list[pa.RecordBatch]:
+        return list(read_batches(path, 2_000, dictionary=True))
+
+    whole = build_reference(everything, settings)
+    numeric_only = build_reference(everything, settings, binned=binned)
+    assert asked == [["x", "y"]]
+    assert sum(numeric_only.columns["x"].counts) == n
+    _same(numeric_only.to_json(), whole.to_json())

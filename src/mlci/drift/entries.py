@@ -39,6 +39,7 @@ class Memo:
         self.spaced = np.empty(0, dtype=np.float64)
         self._sorted = np.empty(0, dtype=np.uint64)
         self._flags: dict[str, np.ndarray] = {}
+        self._names: dict[int, Any] = {}  # the values named so far as Python strings, by position
         self._last: tuple[pa.Array, np.ndarray] | None = None
 
     def positions(self, dictionary: pa.Array) -> np.ndarray | None:
@@ -86,6 +87,24 @@ class Memo:
             self._flags[name] = have
         return have
 
+    def forget(self, name: str) -> None:
+        """Drop a per-value array (what it was computed from changed)."""
+        self._flags.pop(name, None)
+
+    def names(self, positions: np.ndarray) -> list[Any]:
+        """The values at memo positions as Python strings, each made once per column (a chunk names
+        up to `max_categories` values: made anew per chunk they cost more than the rest of its work)."""
+        import numpy as np
+
+        cache = self._names
+        wanted = positions.tolist()
+        missing = sorted({p for p in wanted if p not in cache})
+        if missing:
+            assert self.universe is not None
+            made = self.universe.take(_indices(np.asarray(missing, dtype=np.int64))).to_pylist()
+            cache.update(zip(missing, made, strict=True))
+        return [cache[p] for p in wanted]
+
     def _append(self, new: pa.Array) -> bool:
         """Add values the memo did not have; False when a hash collides (the memo then stops)."""
         import numpy as np
@@ -109,7 +128,7 @@ class Memo:
     def _give_up(self) -> None:
         """Too many values, or a hash collision: not worth a lookup per chunk any more."""
         self.disabled = True
-        self.universe, self._last, self._flags = None, None, {}
+        self.universe, self._last, self._flags, self._names = None, None, {}, {}
 
 
 def int64_values(array: Any) -> np.ndarray:

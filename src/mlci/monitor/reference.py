@@ -110,7 +110,12 @@ def _profiled(
         if cache and saved.is_file():
             profile, prediction, _ = _read_saved(saved)
             return profile, prediction, {**info, "rows": profile.rows, "cached": True}
-        profile = build_reference(lambda: data.batches(chunk, dictionary=True), settings, info)
+        profile = build_reference(
+            lambda: data.batches(chunk, dictionary=True),
+            settings,
+            info,
+            binned=lambda columns: data.batches(chunk, columns, dictionary=True),
+        )
         prediction = None
         if loaded is not None:
             prediction = build_reference(
