@@ -533,3 +533,17 @@ def test_the_light_profile_installs_mlci_without_its_data_stack_and_affected_run
     )
     assert affected.returncode == 0, affected.stderr
     assert [entry["model"] for entry in json.loads(affected.stdout)["include"]] == ["beta"]
+
+
+def test_the_key_follows_the_files_the_requirements_include(tmp_path: Path) -> None:
+    """An include changed is another environment: a restored one would lack the new package."""
+    (tmp_path / "requirements.txt").write_text("-r base.txt\nscikit-learn\n")
+    (tmp_path / "base.txt").write_text("pandas==2.2.0\n-c pins.txt\n")
+    (tmp_path / "pins.txt").write_text("numpy==2.0.0\n")
+    keys = [_key(tmp_path, "mlci==0.1.0", MLCI_REQUIREMENTS="requirements.txt")]
+    (tmp_path / "base.txt").write_text("pandas==2.2.0\npyarrow\n-c pins.txt\n")
+    keys.append(_key(tmp_path, "mlci==0.1.0", MLCI_REQUIREMENTS="requirements.txt"))
+    (tmp_path / "pins.txt").write_text("numpy==2.1.0\n")
+    keys.append(_key(tmp_path, "mlci==0.1.0", MLCI_REQUIREMENTS="requirements.txt"))
+    assert len(set(keys)) == 3
+    assert _key(tmp_path, "mlci==0.1.0", MLCI_REQUIREMENTS="requirements.txt") == keys[-1]
