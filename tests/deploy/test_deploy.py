@@ -160,7 +160,7 @@ def test_rollback_restores_the_previous_artifact_byte_for_byte_and_gto_agrees(
 def test_rollback_to_an_unknown_version_lists_the_known_ones(example_repo: ExampleRepo) -> None:
     assert run_cli("deploy", cwd=example_repo.root).returncode == 0
 
-    proc = run_cli("rollback", "classifier", "--to", "v9.9.9", cwd=example_repo.root)
+    proc = run_cli("rollback", "--to", "v9.9.9", cwd=example_repo.root)  # NAME: the only model
 
     assert proc.returncode == 2
     assert "no registered version v9.9.9" in proc.stderr and "v0.0.1" in proc.stderr

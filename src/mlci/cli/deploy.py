@@ -44,7 +44,7 @@ def deploy(
 
 @click.command()
 @debug_option
-@click.argument("name")
+@click.argument("name", default="")
 @click.option(
     "--to", "to", default="", help="Version to go back to (default: the previous one in the stage)."
 )
@@ -54,11 +54,13 @@ def deploy(
     "--environment", default=None, help="GitHub Deployment environment (default: deploy.environment)."
 )
 def rollback(name: str, to: str, stage: str | None, target: str | None, environment: str | None) -> None:
-    """Put an earlier version of NAME back in the stage and deliver it again."""
+    """Put an earlier version of NAME back in the stage and deliver it again (NAME: the only model in
+    mlci.yaml when omitted)."""
     from mlci.commands.context import RunContext
     from mlci.commands.rollback import rollback as run
 
     ctx = RunContext.load()
+    name, _ = ctx.config.model(name, verb="roll back")
     settings = ctx.config.deploy
     run(ctx, name, to, stage or settings.stage, target or settings.target, environment or "")
 
