@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlci.errors import MlciError
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_bytes_atomic, write_text_atomic
 from mlci.repo.git import git
 from mlci.repo.trailers import RESULTS, with_trailer
 from mlci.safety import one_line
@@ -88,8 +88,7 @@ def put_back(root: Path, candidates: Sequence[str], before: Snapshot) -> list[st
             if content is None:
                 (root / path).unlink(missing_ok=True)
             else:
-                (root / path).parent.mkdir(parents=True, exist_ok=True)
-                (root / path).write_bytes(content)
+                write_bytes_atomic(root / path, content)
         elif git(root, "ls-files", "--", path).strip():
             git(root, "checkout", "HEAD", "--", path)
         else:
