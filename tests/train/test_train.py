@@ -203,6 +203,23 @@ def test_failing_stage_is_reported_by_name(runner: Runner, tmp_path: Path) -> No
     assert "❌ stage 'train' failed" in (tmp_path / "gha" / "summary").read_text()
 
 
+def test_a_failing_stage_leaves_its_git_tracked_results_as_they_were_and_no_result_file(
+    runner: Runner,
+) -> None:
+    """evaluate's metrics and plots (`cache: false`, in git): DVC removes them before running the stage;
+    the stage fails; they are put back, and no earlier run's result file is left to read as this one's."""
+    assert runner.train()[0] == 0 and (runner.root / ".mlci" / "train" / "result.json").exists()
+    tracked = {p: (runner.root / p).read_bytes() for p in ("metrics.json", "plots/roc.json")}
+    (runner.root / "src" / "evaluate.py").write_text("raise SystemExit('boom: bad model')\n")
+    code, _, err = runner.train()
+    assert code == 2 and "stage 'evaluate' failed" in err
+    assert "put back as they were before the run" in err
+    pending = git(runner.root, "status", "--porcelain", "--untracked-files=no").splitlines()
+    assert [line.split()[-1] for line in pending] == ["src/evaluate.py"], pending
+    assert {p: (runner.root / p).read_bytes() for p in tracked} == tracked
+    assert not (runner.root / ".mlci" / "train" / "result.json").exists()
+
+
 def test_commit_back_to_the_pull_request_branch(runner: Runner, tmp_path: Path) -> None:
     git(runner.root, "checkout", "-q", "-b", "feature")
     set_yaml(runner.root / "params.yaml", "train.n_estimators", 30)
