@@ -120,11 +120,13 @@ def _check(root: Path, scenario: str, tool: str) -> None:
         raise SystemExit(f"{scenario}: expected {expected}, got {outcomes}")
 
 
-def _run(cmd: list[str], cwd: Path) -> None:
+def _run(cmd: list[str], cwd: Path) -> str:
+    """Run `cmd` with this checkout's mlci first on the path; its stdout, or stop naming what failed."""
     env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout
 
 
 def report(times: dict[str, list[float]], reps: int) -> None:

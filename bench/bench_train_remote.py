@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(1, str(HERE.parent))
 
-from bench_train import machine  # noqa: E402
+from bench_train import _run, machine  # noqa: E402
 from tests.testing.storage import CREDENTIALS, moto_server  # noqa: E402
 
 from mlci.onboarding import example  # noqa: E402
@@ -168,14 +167,6 @@ def _check(root: Path, step: str, out: str) -> None:
             raise SystemExit(f"train: expected every stage unchanged, got {stages}")
     if step == "status" and "missing" in json.loads(out or "{}").values():
         raise SystemExit(f"status: the remote lacks something: {out}")
-
-
-def _run(cmd: list[str], cwd: Path) -> str:
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc.stdout
 
 
 def report(
