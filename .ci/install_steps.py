@@ -63,18 +63,30 @@ PROFILES: dict[str, dict[str, str]] = {
         "MLCI_DATA_STACK": '"false"',
     },
     # the composite action: mlci from the action's own checkout (the same path: its lock comes with it)
-    "action": {**_WORKFLOW, "MLCI_PACKAGE": "${{ github.action_path }}"},
+    # (the project's requirements only for the commands that run its code: never for the report)
+    "action": {
+        **_WORKFLOW,
+        "MLCI_PACKAGE": "${{ github.action_path }}",
+        "MLCI_REQUIREMENTS": "${{ !(inputs.command == 'report' || (inputs.command == 'auto' && "
+        "startsWith(github.event_name, 'pull_request'))) && inputs.requirements || '' }}",
+    },
 }
 
 KEY_SCRIPT = r"""
 set -euo pipefail
-# The installed environment is keyed on all that decides its content: runner, Python (its version and
-# where it lives: the environment links to it), uv, the mlci requirement, the lock of mlci's dependencies,
-# the project's requirements, the DVC plugins (named, or the URL schemes of the remotes mlci doctor finds
-# them from) and the profile. The lock ships inside mlci: read from a folder (the action's checkout) or a
-# wheel; a git URL pinned to a commit or an index requirement pinned to a version names it already.
+# The job's environments live in a folder private to this job (docs/architecture.md, "Two environments"):
+# beside its workspace, which one runner gives one job at a time. Emptied here, before the restore step,
+# so nothing a job before this one left there is ever run.
+rm -rf "$GITHUB_WORKSPACE/../mlci-env"
+# Keyed on all that decides their content: runner, Python (its version and where it lives: the
+# environments link to it), uv, the mlci requirement, the lock of mlci's dependencies, the project's
+# requirements (every file they include and every local package they name), the DVC plugins (named, or
+# the URL schemes of the remotes mlci doctor finds them from) and the profile. The lock ships inside
+# mlci: read from a folder (the action's checkout) or a wheel; a git URL pinned to a commit or an index
+# requirement pinned to a version names it already.
 digest=$(
   {
+    echo "layout 2: mlci/ project/ uv/ MANIFEST"
     # a folder (the action's checkout) by its content: its path differs from run to run on some runners
     if [ -d "$MLCI_PACKAGE" ]; then package="folder"; else package="$MLCI_PACKAGE"; fi
     printf '%s\n' "$package" "$MLCI_DVC_PLUGINS" "$MLCI_UV_VERSION" "$MLCI_DATA_STACK"
@@ -85,19 +97,37 @@ digest=$(
       python -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("mlci/constraints/runtime.txt"))' "$MLCI_PACKAGE" || true
     fi
     if [ -n "$MLCI_REQUIREMENTS" ] && [ -f "$MLCI_REQUIREMENTS" ]; then
-      # the file and every file it includes (-r, -c): a change in any of them is another environment
+      # the file, every file it includes (-r, -c) and every local package or file it names (-e ./pkg,
+      # ./pkg, name @ file:...), by content: a change in any of them is another environment
       python -c '
-import pathlib, re, sys
+import codecs, hashlib, os, pathlib, re, sys
+def text(path):
+    data = path.read_bytes()
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(name, "replace")
+    return data.decode("utf-8", "replace")
+def local(path, editable):
+    # a package copied in: all its files; an editable one (only a link is installed): its metadata
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not {".git", "__pycache__", ".venv", "node_modules"} & set(p.relative_to(path).parts)) if path.is_dir() else [path]
+    if editable and path.is_dir():
+        files = [f for f in files if f.name in ("pyproject.toml", "setup.py", "setup.cfg") and f.parent == path]
+    for file in files:
+        sys.stdout.write(f"{file.relative_to(path) if path.is_dir() else file.name} {hashlib.sha256(file.read_bytes()).hexdigest()}\n")
 seen, todo = set(), [pathlib.Path(sys.argv[1])]
 while todo:
     path = todo.pop()
     if path in seen or not path.is_file():
         continue
     seen.add(path)
-    text = path.read_text(errors="replace")
-    sys.stdout.write(text)
-    for name in re.findall(r"^[ \t]*(?:-r|-c|--requirement|--constraint)[ \t=]+(\S+)", text, re.M):
-        todo.append(path.parent / name)' "$MLCI_REQUIREMENTS"
+    body = text(path)
+    sys.stdout.write(body)
+    for name in re.findall(r"^[ \t]*(?:-r|-c|--requirement|--constraint)[ \t=]+(\S+)", body, re.M):
+        todo.append(path.parent / name)
+    for editable, name in re.findall(r"^[ \t]*((?:-e|--editable)[ \t=]+)?(?:\S+[ \t]*@[ \t]*)?(?:file://)?(\.{1,2}(?=[ \t\[;]|$)|(?:\.{1,2}/|/)[^ \t\[;]*)", body, re.M):
+        for where in dict.fromkeys([pathlib.Path(name), path.parent / name]):
+            if where.exists():
+                local(where, bool(editable))' "$MLCI_REQUIREMENTS"
     fi
     if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
       python -c '
@@ -119,52 +149,105 @@ echo "key=mlci-env-$RUNNER_OS-$RUNNER_ARCH-$python-$digest" >> "$GITHUB_OUTPUT"
 INSTALL_SCRIPT = r"""
 set -euo pipefail
 started=$(python -c 'import time; print(time.time())')
-# The environment mlci runs in, restored and saved by the cache steps around this one: a path that stays
-# the same from job to job (its scripts name it; runner.temp moves on some runners), one per key (jobs of
-# other profiles may share this machine's HOME). Every later step runs in it: its bin first on PATH.
-env="$HOME/.cache/mlci-env/${MLCI_ENV_KEY:?set by the key step}"
-echo "$env/bin" >> "$GITHUB_PATH"
-echo "VIRTUAL_ENV=$env" >> "$GITHUB_ENV"
+# Two environments (docs/architecture.md, "Two environments"), in the folder private to this job that the
+# key step emptied and the restore step may have filled:
+#   mlci/     mlci, its dependencies at the versions of its lock, the DVC plugins: what runs mlci and DVC
+#   project/  the project's requirements as the project wrote them, nothing of mlci's: what runs its
+#             stages and its model (jobs that run the project's code: MLCI_REQUIREMENTS set)
+#   uv/       the uv that built them; bin/mlci: mlci's command alone, first on PATH (as pipx does)
+#   MANIFEST  the sha256 of every file, written before the save, checked after a restore before
+#             anything in the folder runs
+root="$(cd "$GITHUB_WORKSPACE/.." && pwd)/mlci-env"
+tool_env="$root/mlci"
+project_env="$root/project"
+manifest() {  # write | check: one line per file (its sha256, or where a link points)
+  python -c '
+import hashlib, os, sys
+mode, root = sys.argv[1], sys.argv[2]
+listing = os.path.join(root, "MANIFEST")
+found = {}
+for top, dirs, files in os.walk(root):
+    for entry in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+        path = os.path.join(top, entry)
+        name = os.path.relpath(path, root)
+        if name == "MANIFEST":
+            continue
+        if os.path.islink(path):
+            found[name] = "link:" + os.readlink(path)
+            continue
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        found[name] = digest.hexdigest()
+if mode == "write":
+    with open(listing, "w") as handle:
+        handle.writelines(f"{found[name]} {name}\n" for name in sorted(found))
+    print(len(found))
+    sys.exit(0)
+saved = {}
+if os.path.isfile(listing):
+    for line in open(listing):
+        value, _, name = line.rstrip("\n").partition(" ")
+        saved[name] = value
+else:
+    print("it has no MANIFEST")
+    sys.exit(1)
+added = sorted(set(found) - set(saved))
+changed = sorted(n for n in set(found) & set(saved) if found[n] != saved[n])
+missing = sorted(set(saved) - set(found))
+parts = [f"{what}: {chr(44).join(names[:5])}" + (f" and {len(names) - 5} more" if len(names) > 5 else "") for what, names in (("added", added), ("changed", changed), ("missing", missing)) if names]
+print("; ".join(parts) or len(found))
+sys.exit(1 if parts else 0)' "$1" "$root"
+}
+publish() {  # every later step of the job runs in these environments
+  echo "$tool_env/bin" >> "$GITHUB_PATH"
+  if [ -d "$project_env" ]; then
+    echo "$project_env/bin" >> "$GITHUB_PATH"
+    echo "MLCI_PROJECT_ENV=$project_env" >> "$GITHUB_ENV"
+    echo "VIRTUAL_ENV=$project_env" >> "$GITHUB_ENV"
+  else
+    echo "VIRTUAL_ENV=$tool_env" >> "$GITHUB_ENV"
+  fi
+  echo "$root/bin" >> "$GITHUB_PATH"
+}
 base=$(python -c 'import sys; print(sys.base_prefix)')
 if [ "$MLCI_ENV_CACHE_HIT" = "true" ]; then
-  # it runs here: the same interpreter below it, and mlci's own script starts
-  if found=$("$env/bin/python" -c 'import sys; print(sys.base_prefix)' 2>&1) && [ "$found" = "$base" ] &&
-    found=$("$env/bin/mlci" --version 2>&1); then
-    export PATH="$env/bin:$PATH" VIRTUAL_ENV="$env"
+  # what was saved, file for file, and it runs here: the same interpreter below it, mlci's script starts
+  if ! checked=$(manifest check); then
+    echo "::warning title=mlci::the restored environment is not the one saved under its key ($checked): removed without running anything in it; installing it again"
+    rm -rf "$root"
+  elif found=$("$tool_env/bin/python" -c 'import sys; print(sys.base_prefix)' 2>&1) && [ "$found" = "$base" ] &&
+    found=$("$root/bin/mlci" --version 2>&1); then
+    publish
     echo "save=false" >> "$GITHUB_OUTPUT"
     seconds=$(python -c "import time; print(f'{time.time() - $started:.1f}')")
-    echo "mlci install: $found <- the environment restored, nothing installed, in $seconds s"
+    echo "mlci install: $found <- the environment restored ($checked files as saved), nothing installed, in $seconds s"
     exit 0
+  else
+    echo "::warning title=mlci::the restored environment does not run here ($(printf '%s' "$found" | tail -n 1)): installing it again"
+    rm -rf "$root"
   fi
-  echo "::warning title=mlci::the restored environment does not run here ($(printf '%s' "$found" | tail -n 1)): installing it again"
-  rm -rf "$env"
 fi
-# uv and its downloads: for this job only (the environment is what is cached)
-home="$HOME/.cache/mlci-uv"
-export UV_CACHE_DIR="$home/cache" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
-# with mlci: the project's requirements and a dvc-NAME per DVC plugin
-wanted=()
+# uv's downloads: for this job only (what is cached is the environments, checked by their manifest)
+export UV_CACHE_DIR="${RUNNER_TEMP:-$root.tmp}/mlci-uv-cache" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
+mkdir -p "$root/bin"
+# with mlci: a dvc-NAME per DVC plugin (DVC runs in mlci's environment)
+plugins=()
 what="mlci"
-if [ -n "$MLCI_REQUIREMENTS" ]; then
-  wanted+=(-r "$MLCI_REQUIREMENTS")
-  what+=" + -r $MLCI_REQUIREMENTS"
-fi
 for name in $MLCI_DVC_PLUGINS; do
   case "$name" in
     *[!a-z0-9_-]*) echo "::error title=mlci::dvc-plugins takes DVC remote types such as 's3 gs azure'"; exit 2 ;;
   esac
-  wanted+=("dvc-$name")
+  plugins+=("dvc-$name")
   what+=" + dvc-$name"
 done
-uv="$home/uv-$MLCI_UV_VERSION/bin/uv"
+uv="$root/uv/bin/uv"
 why=""
-if ! "$uv" --version >/dev/null 2>&1; then
-  rm -rf "$home/uv-$MLCI_UV_VERSION"
-  if ! out=$(python -m pip install --disable-pip-version-check --quiet --target "$home/uv-$MLCI_UV_VERSION" "uv==$MLCI_UV_VERSION" 2>&1); then
-    why="pip could not install uv==$MLCI_UV_VERSION ($(printf '%s' "$out" | tail -n 1))"
-  elif ! "$uv" --version >/dev/null 2>&1; then
-    why="uv $MLCI_UV_VERSION does not run on this runner"
-  fi
+if ! out=$(python -m pip install --disable-pip-version-check --quiet --target "$root/uv" "uv==$MLCI_UV_VERSION" 2>&1); then
+  why="pip could not install uv==$MLCI_UV_VERSION ($(printf '%s' "$out" | tail -n 1))"
+elif ! "$uv" --version >/dev/null 2>&1; then
+  why="uv $MLCI_UV_VERSION does not run on this runner"
 fi
 if [ -z "$why" ]; then
   tool="uv $MLCI_UV_VERSION"
@@ -174,25 +257,30 @@ else
   tool="pip"
   echo "tool=pip" >> "$GITHUB_OUTPUT"
 fi
-rm -rf "$env"
-if [ "$tool" = "pip" ]; then
-  python -m venv "$env"
-else
-  # --seed: pip in it, so that `pip install` in a later step lands in this environment; --relocatable:
-  # its scripts find their Python wherever HOME puts the restored environment
-  "$uv" venv --quiet --seed --relocatable --python "$(python -c 'import sys; print(sys.executable)')" "$env"
-fi
-export PATH="$env/bin:$PATH" VIRTUAL_ENV="$env"
-install() {
+job_python=$(python -c 'import sys; print(sys.executable)')
+venv() {  # a virtual environment of the job's Python at $1
   if [ "$tool" = "pip" ]; then
-    python -m pip install --disable-pip-version-check --quiet "$@"
+    python -m venv "$1"
   else
-    "$uv" pip install --quiet --python "$env/bin/python" "$@"
+    # --seed: pip in it, so that `pip install` in a later step lands in it; --relocatable: its scripts
+    # find their Python wherever the restore puts the folder
+    "$uv" venv --quiet --seed --relocatable --python "$job_python" "$1"
   fi
 }
+install() {  # ENV ARGS...: pip install ARGS into the environment ENV
+  local into=$1
+  shift
+  if [ "$tool" = "pip" ]; then
+    "$into/bin/python" -m pip install --disable-pip-version-check --quiet "$@"
+  else
+    "$uv" pip install --quiet --python "$into/bin/python" "$@"
+  fi
+}
+venv "$tool_env"
+ln -sf ../mlci/bin/mlci "$root/bin/mlci"
 # 1. mlci alone: the lock of its dependencies ships inside it, whatever form mlci-package takes
-install --no-deps "$MLCI_PACKAGE"
-lock=$(python -c '
+install "$tool_env" --no-deps "$MLCI_PACKAGE"
+lock=$("$tool_env/bin/python" -c '
 import importlib.resources, pathlib, mlci
 lock = importlib.resources.files("mlci").joinpath("constraints", "runtime.txt")
 if not lock.is_file():  # mlci run from a source checkout (PYTHONPATH, editable): the lock beside it
@@ -208,10 +296,10 @@ else
   constraints=(-c "$lock")
   what+=" (locked)"
 fi
-# 2. one resolution: mlci's dependencies at the locked versions, the requirements and the plugins
+# 2. mlci's dependencies at the locked versions and the plugins: never the project's requirements
 if [ "$MLCI_DATA_STACK" = "false" ]; then
   # the dependencies mlci declares, less the data stack this job never imports
-  declared=$(python -c '
+  declared=$("$tool_env/bin/python" -c '
 import importlib.metadata as m, re
 data = {"numpy", "scipy", "scikit-learn", "pandas", "pyarrow"}
 for text in m.requires("mlci") or []:
@@ -219,16 +307,16 @@ for text in m.requires("mlci") or []:
     if "extra ==" not in text and name not in data:
         print(text)')
   mapfile -t light <<< "$declared"
-  install ${constraints[@]+"${constraints[@]}"} "${light[@]}" ${wanted[@]+"${wanted[@]}"}
+  install "$tool_env" ${constraints[@]+"${constraints[@]}"} "${light[@]}" ${plugins[@]+"${plugins[@]}"}
   what+=" without its data stack"
 else
-  install ${constraints[@]+"${constraints[@]}"} "$MLCI_PACKAGE" ${wanted[@]+"${wanted[@]}"}
+  install "$tool_env" ${constraints[@]+"${constraints[@]}"} "$MLCI_PACKAGE" ${plugins[@]+"${plugins[@]}"}
 fi
 # the plugins the project's remotes need, found by mlci doctor when none are named (it needs DVC, so a
 # second, small resolution, held to the same lock)
 if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
   found=()
-  if ! printed=$(cd "$MLCI_WORKING_DIRECTORY" && mlci doctor --plugins); then
+  if ! printed=$(cd "$MLCI_WORKING_DIRECTORY" && "$root/bin/mlci" doctor --plugins); then
     echo "::warning title=mlci::mlci doctor --plugins failed (above): no DVC plugin installed; name them in the dvc-plugins input"
     printed=""
   fi
@@ -240,7 +328,7 @@ if [ "$MLCI_FIND_PLUGINS" = "true" ] && [ -z "$MLCI_DVC_PLUGINS" ]; then
     esac
   done <<< "$printed"
   if [ ${#found[@]} -gt 0 ]; then
-    install ${constraints[@]+"${constraints[@]}"} "${found[@]}"
+    install "$tool_env" ${constraints[@]+"${constraints[@]}"} "${found[@]}"
     what+=" + ${found[*]} (found by mlci doctor)"
   fi
 fi
@@ -248,15 +336,38 @@ fi
 # (uv writes none; a job's imports take about twice as long without it)
 modules="mlci.cli.app dvc.repo dvc.api gto.api"
 if [ "$MLCI_DATA_STACK" != "false" ]; then modules+=" pyarrow.parquet pandas sklearn scipy.stats"; fi
-python -c 'import importlib, sys
+"$tool_env/bin/python" -c 'import importlib, sys
 for name in sys.argv[1:]:
     try:
         importlib.import_module(name)
     except Exception:
         pass  # not installed in this profile: the command that needs it says so' $modules
+# 3. the project's environment: its requirements as written (its pins win), read as pip reads them (a
+# UTF-16 `pip freeze` from PowerShell included: uv gets a UTF-8 copy), resolved alone
+if [ -n "$MLCI_REQUIREMENTS" ]; then
+  if ! listed=$("$tool_env/bin/python" -m mlci.repo.requirements "$MLCI_REQUIREMENTS"); then
+    echo "::error title=mlci::the requirements input names $MLCI_REQUIREMENTS, which cannot be read as pip reads it (above)"
+    exit 2
+  fi
+  mapfile -t listed <<< "$listed"
+  venv "$project_env"
+  copies=("${listed[@]:1}")
+  if ! out=$(install "$project_env" -r "${listed[0]}" 2>&1); then
+    rm -f ${copies[@]+"${copies[@]}"}
+    printf '%s\n' "$out"
+    last=$(printf '%s' "$out" | grep -v '^\s*$' | tail -n 1)
+    echo "::error title=mlci::the project's requirements ($MLCI_REQUIREMENTS) cannot be installed on their own (mlci is not part of that resolution): $last. Run \`mlci doctor --requirements $MLCI_REQUIREMENTS\` to see why before pushing"
+    exit 1
+  fi
+  rm -f ${copies[@]+"${copies[@]}"}
+  count=$("$project_env/bin/python" -c 'import importlib.metadata as m; print(len(list(m.distributions())))')
+  what+="; the project's environment: -r $MLCI_REQUIREMENTS ($count packages)"
+fi
+files=$(manifest write)
 echo "save=true" >> "$GITHUB_OUTPUT"
+publish
 seconds=$(python -c "import time; print(f'{time.time() - $started:.1f}')")
-echo "mlci install: $(mlci --version) <- $what, with $tool (environment cold) in $seconds s"
+echo "mlci install: $("$root/bin/mlci" --version) <- $what, with $tool (environment cold, $files files) in $seconds s"
 """
 
 
@@ -296,9 +407,9 @@ def render(profile_name: str, indent: int) -> str:
         + "  id: mlci-env-cache\n"
         + f"  uses: {CACHE.format(which='restore')}\n"
         + "  with:\n"
-        + "    path: ~/.cache/mlci-env/${{ steps.mlci-env-key.outputs.key }}\n"
+        + "    path: ../mlci-env\n"
         + "    key: ${{ steps.mlci-env-key.outputs.key }}\n"
-        + "- name: Install mlci, the project's requirements and DVC plugins (uv, one resolution)\n"
+        + "- name: \"Install mlci (its own environment, with the DVC plugins) and the project's requirements (another)\"\n"
         + "  id: mlci-install\n"
         + shell
         + "  env:\n"
@@ -311,7 +422,7 @@ def render(profile_name: str, indent: int) -> str:
         + "  if: steps.mlci-env-cache.outputs.cache-hit != 'true' && steps.mlci-install.outputs.save == 'true'\n"
         + f"  uses: {CACHE.format(which='save')}\n"
         + "  with:\n"
-        + "    path: ~/.cache/mlci-env/${{ steps.mlci-env-key.outputs.key }}\n"
+        + "    path: ../mlci-env\n"
         + "    key: ${{ steps.mlci-env-key.outputs.key }}\n"
         + END
         + "\n"

@@ -10,12 +10,31 @@ import subprocess
 import sys
 from pathlib import Path
 
+PROJECT_ENV = "MLCI_PROJECT_ENV"  # set by the install step of jobs that run the project's code
+
 
 def tool_env() -> dict[str, str]:
-    """The environment for DVC stages: this interpreter's `python` first on PATH."""
+    """The environment for DVC stages: the project's environment first on PATH (and its VIRTUAL_ENV)
+    when `MLCI_PROJECT_ENV` names one (docs/architecture.md, "Two environments"), else this interpreter's
+    `python`. DVC itself always runs from this interpreter (`dvc_command`).
+
+    Raises MlciError when MLCI_PROJECT_ENV is set but holds no Python environment."""
     env = dict(os.environ)
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    project = env.get(PROJECT_ENV, "")
+    if project:
+        bindir = Path(project) / ("Scripts" if os.name == "nt" else "bin")
+        if not (bindir / ("python.exe" if os.name == "nt" else "python")).exists():
+            from mlci.errors import MlciError
+
+            raise MlciError(
+                f"{PROJECT_ENV}={project} is not a Python environment (no {bindir.name}/python in it)",
+                f"point {PROJECT_ENV} at the project's virtual environment, or unset it to run the "
+                "stages with mlci's own Python",
+            )
+        env["VIRTUAL_ENV"] = project
+    else:
+        bindir = Path(sys.executable).parent
+    env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", "")
     return env
 
 
