@@ -124,7 +124,7 @@ while todo:
     sys.stdout.write(body)
     for name in re.findall(r"^[ \t]*(?:-r|-c|--requirement|--constraint)[ \t=]+(\S+)", body, re.M):
         todo.append(path.parent / name)
-    for editable, name in re.findall(r"^[ \t]*((?:-e|--editable)[ \t=]+)?(?:\S+[ \t]*@[ \t]*)?(?:file://)?(\.{1,2}(?=[ \t\[;]|$)|(?:\.{1,2}/|/)[^ \t\[;]*)", body, re.M):
+    for editable, name in re.findall(r"^[ \t]*((?:-e|--editable)[ \t=]+)?(?:\S+[ \t]*@[ \t]*)?(?:file://)?(\.{1,2}(?=[ \t\[;]|$)|(?:\.{1,2}/|/)[^\s\[;]*)", body, re.M):
         for where in dict.fromkeys([pathlib.Path(name), path.parent / name]):
             if where.exists():
                 local(where, bool(editable))' "$MLCI_REQUIREMENTS"

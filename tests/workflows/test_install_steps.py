@@ -78,7 +78,11 @@ def test_the_environment_is_saved_only_on_a_miss_and_only_when_installed_here() 
             assert "cache-hit != 'true'" in save["if"] and "outputs.save == 'true'" in save["if"], (
                 f"{file} {job}"
             )
-            assert save["with"]["path"] == "~/.cache/mlci-env/${{ steps.mlci-env-key.outputs.key }}"
+            # beside the workspace: private to the job (one job at a time per runner), emptied by the
+            # key step before the restore; never a folder of HOME that parallel jobs share
+            assert save["with"]["path"] == "../mlci-env"
+        restores = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache/restore@")]
+        assert all(r["with"]["path"] == "../mlci-env" for r in restores), f"{file} {job}"
 
 
 def test_workflows_whose_jobs_install_plugins_take_dvc_plugins() -> None:
@@ -93,7 +97,11 @@ def test_workflows_whose_jobs_install_plugins_take_dvc_plugins() -> None:
 # The script itself, run by bash with stand-ins for uv, pip and mlci that record what they were asked.
 
 _PYTHON = """#!/usr/bin/env bash
-if [ "$1 $2" = "-m venv" ]; then echo "venv $*" >> "$CALLS"; exit 0; fi
+if [ "$1 $2" = "-m venv" ]; then
+  echo "venv $*" >> "$CALLS"
+  dir="${{@: -1}}" && mkdir -p "$dir/bin" && cp "$PYTHON_STAND_IN" "$dir/bin/python" && cp "$MLCI_STAND_IN" "$dir/bin/mlci"
+  exit 0
+fi
 if [ "$1 $2" = "-m pip" ]; then
   echo "pip $*" >> "$CALLS"
   if [ "$FAIL_PIP_UV" = "1" ] && [[ "$*" == *"--target"* ]]; then echo "no matching distribution" >&2; exit 1; fi
@@ -108,6 +116,11 @@ exec {python} "$@"
 _UV = """#!/usr/bin/env bash
 [ "$1" = "--version" ] && { [ "$UV_BROKEN" = "1" ] && exit 126; echo "uv 0"; exit 0; }
 echo "uv $*" >> "$CALLS"
+if [ "$1" = "venv" ]; then
+  dir="${@: -1}" && mkdir -p "$dir/bin" && cp "$PYTHON_STAND_IN" "$dir/bin/python" && cp "$MLCI_STAND_IN" "$dir/bin/mlci"
+fi
+[ "$FAIL_PROJECT" = "1" ] && [[ "$*" == *"/project/bin/python -r "* ]] && { echo "error: no solution: you require click==0.0.1" >&2; exit 1; }
+exit 0
 """
 _MLCI = """#!/usr/bin/env bash
 case "$*" in
@@ -143,6 +156,10 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
         "GITHUB_ENV": str(tmp_path / "env"),
         "CALLS": str(calls),
         "UV_STAND_IN": str(bin_dir / "uv-stand-in"),
+        "PYTHON_STAND_IN": str(bin_dir / "python"),
+        "MLCI_STAND_IN": str(bin_dir / "mlci"),
+        "GITHUB_WORKSPACE": str(tmp_path / "ws"),
+        "RUNNER_TEMP": str(tmp_path / "temp"),
         "MLCI_PACKAGE": "git+https://github.com/o/mlci@abc",
         "MLCI_REQUIREMENTS": "",
         "MLCI_DVC_PLUGINS": "",
@@ -154,10 +171,11 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
         "MLCI_ENV_CACHE_HIT": "",
         "PYTHONPATH": str(ROOT / "src"),  # mlci from this checkout: its lock beside the package
     }
+    (tmp_path / "ws").mkdir(exist_ok=True)
     done = subprocess.run(
         ["bash", "-c", STEPS.INSTALL_SCRIPT],
         env={**base, **env},
-        cwd=tmp_path,
+        cwd=tmp_path / "ws",
         capture_output=True,
         text=True,
         check=False,
@@ -172,6 +190,7 @@ def _key(tmp_path: Path, package: str, **env: str) -> str:
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path / "home"),
         "GITHUB_OUTPUT": str(output),
+        "GITHUB_WORKSPACE": str(tmp_path / "ws"),
         "RUNNER_OS": "Linux",
         "RUNNER_ARCH": "X64",
         "MLCI_PACKAGE": package,
@@ -182,6 +201,7 @@ def _key(tmp_path: Path, package: str, **env: str) -> str:
         "MLCI_WORKING_DIRECTORY": ".",
         "MLCI_UV_VERSION": STEPS.UV_VERSION,
     }
+    (tmp_path / "ws").mkdir(exist_ok=True)
     subprocess.run(["bash", "-c", STEPS.KEY_SCRIPT], env={**base, **env}, cwd=tmp_path, check=True)
     return output.read_text().strip().removeprefix("key=")
 
@@ -229,22 +249,63 @@ def test_the_key_follows_the_schemes_of_the_remotes_plugins_are_found_for_not_th
     assert key("['remote \"s\"']\n    url = gs://bucket/a\n", MLCI_DVC_PLUGINS="s3") == named
 
 
-def test_mlci_first_then_one_uv_resolution_of_its_dependencies_the_requirements_and_the_plugins(
+def test_mlci_and_its_plugins_in_one_environment_the_projects_requirements_alone_in_another(
     tmp_path: Path,
 ) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "requirements.txt").write_text("click==8.1.7\nzc-lockfile==3.0.post1\n")
     done, calls = _install(tmp_path, MLCI_REQUIREMENTS="requirements.txt", MLCI_DVC_PLUGINS="s3 gs")
     assert done.returncode == 0, done.stderr
-    alone, together = [line for line in calls.splitlines() if line.startswith("uv pip install")]
+    root = tmp_path / "mlci-env"
+    alone, together, project = [line for line in calls.splitlines() if line.startswith("uv pip install")]
     assert alone.endswith("--no-deps git+https://github.com/o/mlci@abc")
-    assert together.endswith("git+https://github.com/o/mlci@abc -r requirements.txt dvc-s3 dvc-gs")
-    assert (
-        f"pip -m pip install --disable-pip-version-check --quiet --target {tmp_path}/home/.cache/mlci-uv/uv-{STEPS.UV_VERSION}"
-        in calls
-    )
+    assert together.endswith("git+https://github.com/o/mlci@abc dvc-s3 dvc-gs")
+    assert f"--python {root}/mlci/bin/python" in together and "requirements" not in together
+    assert project.endswith(f"--python {root}/project/bin/python -r requirements.txt")
+    assert " -c " not in project  # mlci's lock never holds the project's pins
+    assert f"pip -m pip install --disable-pip-version-check --quiet --target {root}/uv uv==" in calls
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("mlci install:")]
-    assert "mlci, version 9.9.9 <- mlci + -r requirements.txt + dvc-s3 + dvc-gs" in line
-    assert f"with uv {STEPS.UV_VERSION} (environment cold) in " in line
+    assert "mlci, version 9.9.9 <- mlci + dvc-s3 + dvc-gs (locked); the project's environment: " in line
+    assert "-r requirements.txt (" in line and f"with uv {STEPS.UV_VERSION} (environment cold, " in line
     assert "tool=uv" in (tmp_path / "output").read_text()
+    # stages find the project's Python first, mlci's command before both
+    assert (tmp_path / "path").read_text().split() == [
+        f"{root}/mlci/bin",
+        f"{root}/project/bin",
+        f"{root}/bin",
+    ]
+    assert f"MLCI_PROJECT_ENV={root}/project" in (tmp_path / "env").read_text()
+    assert (root / "MANIFEST").is_file() and "save=true" in (tmp_path / "output").read_text()
+
+
+def test_a_utf16_requirements_file_reaches_uv_as_utf8_beside_it_and_the_copy_is_removed(
+    tmp_path: Path,
+) -> None:
+    """What `pip freeze > requirements.txt` writes in Windows PowerShell: UTF-16 with a byte-order mark."""
+    (tmp_path / "ws" / "reqs").mkdir(parents=True)
+    text = "click==8.1.7\r\n-r more.txt\r\n"
+    (tmp_path / "ws" / "reqs" / "requirements.txt").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    (tmp_path / "ws" / "reqs" / "more.txt").write_text("pandas\n")
+    done, calls = _install(tmp_path, MLCI_REQUIREMENTS="reqs/requirements.txt")
+    assert done.returncode == 0, done.stderr
+    project = [line for line in calls.splitlines() if "/project/bin/python -r" in line]
+    assert project and project[0].endswith("-r reqs/.mlci-utf8.requirements.txt"), calls
+    assert sorted(p.name for p in (tmp_path / "ws" / "reqs").iterdir()) == ["more.txt", "requirements.txt"]
+
+
+def test_requirements_that_cannot_be_installed_fail_the_job_saying_mlci_is_not_part_of_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "requirements.txt").write_text("click==0.0.1\n")
+    done, _ = _install(tmp_path, MLCI_REQUIREMENTS="requirements.txt", FAIL_PROJECT="1")
+    assert done.returncode == 1
+    assert (
+        "::error title=mlci::the project's requirements (requirements.txt) cannot be installed on their own"
+        in done.stdout
+    )
+    assert "you require click==0.0.1" in done.stdout and "mlci doctor --requirements" in done.stdout
+    assert "save=true" not in (tmp_path / "output").read_text()
 
 
 def test_the_lock_comes_from_the_installed_mlci(tmp_path: Path) -> None:
@@ -253,6 +314,7 @@ def test_the_lock_comes_from_the_installed_mlci(tmp_path: Path) -> None:
     assert "-c" not in alone.split()
     assert f" -c {ROOT / 'constraints' / 'runtime.txt'} git+https://github.com/o/mlci@abc dvc-s3" in together
     assert "<- mlci + dvc-s3 (locked), with uv" in done.stdout
+    assert "project" not in calls  # no requirements: no project environment
 
 
 def test_a_mlci_without_its_lock_says_so(tmp_path: Path) -> None:
@@ -264,25 +326,49 @@ def test_a_mlci_without_its_lock_says_so(tmp_path: Path) -> None:
     assert "(not locked)" in done.stdout and " -c " not in calls
 
 
+def _write_manifest(root: Path) -> None:
+    """The MANIFEST the save writes: each file's sha256 (a link: where it points) and its path."""
+    import hashlib
+
+    lines = []
+    for path in sorted(root.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if name == "MANIFEST" or (path.is_dir() and not path.is_symlink()):
+            continue
+        value = (
+            "link:" + os.readlink(path)
+            if path.is_symlink()
+            else hashlib.sha256(path.read_bytes()).hexdigest()
+        )
+        lines.append(f"{value} {name}\n")
+    (root / "MANIFEST").write_text("".join(lines))
+
+
 def _environment(tmp_path: Path) -> Path:
-    """A working environment where the restore step puts it: a real venv of this Python."""
-    env = tmp_path / "home" / ".cache" / "mlci-env" / KEY
+    """A working environment where the restore step puts it: a real venv of this Python, as saved."""
+    root = tmp_path / "mlci-env"
+    env = root / "mlci"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
     (env / "bin" / "mlci").write_text(_MLCI)
     (env / "bin" / "mlci").chmod(0o755)
+    (root / "bin").mkdir()
+    (root / "bin" / "mlci").symlink_to("../mlci/bin/mlci")
+    _write_manifest(root)
     return env
 
 
 def test_on_a_miss_the_environment_is_made_from_the_jobs_python_put_on_path_and_saved(tmp_path: Path) -> None:
     done, calls = _install(tmp_path)
     assert done.returncode == 0, done.stderr
-    env = tmp_path / "home" / ".cache" / "mlci-env" / KEY
+    root = tmp_path / "mlci-env"
+    env = root / "mlci"
     (venv,) = [line for line in calls.splitlines() if line.startswith("uv venv")]
     assert venv.startswith("uv venv --quiet --seed --relocatable --python ") and venv.endswith(str(env))
     assert f"--python {env}/bin/python" in calls.splitlines()[-1]
-    assert (tmp_path / "path").read_text() == f"{env}/bin\n"
+    assert (tmp_path / "path").read_text() == f"{env}/bin\n{root}/bin\n"
     assert (tmp_path / "env").read_text() == f"VIRTUAL_ENV={env}\n"
     assert "save=true" in (tmp_path / "output").read_text()
+    assert " mlci/bin/python\n" in (root / "MANIFEST").read_text()
 
 
 def test_a_restored_environment_that_runs_installs_nothing_and_is_not_saved_again(tmp_path: Path) -> None:
@@ -290,9 +376,44 @@ def test_a_restored_environment_that_runs_installs_nothing_and_is_not_saved_agai
     done, calls = _install(tmp_path, MLCI_ENV_CACHE_HIT="true")
     assert done.returncode == 0, done.stderr
     assert calls == ""  # neither pip nor uv: nothing installed
-    assert "mlci, version 9.9.9 <- the environment restored, nothing installed, in " in done.stdout
+    assert "mlci, version 9.9.9 <- the environment restored (" in done.stdout
+    assert "files as saved), nothing installed, in " in done.stdout
     assert "save=false" in (tmp_path / "output").read_text()
-    assert (tmp_path / "path").read_text() == f"{env}/bin\n"
+    assert (tmp_path / "path").read_text() == f"{env}/bin\n{env.parent}/bin\n"
+
+
+@pytest.mark.parametrize(
+    ("plant", "said"),
+    [
+        ("mlci/lib/sitecustomize.pth", "added: mlci/lib/sitecustomize.pth"),
+        ("mlci/bin/mlci", "changed: mlci/bin/mlci"),
+        ("uv/bin/uv", "added: uv/bin/uv"),
+    ],
+)
+def test_a_file_planted_in_a_restored_environment_is_refused_named_and_the_environment_rebuilt(
+    tmp_path: Path, plant: str, said: str
+) -> None:
+    """Nothing in the restored folder runs before it is checked against the MANIFEST of the save."""
+    env = _environment(tmp_path)
+    planted = env.parent / plant
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    planted.write_text('#!/usr/bin/env bash\ntouch "$CALLS.ran"\n')
+    planted.chmod(0o755)
+    done, calls = _install(tmp_path, MLCI_ENV_CACHE_HIT="true")
+    assert done.returncode == 0, done.stderr
+    assert "::warning title=mlci::the restored environment is not the one saved under its key" in done.stdout
+    assert said in done.stdout and "installing it again" in done.stdout
+    assert not Path(str(tmp_path / "calls") + ".ran").exists()  # the planted file never ran
+    assert not planted.exists() or "CALLS.ran" not in planted.read_text()  # removed, then rebuilt
+    assert "uv venv" in calls and "(environment cold" in done.stdout
+
+
+def test_a_restored_folder_without_its_manifest_is_refused(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    (env.parent / "MANIFEST").unlink()
+    done, calls = _install(tmp_path, MLCI_ENV_CACHE_HIT="true")
+    assert "is not the one saved under its key (it has no MANIFEST)" in done.stdout
+    assert "uv venv" in calls
 
 
 def test_a_restored_environment_that_does_not_run_here_is_installed_again_saying_why(tmp_path: Path) -> None:
@@ -300,6 +421,7 @@ def test_a_restored_environment_that_does_not_run_here_is_installed_again_saying
     (env / "bin" / "python").unlink()  # its base interpreter gone, as on a runner with another Python
     (env / "bin" / "python").write_text("#!/usr/bin/env bash\necho 'python3.11: not found' >&2; exit 127\n")
     (env / "bin" / "python").chmod(0o755)
+    _write_manifest(env.parent)
     done, calls = _install(tmp_path, MLCI_ENV_CACHE_HIT="true")
     assert done.returncode == 0, done.stderr
     assert (
@@ -307,7 +429,7 @@ def test_a_restored_environment_that_does_not_run_here_is_installed_again_saying
         in done.stdout
     )
     assert "uv venv" in calls and "--no-deps git+https://github.com/o/mlci@abc" in calls
-    assert "(environment cold)" in done.stdout and "save=true" in (tmp_path / "output").read_text()
+    assert "(environment cold" in done.stdout and "save=true" in (tmp_path / "output").read_text()
 
 
 @pytest.mark.parametrize("bad", ["s3;rm", "S3", "../x"])
@@ -325,13 +447,13 @@ def test_pip_installs_when_uv_cannot_run_and_says_why(tmp_path: Path, env: dict[
     done, calls = _install(tmp_path, MLCI_DVC_PLUGINS="azure", **env)
     assert done.returncode == 0, done.stderr
     assert "::warning title=mlci::installing with pip instead of uv: " in done.stdout and why in done.stdout
-    assert f"venv -m venv {tmp_path}/home/.cache/mlci-env/{KEY}" in calls
+    assert f"venv -m venv {tmp_path}/mlci-env/mlci" in calls
     alone, together = calls.splitlines()[-2:]
     assert alone.endswith("--quiet --no-deps git+https://github.com/o/mlci@abc")
     assert together.endswith(
         f"--quiet -c {ROOT / 'constraints' / 'runtime.txt'} git+https://github.com/o/mlci@abc dvc-azure"
     )
-    assert "with pip (environment cold)" in done.stdout and "tool=pip" in (tmp_path / "output").read_text()
+    assert "with pip (environment cold" in done.stdout and "tool=pip" in (tmp_path / "output").read_text()
 
 
 def test_plugins_found_by_mlci_doctor_when_none_are_named(tmp_path: Path) -> None:
@@ -407,48 +529,54 @@ def held_mlci(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
 
 
 def _real_install(
-    tmp_path: Path, package: str, cache: Path, data_stack: str = "true", home: Path | None = None
+    tmp_path: Path,
+    package: str,
+    cache: Path,
+    data_stack: str = "true",
+    restored: Path | None = None,
+    requirements: str = "",
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """The step for real; `home` given: an environment restored there (cache hit)."""
+    """The step for real, in the workspace `tmp_path/ws`; `restored` given: the folder a restore put
+    beside the workspace (cache hit)."""
     venv = tmp_path / "venv"
     tmp_path.mkdir(exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    hit = home is not None
-    home = home or tmp_path / "home"
-    (home / ".cache" / "mlci-uv").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "ws").mkdir(exist_ok=True)
+    temp = tmp_path / "temp"
+    temp.mkdir(exist_ok=True)
     cache.mkdir(exist_ok=True)
-    if not (home / ".cache" / "mlci-uv" / "cache").exists():
-        (home / ".cache" / "mlci-uv" / "cache").symlink_to(cache)  # the downloads, once for the module
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    if Path(uv).exists() and not hit:  # else the script installs uv itself, as on a runner
-        (home / ".cache" / "mlci-uv" / f"uv-{STEPS.UV_VERSION}" / "bin").mkdir(parents=True)
-        (home / ".cache" / "mlci-uv" / f"uv-{STEPS.UV_VERSION}" / "bin" / "uv").symlink_to(uv)
+    if not (temp / "mlci-uv-cache").exists():
+        (temp / "mlci-uv-cache").symlink_to(cache)  # the downloads, once for the module
+    if restored is not None and restored != tmp_path / "mlci-env":
+        shutil.copytree(restored, tmp_path / "mlci-env", symlinks=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "UV_CACHE_DIR")}
     env.update(
         PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
-        HOME=str(home),
+        HOME=str(tmp_path / "home"),
+        GITHUB_WORKSPACE=str(tmp_path / "ws"),
+        RUNNER_TEMP=str(temp),
         GITHUB_OUTPUT=str(tmp_path / "output"),
         MLCI_PACKAGE=package,
-        MLCI_REQUIREMENTS="",
+        MLCI_REQUIREMENTS=requirements,
         MLCI_DVC_PLUGINS="",
         MLCI_WORKING_DIRECTORY=".",
         MLCI_FIND_PLUGINS="false",
         MLCI_DATA_STACK=data_stack,
         MLCI_UV_VERSION=STEPS.UV_VERSION,
         MLCI_ENV_KEY=KEY,
-        MLCI_ENV_CACHE_HIT="true" if hit else "",
+        MLCI_ENV_CACHE_HIT="true" if restored is not None else "",
         GITHUB_PATH=str(tmp_path / "path"),
         GITHUB_ENV=str(tmp_path / "env"),
     )
     done = subprocess.run(
         ["bash", "-c", STEPS.INSTALL_SCRIPT],
         env=env,
-        cwd=tmp_path,
+        cwd=tmp_path / "ws",
         capture_output=True,
         text=True,
         check=False,
     )
-    return done, home / ".cache" / "mlci-env" / KEY / "bin" / "python"
+    return done, tmp_path / "mlci-env" / "mlci" / "bin" / "python"
 
 
 def _installed(python: Path) -> dict[str, str]:
@@ -489,21 +617,24 @@ def test_every_form_of_mlci_package_installs_the_locked_versions(
 
 
 @pytest.mark.slow
-def test_a_restored_environment_runs_under_another_home_and_installs_nothing(
+def test_a_restored_environment_runs_beside_another_workspace_and_installs_nothing(
     tmp_path: Path, held_mlci: tuple[Path, Path, Path]
 ) -> None:
-    """The environment moved, as a restore under another HOME puts it (act, self-hosted runners): its
-    scripts still start (uv made it relocatable), so the step uses it and installs nothing."""
+    """The folder moved, as a restore beside another runner's workspace puts it: its scripts still
+    start (uv made them relocatable) and its files are those of the MANIFEST, so the step uses it."""
     _, wheel, cache = held_mlci
-    done, python = _real_install(tmp_path, str(wheel), cache, data_stack="false")
+    done, python = _real_install(tmp_path / "first", str(wheel), cache, data_stack="false")
     assert done.returncode == 0, done.stdout + done.stderr
-    moved = tmp_path / "other-home" / ".cache" / "mlci-env" / KEY
-    moved.parent.mkdir(parents=True)
-    shutil.move(str(python.parent.parent), moved)
-    again, _ = _real_install(tmp_path / "again", str(wheel), cache, data_stack="false", home=moved.parents[2])
+    again, moved = _real_install(
+        tmp_path / "again", str(wheel), cache, data_stack="false", restored=python.parents[2]
+    )
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "<- the environment restored, nothing installed, in " in again.stdout, again.stdout
-    affected = subprocess.run([str(moved / "bin" / "mlci"), "--version"], capture_output=True, text=True)
+    assert "<- the environment restored (" in again.stdout and "nothing installed" in again.stdout, (
+        again.stdout
+    )
+    affected = subprocess.run(
+        [str(moved.parents[2] / "bin" / "mlci"), "--version"], capture_output=True, text=True
+    )
     assert affected.returncode == 0 and "mlci, version" in affected.stdout
 
 
@@ -547,3 +678,51 @@ def test_the_key_follows_the_files_the_requirements_include(tmp_path: Path) -> N
     keys.append(_key(tmp_path, "mlci==0.1.0", MLCI_REQUIREMENTS="requirements.txt"))
     assert len(set(keys)) == 3
     assert _key(tmp_path, "mlci==0.1.0", MLCI_REQUIREMENTS="requirements.txt") == keys[-1]
+
+
+@pytest.mark.slow
+def test_a_utf16_pip_freeze_that_conflicts_with_mlcis_lock_installs_as_written_beside_mlci(
+    tmp_path: Path, held_mlci: tuple[Path, Path, Path]
+) -> None:
+    """A `pip freeze` from Windows PowerShell (UTF-16, BOM, CRLF) pinning what mlci's lock pins otherwise
+    (click, zc-lockfile: DVC's): the project's environment has the project's pins, mlci's has the lock's,
+    and both run."""
+    _, wheel, cache = held_mlci
+    locked = _pins((ROOT / "constraints" / "runtime.txt").read_text())
+    pins = {"click": "8.1.7", "zc-lockfile": "3.0.post1", "tabulate": "0.8.10"}
+    assert all(locked[name] != version for name, version in pins.items())
+    freeze = "".join(f"{name}=={version}\r\n" for name, version in pins.items())
+    (tmp_path / "ws").mkdir(parents=True)
+    (tmp_path / "ws" / "requirements.txt").write_bytes(b"\xff\xfe" + freeze.encode("utf-16-le"))
+    done, python = _real_install(tmp_path, str(wheel), cache, requirements="requirements.txt")
+    assert done.returncode == 0, done.stdout + done.stderr
+    project = _installed(python.parents[2] / "project" / "bin" / "python")
+    assert {name: project[name] for name in pins} == pins
+    mine = _installed(python)
+    assert mine["click"] == locked["click"] and mine["zc-lockfile"] == locked["zc-lockfile"]
+    assert "dvc" not in project  # nothing of mlci's in the project's environment
+    assert sorted(p.name for p in (tmp_path / "ws").iterdir()) == ["requirements.txt"]
+
+
+def test_the_key_follows_local_packages_the_requirements_name(tmp_path: Path) -> None:
+    """`./pkg` is copied in (its content counts), `-e ./dev` is linked (its packaging metadata counts)."""
+    ws = tmp_path
+    (ws / "pkg").mkdir()
+    (ws / "pkg" / "pyproject.toml").write_text("[project]\nname = 'pkg'\ndependencies = []\n")
+    (ws / "pkg" / "mod.py").write_text("A = 1\n")
+    (ws / "dev").mkdir()
+    (ws / "dev" / "pyproject.toml").write_text("[project]\nname = 'dev'\ndependencies = []\n")
+    (ws / "dev" / "code.py").write_text("B = 1\n")
+    (ws / "requirements.txt").write_text("./pkg\n-e ./dev\n")
+
+    def key() -> str:
+        return _key(tmp_path, "mlci==0.1.0", MLCI_REQUIREMENTS="requirements.txt")
+
+    first = key()
+    (ws / "pkg" / "mod.py").write_text("A = 2\n")
+    second = key()
+    (ws / "dev" / "pyproject.toml").write_text("[project]\nname = 'dev'\ndependencies = ['pandas']\n")
+    third = key()
+    assert len({first, second, third}) == 3
+    (ws / "dev" / "code.py").write_text("B = 2\n")  # an editable package's code is not installed
+    assert key() == third

@@ -70,13 +70,17 @@ def includes(text: str) -> list[str]:
 
 
 def closure(path: Path) -> list[Path]:
-    """`path` and every file it includes through -r/-c, each once, in the order found."""
+    """`path` and every file it includes through -r/-c, each once, in the order found.
+
+    Raises FileNotFoundError naming a file that is not there (pip stops on it too)."""
     seen: list[Path] = []
     todo = [path]
     while todo:
         current = todo.pop(0)
-        if current in seen or not current.is_file():
+        if current in seen:
             continue
+        if not current.is_file():
+            raise FileNotFoundError(f"no file {current}")
         seen.append(current)
         todo += [current.parent / name for name in includes(read(current).text)]
     return seen
