@@ -118,23 +118,47 @@ def _folder_outside(root: Path, remote: Remote) -> str | None:
     return None if folder.is_relative_to(root.resolve()) else str(folder)
 
 
-def run_doctor(root: Path, train_remote: str, *, plugins_only: bool, fmt: str) -> int:
-    """Print the checks; exit 1 (GateFailed) when a remote mlci uses lacks its plugin."""
+def run_doctor(
+    root: Path,
+    train_remote: str,
+    *,
+    plugins_only: bool,
+    fmt: str,
+    requirements: str | None = None,
+    python_version: str | None = None,
+) -> int:
+    """Print the checks; exit 1 (GateFailed) when a remote mlci uses lacks its plugin or the project's
+    requirements do not resolve."""
     checks = check_remotes(root, train_remote, dict(os.environ))
     if plugins_only:  # for the install step: one requirement per line, each once
         for requirement in dict.fromkeys(c.plugin for c in checks if c.plugin):
             click.echo(requirement)
         return 0
+    from mlci.commands import doctor_requirements as reqs
+
+    relpath = reqs.find(root, requirements)
+    resolution = reqs.check(root, relpath, python_version) if relpath else None
     if fmt == "json":
-        click.echo(json.dumps({"remotes": [asdict(c) for c in checks]}, indent=2))
+        document = {"remotes": [asdict(c) for c in checks]}
+        document["requirements"] = reqs.as_json(resolution) if resolution else None  # type: ignore[assignment]
+        click.echo(json.dumps(document, indent=2))
     else:
         _print_text(checks)
+        if resolution:
+            reqs.print_text(resolution)
+        else:
+            click.echo(
+                "requirements: none found (requirements.txt, src/requirements.txt; --requirements FILE)"
+            )
     gaps = [c for c in checks if c.fixes and c.used_by]
-    if gaps:
-        raise GateFailed(
-            f"{len(gaps)} DVC remote{'s' if len(gaps) != 1 else ''} mlci uses cannot work here yet",
-            "; ".join(f"{c.name}: {fix}" for c in gaps for fix in c.fixes),
-        )
+    problems = [f"{c.name}: {fix}" for c in gaps for fix in c.fixes]
+    if resolution and resolution.ok is False:
+        problems.append(reqs.failure(resolution))
+    if problems:
+        what = f"{len(gaps)} DVC remote{'s' if len(gaps) != 1 else ''} mlci uses cannot work here yet"
+        if resolution and resolution.ok is False:
+            what = (what + "; " if gaps else "") + "the project's requirements do not resolve"
+        raise GateFailed(what, "; ".join(problems))
     return 0
 
 

@@ -1,0 +1,122 @@
+"""Two environments on the Actions runner (docs/architecture.md, "Two environments"): the project's
+requirements as a user's machine wrote them never meet mlci's lock, and jobs that never run the project's
+code never install them.
+
+(1) a UTF-16 `pip freeze` (Windows PowerShell: byte-order mark, CRLF) whose pins conflict with mlci's lock
+    (click, zc-lockfile: DVC's, which the user never named): train, report, deploy and monitor succeed;
+(2) requirements that cannot be installed at all: the report is still posted (it never installs them),
+    and the train job fails at the install step saying so.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+from packaging.requirements import Requirement
+
+from mlci.repo.git import git
+from tests.testing.fixtures import ROOT
+from tests.testing.runner import requires_runner
+from tests.testing.scenario import Scenario, comments, commit_callers, deploy_and_decay, open_pull_request
+
+pytestmark = [requires_runner, pytest.mark.slow]
+
+
+def _locked(name: str) -> str:
+    for line in (ROOT / "constraints" / "runtime.txt").read_text().splitlines():
+        if line.startswith(f"{name}=="):
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate():
+                return str(requirement.specifier).removeprefix("==")
+    raise AssertionError(f"{name} is not in the lock")
+
+
+def _freeze() -> str:
+    """What `pip freeze` printed on the author's machine: the data stack the stages import (at the
+    versions the model is pickled with) and pins that mlci's lock contradicts."""
+    conflicting = {"click": "8.1.7", "zc-lockfile": "3.0.post1"}
+    assert all(_locked(name) != version for name, version in conflicting.items())
+    same = {name: _locked(name) for name in ("numpy", "pandas", "scikit-learn", "pyyaml", "scipy")}
+    return "".join(f"{name}=={version}\r\n" for name, version in sorted({**conflicting, **same}.items()))
+
+
+def _with_requirements(s: Scenario, data: bytes) -> Scenario:
+    s.repo.root.joinpath("requirements.txt").write_bytes(data)
+    s.repo.commit("The project's requirements")
+    return commit_callers(s)  # mlci init finds requirements.txt and wires it into the callers
+
+
+def _install_line(log: str, job: str) -> str:
+    lines = [line for line in log.splitlines() if line.startswith(f"[{job}") and "mlci install: " in line]
+    assert lines, f"no install line for {job}"
+    return lines[-1]
+
+
+def test_a_utf16_pip_freeze_that_conflicts_with_mlcis_lock_trains_reports_deploys_and_monitors(
+    served_repo: Scenario,
+) -> None:
+    s = _with_requirements(served_repo, codecs.BOM_UTF16_LE + _freeze().encode("utf-16-le"))
+    workflows = s.repo.root / ".github" / "workflows"
+    assert "requirements: requirements.txt" in (workflows / "mlci-train.yml").read_text()
+    assert "requirements:" not in (workflows / "mlci-report.yml").read_text()
+
+    # train: a pushed branch whose param changed; the stages run in the project's environment
+    s.repo.git("checkout", "-q", "-b", "fewer-trees")
+    s.repo.set_param("train.n_estimators", 35)
+    pushed = s.repo.commit("Use 35 trees")
+    s.repo.git("push", "-q", "origin", "fewer-trees")
+    main = git(s.repo.root, "rev-parse", "main")
+    trained = s.run(
+        "push", "mlci-train.yml", {"ref": "refs/heads/fewer-trees", "before": main, "after": pushed}
+    )
+    assert trained.returncode == 0, trained.explain()
+    line = _install_line(trained.log, "mlci-train.yml/train")
+    assert "the project's environment: -r requirements.txt (" in line, line
+    assert "ran" in trained.job_log("mlci-train.yml/train")
+    assert "requirements" not in _install_line(trained.log, "mlci-train.yml/affected")
+    s.repo.git("checkout", "-q", "main")
+
+    # report: never installs the requirements
+    event = open_pull_request(s, "more-trees", 60)
+    reported = s.run("pull_request", "mlci-report.yml", event)
+    assert reported.returncode == 0, reported.explain()
+    assert "project's environment" not in _install_line(reported.log, "mlci-report.yml/report")
+    (body,) = comments(s, event["number"])
+    assert body.startswith("<!-- mlci:report:")
+    s.repo.git("checkout", "-q", "main")
+
+    # deploy, then monitor: the model loaded and scored
+    s.fake.refs["refs/heads/main"] = s.repo.head()
+    before = git(s.repo.root, "rev-parse", "HEAD~1")
+    deployed = s.run(
+        "push", "mlci-deploy.yml", {"ref": "refs/heads/main", "before": before, "after": s.repo.head()}
+    )
+    assert deployed.returncode == 0, deployed.explain()
+    assert "classifier@v0.0.1" in git(s.repo.origin, "tag", "--list")
+    deploy_and_decay(s)
+    s.repo.commit("Fresh labelled data")
+    s.repo.git("push", "-q", "origin", "main")
+    s.fake.refs["refs/heads/main"] = s.repo.head()
+    monitored = s.run("schedule", "mlci-monitor.yml", {"schedule": "17 6 * * *"})
+    assert monitored.returncode == 0, monitored.explain()
+    assert "test.accuracy" in monitored.log
+
+
+def test_requirements_that_cannot_install_still_get_the_report_posted_and_fail_train_saying_why(
+    served_repo: Scenario,
+) -> None:
+    s = _with_requirements(served_repo, b"click==8.1.7\nmlci-no-such-package-anywhere==0.0.1\n")
+    event = open_pull_request(s, "more-trees", 45)
+
+    reported = s.run("pull_request", "mlci-report.yml", event)
+
+    assert reported.returncode == 0, reported.explain()
+    (body,) = comments(s, event["number"])
+    assert body.startswith("<!-- mlci:report:") and "mlci report" in body
+    head, base = event["pull_request"]["head"]["sha"], event["pull_request"]["base"]["sha"]
+    trained = s.run("push", "mlci-train.yml", {"ref": "refs/heads/more-trees", "before": base, "after": head})
+    assert trained.returncode != 0
+    train_log = trained.job_log("mlci-train.yml/train")
+    assert "the project's requirements (requirements.txt) cannot be installed on their own" in train_log
+    assert "mlci-no-such-package-anywhere" in train_log
