@@ -163,10 +163,28 @@ def test_init_passes_the_projects_requirements_to_every_job_that_runs_its_code(
 
     assert proc.returncode == 0, proc.stderr
     workflows = dvc_project / ".github" / "workflows"
-    for name in ("train", "report", "monitor", "deploy"):
+    for name in ("train", "monitor", "deploy"):
         with_ = yaml.safe_load((workflows / f"mlci-{name}.yml").read_text())["jobs"][name]["with"]
         assert with_["requirements"] == where, name
-    assert "requirements" not in (workflows / "mlci-report-post.yml").read_text()  # runs no project code
+    for name in ("report", "report-post"):  # they run no project code: never install its requirements
+        assert "requirements" not in (workflows / f"mlci-{name}.yml").read_text(), name
+    assert f"requirements: {where}, installed as written into the project's own environment" in proc.stdout
+
+
+def test_init_tells_requirements_that_will_not_resolve_before_the_first_push(dvc_project: Path) -> None:
+    """A UTF-16 `pip freeze` (as PowerShell writes it) with two pins of one package: init still writes
+    the workflows, and warns naming the package and both lines."""
+    freeze = "tabulate==0.9.0\r\nclick==8.1.7\r\ntabulate==0.8.10\r\n"
+    (dvc_project / "requirements.txt").write_bytes(b"\xff\xfe" + freeze.encode("utf-16-le"))
+
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "warning: requirements.txt: tabulate: tabulate==0.9.0 (requirements.txt:1) and "
+        "tabulate==0.8.10 (requirements.txt:3)" in proc.stdout
+    )
+    assert sorted(p.name for p in dvc_project.glob("*requirements*")) == ["requirements.txt"]
 
 
 def test_init_without_a_requirements_file_writes_no_requirements(dvc_project: Path) -> None:

@@ -61,11 +61,41 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
         )
     else:
         click.echo("secrets: none needed (no cloud DVC remote in .dvc/config or config.local)")
+    _tell_requirements(root)
     monitor = next((name for name in files if name.endswith("mlci-monitor.yml")), "")
     if monitor:  # its placeholder fails every scheduled run until it names where the data lands
         click.echo(f"set `current:` in {monitor} to where your fresh (labelled) data lands")
     click.echo("next: review mlci.yaml (docs/config.md), commit, and push")
     return written
+
+
+def _tell_requirements(root: Path) -> None:
+    """The requirements init wired in, resolved as the jobs will (mlci doctor's check): a conflict is
+    told now, as a warning, not at the first push."""
+    from mlci.commands import doctor_requirements
+
+    relpath = scaffold.find_requirements(root)
+    if not relpath:
+        click.echo("requirements: none found (the stages run with mlci's Python: add requirements.txt)")
+        return
+    click.echo(
+        f"requirements: {relpath}, installed as written into the project's own environment by the jobs"
+    )
+    click.echo("  that run its code (train, deploy, monitor; never report): docs/architecture.md")
+    try:
+        result = doctor_requirements.check(root, relpath, None)
+    except MlciError as exc:
+        click.echo(f"  warning: {exc.message}; fix: {exc.hint}")
+        return
+    if result.ok is False:
+        click.echo(f"  warning: {doctor_requirements.failure(result)}")
+        click.echo(
+            "  the jobs that run the project's code will fail to install them: `mlci doctor` says more"
+        )
+    elif result.ok is None:
+        click.echo(f"  {result.resolver}")
+    else:
+        click.echo(f"  they resolve ({result.resolver})")
 
 
 def _preview(root: Path, project: Path, files: dict[str, str], *, force: bool) -> None:
