@@ -28,6 +28,7 @@ class ModelConfig:
     data: str = ""  # training data: the reference for monitoring and data checks
     target: str = ""  # label column in `data` (performance decay, label balance)
     description: str = ""
+    runs_on: tuple[str, ...] = ()  # labels of the runner that trains it (train.yml); default: its runs-on
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,7 @@ def test_pull_request_event_uses_base_sha_and_writes_outputs(repo: Path, tmp_pat
     proc = run_cli("affected", cwd=repo, env=env)
     assert proc.returncode == 0, proc.stderr
     outputs = read_outputs(tmp_path / "gha" / "output")
-    assert json.loads(outputs["matrix"]) == {"include": [{"model": "gamma"}]}
+    assert json.loads(outputs["matrix"]) == {"include": [{"model": "gamma", "models": "gamma"}]}
     assert json.loads(outputs["models"]) == ["gamma"]
     assert outputs["any"] == "true"
     summary = (tmp_path / "gha" / "summary").read_text()

@@ -23,6 +23,7 @@ from mlci.repo.git import ensure_commit, git, resolve
 from mlci.safety import md_escape, one_line, write_command
 from mlci.train.affected import ALL, Affected, everything, find_affected
 from mlci.train.commitback import commit_and_push, put_back, run_results, snapshot
+from mlci.train.matrix import plan as matrix_plan
 from mlci.train.reproduce import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
@@ -220,8 +221,13 @@ def run_affected(ctx: RunContext, base: str | None, fmt: str, *, all_models: boo
     pipeline = pl.read(ctx.root)
     rev, why = ("", "every model was asked for (--all)") if all_models else _base(ctx, base)
     result = find_affected(ctx.root, rev, ctx.config, pipeline) if rev else everything(ctx.config, why)
-    matrix = json.dumps(result.matrix(), separators=(",", ":"))
+    runners = {name: model.runs_on for name, model in ctx.config.models.items() if model.runs_on}
+    jobs = matrix_plan(result.models, runners)
+    matrix = json.dumps(jobs.matrix(), separators=(",", ":"))
     ctx.actions.set_output("matrix", matrix)
+    if jobs.describe():  # said in the log and the summary: the matrix does not show one job per model
+        ctx.actions.annotate("notice", jobs.describe(), title="mlci affected")
+        ctx.actions.append_summary(f"**Batches:** {jobs.describe()}.\n")
     ctx.actions.set_output("models", json.dumps(result.models))
     ctx.actions.set_output("any", "true" if result.models else "false")
     rows = [(name, result.reasons.get(name, [])) for name in result.models]

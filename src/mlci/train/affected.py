@@ -29,10 +29,6 @@ class Affected:
     stages: dict[str, list[str]] = field(default_factory=dict)  # touched stage -> why
     changed_files: int = 0
 
-    def matrix(self) -> dict[str, list[dict[str, str]]]:
-        """The value `strategy.matrix` takes."""
-        return {"include": [{"model": name} for name in self.models]}
-
 
 def model_names(config: Config) -> list[str]:
     return list(config.models) or [ALL]

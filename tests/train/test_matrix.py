@@ -1,0 +1,81 @@
+"""The train matrix (mlci.train.matrix): every affected model is trained, on its runner, in at most 256
+jobs; batches when there are more, each saying how the models were split."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlci.errors import MlciError
+from mlci.repo.git import git
+from mlci.train.matrix import LIMIT, plan
+from tests.testing.fixtures import actions_env, load_event, read_outputs, run_cli
+from tests.testing.train import many_models
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_model_lands_in_exactly_one_job_on_its_runner_and_no_matrix_exceeds_the_limit(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    count = rng.choice([1, 7, 255, 256, 257, 300, 511, 512, 513, 1000, 5000, rng.randint(1, 3000)])
+    models = [f"m{i:05d}" for i in range(count)]
+    pools = [(), ("self-hosted", "gpu"), ("self-hosted", "cpu-large"), ("arc-gpu",)]
+    runners = {m: rng.choice(pools) for m in models if rng.random() < 0.5}
+
+    jobs = plan(models, runners)
+
+    include = jobs.matrix()["include"]
+    assert len(include) <= LIMIT and jobs.batches == len(include)
+    placed = [name for entry in include for name in str(entry["models"]).split()]
+    assert sorted(placed) == models  # each model once
+    for entry in include:
+        labels = {tuple(runners.get(name, ())) for name in str(entry["models"]).split()}
+        assert len(labels) == 1  # a job's models share a runner
+        assert entry.get("runs-on", []) == list(next(iter(labels)))
+    sizes = [len(str(e["models"]).split()) for e in include]
+    assert max(sizes) == jobs.largest and max(sizes) <= -(-count // LIMIT) + len(pools)
+    if count <= LIMIT:
+        assert [e["model"] for e in include] == [e["models"] for e in include] and jobs.describe() == ""
+    else:
+        assert all(str(e["model"]).startswith("batch-") for e in include)
+        assert f"{count} models in {len(include)} jobs of up to {jobs.largest} models each" in jobs.describe()
+
+
+def test_batches_refuse_a_model_name_with_a_space() -> None:
+    with pytest.raises(MlciError, match="has a space"):
+        plan([f"model {i}" for i in range(LIMIT + 1)], {})
+    assert plan(["model one"], {}).matrix()["include"] == [{"model": "model one", "models": "model one"}]
+
+
+@pytest.mark.slow
+def test_mlci_affected_puts_each_model_on_its_runner_and_batches_300_models_saying_so(tmp_path: Path) -> None:
+    """300 models, a change that touches all of them (the shared code), two of them on a GPU runner."""
+    root = many_models(tmp_path / "many", 300)
+    data = yaml.safe_load((root / "mlci.yaml").read_text())
+    for name in ("m007", "m123"):
+        data["models"][name]["runs_on"] = ["self-hosted", "gpu"]
+    (root / "mlci.yaml").write_text(yaml.safe_dump(data))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "GPU models")
+    (root / "src" / "shared").mkdir(exist_ok=True)
+    (root / "src" / "shared" / "util.py").write_text("CHANGED = True\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "shared code")
+    env = actions_env(tmp_path / "gha", "push", load_event("push/branch"))
+
+    done = run_cli("affected", "--base", "HEAD~1", "--format", "json", cwd=root, env=env)
+
+    assert done.returncode == 0, done.stderr
+    include = json.loads(read_outputs(tmp_path / "gha" / "output")["matrix"])["include"]
+    assert len(include) <= LIMIT
+    assert sorted(n for e in include for n in e["models"].split()) == [f"m{i:03d}" for i in range(300)]
+    (gpu,) = [e for e in include if "runs-on" in e]
+    assert gpu["models"] == "m007 m123" and gpu["runs-on"] == ["self-hosted", "gpu"]
+    said = f"300 models in {len(include)} jobs of up to 2 models each"
+    assert f"::notice title=mlci affected::{said}" in done.stdout + done.stderr
+    assert said in (tmp_path / "gha" / "summary").read_text()
