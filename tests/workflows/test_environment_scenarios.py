@@ -11,6 +11,7 @@ code never install them.
 from __future__ import annotations
 
 import codecs
+import re
 
 import pytest
 from packaging.requirements import Requirement
@@ -125,3 +126,47 @@ def test_requirements_that_cannot_install_still_get_the_report_posted_and_fail_t
     train_log = trained.log
     assert "the project's requirements (requirements.txt) cannot be installed on their own" in train_log
     assert "mlci-no-such-package-anywhere" in train_log
+
+
+def _matrix_workflow(ref: str) -> str:
+    """Two matrix jobs that install at the same moment on one machine, sharing its HOME (act runs a
+    matrix's jobs in parallel, as processes of this host, like two self-hosted runners on one box)."""
+    return f"""name: two
+on: push
+permissions: {{}}
+jobs:
+  both:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    strategy:
+      matrix:
+        copy: [one, two]
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
+        with:
+          persist-credentials: false
+      - uses: mlci-dev/mlci@{ref}
+        with:
+          command: train
+          args: --no-commit
+      - name: Where its environments live
+        run: echo "mlci at $(command -v mlci) python at $(command -v python)"
+"""
+
+
+def test_two_matrix_jobs_sharing_one_home_install_side_by_side_without_a_race(served_repo: Scenario) -> None:
+    s = served_repo
+    s.repo.write(".github/workflows/two.yml", _matrix_workflow(s.ref))
+    s.repo.commit("Two jobs at once")
+    s.repo.git("push", "-q", "origin", "main")
+
+    result = s.run("push", "two.yml", {"ref": "refs/heads/main", "after": s.repo.head()})
+
+    assert result.returncode == 0, result.explain()
+    installs = [ln for ln in result.log.splitlines() if "| mlci install: " in ln]
+    # both installed (or, on a later run of this test, restored: the runner's cache outlives it)
+    assert len(installs) == 2 and all("mlci, version" in ln for ln in installs), installs
+    places = sorted(set(re.findall(r"\| mlci at (\S+)/bin/mlci python at", result.log)))
+    assert len(places) == 2, places  # each job its own folder, none under HOME's shared cache
+    assert "Failed to create virtual environment" not in result.log
