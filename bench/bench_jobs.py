@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
 CALLERS = "tests/workflows/test_scenarios.py::"
 ACTION = "tests/workflows/test_action_scenarios.py::"
+ENVS = "tests/workflows/test_environment_scenarios.py::"
 # Each scenario's test(s), run in one pytest session (one wheel, so one uv cache key per install profile):
 # the report test runs its workflow twice, the deploy test deploys twice, the train test is run twice
 # (bench/bench_repeat.py).
@@ -49,6 +50,12 @@ TESTS = {
     "action-deploy": [ACTION + "test_action_push_to_main_deploys_with_one_deployment"],
     "action-monitor": [ACTION + "test_action_schedule_and_dispatch_monitor_the_production_model"],
     "action-no-current": [ACTION + "test_action_fails_with_the_fix_when_monitor_has_no_current_data"],
+    # two environments (#28): the report of a project with heavy requirements (compare with `report`),
+    # and a UTF-16 pip freeze through train (cold, then warm), report, deploy and monitor
+    "heavy-report": [ENVS + "test_the_report_job_of_a_project_with_heavy_requirements_installs_only_mlci"],
+    "freeze": [
+        ENVS + "test_a_utf16_pip_freeze_that_conflicts_with_mlcis_lock_trains_reports_deploys_and_monitors"
+    ],
 }
 
 

@@ -170,3 +170,23 @@ def test_two_matrix_jobs_sharing_one_home_install_side_by_side_without_a_race(se
     places = sorted(set(re.findall(r"\| mlci at (\S+)/bin/mlci python at", result.log)))
     assert len(places) == 2, places  # each job its own folder, none under HOME's shared cache
     assert "Failed to create virtual environment" not in result.log
+
+
+HEAVY = "torch==2.5.1\nfastai==2.7.18\ntorchvision==0.20.1\ndvclive[lightning]==3.48.0\n"  # ~200 packages
+
+
+def test_the_report_job_of_a_project_with_heavy_requirements_installs_only_mlci(
+    served_repo: Scenario,
+) -> None:
+    """A DVCLive + PyTorch project's requirements (torch, CUDA wheels: minutes to resolve and install)
+    never reach the report job: it installs what the example's report job installs."""
+    s = _with_requirements(served_repo, HEAVY.encode())
+    event = open_pull_request(s, "more-trees", 50)
+
+    reported = s.run("pull_request", "mlci-report.yml", event)
+
+    assert reported.returncode == 0, reported.explain()
+    line = _install_line(reported.log, "report")
+    assert "project's environment" not in line and "torch" not in reported.log.split("mlci install:", 1)[-1]
+    (body,) = comments(s, event["number"])
+    assert body.startswith("<!-- mlci:report:")
