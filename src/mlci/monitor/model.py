@@ -9,6 +9,7 @@ exactly as training and deployment already do.
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,12 +29,18 @@ def load_model(root: Path, path: str, rev: str | None) -> Any:
     """Unpickle the model artifact `path` at `rev` through DVC (local cache, else the remote)."""
     from dvc.api import open as dvc_open
 
+    from mlci.repo.dvc import PROJECT_ENV
     from mlci.repo.remote import offline_config
 
     where = f"{path} at {rev[:12]}" if rev else path
     config = offline_config(root)  # an unreachable remote: the cache alone, and the probe's error
+    project = os.environ.get(PROJECT_ENV, "")
     try:
         with dvc_open(path, repo=str(root), rev=rev, mode="rb", config=config) as handle:
+            if project:  # unpickled and scored by the project's own Python, never in this process
+                from mlci.monitor.project_model import open_model
+
+                return open_model(project, handle.read(), where)
             return pickle.load(handle)
     except (FileNotFoundError, IsADirectoryError):
         _raise_remote_failure(root, path, rev)

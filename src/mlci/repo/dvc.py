@@ -13,6 +13,21 @@ from pathlib import Path
 PROJECT_ENV = "MLCI_PROJECT_ENV"  # set by the install step of jobs that run the project's code
 
 
+def project_python(project: str) -> Path:
+    """The Python of the project environment `project` (a folder); MlciError when it has none."""
+    bindir = Path(project) / ("Scripts" if os.name == "nt" else "bin")
+    python = bindir / ("python.exe" if os.name == "nt" else "python")
+    if not python.exists():
+        from mlci.errors import MlciError
+
+        raise MlciError(
+            f"{PROJECT_ENV}={project} is not a Python environment (no {bindir.name}/python in it)",
+            f"point {PROJECT_ENV} at the project's virtual environment, or unset it to run the "
+            "stages with mlci's own Python",
+        )
+    return python
+
+
 def tool_env() -> dict[str, str]:
     """The environment for DVC stages: the project's environment first on PATH (and its VIRTUAL_ENV)
     when `MLCI_PROJECT_ENV` names one (docs/architecture.md, "Two environments"), else this interpreter's
@@ -22,15 +37,7 @@ def tool_env() -> dict[str, str]:
     env = dict(os.environ)
     project = env.get(PROJECT_ENV, "")
     if project:
-        bindir = Path(project) / ("Scripts" if os.name == "nt" else "bin")
-        if not (bindir / ("python.exe" if os.name == "nt" else "python")).exists():
-            from mlci.errors import MlciError
-
-            raise MlciError(
-                f"{PROJECT_ENV}={project} is not a Python environment (no {bindir.name}/python in it)",
-                f"point {PROJECT_ENV} at the project's virtual environment, or unset it to run the "
-                "stages with mlci's own Python",
-            )
+        bindir = project_python(project).parent
         env["VIRTUAL_ENV"] = project
     else:
         bindir = Path(sys.executable).parent
