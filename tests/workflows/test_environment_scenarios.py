@@ -11,7 +11,12 @@ code never install them.
 from __future__ import annotations
 
 import codecs
+import io
+import os
 import re
+import subprocess
+import tarfile
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -190,3 +195,50 @@ def test_the_report_job_of_a_project_with_heavy_requirements_installs_only_mlci(
     assert "project's environment" not in line and "torch" not in reported.log.split("mlci install:", 1)[-1]
     (body,) = comments(s, event["number"])
     assert body.startswith("<!-- mlci:report:")
+
+
+def _plant_in_cached_environment(home: Path, name: str) -> str:
+    """A file added to the saved environment inside the runner's cache storage (the archive
+    actions/cache restores), as a tampered cache backend would hold it; returns its path in the folder."""
+    archives = [
+        p
+        for p in (home / ".cache" / "actions-runner" / "cache").rglob("*")
+        if p.is_file() and p.stat().st_size > 1_000_000
+    ]
+    for archive in archives:
+        plain = archive.with_name(archive.name + ".tar")
+        subprocess.run(["zstd", "-q", "-d", "-f", str(archive), "-o", str(plain)], check=True)
+        with tarfile.open(plain) as tar:
+            manifests = [m.name for m in tar.getmembers() if m.name.endswith("mlci-env/MANIFEST")]
+        if not manifests:
+            plain.unlink()
+            continue
+        planted = manifests[0][: -len("MANIFEST")] + f"mlci/{name}"
+        with tarfile.open(plain, "a") as tar:
+            data = b"import os; os.environ['PLANTED'] = '1'\n"
+            member = tarfile.TarInfo(planted)
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+        subprocess.run(["zstd", "-q", "-f", "--long=30", str(plain), "-o", str(archive)], check=True)
+        plain.unlink()
+        return f"mlci/{name}"
+    raise AssertionError(f"no saved environment among {archives}")
+
+
+def test_a_file_planted_in_the_cached_environment_is_refused_at_restore_and_the_environment_rebuilt(
+    served_repo: Scenario,
+) -> None:
+    s = commit_callers(served_repo)
+    event = open_pull_request(s, "more-trees", 40)
+    first = s.run("pull_request", "mlci-report.yml", event)
+    assert first.returncode == 0, first.explain()
+    assert "(environment cold" in _install_line(first.log, "report")
+    planted = _plant_in_cached_environment(Path(os.environ["HOME"]), "zz-planted.pth")
+
+    again = s.run("pull_request", "mlci-report.yml", event)
+
+    assert again.returncode == 0, again.explain()
+    warning = f"the restored environment is not the one saved under its key (added: {planted})"
+    assert warning in again.log
+    assert "(environment cold" in _install_line(again.log, "report")  # built again, nothing run from it
+    assert len(comments(s, event["number"])) == 1
