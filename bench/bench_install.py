@@ -1,15 +1,17 @@
 """Benchmark: the one install step (.ci/install_steps.py), for real, per install profile.
 
-    python bench/bench_install.py [--profile mlci] [--profile light] [--reps 2]
+    python bench/bench_install.py [--profile mlci] [--profile light] [--profile project] [--reps 2]
 
 Builds mlci's wheel from this checkout, then for each profile runs the step's script with bash, as a job
 does (uv pinned, the lock inside the wheel, the package index), from the job's Python (a fresh virtual
 environment standing in for setup-python's):
-- cold: an empty uv cache, no environment: the step makes the environment and installs into it;
+- cold: an empty uv cache, no environment: the step makes the environments and installs into them
+  (profile `project`: mlci's environment and the project's, from a `pip freeze`-style requirements file
+  in UTF-16 whose pins differ from mlci's lock: what a train job installs);
 - save: the environment archived as actions/cache does (tar + zstd), timed;
 - warm: the environment deleted, the archive unpacked where it was (what the restore step does, without
-  the transfer), timed, then the step again with `cache-hit` true: it checks the environment and installs
-  nothing. "warm total" is unpack + step.
+  the transfer), timed, then the step again with `cache-hit` true: it checks every file against the
+  MANIFEST and installs nothing. "warm total" is unpack + step.
 `--reps` times each, alternating the profiles. Needs the package index; uv is installed by the script
 itself unless one of the same version is on PATH.
 """
@@ -29,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "mlci-env-bench"
+# the train job of a project whose requirements are a pip freeze (UTF-16, as PowerShell writes it)
+FREEZE = "click==8.1.7\r\nzc-lockfile==3.0.post1\r\npandas\r\nscikit-learn\r\npyyaml\r\n"
 
 
 def _steps() -> object:
@@ -44,23 +48,28 @@ def _size(path: Path) -> int:
 
 
 def _step(steps: object, profile: str, wheel: Path, folder: Path, hit: bool) -> tuple[float, str]:
-    """Run the install step's script once in `folder` (its HOME below it); its wall time and last line."""
+    """Run the install step's script once in the workspace `folder/ws` (the environments beside it);
+    its wall time and last line."""
     version: str = steps.UV_VERSION  # type: ignore[attr-defined]
-    uv_home = folder / "home" / ".cache" / "mlci-uv"
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    if Path(uv).exists() and not (uv_home / f"uv-{version}").exists():
-        (uv_home / f"uv-{version}" / "bin").mkdir(parents=True)
-        (uv_home / f"uv-{version}" / "bin" / "uv").symlink_to(uv)
+    workspace = folder / "ws"
+    workspace.mkdir(exist_ok=True)
+    (folder / "temp").mkdir(exist_ok=True)
+    requirements = ""
+    if profile == "project":
+        requirements = "requirements.txt"
+        (workspace / requirements).write_bytes(b"\xff\xfe" + FREEZE.encode("utf-16-le"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "UV_CACHE_DIR")}
-    values = steps.PROFILES[profile]  # type: ignore[attr-defined]
+    values = steps.PROFILES["mlci" if profile == "project" else profile]  # type: ignore[attr-defined]
     env.update(
         PATH=f"{folder / 'job-python' / 'bin'}{os.pathsep}{env['PATH']}",
         HOME=str(folder / "home"),
+        GITHUB_WORKSPACE=str(workspace),
+        RUNNER_TEMP=str(folder / "temp"),
         GITHUB_OUTPUT=str(folder / "output"),
         GITHUB_PATH=str(folder / "path"),
         GITHUB_ENV=str(folder / "env"),
         MLCI_PACKAGE=str(wheel),
-        MLCI_REQUIREMENTS="",
+        MLCI_REQUIREMENTS=requirements,
         MLCI_DVC_PLUGINS="",
         MLCI_WORKING_DIRECTORY=".",
         MLCI_FIND_PLUGINS="false",
@@ -73,7 +82,7 @@ def _step(steps: object, profile: str, wheel: Path, folder: Path, hit: bool) -> 
     done = subprocess.run(
         ["bash", "-c", steps.INSTALL_SCRIPT],  # type: ignore[attr-defined]
         env=env,
-        cwd=folder,
+        cwd=folder / "ws",
         capture_output=True,
         text=True,
         check=False,
@@ -94,14 +103,15 @@ def _once(steps: object, profile: str, wheel: Path, folder: Path) -> dict[str, o
     folder.mkdir()
     subprocess.run([sys.executable, "-m", "venv", str(folder / "job-python")], check=True)
     cold, line = _step(steps, profile, wheel, folder, hit=False)
-    envs = folder / "home" / ".cache" / "mlci-env"
-    env = envs / KEY
-    (site,) = (env / "lib").glob("python*/site-packages")
-    packages, site_mb = len(list(site.glob("*.dist-info"))), _size(env) / 1e6
+    env = folder / "mlci-env"
+    sites = list(env.glob("*/lib/python*/site-packages"))
+    packages, site_mb = sum(len(list(s.glob("*.dist-info"))) for s in sites), _size(env) / 1e6
     archive = folder / "env.tzst"
-    create = _timed(["tar", "--use-compress-program", "zstd -T0", "-cf", str(archive), "-C", str(envs), KEY])
+    create = _timed(
+        ["tar", "--use-compress-program", "zstd -T0", "-cf", str(archive), "-C", str(folder), "mlci-env"]
+    )
     shutil.rmtree(env)
-    extract = _timed(["tar", "--use-compress-program", "zstd -d", "-xf", str(archive), "-C", str(envs)])
+    extract = _timed(["tar", "--use-compress-program", "zstd -d", "-xf", str(archive), "-C", str(folder)])
     warm, warm_line = _step(steps, profile, wheel, folder, hit=True)
     if "nothing installed" not in warm_line:
         raise SystemExit(f"{profile}: the restored environment was not used: {warm_line}")
@@ -120,7 +130,9 @@ def _once(steps: object, profile: str, wheel: Path, folder: Path) -> dict[str, o
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", action="append", choices=["mlci", "light"], help="default: both")
+    parser.add_argument(
+        "--profile", action="append", choices=["mlci", "light", "project"], help="default: both"
+    )
     parser.add_argument("--reps", type=int, default=2)
     args = parser.parse_args()
     profiles = args.profile or ["mlci", "light"]
