@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,21 @@ def test_mlci_affected_puts_each_model_on_its_runner_and_batches_300_models_sayi
     said = f"300 models in {len(include)} jobs of up to 2 models each"
     assert f"::notice title=mlci affected::{said}" in done.stdout + done.stderr
     assert said in (tmp_path / "gha" / "summary").read_text()
+
+
+@pytest.mark.parametrize("count", [0, 3, 256, 700])
+def test_the_monitor_workflows_matrix_from_the_registry_list(count: int) -> None:
+    """monitor.yml pipes `mlci registry --format json` into `python -m mlci.train.matrix`."""
+    listed = [
+        {"model": f"m{i}", "version": "v0.0.1", "commit": "0" * 40, "stage": "prod"} for i in range(count)
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "mlci.train.matrix"], input=json.dumps(listed), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    include = json.loads(line.removeprefix("models="))
+    assert len(include) <= LIMIT
+    assert sorted(n for e in include for n in e["models"].split()) == sorted(f"m{i}" for i in range(count))
+    batched = count > LIMIT
+    assert ("::notice title=mlci monitor::" in done.stderr) == batched

@@ -83,3 +83,29 @@ def _entry(
     if labels:
         entry["runs-on"] = list(labels)
     return entry
+
+
+def main(argv: list[str]) -> int:
+    """`python -m mlci.train.matrix < LIST`: the monitor workflow's matrix from `mlci registry --format
+    json` (a JSON list of {"model": ...}) on stdin: prints `models=MATRIX-INCLUDE`, for GITHUB_OUTPUT,
+    and, when it batches, a notice saying how."""
+    import json
+    import sys
+
+    listed = json.load(sys.stdin)
+    names = list(dict.fromkeys(str(entry["model"]) for entry in listed))
+    try:
+        jobs = plan(names, {})
+    except MlciError as exc:
+        print(f"::error title=mlci::{exc.message}; {exc.hint}", file=sys.stderr)
+        return 2
+    if jobs.describe():
+        print(f"::notice title=mlci monitor::{jobs.describe()}", file=sys.stderr)
+    print("models=" + json.dumps(jobs.include, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
