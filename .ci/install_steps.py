@@ -75,9 +75,9 @@ PROFILES: dict[str, dict[str, str]] = {
 KEY_SCRIPT = r"""
 set -euo pipefail
 # The job's environments live in a folder private to this job (docs/architecture.md, "Two environments"):
-# beside its workspace, which one runner gives one job at a time. Emptied here, before the restore step,
-# so nothing a job before this one left there is ever run.
-rm -rf "$GITHUB_WORKSPACE/../mlci-env"
+# under its runner.temp, which a runner gives one job at a time and empties for the next. Emptied here
+# too, before the restore step, so nothing a job before this one left there is ever run.
+rm -rf "${RUNNER_TEMP:?}/mlci-env"
 # Keyed on all that decides their content: runner, Python (its version and where it lives: the
 # environments link to it), uv, the mlci requirement, the lock of mlci's dependencies, the project's
 # requirements (every file they include and every local package they name), the DVC plugins (named, or
@@ -157,7 +157,7 @@ started=$(python -c 'import time; print(time.time())')
 #   uv/       the uv that built them; bin/mlci: mlci's command alone, first on PATH (as pipx does)
 #   MANIFEST  the sha256 of every file, written before the save, checked after a restore before
 #             anything in the folder runs
-root="$(cd "$GITHUB_WORKSPACE/.." && pwd)/mlci-env"
+root="${RUNNER_TEMP:?}/mlci-env"
 tool_env="$root/mlci"
 project_env="$root/project"
 manifest() {  # write | check: one line per file (its sha256, or where a link points)
@@ -230,7 +230,7 @@ if [ "$MLCI_ENV_CACHE_HIT" = "true" ]; then
   fi
 fi
 # uv's downloads: for this job only (what is cached is the environments, checked by their manifest)
-export UV_CACHE_DIR="${RUNNER_TEMP:-$root.tmp}/mlci-uv-cache" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
+export UV_CACHE_DIR="$RUNNER_TEMP/mlci-uv-cache" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
 mkdir -p "$root/bin"
 # with mlci: a dvc-NAME per DVC plugin (DVC runs in mlci's environment)
 plugins=()
@@ -381,6 +381,13 @@ def _env(profile: dict[str, str], extra: dict[str, str]) -> str:
     return "".join(f"  {key}: {value}\n" for key, value in values.items())
 
 
+# The cache steps see HOME as the job's runner.temp: `~/mlci-env` is then the job-private folder, while
+# the path as written (what actions/cache versions an entry by) is the same in every job and on every
+# runner. A path written with runner.temp itself would differ from job to job where runner.temp does
+# (act, some self-hosted layouts), and actions/cache refuses `..` in a path.
+_CACHE_HOME = "  env:\n    HOME: ${{ runner.temp }}\n"
+
+
 def render(profile_name: str, indent: int) -> str:
     """The steps of one copy, at `indent` spaces (a step list item's dash)."""
     profile = PROFILES[profile_name]
@@ -406,8 +413,9 @@ def render(profile_name: str, indent: int) -> str:
         + '- name: "Install mlci: restore its environment"\n'
         + "  id: mlci-env-cache\n"
         + f"  uses: {CACHE.format(which='restore')}\n"
+        + _CACHE_HOME
         + "  with:\n"
-        + "    path: ../mlci-env\n"
+        + "    path: ~/mlci-env\n"
         + "    key: ${{ steps.mlci-env-key.outputs.key }}\n"
         + "- name: \"Install mlci (its own environment, with the DVC plugins) and the project's requirements (another)\"\n"
         + "  id: mlci-install\n"
@@ -421,8 +429,9 @@ def render(profile_name: str, indent: int) -> str:
         + '- name: "Install mlci: save its environment (only when it was installed here)"\n'
         + "  if: steps.mlci-env-cache.outputs.cache-hit != 'true' && steps.mlci-install.outputs.save == 'true'\n"
         + f"  uses: {CACHE.format(which='save')}\n"
+        + _CACHE_HOME
         + "  with:\n"
-        + "    path: ../mlci-env\n"
+        + "    path: ~/mlci-env\n"
         + "    key: ${{ steps.mlci-env-key.outputs.key }}\n"
         + END
         + "\n"

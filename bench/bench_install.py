@@ -53,7 +53,6 @@ def _step(steps: object, profile: str, wheel: Path, folder: Path, hit: bool) -> 
     version: str = steps.UV_VERSION  # type: ignore[attr-defined]
     workspace = folder / "ws"
     workspace.mkdir(exist_ok=True)
-    (folder / "temp").mkdir(exist_ok=True)
     requirements = ""
     if profile == "project":
         requirements = "requirements.txt"
@@ -64,7 +63,7 @@ def _step(steps: object, profile: str, wheel: Path, folder: Path, hit: bool) -> 
         PATH=f"{folder / 'job-python' / 'bin'}{os.pathsep}{env['PATH']}",
         HOME=str(folder / "home"),
         GITHUB_WORKSPACE=str(workspace),
-        RUNNER_TEMP=str(folder / "temp"),
+        RUNNER_TEMP=str(folder),  # the job's folder: folder / "mlci-env"
         GITHUB_OUTPUT=str(folder / "output"),
         GITHUB_PATH=str(folder / "path"),
         GITHUB_ENV=str(folder / "env"),

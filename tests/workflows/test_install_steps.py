@@ -78,11 +78,15 @@ def test_the_environment_is_saved_only_on_a_miss_and_only_when_installed_here() 
             assert "cache-hit != 'true'" in save["if"] and "outputs.save == 'true'" in save["if"], (
                 f"{file} {job}"
             )
-            # beside the workspace: private to the job (one job at a time per runner), emptied by the
-            # key step before the restore; never a folder of HOME that parallel jobs share
-            assert save["with"]["path"] == "../mlci-env"
+            # under runner.temp: private to the job (one job at a time per runner), emptied by the key
+            # step before the restore; never a folder of HOME that parallel jobs share. Written as
+            # `~/mlci-env` with HOME set to runner.temp for the step: the same path in every job (what
+            # actions/cache versions an entry by), which `${{ runner.temp }}/...` is not everywhere
+            assert save["with"]["path"] == "~/mlci-env" and save["env"] == {"HOME": "${{ runner.temp }}"}
         restores = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache/restore@")]
-        assert all(r["with"]["path"] == "../mlci-env" for r in restores), f"{file} {job}"
+        for restore in restores:
+            assert restore["with"]["path"] == "~/mlci-env", f"{file} {job}"
+            assert restore["env"] == {"HOME": "${{ runner.temp }}"}, f"{file} {job}"
 
 
 def test_workflows_whose_jobs_install_plugins_take_dvc_plugins() -> None:
@@ -159,7 +163,7 @@ def _install(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[st
         "PYTHON_STAND_IN": str(bin_dir / "python"),
         "MLCI_STAND_IN": str(bin_dir / "mlci"),
         "GITHUB_WORKSPACE": str(tmp_path / "ws"),
-        "RUNNER_TEMP": str(tmp_path / "temp"),
+        "RUNNER_TEMP": str(tmp_path),  # the job's folder: tmp_path / "mlci-env"
         "MLCI_PACKAGE": "git+https://github.com/o/mlci@abc",
         "MLCI_REQUIREMENTS": "",
         "MLCI_DVC_PLUGINS": "",
@@ -191,6 +195,7 @@ def _key(tmp_path: Path, package: str, **env: str) -> str:
         "HOME": str(tmp_path / "home"),
         "GITHUB_OUTPUT": str(output),
         "GITHUB_WORKSPACE": str(tmp_path / "ws"),
+        "RUNNER_TEMP": str(tmp_path / "key-temp"),
         "RUNNER_OS": "Linux",
         "RUNNER_ARCH": "X64",
         "MLCI_PACKAGE": package,
@@ -542,8 +547,7 @@ def _real_install(
     tmp_path.mkdir(exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     (tmp_path / "ws").mkdir(exist_ok=True)
-    temp = tmp_path / "temp"
-    temp.mkdir(exist_ok=True)
+    temp = tmp_path  # runner.temp: the job's folder is tmp_path / "mlci-env"
     cache.mkdir(exist_ok=True)
     if not (temp / "mlci-uv-cache").exists():
         (temp / "mlci-uv-cache").symlink_to(cache)  # the downloads, once for the module
