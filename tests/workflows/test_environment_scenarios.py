@@ -175,7 +175,7 @@ def test_two_matrix_jobs_sharing_one_home_install_side_by_side_without_a_race(se
     assert len(installs) == 2 and all("mlci, version" in ln for ln in installs), installs
     places = sorted(set(re.findall(r"\| mlci at (\S+)/bin/mlci python at", log)))
     assert len(places) == 2, places  # each job its own folder, none under HOME's shared cache
-    assert not any(p.startswith(os.environ["HOME"] + "/.cache/") for p in places), places
+    assert all(p.endswith("/mlci-env") and "/.cache/mlci-env" not in p for p in places), places
     assert "Failed to create virtual environment" not in log
 
 
