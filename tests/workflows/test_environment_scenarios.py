@@ -14,6 +14,7 @@ import codecs
 import io
 import os
 import re
+import struct
 import subprocess
 import tarfile
 from pathlib import Path
@@ -221,8 +222,15 @@ def _plant_in_cached_environment(home: Path, name: str) -> str:
             member = tarfile.TarInfo(planted)
             member.size = len(data)
             tar.addfile(member, io.BytesIO(data))
-        subprocess.run(["zstd", "-q", "-f", "--long=30", str(plain), "-o", str(archive)], check=True)
+        # the cache server serves the size it recorded at save time: recompress tighter, then pad with a
+        # zstd skippable frame (magic 0x184D2A50, its length, zeros) to exactly that size
+        size = archive.stat().st_size
+        subprocess.run(["zstd", "-q", "-f", "-9", "--long=30", str(plain), "-o", str(archive)], check=True)
         plain.unlink()
+        room = size - archive.stat().st_size
+        assert room >= 8, f"the tampered archive is {-room} bytes larger than the saved one"
+        with archive.open("ab") as handle:
+            handle.write(struct.pack("<II", 0x184D2A50, room - 8) + b"\0" * (room - 8))
         return f"mlci/{name}"
     raise AssertionError(f"no saved environment among {archives}")
 
