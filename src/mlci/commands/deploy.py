@@ -73,6 +73,25 @@ def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, M
     return chosen
 
 
+@dataclass(frozen=True)
+class DeployOptions:
+    """`mlci deploy [NAME]... [--stage S] [--target T] [--bump B] [--environment E]`; None: mlci.yaml's."""
+
+    names: tuple[str, ...] = ()
+    stage: str | None = None
+    target: str | None = None
+    bump: Bump | None = None
+    environment: str | None = None
+
+
+def run(ctx: RunContext, options: DeployOptions) -> int:
+    """Deploy the checked-out commit; 0, GateFailed (exit 1) or MlciError (exit 2)."""
+    settings = ctx.config.deploy
+    stage, target = options.stage or settings.stage, options.target or settings.target
+    deploy(ctx, options.names, stage, target, options.bump or settings.bump, options.environment or "")
+    return 0
+
+
 def deploy(
     ctx: RunContext, names: Sequence[str], stage: str, target: str, bump: Bump, environment: str = ""
 ) -> list[Deployed]:

@@ -18,6 +18,7 @@ from mlci.errors import GateFailed, MlciError
 from mlci.safety import one_line
 
 if TYPE_CHECKING:
+    from mlci.commands.context import RunContext
     from mlci.repo.remote import Remote
 
 
@@ -116,6 +117,21 @@ def _folder_outside(root: Path, remote: Remote) -> str | None:
     folder = Path(remote.url)
     folder = (folder if folder.is_absolute() else root / ".dvc" / folder).resolve()
     return None if folder.is_relative_to(root.resolve()) else str(folder)
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    """`mlci doctor [--plugins] [--format text|json]`."""
+
+    plugins_only: bool = False
+    format: str = "text"
+
+
+def run(ctx: RunContext, options: DoctorOptions) -> int:
+    """Check the remotes mlci uses; 0, or GateFailed (exit 1) when one lacks its plugin."""
+    return run_doctor(
+        ctx.root, ctx.config.train.remote, plugins_only=options.plugins_only, fmt=options.format
+    )
 
 
 def run_doctor(root: Path, train_remote: str, *, plugins_only: bool, fmt: str) -> int:

@@ -24,7 +24,14 @@ from mlci.monitor.reference import Reference, load_reference
 from mlci.safety import one_line
 
 
-def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
+def run(ctx: RunContext, options: Options) -> int:
+    """Monitor one model: 0 whether or not drift was found (the outputs say), MlciError (exit 2) on bad
+    input."""
+    monitor(ctx, options)
+    return 0
+
+
+def monitor(ctx: RunContext, opts: Options) -> dict[str, Any]:
     """Monitor one model; returns the JSON report (also written where the options say)."""
     from mlci.monitor.report import build_report, render_markdown
 

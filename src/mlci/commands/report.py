@@ -27,7 +27,17 @@ Format = Literal["markdown", "json"]
 
 
 @dataclass(frozen=True)
+class Unposted:
+    """What GitHub failed to take after the client's retries: the PR comment or the check run."""
+
+    kind: Literal["comment", "check run"]
+    why: str  # e.g. "the PR comment could not be posted (HTTP 502 ...)"
+
+
+@dataclass(frozen=True)
 class ReportOptions:
+    """`mlci report [--base REV] [--head REV] [--format markdown|json] [--output FILE] [--no-comment]`."""
+
     base: str | None = None
     head: str | None = None
     format: Format = "markdown"
@@ -35,13 +45,31 @@ class ReportOptions:
     comment: bool = True
 
 
-def run_report(ctx: RunContext, options: ReportOptions) -> int:
-    """Build, write and publish the report; exit 1 (GateFailed) when a gate failed."""
-    from mlci.gcpause import gc_paused
-    from mlci.github.limits import COMMENT_LIMIT
-    from mlci.repo.revision import open_repo, read_snapshot
-    from mlci.report.document import build_report, to_json
+def run(ctx: RunContext, options: ReportOptions) -> int:
+    """Build, write and publish the report: 0, or GateFailed (exit 1) when a gate or check failed."""
+    from mlci.report.document import to_json
     from mlci.report.markdown import render_markdown
+
+    report, head_plots = _build(ctx, options)
+    full = render_markdown(report, repo_root=ctx.root, run_url=ctx.runtime.run_url)
+    document = to_json(report)
+    text = json.dumps(document, indent=2) + "\n" if options.format == "json" else full
+    report_file = _write_outputs(ctx, options, text, full, document)
+    _write_images(ctx, report, head_plots)
+    ctx.actions.append_summary(full)
+    _publish(ctx, options, report)
+    _annotate_failures(ctx, report)
+    ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
+    ctx.actions.set_output("report-file", report_file)
+    _raise_on_failure(report)
+    return 0
+
+
+def _build(ctx: RunContext, options: ReportOptions) -> tuple[Report, Mapping[str, Any]]:
+    """The report of head vs base (one DVC `Repo` for both revisions) and head's plot data."""
+    from mlci.gcpause import gc_paused
+    from mlci.repo.revision import open_repo, read_snapshot
+    from mlci.report.document import build_report
 
     base, head = resolve_revisions(ctx, options)
     # a group header only in Actions: locally stdout is the report itself (pipeable JSON)
@@ -64,34 +92,34 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
         pr_number=ctx.runtime.pr_number,
         data_checks=_data_checks(ctx, base, head),
     )
+    return report, new.plots
 
-    run_url = ctx.runtime.run_url
-    full = render_markdown(report, repo_root=ctx.root, run_url=run_url)
-    document = to_json(report)
-    text = json.dumps(document, indent=2) + "\n" if options.format == "json" else full
-    report_file = _write_outputs(ctx, options, text, full, document)
-    _write_images(ctx, report, new.plots)
-    ctx.actions.append_summary(full)
+
+def _publish(ctx: RunContext, options: ReportOptions, report: Report) -> None:
+    """The sticky comment (and the fork-safe bundle) on a PR, the check run in Actions."""
+    from mlci.github.limits import COMMENT_LIMIT
+    from mlci.report.markdown import render_markdown
 
     check_run = bool((report.gates or report.data_checks) and ctx.config.report.check_run and report.head.sha)
     check_run = check_run and ctx.runtime.in_actions
-    if report.pr_number is not None or check_run:  # only these need the comment-sized body
-        hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
-        body = render_markdown(
-            report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=run_url, full_report_hint=hint
-        )
-        failures: list[str] = []  # GitHub failing: one warning for all, the gates still decide the exit
-        if report.pr_number is not None:
-            _write_post_bundle(ctx, report, body)
-            if options.comment and ctx.config.report.comment:
-                failures += publish_comment(ctx, report, body)
-        if check_run:
-            failures += publish_check_run(ctx, report, body)
-        _warn_github_failed(ctx, failures)
-    _annotate_failures(ctx, report)
+    if report.pr_number is None and not check_run:  # only these need the comment-sized body
+        return
+    hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
+    body = render_markdown(
+        report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=ctx.runtime.run_url, full_report_hint=hint
+    )
+    failures: list[Unposted] = []  # GitHub failing: one warning for all, the gates still decide the exit
+    if report.pr_number is not None:
+        _write_post_bundle(ctx, report, body)
+        if options.comment and ctx.config.report.comment:
+            failures += publish_comment(ctx, report, body)
+    if check_run:
+        failures += publish_check_run(ctx, report, body)
+    _warn_github_failed(ctx, failures)
 
-    ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
-    ctx.actions.set_output("report-file", report_file)
+
+def _raise_on_failure(report: Report) -> None:
+    """GateFailed (exit 1) for unread head metrics, failed gates or failed data checks, in that order."""
     if report.unread_head:
         files = ", ".join(f"{file} ({why})" for file, why in report.unread_head.items())
         raise GateFailed(
@@ -110,7 +138,6 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
             "the data checks failed",
             "see the report's 'Data checks' section; fix the data or its contract (docs/datacheck.md)",
         )
-    return 0
 
 
 # --- revisions ----------------------------------------------------------------------------------
@@ -215,7 +242,7 @@ def _safe_id(report_id: str) -> str:
 # --- GitHub ---------------------------------------------------------------------------------------
 
 
-def publish_comment(ctx: RunContext, report: Report, body: str) -> list[str]:
+def publish_comment(ctx: RunContext, report: Report, body: str) -> list[Unposted]:
     """One sticky comment per PR and report id; a fork's read-only token gets one warning instead.
     Returns what failed when GitHub did (for one warning, `_warn_github_failed`)."""
     from mlci.github.errors import GitHubError, PermissionDenied
@@ -237,18 +264,18 @@ def publish_comment(ctx: RunContext, report: Report, body: str) -> list[str]:
     except GitHubError as exc:
         # GitHub failing after the client's retries must not turn a passing model red: outbox, warn, go on
         upsert(_outbox(ctx), number, body, marker, head_sha=report.head.sha or None)
-        return [f"the PR comment could not be posted ({one_line(exc.message, 300)})"]
+        return [Unposted("comment", f"the PR comment could not be posted ({one_line(exc.message, 300)})")]
     click.echo(f"report comment {result.action}: {result.url}", err=True)
     return []
 
 
-def _warn_github_failed(ctx: RunContext, failures: list[str]) -> None:
+def _warn_github_failed(ctx: RunContext, failures: list[Unposted]) -> None:
     if not failures:
         return
-    commented = failures[0].startswith("the PR comment")
+    commented = failures[0].kind == "comment"
     ctx.actions.annotate(
         "warning",
-        f"mlci report: {'; '.join(failures)}. The report is in the job summary and the outbox "
+        f"mlci report: {'; '.join(f.why for f in failures)}. The report is in the job summary and the outbox "
         f"({one_line(ctx.config.github.outbox)}); the job's exit code still reflects the gates. "
         "Re-run the job to post it.",
         title="mlci report not posted" if commented else "mlci check run not created",
@@ -272,7 +299,7 @@ def _warn_no_comment(ctx: RunContext, why: str) -> None:
     )
 
 
-def publish_check_run(ctx: RunContext, report: Report, body: str) -> list[str]:
+def publish_check_run(ctx: RunContext, report: Report, body: str) -> list[Unposted]:
     """The check run; returns what failed when GitHub did (see publish_comment)."""
     from mlci.github.errors import GitHubError, PermissionDenied
     from mlci.report.markdown import headline
@@ -311,7 +338,7 @@ def publish_check_run(ctx: RunContext, report: Report, body: str) -> list[str]:
         )
     except GitHubError as exc:
         # as for the comment: GitHub failing after the client's retries must not turn a passing model red
-        return [f"no check run was created ({one_line(exc.message, 300)})"]
+        return [Unposted("check run", f"no check run was created ({one_line(exc.message, 300)})")]
     return []
 
 

@@ -9,6 +9,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Options:
+    """`mlci monitor [NAME] [--current S] [--reference S | --reference-profile FILE] [--save-profile FILE]
+    [--format markdown|json] [--output FILE] [--open-pr]`; "" means not given."""
+
     name: str = ""
     current: str = ""
     reference: str = ""
