@@ -27,11 +27,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 COUNT_REPO = """
 import sys
+import traceback
 import dvc.repo
 opens = [0]
 original = dvc.repo.Repo.__init__
 def counted(self, *args, **kwargs):
     opens[0] += 1
+    mlci = [f for f in traceback.extract_stack() if "/mlci/" in f.filename]
+    where = f"{mlci[-1].filename.rsplit('/mlci/', 1)[1]}:{mlci[-1].name}" if mlci else "?"
+    print(f"REPO_OPEN_BY {where}", file=sys.stderr)
     original(self, *args, **kwargs)
 dvc.repo.Repo.__init__ = counted
 from mlci.cli.app import run
@@ -76,6 +80,8 @@ def repo_opens(project: Path, fresh: Path) -> int:
     line = next((ln for ln in proc.stderr.splitlines() if ln.startswith("REPO_OPENS")), "")
     if not line or not line.endswith("EXIT 0"):
         raise SystemExit(f"mlci monitor failed:\n{proc.stderr}")
+    for by in (ln for ln in proc.stderr.splitlines() if ln.startswith("REPO_OPEN_BY")):
+        print(f"  opened by {by.split()[1]}")
     return int(line.split()[1])
 
 
@@ -112,7 +118,9 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="mlci-count-"))
     try:
         project = build(base)
+        print("cold run (no cached reference profile):")
         cold = repo_opens(project, base / "fresh.csv")
+        print("warm run (the profile the cold run cached):")
         warm = repo_opens(project, base / "fresh.csv")
         print(f"DVC Repo opens per `mlci monitor classifier --current FILE`: cold {cold}, warm {warm}")
         calls = git_calls(project, base)
