@@ -58,6 +58,12 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
             "or --dry-run to see how they differ",
         )
     written = [write_text_atomic(top / name, text) for name, text in files.items()]
+    _say_written(root, files, registered)
+    return written
+
+
+def _say_written(root: Path, files: dict[str, str], registered: list[str]) -> None:
+    """What init wrote, the models and secrets it found, and what to do next."""
     click.echo("wrote:")
     for name in files:
         click.echo(f"  {name}")
@@ -82,7 +88,6 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
     if monitor:  # its placeholder fails every scheduled run until it names where the data lands
         click.echo(f"set `current:` in {monitor} to where your fresh (labelled) data lands")
     click.echo("next: review mlci.yaml (docs/config.md), commit, and push")
-    return written
 
 
 def _preview(root: Path, project: Path, files: dict[str, str], *, force: bool) -> None:
