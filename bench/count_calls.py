@@ -1,6 +1,6 @@
 """Count what one run costs in process and DVC terms, on the bundled example project:
 
-    python bench/count_calls.py [--keep]
+    python bench/count_calls.py [--keep | --reuse FOLDER]
 
 - DVC `Repo` opens per `mlci monitor classifier --current FRESH` (cold: no cached reference profile;
   warm: the profile cached by the cold run), counted by wrapping `dvc.repo.Repo.__init__` in the
@@ -87,7 +87,8 @@ def repo_opens(project: Path, fresh: Path) -> int:
 
 def git_calls(project: Path, base: Path) -> collections.Counter[str]:
     shim, log = base / "shim", base / "git.log"
-    shim.mkdir()
+    shim.mkdir(exist_ok=True)
+    log.unlink(missing_ok=True)
     real = shutil.which("git")
     (shim / "git").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
     (shim / "git").chmod(0o755)
@@ -114,10 +115,12 @@ def _subcommand(line: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--reuse", type=Path, help="the folder a --keep run kept: count again, build nothing")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="mlci-count-"))
+    base = args.reuse or Path(tempfile.mkdtemp(prefix="mlci-count-"))
     try:
-        project = build(base)
+        project = base / "project" if args.reuse else build(base)
+        shutil.rmtree(project / ".mlci" / "profiles", ignore_errors=True)  # monitor.profile_dir's default
         print("cold run (no cached reference profile):")
         cold = repo_opens(project, base / "fresh.csv")
         print("warm run (the profile the cold run cached):")
@@ -128,7 +131,7 @@ def main() -> int:
         for name, count in calls.most_common():
             print(f"  {count:3d}  git {name}")
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"kept {base}")
         else:
             shutil.rmtree(base, ignore_errors=True)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mlci.config import Config, MetricsConfig
 
@@ -60,13 +60,17 @@ def read_metrics(root: Path | str, rev: str | None) -> dict[str, dict[str, float
 
 
 def read_metrics_and_unread(
-    root: Path | str, rev: str | None
+    root: Path | str, rev: str | None, repo: Any = None
 ) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
-    """`read_metrics`, and the declared metrics files it could not read with the reason for each."""
+    """`read_metrics`, and the declared metrics files it could not read with the reason for each;
+    `repo`: an open DVC Repo to read with (else one is opened and closed here)."""
     from mlci.repo.revision import open_repo, read_snapshot
 
-    with open_repo(root) as repo:
+    if repo is not None:
         snapshot = read_snapshot(repo, rev)
+    else:
+        with open_repo(root) as opened:
+            snapshot = read_snapshot(opened, rev)
     metrics = {
         file: {key: number for key, value in values.items() if (number := _as_float(value)) is not None}
         for file, values in snapshot.metrics.items()

@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlci.config import Config
+
+if TYPE_CHECKING:
+    from mlci.repo.revision import SharedRepo
 
 # recorded names that mean one of the computed metrics
 ALIASES = {
@@ -53,11 +56,14 @@ class Decay:
         }
 
 
-def recorded_metrics(root: Path, rev: str, files: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
-    """The model's numeric metrics at `rev`, as DVC reads them (only `files` when given)."""
-    from mlci.metrics import read_metrics
+def recorded_metrics(
+    root: Path, rev: str, files: tuple[str, ...] = (), repo: SharedRepo | None = None
+) -> dict[str, dict[str, float]]:
+    """The model's numeric metrics at `rev`, as DVC reads them (only `files` when given); with the
+    run's one DVC `repo` when given."""
+    from mlci.metrics import read_metrics_and_unread
 
-    found = read_metrics(root, rev)
+    found, _ = read_metrics_and_unread(root, rev, repo.get() if repo is not None else None)
     return {f: v for f, v in found.items() if not files or f in files}
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mlci.drift.profile import ProfileBuilder
     from mlci.monitor.reference import Reference
     from mlci.monitor.report import Verdict
+    from mlci.repo.revision import SharedRepo
 
 
 @dataclass
@@ -32,13 +33,21 @@ class _Pass:
     notes: list[str] = field(default_factory=list)
 
 
-def observe(root: Path, config: Config, spec: str, ref: Reference, model: ModelConfig | None) -> Observed:
-    """Read the current data `spec` once (chunks of monitor.chunk_rows) and compare it with `ref`."""
+def observe(
+    root: Path,
+    config: Config,
+    spec: str,
+    ref: Reference,
+    model: ModelConfig | None,
+    repo: SharedRepo | None = None,
+) -> Observed:
+    """Read the current data `spec` once (chunks of monitor.chunk_rows) and compare it with `ref`;
+    `repo`: the run's one DVC Repo (a DVC-tracked `spec`, the recorded metrics)."""
     from mlci.drift import engine as drift
     from mlci.repo.tables import open_data
 
     run = _start(ref, model)
-    with open_data(root, spec, cwd=Path.cwd()) as data:
+    with open_data(root, spec, cwd=Path.cwd(), repo=repo) as data:
         paths = [_shown(root, p) for p in data.files] if not data.hashes else [spec]
         for i, batch in enumerate(data.batches(config.monitor.chunk_rows, dictionary=True)):
             if i == 0:  # a wholly different table is an input error, before the model sees it
@@ -46,7 +55,7 @@ def observe(root: Path, config: Config, spec: str, ref: Reference, model: ModelC
                 drift.check_columns(reference_columns, [n for n in batch.schema.names if n != run.target])
             run.data.add(batch)
             _score(run, batch)
-    return _compare(root, config, spec, ref, model, run, paths)
+    return _compare(root, config, spec, ref, model, run, paths, repo)
 
 
 def _start(ref: Reference, model: ModelConfig | None) -> _Pass:
@@ -89,6 +98,7 @@ def _compare(
     model: ModelConfig | None,
     run: _Pass,
     paths: list[str],
+    repo: SharedRepo | None,
 ) -> Observed:
     from mlci.drift import engine as drift
 
@@ -101,20 +111,25 @@ def _compare(
         prediction = drift.compare(ref.prediction, predicted, thresholds)
     decay = None
     if run.scorer is not None:
-        decay = _decay(root, config, ref, run.scorer, model)
+        decay = _decay(root, config, ref, run.scorer, model, repo)
     elif run.model is not None and run.target:
         run.notes.append(f"no performance decay check: the current data has no label column {run.target!r}")
     return Observed(result, prediction, decay, paths, spec, current.rows, run.notes, run.model_note)
 
 
-def _decay(root: Path, config: Config, ref: Reference, scorer: Any, model: ModelConfig | None) -> Any:
+def _decay(
+    root: Path,
+    config: Config,
+    ref: Reference,
+    scorer: Any,
+    model: ModelConfig | None,
+    repo: SharedRepo | None,
+) -> Any:
     from mlci.monitor import decay
 
     computed = scorer.metrics()
     labelled = sum(len(t) for t in scorer.truth)
-    recorded = ref.recorded_metrics
-    if recorded is None:
-        recorded = decay.recorded_metrics(root, ref.model_commit, model.metrics if model else ())
+    recorded = decay.recorded_metrics(root, ref.model_commit, model.metrics if model else (), repo)
     return decay.evaluate(recorded, computed, labelled, config, ref.name)
 
 
@@ -133,10 +148,12 @@ def watch(root: Path, config: Config, inputs: Inputs, prod: Production, *, cache
     current data, the verdict. `cache`: keep reference profiles under monitor.profile_dir."""
     from mlci.monitor.reference import load_reference
     from mlci.monitor.report import judge
+    from mlci.repo.revision import SharedRepo
 
-    ref = load_reference(root, config, inputs, prod.commit, cache=cache)
-    try:
-        observed = observe(root, config, inputs.options.current, ref, inputs.model)
-    finally:
-        ref.close()
+    with SharedRepo(root) as repo:  # one DVC Repo per run, opened only if DVC is needed
+        ref = load_reference(root, config, inputs, prod.commit, cache=cache, repo=repo)
+        try:
+            observed = observe(root, config, inputs.options.current, ref, inputs.model, repo)
+        finally:
+            ref.close()
     return judge(config, inputs.name, prod, ref, observed)

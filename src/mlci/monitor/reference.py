@@ -18,6 +18,7 @@ from mlci.fsutil import write_text_atomic
 
 if TYPE_CHECKING:
     from mlci.monitor.inputs import Inputs
+    from mlci.repo.revision import SharedRepo
     from mlci.repo.tables import Data
 
 SAVED_FORMAT = 1
@@ -32,8 +33,6 @@ class Reference:
     model_commit: str
     info: dict[str, Any]
     notes: list[str] = field(default_factory=list)
-    # the model's metrics as recorded at model_commit (file -> key -> value); None: not read yet
-    recorded_metrics: dict[str, dict[str, float]] | None = None
 
     def close(self) -> None:
         self.model = None
@@ -45,15 +44,22 @@ def settings_for(config: Config) -> ProfileSettings:
 
 
 def load_reference(
-    root: Path, config: Config, inputs: Inputs, commit: str, *, cache: bool = True
+    root: Path,
+    config: Config,
+    inputs: Inputs,
+    commit: str,
+    *,
+    cache: bool = True,
+    repo: SharedRepo | None = None,
 ) -> Reference:
     """The reference of checked `inputs` (mlci.monitor.inputs.resolve_inputs); `commit` is the
-    production commit, "" (no repository, or no commit yet): files only, no model."""
+    production commit, "" (no repository, or no commit yet): files only, no model. `repo`: the run's
+    one DVC Repo, for the model and DVC-tracked data."""
     from mlci.monitor.model import load_model
 
     name, model, opts = inputs.name, inputs.model, inputs.options
     notes: list[str] = []
-    loaded = load_model(root, model.path, commit) if model and model.path and commit else None
+    loaded = load_model(root, model.path, commit, repo) if model and model.path and commit else None
     if model is not None and not model.path:
         notes.append(f"models.{name}.path is not set: no prediction drift or decay")
     elif model is not None and not commit:
@@ -63,7 +69,7 @@ def load_reference(
         if prediction is None and loaded is not None:
             notes.append("the saved reference profile has no predictions: no prediction drift")
     else:
-        profile, prediction, info = _profiled(root, config, inputs, commit, loaded, cache=cache)
+        profile, prediction, info = _profiled(root, config, inputs, commit, loaded, cache=cache, repo=repo)
     if opts.save_profile:
         write_text_atomic(opts.save_profile, _saved_text(profile, prediction, info))
     ref = Reference(name, profile, prediction, loaded, commit, info, notes)
@@ -71,7 +77,14 @@ def load_reference(
 
 
 def _profiled(
-    root: Path, config: Config, inputs: Inputs, commit: str, loaded: Any | None, *, cache: bool = True
+    root: Path,
+    config: Config,
+    inputs: Inputs,
+    commit: str,
+    loaded: Any | None,
+    *,
+    cache: bool = True,
+    repo: SharedRepo | None = None,
 ) -> tuple[Profile, Profile | None, dict[str, Any]]:
     from mlci.drift.profile import build_reference
     from mlci.monitor.model import prediction_batches
@@ -79,7 +92,7 @@ def _profiled(
     settings = settings_for(config)
     chunk = config.monitor.chunk_rows
     target = inputs.model.target if inputs.model else ""
-    with _reference_data(root, inputs, commit) as data:
+    with _reference_data(root, inputs, commit, repo) as data:
         digest = hashlib.sha256(
             json.dumps(
                 # the profile format too: a cache written by another mlci is not read back
@@ -114,7 +127,7 @@ def _profiled(
     return profile, prediction, info
 
 
-def _reference_data(root: Path, inputs: Inputs, commit: str) -> Data:
+def _reference_data(root: Path, inputs: Inputs, commit: str, repo: SharedRepo | None) -> Data:
     """--reference's files or its revision, else the model's training data at `commit` (the inputs were
     checked: a model with `data`, a commit)."""
     from mlci.repo.tables import Data, open_data
@@ -125,7 +138,7 @@ def _reference_data(root: Path, inputs: Inputs, commit: str) -> Data:
     model = inputs.model
     if model is None or not model.data or not rev:  # resolve_inputs said so already
         raise AssertionError("monitor inputs not checked: no reference data")
-    return open_data(root, model.data, rev=rev)
+    return open_data(root, model.data, rev=rev, repo=repo)
 
 
 def _saved_text(profile: Profile, prediction: Profile | None, info: dict[str, Any]) -> str:

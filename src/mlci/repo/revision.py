@@ -12,7 +12,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,37 @@ def open_repo(root: Path | str) -> Iterator[Any]:
         yield repo
     finally:
         repo.close()
+
+
+class SharedRepo:
+    """One DVC Repo for a whole run, opened (`open_repo`) only when first asked for (`get`); a `with`
+    block closes it. Lets a run that may not need DVC at all (local files only) skip it."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._opened: AbstractContextManager[Any] | None = None
+        self._repo: Any = None
+
+    def get(self) -> Any:
+        if self._opened is None:
+            self._opened = open_repo(self.root)
+            self._repo = self._opened.__enter__()
+        return self._repo
+
+    def __enter__(self) -> SharedRepo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._opened is not None:
+            self._opened.__exit__(None, None, None)
+            self._opened, self._repo = None, None
+
+
+@contextmanager
+def at_revision(repo: Any, rev: str | None) -> Iterator[Any]:
+    """`repo` switched to `rev` (None: the workspace), to read files through `repo.dvcfs`."""
+    with _switched(repo, rev):
+        yield repo
 
 
 def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapshot:
