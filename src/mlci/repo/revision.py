@@ -46,6 +46,8 @@ class Snapshot:
     outs: dict[str, TrackedOut] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)  # DVC's `plots.show` result for this rev
     unread: dict[str, str] = field(default_factory=dict)  # declared metrics file -> why it is absent
+    # of those, the ones a DVC remote kept back (it failed, or lacks the objects): the error, with its fix
+    remote_failures: dict[str, MlciError] = field(default_factory=dict)
 
 
 @contextmanager
@@ -123,10 +125,11 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
                 "fix dvc.yaml and the params files it uses at that revision (`dvc status` shows the same error)",
             ) from None
         unread: dict[str, str] = {}
-        metrics = _metrics(repo, label, unread, rev, root)
+        failures: dict[str, MlciError] = {}
+        metrics = _metrics(repo, label, (unread, failures), rev, root)
         params = _params(repo, label)
         plot_data = _plots(repo, label) if plots else {}
-    return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data, unread=unread)
+    return Snapshot(label, metrics, params, outs, plot_data, unread, failures)
 
 
 def workspace_files(root: Path) -> list[str]:
@@ -253,13 +256,18 @@ def _posix(path: str) -> str:
 
 
 def _metrics(
-    repo: Any, label: str, unread: dict[str, str], rev: str | None, root: Path
+    repo: Any,
+    label: str,
+    absent: tuple[dict[str, str], dict[str, MlciError]],
+    rev: str | None,
+    root: Path,
 ) -> dict[str, dict[str, Scalar]]:
     """Values per declared metrics file; a declared file that is absent goes to `unread` with the reason
     (DVC warns and shows null; mlci reports it and fails the gates on it). A file that exists but cannot
     be parsed is an error."""
     from dvc.utils.flatten import flatten
 
+    unread, failures = absent  # why each absent file is absent; the remote's error when one caused it
     result = repo.metrics.show(hide_workspace=False, on_error="return")
     entry: Mapping[str, Any] = next(iter(result.values()), {})
     _raise_rev_error(entry, "metrics", label)
@@ -271,6 +279,7 @@ def _metrics(
             lost = _lost(root, name, rev) if _is_missing(error) else None  # root: DVC's moves in _switched
             if lost is not None:  # DVC-cached at that commit: the remote failed, or lacks its objects
                 unread[name] = f"{lost.message}; fix: {lost.hint}"
+                failures[name] = lost
                 continue
             if _is_missing(error):
                 unread[name] = (
@@ -282,6 +291,7 @@ def _metrics(
             remote = _remote_error(repo, text, f"reading {name} at revision {label}")
             if remote is not None:  # the remote failed, not the file: the report goes on without it
                 unread[name] = f"{remote.message}; fix: {remote.hint}" if remote.hint else remote.message
+                failures[name] = remote
                 continue
             raise _file_error("metrics", name, label, error)
         data = file_result.get("data")
