@@ -1,4 +1,5 @@
-"""Count the entry-point signatures of mlci's command modules (src/mlci/commands/*.py but context.py).
+"""Count the entry-point signatures of mlci's command modules (src/mlci/commands/*.py but context.py
+and the helper modules `_name.py`).
 
 Run: python .ci/command_signatures.py [SRC]   (default: src)
 For each module: the signature of its `run` (AST, no import), or "no run"; then how many distinct
@@ -26,7 +27,7 @@ def main(argv: list[str]) -> int:
     src = Path(argv[0]) if argv else Path("src")
     found = {}
     for path in sorted((src / "mlci" / "commands").glob("*.py")):
-        if path.stem not in ("__init__", "context"):
+        if path.stem != "context" and not path.stem.startswith("_"):  # `_name`: a verb's helper
             found[path.stem] = signature(path)
             print(f"{path.stem:12} {found[path.stem]}")
     with_run = [s for s in found.values() if s != "no run"]

@@ -17,9 +17,11 @@ import pytest
 import mlci.commands
 from mlci.cli import app as cli
 
-NOT_COMMANDS = {"context"}  # what every command is handed, not a command
+NOT_COMMANDS = {"context"}  # what every command is handed, not a command; `_name`: a verb's helper module
 COMMAND_MODULES = sorted(
-    m.name for m in pkgutil.iter_modules(mlci.commands.__path__) if m.name not in NOT_COMMANDS
+    m.name
+    for m in pkgutil.iter_modules(mlci.commands.__path__)
+    if m.name not in NOT_COMMANDS and not m.name.startswith("_")
 )
 
 
