@@ -50,8 +50,10 @@ def test_one_dvc_repo_per_monitor_run(
     labelled: bool,
 ) -> None:
     """The model, the training data at the production commit and (labelled) the recorded metrics are
-    read with one DVC Repo, whether the reference profile is built (cold) or cached (warm)."""
-    monkeypatch.chdir(example_repo.root)
+    read with one DVC Repo, whether the reference profile is built (cold) or cached (warm), from the
+    project's folder or a folder below it (paths stay relative to the project, not the working folder)."""
+    below = example_repo.root / "src"
+    monkeypatch.chdir(example_repo.root if labelled else below)
     for seed in (3, 4):  # cold: the profile is built; warm: it is read from monitor.profile_dir
         fresh = _fresh(example_repo.root, labelled=labelled, seed=seed)
         repo_opens.clear()

@@ -57,7 +57,7 @@ def _open_artifact(root: Path, path: str, rev: str | None, repo: SharedRepo | No
     if repo is not None:
         from mlci.repo.revision import at_revision
 
-        with at_revision(repo.get(), rev) as switched, switched.dvcfs.open(path, mode="rb") as handle:
+        with at_revision(repo.get(), rev) as files, files.open(path, mode="rb") as handle:
             yield handle
         return
     from dvc.api import open as dvc_open

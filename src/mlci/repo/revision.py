@@ -101,10 +101,36 @@ class SharedRepo:
 
 
 @contextmanager
-def at_revision(repo: Any, rev: str | None) -> Iterator[Any]:
-    """`repo` switched to `rev` (None: the workspace), to read files through `repo.dvcfs`."""
+def at_revision(repo: Any, rev: str | None) -> Iterator[RootedFiles]:
+    """The files of `repo` switched to `rev` (None: the workspace), read through DVC."""
     with _switched(repo, rev):
-        yield repo
+        yield RootedFiles(repo.dvcfs)
+
+
+class RootedFiles:
+    """`repo.dvcfs` with paths relative to the DVC project's root, as `DVCFileSystem(root)` takes them.
+    A switched Repo's file system resolves relative paths against the working folder (mlci may run in a
+    subfolder): here "/" (the project's root) is put before them, and taken off what `find` returns."""
+
+    def __init__(self, fs: Any) -> None:
+        self.fs = fs
+        self.repo = fs.repo
+
+    @staticmethod
+    def _rooted(path: str) -> str:
+        return path if path.startswith("/") else "/" + path
+
+    def info(self, path: str) -> Any:
+        return self.fs.info(self._rooted(path))
+
+    def find(self, path: str) -> list[str]:
+        return [str(p).lstrip("/") for p in self.fs.find(self._rooted(path))]
+
+    def get_file(self, path: str, to: str) -> None:
+        self.fs.get_file(self._rooted(path), to)
+
+    def open(self, path: str, mode: str = "rb") -> Any:
+        return self.fs.open(self._rooted(path), mode=mode)
 
 
 def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapshot:

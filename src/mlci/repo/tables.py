@@ -384,8 +384,8 @@ def _through_dvc(root: Path, spec: str, rev: str | None, repo: SharedRepo | None
         )
     from mlci.repo.revision import at_revision
 
-    with at_revision(repo.get(), rev) as switched:
-        return _from_fs(root, lambda: switched.dvcfs, spec, rev)
+    with at_revision(repo.get(), rev) as files:
+        return _from_fs(root, lambda: files, spec, rev)
 
 
 def _from_fs(root: Path, make_fs: Callable[[], Any], spec: str, rev: str | None) -> Data:
