@@ -146,7 +146,6 @@ KNOWN_LONG = {
     "commands/report.py:run_report": 76,
     "commands/demo.py:run_demo": 67,
     "commands/monitor.py:check_inputs": 63,
-    "commands/doctor.py:check_remotes": 61,
     "drift/profile.py:_add_categorical": 60,
     "monitor/decay.py:evaluate": 51,
     "drift/engine.py:_categorical": 51,

@@ -39,13 +39,7 @@ class RemoteCheck:
 
 def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[RemoteCheck]:
     """One RemoteCheck per configured remote; `fixes` is empty when nothing is missing."""
-    from mlci.repo.remote import (
-        all_remotes,
-        credentials_present,
-        half_pairs,
-        plugin_installed,
-        plugin_requirement,
-    )
+    from mlci.repo.remote import all_remotes
 
     remotes, default = all_remotes(root)
     if train_remote and train_remote not in {r.name for r in remotes}:
@@ -54,50 +48,53 @@ def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[Re
             f"mlci.yaml: train.remote '{one_line(train_remote, 60)}' is not a DVC remote (configured: {known})",
             f"add it with `dvc remote add {train_remote} URL`, or fix train.remote",
         )
-    checks = []
-    for remote in remotes:
-        used = (["default"] if remote.name == default else []) + (
-            ["train.remote"] if remote.name == train_remote else []
+    return [_check_remote(root, remote, default, train_remote, env) for remote in remotes]
+
+
+def _check_remote(
+    root: Path, remote: Remote, default: str, train_remote: str, env: dict[str, str]
+) -> RemoteCheck:
+    """What `remote` lacks here (fixes), may lack (warnings) and what is fine here only (notes)."""
+    from mlci.repo.remote import credentials_present, half_pairs, plugin_installed, plugin_requirement
+
+    used = (["default"] if remote.name == default else []) + (
+        ["train.remote"] if remote.name == train_remote else []
+    )
+    requirement = plugin_requirement(remote.scheme)
+    installed = plugin_installed(remote.scheme)
+    names, options, fix = credentials_present(remote, env)
+    fixes, warnings = [], []
+    if requirement and not installed:
+        fixes.append(f"pip install '{requirement}'")
+    for have, lack in half_pairs(remote.scheme, env):  # the SDK refuses a key without its secret
+        fixes.append(f"{have} is set but {lack} is not: set the secret {lack} too, and pass it to the job")
+    if fix and not names and not options:
+        # an instance role, OIDC or a profile file may still provide them: say so, don't fail
+        warnings.append(
+            f"no credentials in the environment or the remote's config; if none come from "
+            f"a role or profile file: {fix}"
         )
-        requirement = plugin_requirement(remote.scheme)
-        installed = plugin_installed(remote.scheme)
-        names, options, fix = credentials_present(remote, env)
-        fixes, warnings = [], []
-        if requirement and not installed:
-            fixes.append(f"pip install '{requirement}'")
-        for have, lack in half_pairs(remote.scheme, env):  # the SDK refuses a key without its secret
-            fixes.append(
-                f"{have} is set but {lack} is not: set the secret {lack} too, and pass it to the job"
-            )
-        if fix and not names and not options:
-            # an instance role, OIDC or a profile file may still provide them: say so, don't fail
-            warnings.append(
-                f"no credentials in the environment or the remote's config; if none come from "
-                f"a role or profile file: {fix}"
-            )
-        notes: list[str] = []
-        outside = _folder_outside(root, remote) if used else None
-        if outside is not None:
-            # a hosted runner starts empty: nothing to restore from, and what it pushes leaves with it
-            advice = _LOCAL_FOLDER.format(name=one_line(remote.name, 60), path=one_line(outside, 200))
-            (warnings if env.get("GITHUB_ACTIONS") == "true" else notes).append(advice)
-        checks.append(
-            RemoteCheck(
-                remote.name,
-                remote.url,
-                remote.scheme,
-                remote.name == default,
-                used,
-                requirement,
-                installed,
-                names,
-                options,
-                fixes,
-                warnings,
-                notes,
-            )
-        )
-    return checks
+    notes: list[str] = []
+    outside = _folder_outside(root, remote) if used else None
+    if outside is not None:
+        # a hosted runner starts empty: nothing to restore from, and what it pushes leaves with it
+        advice = _LOCAL_FOLDER.format(name=one_line(remote.name, 60), path=one_line(outside, 200))
+        (warnings if env.get("GITHUB_ACTIONS") == "true" else notes).append(advice)
+    is_default = remote.name == default
+    return RemoteCheck(
+        remote.name,
+        remote.url,
+        remote.scheme,
+        is_default,
+        used,
+        requirement,
+        installed,
+        names,
+        options,
+        fixes,
+        warnings,
+        notes,
+    )
 
 
 _LOCAL_FOLDER = (
