@@ -60,6 +60,10 @@ def test_docs_config_lists_each_key_under_the_types_that_have_it() -> None:
     [
         ({"type": "ftp"}, "'deploy.targets.t.type' must be one of 'local', 'command', 'webhook', got 'ftp'"),
         (
+            {"type": ["local"]},
+            "'deploy.targets.t.type' must be one of 'local', 'command', 'webhook', got ['local']",
+        ),
+        (
             {"type": "command", "url": "https://x"},
             "'deploy.targets.t.url' is a key of a webhook target, not of a command target",
         ),

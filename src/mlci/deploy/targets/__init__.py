@@ -64,7 +64,7 @@ def parse_target(name: str, raw: Mapping[str, Any], filename: str = CONFIG_FILE)
     """
     where = f"deploy.targets.{name}"
     kind = raw.get("type", next(iter(TYPES)))
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:
         choices = ", ".join(repr(k) for k in TYPES)
         raise ConfigError(f"{filename}: '{where}.type' must be one of {choices}, got {kind!r}")
     options = {key: value for key, value in raw.items() if key != "type"}
