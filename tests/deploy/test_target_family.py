@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 import mlci.deploy.targets as targets
 from mlci.config import ConfigError, DeployConfig, parse_config
 from mlci.deploy.targets import TYPES, open_target, parse_target, target_configs
+from tests.testing.fixtures import ExampleRepo, run_cli
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PACKAGE = Path(targets.__file__).parent
@@ -101,3 +103,20 @@ def test_the_default_deploy_config_opens_the_local_store(tmp_path: Path) -> None
     assert sorted(target_configs(DeployConfig())) == ["local"]
     opened = open_target(DeployConfig(), "local", tmp_path)
     assert callable(opened.deliver) and callable(opened.activate)
+
+
+@pytest.mark.slow
+def test_deploy_with_a_key_of_another_type_exits_2_before_any_tag(example_repo: ExampleRepo) -> None:
+    config = yaml.safe_load((example_repo.root / "mlci.yaml").read_text())
+    config["deploy"] = {
+        "targets": {"ship": {"type": "command", "run": "true", "url": "https://models.example.com"}}
+    }
+    example_repo.write("mlci.yaml", yaml.safe_dump(config))
+    example_repo.commit("A command target with a webhook's key")
+
+    proc = run_cli("deploy", cwd=example_repo.root)
+
+    assert proc.returncode == 2, proc.stderr
+    assert "'deploy.targets.ship.url' is a key of a webhook target, not of a command target" in proc.stderr
+    assert example_repo.git("tag") == ""
+    assert not (example_repo.root / ".mlci" / "deployments").exists()
