@@ -185,9 +185,7 @@ def deliver_recorded(
             extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
             delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
             location = target.deliver(delivery)
-            assigned = promote.assign(
-                ctx.root, name, card.commit, card.stage, remote=ctx.config.deploy.remote, forward_only=forward
-            )
+            assigned = _assign_and_activate(ctx, delivery, target, forward)
             if ctx.config.deploy.release:
                 _release(ctx, name, card, text, artifact)
     except BaseException as exc:
@@ -205,6 +203,23 @@ def deliver_recorded(
         deployment["id"], "success", log_url=log_url, environment_url=url, description=description
     )
     return _Delivered(sha, location, assigned.tags)
+
+
+def _assign_and_activate(
+    ctx: RunContext, delivery: Delivery, target: Target, forward: bool
+) -> promote.Assignment:
+    """Push the stage tag, then the target's second phase (`activate`) unless a later commit took the stage."""
+    assigned = promote.assign(
+        ctx.root,
+        delivery.name,
+        delivery.commit,
+        delivery.stage,
+        remote=ctx.config.deploy.remote,
+        forward_only=forward,
+    )
+    if not assigned.superseded_by:
+        target.activate(delivery)
+    return assigned
 
 
 def _close_interrupted(client: GitHubClient, environment: str, commit: str, name: str, run_url: str) -> None:

@@ -310,21 +310,8 @@ def _csv_blocks(
     names: list[str] | None = None
     texts: list[str] = []
     marker: dict[bytes, bytes] = {}
-    rest = b""
     with source() as stream:
-        while True:
-            more = stream.read(block)
-            data = rest + more if rest else more
-            if more:
-                cut = data.rfind(b"\n") + 1
-                if not cut:  # a line longer than a block: read on
-                    rest = data
-                    continue
-                data, rest = data[:cut], data[cut:]
-            else:
-                rest = b""
-            if not data:
-                return
+        for data in _line_blocks(stream, block):
             read = pacsv.ReadOptions(use_threads=False, block_size=len(data) + 1, column_names=names)
             convert = pacsv.ConvertOptions(
                 column_types=types, include_columns=columns, strings_can_be_null=True
@@ -341,8 +328,25 @@ def _csv_blocks(
             if codes and texts:
                 table = table.replace_schema_metadata({**(table.schema.metadata or {}), **marker})
             yield from table.to_batches()
-            if not more:
-                return
+
+
+def _line_blocks(stream: Any, block: int) -> Iterator[bytes]:
+    """`stream` (binary, `read(n)`) in chunks of whole lines of about `block` bytes, read `block` bytes
+    at a time; a line longer than a block makes its chunk longer; the last chunk may lack its newline."""
+    rest = b""
+    while True:
+        more = stream.read(block)
+        data = rest + more if rest else more
+        if more:
+            cut = data.rfind(b"\n") + 1
+            if not cut:  # a line longer than a block: read on
+                rest = data
+                continue
+            data, rest = data[:cut], data[cut:]
+        if data:
+            yield data
+        if not more:
+            return
 
 
 def _text_codes(table: pa.Table) -> tuple[pa.Table, list[str]]:
