@@ -321,8 +321,6 @@ def _metrics(
     """Values per declared metrics file; a declared file that is absent goes to `unread` with the reason
     (DVC warns and shows null; mlci reports it and fails the gates on it). A file that exists but cannot
     be parsed is an error."""
-    from dvc.utils.flatten import flatten
-
     unread, failures = absent  # why each absent file is absent; the remote's error when one caused it
     result = repo.metrics.show(hide_workspace=False, on_error="return")
     entry: Mapping[str, Any] = next(iter(result.values()), {})
@@ -332,42 +330,59 @@ def _metrics(
         name = _posix(path)
         error = file_result.get("error")
         if error is not None:
-            lost = _lost(root, name, rev) if _is_missing(error) else None  # root: DVC's moves in _switched
-            if lost is not None:  # DVC-cached at that commit: the remote failed, or lacks its objects
-                unread[name] = f"{lost.message}; fix: {lost.hint}"
-                failures[name] = lost
-                continue
-            if _is_missing(error):
-                unread[name] = (
-                    "dvc.yaml declares it, but it is not in the commit (where a cache: false file is "
-                    "committed) nor in the DVC cache or remote (where dvc push puts a DVC-cached one)"
-                )
-                continue
-            text = re.sub(r"'(?:\.\./)+[^']*'", f"'{name}'", str(error))
-            remote = _remote_error(repo, text, f"reading {name} at revision {label}")
-            if remote is not None:  # the remote failed, not the file: the report goes on without it
-                unread[name] = f"{remote.message}; fix: {remote.hint}" if remote.hint else remote.message
-                failures[name] = remote
-                continue
-            raise _file_error("metrics", name, label, error)
-        data = file_result.get("data")
-        if isinstance(data, dict):
-            try:
-                flat = flatten(data)
-            except ValueError as exc:  # DVC itself crashes on this file: `dvc metrics diff` exits 255
-                raise MlciError(
-                    f"cannot read metrics file {name} at revision {label}: {one_line(str(exc))} "
-                    "(a dotted key such as `a.b` next to a nested `a: {b: …}` names one metric twice)",
-                    "keep one of the two spellings of that key",
-                ) from None
-            files[name] = {str(k): v for k, v in flat.items() if _scalar(v)}
-        elif data is not None and not isinstance(data, list):
-            raise MlciError(  # DVC's diff shows every key of such a file as "unable to parse"
-                f"cannot read metrics file {name} at revision {label}: it holds a single value "
-                f"({one_line(repr(data), 60)}), not a mapping of metric names to values",
-                'write the metrics as a mapping, e.g. {"accuracy": 0.93}',
-            )
+            reason, failure = _unread_metrics(repo, name, error, (rev, label), root)
+            unread[name] = reason
+            if failure is not None:
+                failures[name] = failure
+            continue
+        flat = _flat_metrics(name, label, file_result.get("data"))
+        if flat is not None:
+            files[name] = flat
     return files
+
+
+def _unread_metrics(
+    repo: Any, name: str, error: BaseException, at: tuple[str | None, str], root: Path
+) -> tuple[str, MlciError | None]:
+    """Why DVC could not read a declared metrics file, and the remote's error when one caused it; a file
+    that is there but broken raises."""
+    rev, label = at
+    lost = _lost(root, name, rev) if _is_missing(error) else None  # root: DVC's moves in _switched
+    if lost is not None:  # DVC-cached at that commit: the remote failed, or lacks its objects
+        return f"{lost.message}; fix: {lost.hint}", lost
+    if _is_missing(error):
+        return (
+            "dvc.yaml declares it, but it is not in the commit (where a cache: false file is "
+            "committed) nor in the DVC cache or remote (where dvc push puts a DVC-cached one)"
+        ), None
+    text = re.sub(r"'(?:\.\./)+[^']*'", f"'{name}'", str(error))
+    remote = _remote_error(repo, text, f"reading {name} at revision {label}")
+    if remote is not None:  # the remote failed, not the file: the report goes on without it
+        return (f"{remote.message}; fix: {remote.hint}" if remote.hint else remote.message), remote
+    raise _file_error("metrics", name, label, error)
+
+
+def _flat_metrics(name: str, label: str, data: Any) -> dict[str, Scalar] | None:
+    """A metrics file's scalars by dotted key, as `dvc metrics show` flattens them; None for a list."""
+    from dvc.utils.flatten import flatten
+
+    if isinstance(data, dict):
+        try:
+            flat = flatten(data)
+        except ValueError as exc:  # DVC itself crashes on this file: `dvc metrics diff` exits 255
+            raise MlciError(
+                f"cannot read metrics file {name} at revision {label}: {one_line(str(exc))} "
+                "(a dotted key such as `a.b` next to a nested `a: {b: …}` names one metric twice)",
+                "keep one of the two spellings of that key",
+            ) from None
+        return {str(k): v for k, v in flat.items() if _scalar(v)}
+    if data is not None and not isinstance(data, list):
+        raise MlciError(  # DVC's diff shows every key of such a file as "unable to parse"
+            f"cannot read metrics file {name} at revision {label}: it holds a single value "
+            f"({one_line(repr(data), 60)}), not a mapping of metric names to values",
+            'write the metrics as a mapping, e.g. {"accuracy": 0.93}',
+        )
+    return None
 
 
 def _file_error(kind: str, name: str, label: str, error: BaseException) -> MlciError:
