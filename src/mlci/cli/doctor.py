@@ -37,14 +37,9 @@ def doctor(plugins_only: bool, requirements: str | None, python_version: str | N
     file) are a warning.
     """
     from mlci.commands.context import RunContext
-    from mlci.commands.doctor import run_doctor
+    from mlci.commands.doctor import DoctorOptions, run
 
-    ctx = RunContext.load()
-    return run_doctor(
-        ctx.root,
-        ctx.config.train.remote,
-        plugins_only=plugins_only,
-        fmt=fmt,
-        requirements=requirements,
-        python_version=python_version,
+    options = DoctorOptions(
+        plugins_only=plugins_only, format=fmt, requirements=requirements, python_version=python_version
     )
+    return run(RunContext.load(), options)

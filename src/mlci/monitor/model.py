@@ -12,6 +12,7 @@ import math
 import os
 import pickle
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,23 +22,23 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from mlci.repo.revision import SharedRepo
+
 PREDICTION = "prediction"
 SCORE = "score"  # classifiers: probability of the positive class (binary) or of the predicted class
 
 
-def load_model(root: Path, path: str, rev: str | None) -> Any:
-    """Unpickle the model artifact `path` at `rev` through DVC (local cache, else the remote)."""
-    from dvc.api import open as dvc_open
-
+def load_model(root: Path, path: str, rev: str | None, repo: SharedRepo | None = None) -> Any:
+    """Unpickle the model artifact `path` at `rev` through DVC (local cache, else the remote); with the
+    run's one DVC `repo` when given. With MLCI_PROJECT_ENV set, the pickle is unpickled and scored by
+    the project's own Python, never in this process (mlci.monitor.project_model)."""
     from mlci.repo.dvc import PROJECT_ENV
-    from mlci.repo.remote import offline_config
 
     where = f"{path} at {rev[:12]}" if rev else path
-    config = offline_config(root)  # an unreachable remote: the cache alone, and the probe's error
     project = os.environ.get(PROJECT_ENV, "")
     try:
-        with dvc_open(path, repo=str(root), rev=rev, mode="rb", config=config) as handle:
-            if project:  # unpickled and scored by the project's own Python, never in this process
+        with _open_artifact(root, path, rev, repo) as handle:
+            if project:
                 from mlci.monitor.project_model import open_model
 
                 return open_model(project, handle.read(), where)
@@ -58,6 +59,23 @@ def load_model(root: Path, path: str, rev: str | None) -> Any:
     except Exception as exc:
         _raise_remote_failure(root, path, rev)
         raise MlciError(f"cannot read the model {where} through DVC: {exc}") from None
+
+
+@contextmanager
+def _open_artifact(root: Path, path: str, rev: str | None, repo: SharedRepo | None) -> Iterator[Any]:
+    if repo is not None:
+        from mlci.repo.revision import at_revision
+
+        with at_revision(repo.get(), rev) as files, files.open(path, mode="rb") as handle:
+            yield handle
+        return
+    from dvc.api import open as dvc_open
+
+    from mlci.repo.remote import offline_config
+
+    config = offline_config(root)  # an unreachable remote: the cache alone, and the probe's error
+    with dvc_open(path, repo=str(root), rev=rev, mode="rb", config=config) as handle:
+        yield handle
 
 
 def _raise_remote_failure(root: Path, path: str, rev: str | None) -> None:
