@@ -155,7 +155,7 @@ def run_doctor(
         for requirement in dict.fromkeys(c.plugin for c in checks if c.plugin):
             click.echo(requirement)
         return 0
-    from mlci.commands import doctor_requirements as reqs
+    from mlci.commands import _doctor_requirements as reqs
 
     relpath = reqs.find(root, requirements)
     resolution = reqs.check(root, relpath, python_version) if relpath else None

@@ -94,7 +94,7 @@ def _say_written(root: Path, files: dict[str, str], registered: list[str]) -> No
 def _tell_requirements(root: Path) -> None:
     """The requirements init wired in, resolved as the jobs will (mlci doctor's check): a conflict is
     told now, as a warning, not at the first push."""
-    from mlci.commands import doctor_requirements
+    from mlci.commands import _doctor_requirements as doctor_requirements
 
     relpath = scaffold.find_requirements(root)
     if not relpath:
