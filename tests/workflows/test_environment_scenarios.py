@@ -225,7 +225,8 @@ def _plant_in_cached_environment(home: Path, name: str) -> str:
         # the cache server serves the size it recorded at save time: recompress tighter, then pad with a
         # zstd skippable frame (magic 0x184D2A50, its length, zeros) to exactly that size
         size = archive.stat().st_size
-        subprocess.run(["zstd", "-q", "-f", "-9", "--long=30", str(plain), "-o", str(archive)], check=True)
+        # no --long: a window any zstd decodes, whichever way actions/cache decompresses it
+        subprocess.run(["zstd", "-q", "-f", "-9", str(plain), "-o", str(archive)], check=True)
         plain.unlink()
         room = size - archive.stat().st_size
         assert room >= 8, f"the tampered archive is {-room} bytes larger than the saved one"
