@@ -172,3 +172,70 @@ def short(value: float | None) -> str:
     if value is None:
         return "?"
     return f"{value:.3g}"
+
+
+# --- tests the families add (docs/monitor.md, "A decision per column family") -----------------------
+
+MIN_EXPECTED = 5.0  # Cochran's rule: a chi-squared cell needs about 5 expected counts on each side
+
+
+def pool_small(r: list[int], c: list[int], keep: int = 0) -> tuple[list[int], list[int]]:
+    """The 2×k table with every cell whose expected count is under `MIN_EXPECTED` on either side
+    pooled into one last cell (the first `keep` cells are pooled there unconditionally).
+
+    The expected count of a cell is its total times a side's share of all rows; pooling by the total
+    treats both sides alike, so the pooled table is as valid under "same distribution" as the fine one."""
+    n, m = sum(r), sum(c)
+    if not n or not m:
+        return list(r), list(c)
+    small_side = min(n, m) / (n + m)
+    big_r, big_c, rest_r, rest_c = [], [], 0, 0
+    for i, (a, b) in enumerate(zip(r, c, strict=True)):
+        if i < keep or (a + b) * small_side < MIN_EXPECTED:
+            rest_r, rest_c = rest_r + a, rest_c + b
+        else:
+            big_r.append(a)
+            big_c.append(b)
+    return [*big_r, rest_r], [*big_c, rest_c]
+
+
+def poisson_ratio_p(k_ref: float, t_ref: float, k_cur: float, t_cur: float, *, greater: bool) -> float:
+    """One-sided p-value that the current rate (events per exposure) is above (`greater`) or below
+    the reference's, conditioning on the events of both (k_cur | k_ref + k_cur is binomial with
+    p = t_cur / (t_ref + t_cur)): exact for Poisson counts, conservative for more regular ones."""
+    from scipy.special import bdtr, bdtrc
+
+    total = round(k_ref + k_cur)
+    share = t_cur / (t_ref + t_cur) if t_ref + t_cur > 0 else 0.0
+    if total <= 0 or not 0.0 < share < 1.0:
+        return 1.0
+    k = round(k_cur)
+    if greater:
+        return float(bdtrc(k - 1, total, share)) if k > 0 else 1.0
+    return float(bdtr(k, total, share))
+
+
+def welch_p(mean_a: float, var_a: float, n_a: int, mean_b: float, var_b: float, n_b: int) -> float:
+    """Welch's two-sided t-test of equal means from each side's mean, variance and count."""
+    from scipy.special import stdtr
+
+    if n_a < 2 or n_b < 2:
+        return 1.0
+    se2_a, se2_b = var_a / n_a, var_b / n_b
+    se = math.sqrt(se2_a + se2_b)
+    if se == 0:
+        return 1.0 if mean_a == mean_b else 0.0
+    df = (se2_a + se2_b) ** 2 / (se2_a**2 / (n_a - 1) + se2_b**2 / (n_b - 1))
+    return float(2 * stdtr(df, -abs(mean_a - mean_b) / se))
+
+
+def spread_p(a: list[float], b: list[float]) -> float:
+    """Brown–Forsythe's test of equal spread: Welch's t-test on the absolute deviations from each
+    side's median (robust to skew and heavy tails, unlike an F-test of the variances)."""
+    import numpy as np
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    dx, dy = np.abs(x - np.median(x)), np.abs(y - np.median(y))
+    return welch_p(
+        float(dx.mean()), float(dx.var(ddof=1)), len(dx), float(dy.mean()), float(dy.var(ddof=1)), len(dy)
+    )
