@@ -10,7 +10,7 @@ Two questions, each with a test and an effect size:
 - **Are there more new values than a same-distribution sample would show?** By Good–Turing, the
   share of a new sample's rows holding values the reference never had is about the share of the
   reference's rows holding values it saw once (its singletons, N1 / n). The current's unseen rows U
-  out of M are tested against the reference's N1 out of n (`stats.poisson_ratio_p`, one-sided), and
+  out of M are tested against that share with its variance (`stats.unseen_p`, one-sided), and
   the effect is the excess U / M − N1 / n over `unseen_share`. An identifier column (every value
   new) expects every value to be new: no drift there, while a 5 % new category on a column of known
   values is.
@@ -46,7 +46,7 @@ def measure(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     js = stats.js(pooled_r, pooled_c)
     unseen_share = new_rows / checked if checked else 0.0
     expected = min(1.0, ref.singletons / ref.present) if ref.singletons else 0.0
-    p_unseen = stats.poisson_ratio_p(ref.singletons, ref.present, new_rows, checked, greater=True)
+    p_unseen = stats.unseen_p(ref.singletons, ref.doubletons, ref.present, new_rows, checked)
     result.stats = {
         "chi2": chi2,
         "p_value": p_chi2,

@@ -1,8 +1,8 @@
 """The decision for numeric columns (continuous and discrete numbers; dates and timestamps that are not a
 time index), and for columns that were constant in the reference.
 
-Significance: the smallest of three p-values, Bonferroni-adjusted (so the false-alarm rate stays at
-`p_value`): Kolmogorov–Smirnov (any change of shape), Welch's t-test (the mean; exact from the profile's
+Significance: three p-values combined by Simes' rule (valid for positively dependent tests, as these
+are; the false-alarm rate stays at `p_value`): Kolmogorov–Smirnov (any change of shape), Welch's t-test (the mean; exact from the profile's
 moments at any size) and, on exact values, Brown–Forsythe (the spread). KS alone needs ~2x the rows to
 see a 0.25-std shift or a 1.5x scale change that the t-test and Brown–Forsythe see. Effect: Wasserstein
 distance in reference standard deviations or PSI on the reference's deciles.
@@ -28,7 +28,7 @@ def measure(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
         d, p_ks, w = stats.binned_ks_wasserstein(ref, cur)
         p_spread = 1.0
     p_mean = stats.welch_p(ref.mean, ref.std**2, ref.present, cur.mean, cur.std**2, cur.present)
-    p = min(1.0, min(p_ks, p_mean, p_spread) * (3 if exact else 2))
+    p = stats.simes([p_ks, p_mean, p_spread] if exact else [p_ks, p_mean])
     psi = stats.psi(ref.coarse_counts(), cur.coarse_counts())
     std = ref.std
     w_norm = w / std if std > 0 else (0.0 if w == 0 else None)

@@ -177,6 +177,9 @@ def short(value: float | None) -> str:
 # --- tests the families add (docs/monitor.md, "A decision per column family") -----------------------
 
 MIN_EXPECTED = 5.0  # Cochran's rule: a chi-squared cell needs about 5 expected counts on each side
+# Welch's t and Brown–Forsythe lean on the central limit theorem: below this many values a side they
+# abstain (p = 1) and the exact KS test decides alone
+MIN_MOMENT_ROWS = 20
 
 
 def pool_small(r: list[int], c: list[int], keep: int = 0) -> tuple[list[int], list[int]]:
@@ -215,16 +218,24 @@ def poisson_ratio_p(k_ref: float, t_ref: float, k_cur: float, t_cur: float, *, g
     return float(bdtr(k, total, share))
 
 
+def simes(p_values: list[float]) -> float:
+    """Simes' combination of k p-values (min over i of k·p_(i)/i): a valid test of "no change" when the
+    tests are independent or positively dependent, and more powerful than Bonferroni's k·min(p)."""
+    ordered = sorted(p_values)
+    k = len(ordered)
+    return min(1.0, *(k * p / (i + 1) for i, p in enumerate(ordered)))
+
+
 def welch_p(mean_a: float, var_a: float, n_a: int, mean_b: float, var_b: float, n_b: int) -> float:
     """Welch's two-sided t-test of equal means from each side's mean, variance and count."""
     from scipy.special import stdtr
 
-    if n_a < 2 or n_b < 2:
+    if n_a < MIN_MOMENT_ROWS or n_b < MIN_MOMENT_ROWS:
         return 1.0
     se2_a, se2_b = var_a / n_a, var_b / n_b
     se = math.sqrt(se2_a + se2_b)
-    if se == 0:
-        return 1.0 if mean_a == mean_b else 0.0
+    if se == 0 or not math.isfinite(se):  # no spread on either side: the constant rule decides
+        return 1.0
     df = (se2_a + se2_b) ** 2 / (se2_a**2 / (n_a - 1) + se2_b**2 / (n_b - 1))
     return float(2 * stdtr(df, -abs(mean_a - mean_b) / se))
 
@@ -235,7 +246,29 @@ def spread_p(a: list[float], b: list[float]) -> float:
     import numpy as np
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) < MIN_MOMENT_ROWS or len(y) < MIN_MOMENT_ROWS:
+        return 1.0
     dx, dy = np.abs(x - np.median(x)), np.abs(y - np.median(y))
     return welch_p(
         float(dx.mean()), float(dx.var(ddof=1)), len(dx), float(dy.mean()), float(dy.var(ddof=1)), len(dy)
     )
+
+
+def unseen_p(singletons: int, doubletons: int, n: int, unseen: int, m: int) -> float:
+    """One-sided p-value that the current's `unseen` rows out of `m` exceed what a same-distribution
+    sample would hold, by Good–Turing: the expected share is the reference's singletons over its `n`
+    rows, N1 / n. Its variance adds the current's sampling (inflated by the chance that an unseen value
+    comes back: about 2·N2 / (n·N1) of the rows per value) and the estimate's own (Esty, 1983:
+    (N1 + 2·N2) / n²). With no singletons the estimate is 0 and the rows are tested as new events
+    against none in the reference (`poisson_ratio_p`)."""
+    if not m or not n:
+        return 1.0
+    if not singletons:
+        return poisson_ratio_p(0, n, unseen, m, greater=True)
+    expected = min(1.0, singletons / n)
+    comeback = 1.0 + 2.0 * m * doubletons / (n * singletons)
+    var = expected * (1 - expected) / m * comeback + (singletons + 2 * doubletons) / n**2
+    if var <= 0:
+        return 1.0
+    z = (unseen / m - expected) / math.sqrt(var)
+    return 0.5 * math.erfc(z / math.sqrt(2))
