@@ -41,6 +41,8 @@ def run(ctx: RunContext, opts: Options) -> dict[str, Any]:
     emit(ctx, opts, report, markdown)
     if opts.open_pr:
         hand_over(ctx, name, report, opts)
+    if observed.decay is not None and observed.decay.error is not None:
+        raise observed.decay.error  # the labels cannot be read in the model's terms: exit 2, drift reported
     return report
 
 
@@ -260,11 +262,17 @@ def observe(ctx: RunContext, spec: str, ref: Reference, model: ModelConfig | Non
 
 def _decay(ctx: RunContext, ref: Reference, scorer: Any, model: ModelConfig | None) -> Any:
     from mlci.monitor import decay
+    from mlci.monitor.labels import LabelMismatch
 
-    computed = scorer.metrics()
     labelled = sum(len(t) for t in scorer.truth)
+    try:
+        computed = scorer.metrics()
+    except LabelMismatch as exc:  # reported as the decay's reason; exit 2 once the report is written
+        return decay.Decay(labelled, notes=scorer.notes, error=exc)
     recorded = decay.recorded_metrics(ctx.root, ref.model_commit, model.metrics if model else ())
-    return decay.evaluate(recorded, computed, labelled, ctx.config, ref.name)
+    found = decay.evaluate(recorded, computed, labelled, ctx.config, ref.name)
+    found.notes[:0] = scorer.notes
+    return found
 
 
 def emit(ctx: RunContext, opts: Options, report: dict[str, Any], markdown: str) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.config import Config
+from mlci.errors import MlciError
 
 # recorded names that mean one of the computed metrics
 ALIASES = {
@@ -36,12 +37,24 @@ class Decay:
     metrics: list[dict[str, Any]] = field(default_factory=list)  # file, key, recorded, current, change
     gates: list[dict[str, Any]] = field(default_factory=list)  # metric, passed, reason
     notes: list[str] = field(default_factory=list)
+    error: MlciError | None = None  # the labels could not be read in the model's terms (exit 2)
 
     @property
     def failed(self) -> list[dict[str, Any]]:
         return [g for g in self.gates if not g["passed"]]
 
     def to_json(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {
+                "available": False,
+                "gate_failed": False,
+                "note": self.error.message,
+                "labelled_rows": self.labelled_rows,
+                "metrics": [],
+                "gates": [],
+                "failed": [],
+                "notes": self.notes,
+            }
         return {
             "available": True,
             "labelled_rows": self.labelled_rows,

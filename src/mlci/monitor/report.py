@@ -31,7 +31,8 @@ def build_report(
     config: Config, name: str, prod: Production, ref: Reference, observed: Observed
 ) -> dict[str, Any]:
     data = observed.data
-    decay = observed.decay.to_json() if observed.decay is not None else _absent(observed, ref)
+    target = config.models[name].target if name in config.models else ""
+    decay = observed.decay.to_json() if observed.decay is not None else _absent(observed, ref, name, target)
     prediction = _prediction(observed, ref)
     drift_detected = bool(data.dataset_drift)
     retrain = drift_detected or bool(decay.get("gate_failed"))
@@ -71,7 +72,7 @@ def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
     result = observed.prediction
     if result is None:
         why = observed.model_note or (
-            "no production model" if ref.model is None else "the reference has no prediction profile"
+            "no production model" if not ref.has_model else "the reference has no prediction profile"
         )
         return {"available": False, "drift_detected": False, "note": why, "columns": []}
     return {
@@ -82,10 +83,16 @@ def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
     }
 
 
-def _absent(observed: Observed, ref: Reference) -> dict[str, Any]:
-    why = observed.model_note or (
-        "no production model" if ref.model is None else "the current data has no labels"
-    )
+def _absent(observed: Observed, ref: Reference, name: str, target: str) -> dict[str, Any]:
+    """Why decay was not checked: the true reason, from the first thing missing."""
+    if observed.model_note:
+        why = observed.model_note
+    elif not ref.has_model:
+        why = next((n for n in ref.notes if "no prediction drift or decay" in n), "no production model")
+    elif not target:
+        why = f"no label column is configured: set `models.{name}.target` in mlci.yaml to check decay"
+    else:
+        why = f"the current data has no label column {target!r}"
     return {"available": False, "gate_failed": False, "note": why, "metrics": [], "gates": [], "failed": []}
 
 
