@@ -168,7 +168,7 @@ def _measure(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     elif kind == "categorical":
         result = categorical.measure(ref, cur, rule)
     else:
-        return _ignored(ref, cur, f"type {ref.dtype} is not compared (neither numeric nor text)")
+        return _ignored(ref, cur, kinds.not_compared(ref.dtype if ref.kind != "empty" else cur.dtype))
     _missing_change(ref, cur, rule, result)
     return result
 

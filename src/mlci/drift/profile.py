@@ -74,7 +74,8 @@ class ProfileBuilder:
         if stats:
             self.rows += batch.num_rows
         encoded = dictionary_read(batch)  # text kept dictionary-encoded by the reader: still text
-        for name, array in zip(batch.schema.names, batch.columns, strict=True):
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            array = _readable(column)
             col = self._column(name, array.type.value_type if name in encoded else array.type)
             if stats:
                 col.count += len(array)
@@ -123,6 +124,17 @@ class ProfileBuilder:
                 "make every file of the data set use the same type for this column",
             )
         return col
+
+
+def _readable(array: Any) -> Any:
+    """Arrow's string views as large strings: the hashes and lengths read the offsets layout."""
+    import pyarrow as pa
+
+    if kinds.type_kind(array.type) == "str" and not (
+        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    ):
+        return array.cast(pa.large_string())
+    return array
 
 
 # --- whole sources -------------------------------------------------------------------------------

@@ -138,8 +138,9 @@ def float64_values(array: Any) -> np.ndarray:
     if pa.types.is_date32(array.type) or pa.types.is_time32(array.type):
         array = pc.cast(array, pa.int32())  # days since the epoch / time of day
     elif pa.types.is_temporal(array.type):
-        array = pc.cast(array, pa.int64())  # timestamps, date64, time64, durations in their own unit
-    arr = pc.cast(array, pa.float64())
+        array = pc.cast(array, pa.int64(), safe=False)  # timestamps, date64, time64, durations in their unit
+    # unsafe: int64 nanoseconds, uint64 and wide decimals lose digits past 2^53, never raise
+    arr = pc.cast(array, pa.float64(), safe=False)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if len(arr) == 0:
