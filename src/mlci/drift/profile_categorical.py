@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mlci.drift.entries import Coded, dedupe, memo_namer, namer, repeats
 from mlci.drift.profile_model import ColumnProfile, Profile, ProfileSettings
 from mlci.drift.profile_numeric import float64_values
 
@@ -86,7 +87,7 @@ class CategoricalCounter:
         coded = self._memoised(name, present)
         if coded is not None:  # per-value results kept across chunks (entries.py)
             memo, at = coded.memo, coded.at
-            out = _Values(memo.hashes[at], coded.counts, _memo_namer(memo, at), coded)
+            out = _Values(memo.hashes[at], coded.counts, memo_namer(memo, at), coded)
             out.lengths, out.spaced = memo.lengths[at], memo.spaced[at]
             return out
         counted = pc.value_counts(present)
@@ -101,9 +102,9 @@ class CategoricalCounter:
             if boolean:
                 values = pc.cast(values, pa.string())
         hashes = valueset.hash_strings(values)
-        if encoded and _repeats(hashes):  # a dictionary may hold a value twice
-            values, hashes, counts = _dedupe(values, hashes, counts)
-        out = _Values(hashes, counts, _namer(values, None), None)
+        if encoded and repeats(hashes):  # a dictionary may hold a value twice
+            values, hashes, counts = dedupe(values, hashes, counts)
+        out = _Values(hashes, counts, namer(values, None), None)
         if not boolean:
             out.lengths = float64_values(pc.utf8_length(values))
             out.spaced = float64_values(pc.cast(pc.match_substring(values, " "), pa.int8()))
@@ -145,7 +146,7 @@ class CategoricalCounter:
             col.distinct = valueset.distinct(col.value_hashes, col.hash_level)
             col.singletons, col.doubletons = values.singletons()
 
-    def _memoised(self, name: str, present: Any) -> _Coded | None:
+    def _memoised(self, name: str, present: Any) -> Coded | None:
         """A text column's chunk counted on its dictionary codes, each code's value placed in the
         column's memo; None when the chunk is not dictionary-encoded text or the memo declines it."""
         import numpy as np
@@ -167,7 +168,7 @@ class CategoricalCounter:
         # a bincount of the codes: ~6x cheaper than `value_counts` (which hashes them)
         tally = np.bincount(int64_values(present.indices), minlength=len(present.dictionary))
         codes = np.flatnonzero(tally)
-        return _Coded(memo, positions[codes], tally[codes], codes, present)
+        return Coded(memo, positions[codes], tally[codes], codes, present)
 
     def _count_against(
         self,
@@ -176,7 +177,7 @@ class CategoricalCounter:
         name_of: Callable[[np.ndarray], list[Any]],
         counts: Any,
         hashes: Any,
-        coded: _Coded | None,
+        coded: Coded | None,
     ) -> None:
         """Current values counted in the reference's terms: by name where the reference counted the
         value by name, else pooled as "other" when the reference had it, else unseen."""
@@ -218,7 +219,7 @@ class CategoricalCounter:
         hashes: Any,
         counts: Any,
         mask: Any,
-        coded: _Coded | None = None,
+        coded: Coded | None = None,
     ) -> int:
         """Count the values under `mask` by name in `store`: those named already (by hash, cached
         under `key`), and new names while there is `room`. Returns the rows of values left unnamed.
@@ -256,71 +257,3 @@ class CategoricalCounter:
             for memo in self._memos.values():
                 memo.forget(f"named:{key}")
         return int(counts[fresh[max(room, 0) :]].sum())
-
-
-class _Coded:
-    """A dictionary-encoded chunk counted on its codes: for each distinct code present (ascending),
-    its value's memo position `at` and its count."""
-
-    def __init__(self, memo: Memo, at: np.ndarray, counts: np.ndarray, codes: np.ndarray, chunk: Any) -> None:
-        self.memo, self.at, self.counts, self.codes, self._chunk = memo, at, counts, codes, chunk
-        self._rank: np.ndarray | None = None
-
-    def first_seen(self, positions: np.ndarray) -> np.ndarray:
-        """The order in which the values at `positions` first occur in the chunk (`value_counts`'
-        order, the order a decoded chunk names new values in)."""
-        import numpy as np
-        import pyarrow.compute as pc
-
-        from mlci.drift.entries import int64_values
-
-        if self._rank is None:
-            order = int64_values(pc.value_counts(self._chunk).field("values").indices)
-            self._rank = np.empty(len(self._chunk.dictionary), dtype=np.int64)
-            self._rank[order] = np.arange(len(order))
-        return np.asarray(self._rank[self.codes[positions]])
-
-
-def _namer(values: Any, at: np.ndarray | None) -> Callable[[np.ndarray], list[Any]]:
-    """The names of the values at some positions (only the named values become Python strings);
-    with `at`, `values` is a memo's and position p is the memo's value `at[p]`."""
-
-    def name_of(positions: np.ndarray) -> list[Any]:
-        return list(values.take(_indices(positions if at is None else at[positions])).to_pylist())
-
-    return name_of
-
-
-def _memo_namer(memo: Memo, at: np.ndarray) -> Callable[[np.ndarray], list[Any]]:
-    """The names of the values at some positions of a memoised chunk (position p is `at[p]`)."""
-
-    def name_of(positions: np.ndarray) -> list[Any]:
-        return memo.names(at[positions])
-
-    return name_of
-
-
-def _repeats(hashes: np.ndarray) -> bool:
-    """Whether a hash occurs twice: by sorting (numpy 2's hash-based `unique` is ~5x slower on uint64)."""
-    import numpy as np
-
-    ordered = np.sort(hashes)
-    return bool((ordered[1:] == ordered[:-1]).any())
-
-
-def _dedupe(values: Any, hashes: np.ndarray, counts: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
-    """Counts of the same value (the same hash) added up, its first occurrence kept."""
-    import numpy as np
-
-    unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-    summed = np.bincount(inverse, weights=counts).astype(np.int64)
-    return values.take(_indices(first)), unique, summed
-
-
-def _indices(positions: np.ndarray) -> Any:
-    """An Arrow int64 array over a numpy array's buffer (`pa.array` of numpy imports pandas)."""
-    import numpy as np
-    import pyarrow as pa
-
-    data = np.ascontiguousarray(positions, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])

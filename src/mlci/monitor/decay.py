@@ -108,23 +108,27 @@ def evaluate(
     results = evaluate_gates(config.gates, rows)
     if model:
         results += evaluate_gates(config.gates, rows, model=model)
+    _gates(decay, results, rows)
+    return decay
+
+
+def _gates(decay: Decay, results: list[Any], rows: list[Any]) -> None:
+    """Each gate's result, with the recorded value it was checked against."""
     for result in results:
         if not result.file:  # the gate names a metric not computed here
             decay.notes.append(f"gate on '{result.gate.metric}' not checked: not computed on current data")
             continue
+        recorded = next((r.base for r in rows if r.key == result.key and r.file == result.file), None)
         decay.gates.append(
             {
                 "metric": result.key,
                 "file": result.file,
                 "passed": result.passed,
-                "recorded": next(
-                    (r.base for r in rows if r.key == result.key and r.file == result.file), None
-                ),
+                "recorded": recorded,
                 "current": result.value,
                 "reason": result.reason,
             }
         )
-    return decay
 
 
 def canonical(key: str) -> str:
