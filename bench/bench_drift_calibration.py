@@ -82,7 +82,9 @@ def write_pairs(folder: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
     for rows, current_rows in SIZES:
         for seed in range(args.pairs):
-            cases.append({"kind": "same", "rows": rows, "tables": families.same(rows, current_rows, 100 + seed)})
+            cases.append(
+                {"kind": "same", "rows": rows, "tables": families.same(rows, current_rows, 100 + seed)}
+            )
         for shift in families.SHIFTS:
             for seed in range(args.runs):
                 tables = families.shifted(shift, rows, current_rows, 200 + seed)
@@ -133,7 +135,9 @@ def main() -> None:
         for case in cases:
             case["mlci"] = mlci_drift(*case["paths"])
         if args.evidently_python:
-            for case, answer in zip(cases, evidently_drift(args.evidently_python, [c["paths"] for c in cases]), strict=True):
+            for case, answer in zip(
+                cases, evidently_drift(args.evidently_python, [c["paths"] for c in cases]), strict=True
+            ):
                 case["evidently"] = answer
     tallies = {"mlci": tally(cases, "mlci")}
     if args.evidently_python:
@@ -155,7 +159,11 @@ def print_tables(tallies: dict[str, Any]) -> None:
             cells = []
             for tool in tools:
                 entry = tallies[tool][f"same/{rows}"]
-                rate = entry["run_false_alarms"] if family.startswith("(") else entry["column_false_alarms"][family]
+                rate = (
+                    entry["run_false_alarms"]
+                    if family.startswith("(")
+                    else entry["column_false_alarms"][family]
+                )
                 errors = f" ({entry['errors']} errors)" if entry["errors"] else ""
                 cells.append(f"{rate:.0%}{errors}")
             print(f"| {family} | {rows:,} | " + " | ".join(cells) + " |")
