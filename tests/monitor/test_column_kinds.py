@@ -47,7 +47,12 @@ def _frame(seed: int, days_later: int, rows: int = 600) -> pd.DataFrame:
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @pytest.mark.parametrize("output", ["markdown", "json"])
 def test_dates_and_timestamps_are_compared_and_never_crash(folder: Path, fmt: str, output: str) -> None:
-    frames = {"ref": _frame(1, 0), "same": _frame(2, 0), "later": _frame(3, 60), "busier": _frame(4, 60, 1800)}
+    frames = {
+        "ref": _frame(1, 0),
+        "same": _frame(2, 0),
+        "later": _frame(3, 60),
+        "busier": _frame(4, 60, 1800),
+    }
     for name, frame in frames.items():
         if fmt == "csv":
             frame.drop(columns="payload").to_csv(folder / f"{name}.csv", index=False)
