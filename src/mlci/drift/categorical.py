@@ -6,7 +6,8 @@ Two questions, each with a test and an effect size:
   every value whose expected count is under 5 on either side pooled into one cell together with the
   reference's pooled values and the current's unseen ones (`stats.pool_small`): a chi-squared test
   on cells of ~2 expected counts is not valid, and two samples of a sparse column always differ in
-  which rare values they hold. Effect: Jensen–Shannon distance on the same pooled table.
+  which rare values they hold. Effect: Jensen–Shannon distance on the same pooled table, net of the
+  distance two same-distribution samples of these sizes show (`stats.js_net`).
 - **Are there more new values than a same-distribution sample would show?** By Good–Turing, the
   share of a new sample's rows holding values the reference never had is about the share of the
   reference's rows holding values it saw once (its singletons, N1 / n). The current's unseen rows U
@@ -43,14 +44,15 @@ def measure(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
     # values beyond the named ones (the named ones have their own cells, pooled when small)
     pooled_r, pooled_c = stats.pool_small([ref.other, *r], [cur.other + cur.unseen_other, *c], keep=1)
     p_chi2, chi2 = stats.chi2(pooled_r, pooled_c)
-    js = stats.js(pooled_r, pooled_c)
+    js = stats.js_net(pooled_r, pooled_c)
     unseen_share = new_rows / checked if checked else 0.0
     expected = min(1.0, ref.singletons / ref.present) if ref.singletons else 0.0
     p_unseen = stats.unseen_p(ref.singletons, ref.doubletons, ref.present, new_rows, checked)
     result.stats = {
         "chi2": chi2,
         "p_value": p_chi2,
-        "js": js,
+        "js": js,  # net of sampling noise (`stats.js_net`)
+        "js_observed": stats.js(pooled_r, pooled_c),
         "cells": len(pooled_r),
         "unseen_share": unseen_share,
         "unseen_expected": expected,

@@ -70,7 +70,7 @@ def _steps(ref: ColumnProfile, cur: ColumnProfile, rule: Rule, result: ColumnDri
     c = [cur.step_counts.get(k, 0) for k in keys]
     pooled_r, pooled_c = stats.pool_small([0, *r], [0, *c], keep=1)
     p, _ = stats.chi2(pooled_r, pooled_c)
-    js = stats.js(pooled_r, pooled_c)
+    js = stats.js_net(pooled_r, pooled_c)
     result.stats.update(steps_p_value=p, steps_js=js)
     labels = ["0" if k == "0" else f"≈{stats.short(2 ** (int(k) / 2))}" for k in keys]
     result.histogram = {"labels": labels, "reference": stats.shares(r), "current": stats.shares(c)}
