@@ -80,29 +80,50 @@ class DeployConfig:
     bump: Literal["major", "minor", "patch"] = "patch"  # default version bump of a new registration
 
 
+def _threshold(default: float, applies: str, meaning: str) -> Any:
+    """One drift threshold: its default, the column families it decides, and what it means (the
+    config docs table and docs/monitor.md are checked against these, tests/test_config.py)."""
+    return field(default=default, metadata={"applies": applies, "meaning": meaning})
+
+
 @dataclass(frozen=True)
-class ColumnThresholds:
+class DriftRule:
+    """The thresholds that decide one column: declared once, here. `MonitorConfig` holds them as its
+    project-wide values; `monitor.columns.NAME` overrides some of them for one column."""
+
+    p_value: float = _threshold(
+        0.01, "every test", "significance of every test, after Benjamini–Hochberg across the run's tests"
+    )
+    psi: float = _threshold(0.2, "numeric", "population stability index on the reference's decile bins")
+    wasserstein: float = _threshold(0.1, "numeric", "Wasserstein distance in reference standard deviations")
+    js: float = _threshold(0.1, "categorical, time", "Jensen–Shannon distance (base 2) on the pooled counts")
+    missing_rate: float = _threshold(0.05, "every family", "absolute change of the share of missing values")
+    unseen_share: float = _threshold(
+        0.01,
+        "categorical",
+        "share of rows holding values the reference never had, beyond the share a same-distribution "
+        "sample would show (Good–Turing: the reference's singletons)",
+    )
+    rate: float = _threshold(
+        0.25, "time", "relative change of the rows per unit of time of a time column (0.25: ×1.25 or ÷1.25)"
+    )
+
+
+@dataclass(frozen=True)
+class ColumnThresholds(DriftRule):
+    """`monitor.columns.NAME`: `ignore`, or some thresholds of `DriftRule` for this column."""
+
     ignore: bool = False
-    psi: float | None = None
-    wasserstein: float | None = None  # in units of the reference's standard deviation
-    js: float | None = None
-    p_value: float | None = None
-    missing_rate: float | None = None
-    unseen_share: float | None = None  # share of rows with values the reference never had
+    # the keys written in mlci.yaml (filled by the loader): only those override the project's values
+    given_keys: tuple[str, ...] = field(default=(), compare=False, metadata={"given_keys": True})
 
 
 @dataclass(frozen=True)
-class MonitorConfig:
+class MonitorConfig(DriftRule):
     # the data to monitor when `mlci monitor` has no --current (the action's `command: auto` on a schedule):
     # a file, glob, folder or DVC-tracked path, relative to the project's folder
     current: str = ""
     drift_share: float = 0.3  # dataset drift when this share of columns drifted
-    p_value: float = 0.01  # small samples: statistical tests
-    psi: float = 0.2  # large samples: effect sizes
-    wasserstein: float = 0.1
-    js: float = 0.1
-    missing_rate: float = 0.05  # absolute change in the share of missing values
-    unseen_share: float = 0.01  # categorical: share of rows with values the reference never had
     large_sample: int = 5000  # up to this many values per side: exact tests on them; above: binned
     bins: int = 10
     chunk_rows: int = 200_000
@@ -264,9 +285,10 @@ def _build(cls: type[Any], raw: Any, filename: str, where: str) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
     values: dict[str, Any] = {}
+    given = [f.name for f in fields.values() if f.metadata.get("given_keys")]
     for key, value in raw.items():
         name = str(key)
-        if name not in fields:
+        if name not in fields or name in given:
             raise _unknown_key(filename, _join(where, name), name, fields)
         values[name] = _convert(hints[name], value, filename, _join(where, name))
     missing = [
@@ -278,6 +300,8 @@ def _build(cls: type[Any], raw: Any, filename: str, where: str) -> Any:
     ]
     if missing:
         raise ConfigError(f"{filename}: '{_join(where, missing[0])}' is required", None)
+    if given:
+        values[given[0]] = tuple(values)
     return cls(**values)
 
 

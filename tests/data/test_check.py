@@ -349,3 +349,31 @@ def test_a_project_without_tabular_data_has_nothing_to_check_and_passes(tmp_path
     assert proc.stdout.strip().startswith("mlci data check: nothing to check")
     assert read_outputs(tmp_path / "gha" / "output")["data-passed"] == "true"
     assert run_cli("data", "check", "data/missing.csv", cwd=root).returncode == 2
+
+
+def test_a_dvc_tracked_folder_of_csv_files_is_checked_pulled_or_not(tmp_path: Path) -> None:
+    """A stage reading a DVC-tracked *folder* of CSV files: found from what DVC recorded even when the
+    folder is not in the work tree (a CI job that did not pull it), not "nothing to check"."""
+    from mlci.repo.dvc import dvc
+    from mlci.repo.git import git
+
+    root = tmp_path / "daily-project"
+    (root / "data" / "daily").mkdir(parents=True)
+    for day in (1, 2, 3):
+        pd.DataFrame({"amount": [day * 1.5, day * 2.5, 3.0], "shop": ["a", "b", "c"]}).to_csv(
+            root / "data" / "daily" / f"2026-01-0{day}.csv", index=False
+        )
+    (root / "dvc.yaml").write_text(
+        "stages:\n  fit:\n    cmd: python fit.py\n    deps: [data/daily]\n    outs: [model.pkl]\n"
+    )
+    git(root, "init", "-q")
+    dvc(root, "init", "-q")
+    dvc(root, "add", "-q", "data/daily")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "daily tables")
+    shutil.rmtree(root / "data" / "daily")  # not pulled: only DVC's record of it
+    proc = run_cli("data", "check", "--format", "json", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to check" not in proc.stdout
+    (checked,) = json.loads(proc.stdout)["datasets"]
+    assert checked["path"] == "data/daily"

@@ -71,7 +71,10 @@ def test_small_samples_use_the_exact_test() -> None:
     reference, current = profiles(pa.table({"x": a}), pa.table({"x": b}))
     column = compare(reference, current).columns[0]
     assert column.test == "ks-exact"
-    assert column.stats["p_value"] == pytest.approx(stats.ks_2samp(a, b).pvalue)
+    assert column.stats["ks_p_value"] == pytest.approx(stats.ks_2samp(a, b).pvalue)
+    assert column.stats["mean_p_value"] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    spread = stats.levene(a, b, center="median")  # Brown–Forsythe
+    assert column.stats["spread_p_value"] == pytest.approx(spread.pvalue)
     assert column.stats["wasserstein"] == pytest.approx(stats.wasserstein_distance(a, b))
 
 

@@ -78,8 +78,9 @@ def values(col: Column, rng: np.random.Generator, n: int, shifted: bool, referen
         return rng.normal(p["mean"] + (p["std"] if shifted else 0.0), p["std"], n)
     if col.kind == "integer":
         return rng.integers(0, 20, n) + (6 if shifted else 0)
-    if col.kind == "datetime":
-        return start + pd.to_timedelta(rng.integers(0, 30 * 86_400, n), unit="s")
+    if col.kind == "datetime":  # shifted: the next window, at three times the rows per day (a time index
+        # is judged on its rate and steps, not on being later)
+        return start + pd.to_timedelta(rng.integers(0, (10 if shifted else 30) * 86_400, n), unit="s")
     if col.kind == "boolean":
         return rng.random(n) < (0.8 if shifted else 0.3)
     if col.kind == "categorical":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -318,3 +320,53 @@ def test_data_is_left_out_when_mlci_cannot_read_it(tmp_path: Path, dep: str, exi
     assert proc.returncode == 0, proc.stderr
     assert load_config(root).models["model"].data == ""
     assert "# data: data/train.csv # set the reference for monitoring" in (root / "mlci.yaml").read_text()
+
+
+def _project(tmp_path: Path, stages: dict[str, Any], files: dict[str, str]) -> Path:
+    root = tmp_path / "p"
+    root.mkdir()
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    git(root, "init", "-q")
+    example.dvc(root, "init", "-q")
+    return root
+
+
+def test_an_image_project_gets_no_monitor_workflow_and_is_told_why(tmp_path: Path) -> None:
+    """A daily workflow failing with "no reference data" every day is worse than none."""
+    stages = {"train": {"cmd": "python train.py", "deps": ["data/images"], "outs": ["models/cnn.pt"]}}
+    root = _project(tmp_path, stages, {"data/images/cat.png": "png", "data/images/dog.png": "png"})
+    proc = run_cli("init", "--ref", SHA, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert not (root / ".github/workflows/mlci-monitor.yml").exists()
+    assert (root / ".github/workflows/mlci-train.yml").exists()
+    assert "cnn: not monitored: stage 'train' reads data/images, not a CSV or Parquet file" in proc.stdout
+    assert "set `models.cnn.data`" in proc.stdout and "no monitor workflow" in proc.stdout
+
+
+def test_a_folder_of_tables_is_reference_data_and_only_monitorable_models_are_monitored(
+    tmp_path: Path,
+) -> None:
+    stages = {
+        "fit": {"cmd": "python fit.py", "deps": ["data/daily"], "outs": ["models/churn.pkl"]},
+        "vision": {"cmd": "python cnn.py", "deps": ["data/images"], "outs": ["models/cnn.pt"]},
+    }
+    files = {"data/daily/2026-01-01.csv": "a,b\n1,2\n", "data/daily/2026-01-02.csv": "a,b\n3,4\n"}
+    root = _project(tmp_path, stages, {**files, "data/images/cat.png": "png"})
+    example.dvc(root, "add", "-q", "data/daily")
+    shutil.rmtree(root / "data" / "daily")  # not pulled: what DVC recorded (its .dir listing) says it holds
+    proc = run_cli("init", "--ref", SHA, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert load_config(root).models["churn"].data == "data/daily"
+    workflow = yaml.safe_load((root / ".github/workflows/mlci-monitor.yml").read_text())
+    assert list(workflow["jobs"]) == ["monitor-churn"]
+    assert workflow["jobs"]["monitor-churn"]["with"]["model"] == "churn"
+    assert "cnn: not monitored" in proc.stdout
+    lint = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", str(root / ".github/workflows/mlci-monitor.yml")],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -85,9 +85,13 @@ def _say_written(root: Path, files: dict[str, str], registered: list[str]) -> No
     else:
         click.echo("secrets: none needed (no cloud DVC remote in .dvc/config or config.local)")
     _tell_requirements(root)
+    for line in scaffold.unmonitored(models):
+        click.echo(line)
     monitor = next((name for name in files if name.endswith("mlci-monitor.yml")), "")
     if monitor:  # its placeholder fails every scheduled run until it names where the data lands
         click.echo(f"set `current:` in {monitor} to where your fresh (labelled) data lands")
+    elif models:
+        click.echo("no monitor workflow: no model has tabular training data to compare fresh data with")
     click.echo("next: review mlci.yaml (docs/config.md), commit, and push")
 
 

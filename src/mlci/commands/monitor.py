@@ -42,6 +42,9 @@ def monitor(ctx: RunContext, opts: Options) -> Verdict:
     emit(ctx, inputs.options, verdict, document, render_markdown(ctx.root, verdict))
     if inputs.options.open_pr:
         hand_over(ctx, verdict, document)
+    error = verdict.observed.decay.error if verdict.observed.decay is not None else None
+    if error is not None:
+        raise error  # the labels cannot be read in the model's terms: exit 2, with drift reported
     return verdict
 
 

@@ -80,6 +80,10 @@ def pipeline_data(root: Path) -> list[str]:
         dep = _norm(dep)
         tracked = _dvc_file(root, dep) is not None or any(_within(dep, _norm(o)) for o in outs)
         tabular = is_tabular(dep) or ((root / dep).is_dir() and any(_tabular_files(root / dep)))
+        if tracked and not tabular and not (root / dep).exists():  # a tracked folder not pulled
+            from mlci.repo.tables import tracked_tables
+
+            tabular = bool(tracked_tables(root, dep))
         if tracked and tabular and dep not in result:
             result.append(dep)
     return result

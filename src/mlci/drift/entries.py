@@ -178,3 +178,63 @@ def _indices(positions: np.ndarray) -> Any:
 
     data = np.ascontiguousarray(positions, dtype=np.int64)
     return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+# --- a chunk counted on its dictionary codes (mlci.drift.profile_categorical) ---------------------------
+
+
+class Coded:
+    """A dictionary-encoded chunk counted on its codes: for each distinct code present (ascending),
+    its value's memo position `at` and its count."""
+
+    def __init__(self, memo: Memo, at: np.ndarray, counts: np.ndarray, codes: np.ndarray, chunk: Any) -> None:
+        self.memo, self.at, self.counts, self.codes, self._chunk = memo, at, counts, codes, chunk
+        self._rank: np.ndarray | None = None
+
+    def first_seen(self, positions: np.ndarray) -> np.ndarray:
+        """The order in which the values at `positions` first occur in the chunk (`value_counts`'
+        order, the order a decoded chunk names new values in)."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        if self._rank is None:
+            order = int64_values(pc.value_counts(self._chunk).field("values").indices)
+            self._rank = np.empty(len(self._chunk.dictionary), dtype=np.int64)
+            self._rank[order] = np.arange(len(order))
+        return np.asarray(self._rank[self.codes[positions]])
+
+
+def namer(values: Any, at: np.ndarray | None) -> Callable[[np.ndarray], list[Any]]:
+    """The names of the values at some positions (only the named values become Python strings);
+    with `at`, `values` is a memo's and position p is the memo's value `at[p]`."""
+
+    def name_of(positions: np.ndarray) -> list[Any]:
+        return list(values.take(_indices(positions if at is None else at[positions])).to_pylist())
+
+    return name_of
+
+
+def memo_namer(memo: Memo, at: np.ndarray) -> Callable[[np.ndarray], list[Any]]:
+    """The names of the values at some positions of a memoised chunk (position p is `at[p]`)."""
+
+    def name_of(positions: np.ndarray) -> list[Any]:
+        return memo.names(at[positions])
+
+    return name_of
+
+
+def repeats(hashes: np.ndarray) -> bool:
+    """Whether a hash occurs twice: by sorting (numpy 2's hash-based `unique` is ~5x slower on uint64)."""
+    import numpy as np
+
+    ordered = np.sort(hashes)
+    return bool((ordered[1:] == ordered[:-1]).any())
+
+
+def dedupe(values: Any, hashes: np.ndarray, counts: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Counts of the same value (the same hash) added up, its first occurrence kept."""
+    import numpy as np
+
+    unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    summed = np.bincount(inverse, weights=counts).astype(np.int64)
+    return values.take(_indices(first)), unique, summed

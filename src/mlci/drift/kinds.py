@@ -81,13 +81,39 @@ def _arrow_kind(t: Any) -> TypeKind:
         return "float"
     if pa.types.is_date(t) or pa.types.is_timestamp(t):
         return "datetime"
+    if pa.types.is_interval(t):  # months, days and nanoseconds at once: no one unit
+        return "other"
     if pa.types.is_temporal(t):  # times of day, durations: numbers in their own unit
         return "duration"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or _is_string_view(t):
         return "str"
     if pa.types.is_null(t):
         return "null"
     return "other"
+
+
+def _is_string_view(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(getattr(pa.types, "is_string_view", lambda _: False)(t))
+
+
+def not_compared(dtype: Any) -> str:
+    """Why a column of this Arrow type (or its text) is listed as not compared, and what would compare it."""
+    text = str(dtype)
+    if text == "null":
+        return "no values on either side: only the missing share is known"
+    if "binary" in text:
+        return f"type {text}: bytes have neither an order nor readable categories; decode them to text to compare"
+    if text.startswith(
+        ("list", "large_list", "fixed_size_list", "struct", "map", "dense_union", "sparse_union")
+    ):
+        return f"type {text}: nested values are not compared; flatten them into columns of their own"
+    if "interval" in text:
+        return (
+            f"type {text}: a calendar interval (months, days, nanoseconds) has no one unit; store a duration"
+        )
+    return f"type {text} is not compared (neither numeric nor text)"
 
 
 def drift_kind(kind: TypeKind) -> Kind:

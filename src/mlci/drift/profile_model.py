@@ -13,7 +13,8 @@ from mlci.errors import MlciError
 
 # 2: temporal columns are numeric; 3: an empty CSV cell is missing in text columns too;
 # 4: categorical columns keep the hashes of their distinct values (unseen decided exactly)
-PROFILE_VERSION = 4
+# 5: singletons and doubletons (Good–Turing), ascending order and the steps of numeric columns
+PROFILE_VERSION = 5
 Kind = Literal["numeric", "categorical", "empty", "unsupported"]
 
 
@@ -67,6 +68,15 @@ class ColumnProfile:
     type_kind: str = ""  # mlci.drift.kinds.type_kind of its type: int, float, bool, datetime, str, …
     length_sum: int = 0  # text: total length of the values (characters), for free-text detection
     spaced: int = 0  # text: values holding a space
+    # reference: distinct values seen exactly once and twice (estimated when the hashes are sampled)
+    singletons: int = 0
+    doubletons: int = 0
+    # numeric: whether the present values came in ascending order; while they did, their steps on
+    # half-powers of two ("0": equal neighbours; k: steps in [2^(k/2), 2^((k+1)/2))), count and sum
+    ascending: bool = True
+    last: float | None = None
+    step_counts: dict[str, int] = field(default_factory=dict)
+    step_sums: dict[str, float] = field(default_factory=dict)
 
     @property
     def present(self) -> int:
@@ -194,7 +204,31 @@ def _merge_column(x: ColumnProfile, y: ColumnProfile, settings: ProfileSettings)
     out.unseen_other = x.unseen_other + y.unseen_other
     out.against_reference = x.against_reference or y.against_reference
     out.length_sum, out.spaced = x.length_sum + y.length_sum, x.spaced + y.spaced
+    # an estimate: a value seen once in each chunk is counted as two singletons
+    out.singletons, out.doubletons = x.singletons + y.singletons, x.doubletons + y.doubletons
+    _merge_steps(out, x, y)
     return out
+
+
+def _merge_steps(out: ColumnProfile, x: ColumnProfile, y: ColumnProfile) -> None:
+    """Ascending when both are and `y` starts where `x` ended; the step between them counted too."""
+    if x.last is None or y.min is None:  # one side had no values
+        return
+    out.last = y.last
+    boundary = y.min - x.last
+    out.ascending = x.ascending and y.ascending and boundary >= 0
+    if not out.ascending:
+        out.step_counts, out.step_sums = {}, {}
+        return
+    out.step_counts = {
+        k: x.step_counts.get(k, 0) + y.step_counts.get(k, 0) for k in {*x.step_counts, *y.step_counts}
+    }
+    out.step_sums = {
+        k: x.step_sums.get(k, 0.0) + y.step_sums.get(k, 0.0) for k in {*x.step_sums, *y.step_sums}
+    }
+    key = "0" if boundary == 0 else str(math.floor(2 * math.log2(boundary)))
+    out.step_counts[key] = out.step_counts.get(key, 0) + 1
+    out.step_sums[key] = out.step_sums.get(key, 0.0) + boundary
 
 
 def combine(col: ColumnProfile, n_a: int, n_b: int, mean_b: float, m2_b: float) -> None:

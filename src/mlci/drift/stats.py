@@ -123,6 +123,19 @@ def js(r: list[int], c: list[int]) -> float:
     return math.sqrt(max(0.0, (kl(p) + kl(q)) / 2))
 
 
+def js_net(r: list[int], c: list[int]) -> float:
+    """The Jensen–Shannon distance net of sampling noise: two samples of one distribution over k cells
+    (n and m rows) have an expected JS divergence of about (k − 1)(1/n + 1/m) / (8 ln 2) bits, which is
+    taken off before the square root. So 0.1 means the same change on 300 rows and on 300,000, and on 6
+    cells and on 600 (the raw distance of two same-distribution samples grows with k / n)."""
+    n, m = sum(r), sum(c)
+    k = sum(1 for a, b in zip(r, c, strict=True) if a or b)
+    if not n or not m or k < 2:
+        return js(r, c)
+    noise = (k - 1) * (1 / n + 1 / m) / (8 * math.log(2))
+    return math.sqrt(max(0.0, js(r, c) ** 2 - noise))
+
+
 def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
     if not n1 or not n2:
         return 1.0
@@ -172,3 +185,109 @@ def short(value: float | None) -> str:
     if value is None:
         return "?"
     return f"{value:.3g}"
+
+
+# --- tests the families add (docs/monitor.md, "A decision per column family") -----------------------
+
+MIN_EXPECTED = 5.0  # Cochran's rule: a chi-squared cell needs about 5 expected counts on each side
+# Welch's t and Brown–Forsythe lean on the central limit theorem: below this many values a side they
+# abstain (p = 1) and the exact KS test decides alone
+MIN_MOMENT_ROWS = 20
+
+
+def pool_small(r: list[int], c: list[int], keep: int = 0) -> tuple[list[int], list[int]]:
+    """The 2×k table with every cell whose expected count is under `MIN_EXPECTED` on either side
+    pooled into one last cell (the first `keep` cells are pooled there unconditionally).
+
+    The expected count of a cell is its total times a side's share of all rows; pooling by the total
+    treats both sides alike, so the pooled table is as valid under "same distribution" as the fine one."""
+    n, m = sum(r), sum(c)
+    if not n or not m:
+        return list(r), list(c)
+    small_side = min(n, m) / (n + m)
+    big_r, big_c, rest_r, rest_c = [], [], 0, 0
+    for i, (a, b) in enumerate(zip(r, c, strict=True)):
+        if i < keep or (a + b) * small_side < MIN_EXPECTED:
+            rest_r, rest_c = rest_r + a, rest_c + b
+        else:
+            big_r.append(a)
+            big_c.append(b)
+    return [*big_r, rest_r], [*big_c, rest_c]
+
+
+def poisson_ratio_p(k_ref: float, t_ref: float, k_cur: float, t_cur: float, *, greater: bool) -> float:
+    """One-sided p-value that the current rate (events per exposure) is above (`greater`) or below
+    the reference's, conditioning on the events of both (k_cur | k_ref + k_cur is binomial with
+    p = t_cur / (t_ref + t_cur)): exact for Poisson counts, conservative for more regular ones."""
+    from scipy.special import bdtr, bdtrc
+
+    total = round(k_ref + k_cur)
+    share = t_cur / (t_ref + t_cur) if t_ref + t_cur > 0 else 0.0
+    if total <= 0 or not 0.0 < share < 1.0:
+        return 1.0
+    k = round(k_cur)
+    if greater:
+        return float(bdtrc(k - 1, total, share)) if k > 0 else 1.0
+    return float(bdtr(k, total, share))
+
+
+def simes(p_values: list[float]) -> float:
+    """Simes' combination of k p-values (min over i of k·p_(i)/i): a valid test of "no change" when the
+    tests are independent or positively dependent, and more powerful than Bonferroni's k·min(p)."""
+    ordered = sorted(p_values)
+    k = len(ordered)
+    return min(1.0, *(k * p / (i + 1) for i, p in enumerate(ordered)))
+
+
+def welch_p(mean_a: float, var_a: float, n_a: int, mean_b: float, var_b: float, n_b: int) -> float:
+    """Welch's two-sided t-test of equal means from each side's mean, variance and count."""
+    from scipy.special import stdtr
+
+    if n_a < MIN_MOMENT_ROWS or n_b < MIN_MOMENT_ROWS:
+        return 1.0
+    se2_a, se2_b = var_a / n_a, var_b / n_b
+    se = math.sqrt(se2_a + se2_b)
+    if se == 0 or not math.isfinite(se):  # no spread on either side: the constant rule decides
+        return 1.0
+    df = (se2_a + se2_b) ** 2 / (se2_a**2 / (n_a - 1) + se2_b**2 / (n_b - 1))
+    return float(2 * stdtr(df, -abs(mean_a - mean_b) / se))
+
+
+def spread_p(a: list[float], b: list[float]) -> float:
+    """Brown–Forsythe's test of equal spread: the one-way ANOVA F test on the absolute deviations from
+    each side's median (scipy's `levene(center="median")`), robust to skew and heavy tails, unlike an
+    F-test of the variances; pooled, not Welch, so unequal sizes do not make it anti-conservative."""
+    import numpy as np
+    from scipy.special import fdtrc
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) < MIN_MOMENT_ROWS or len(y) < MIN_MOMENT_ROWS:
+        return 1.0
+    dx, dy = np.abs(x - np.median(x)), np.abs(y - np.median(y))
+    n = len(dx) + len(dy)
+    grand = (dx.sum() + dy.sum()) / n
+    between = len(dx) * (dx.mean() - grand) ** 2 + len(dy) * (dy.mean() - grand) ** 2
+    within = float(((dx - dx.mean()) ** 2).sum() + ((dy - dy.mean()) ** 2).sum())
+    if within == 0:
+        return 1.0
+    return float(fdtrc(1, n - 2, (n - 2) * between / within))
+
+
+def unseen_p(singletons: int, doubletons: int, n: int, unseen: int, m: int) -> float:
+    """One-sided p-value that the current's `unseen` rows out of `m` exceed what a same-distribution
+    sample would hold, by Good–Turing: the expected share is the reference's singletons over its `n`
+    rows, N1 / n. Its variance adds the current's sampling (inflated by the chance that an unseen value
+    comes back: about 2·N2 / (n·N1) of the rows per value) and the estimate's own (Esty, 1983:
+    (N1 + 2·N2) / n²). With no singletons the estimate is 0 and the rows are tested as new events
+    against none in the reference (`poisson_ratio_p`)."""
+    if not m or not n:
+        return 1.0
+    if not singletons:
+        return poisson_ratio_p(0, n, unseen, m, greater=True)
+    expected = min(1.0, singletons / n)
+    comeback = 1.0 + 2.0 * m * doubletons / (n * singletons)
+    var = expected * (1 - expected) / m * comeback + (singletons + 2 * doubletons) / n**2
+    if var <= 0:
+        return 1.0
+    z = (unseen / m - expected) / math.sqrt(var)
+    return 0.5 * math.erfc(z / math.sqrt(2))

@@ -113,7 +113,10 @@ def decode(text: str) -> np.ndarray:
 
 
 class HashSet:
-    """Distinct-value hashes gathered chunk by chunk: exact up to `limit`, then sampled by value."""
+    """Distinct-value hashes gathered chunk by chunk: exact up to `limit`, then sampled by value.
+
+    Each hash keeps how often its value occurred, saturating at 3: the counts of values seen once
+    and twice (`singletons`) are what Good–Turing estimates the unseen share of a new sample from."""
 
     def __init__(self, limit: int, level: int = 0) -> None:
         import numpy as np
@@ -121,29 +124,48 @@ class HashSet:
         self.limit = max(1, limit)
         self.level = level
         self._sorted = np.empty(0, dtype=np.uint64)
-        self._parts: list[np.ndarray] = []
+        self._counts = np.empty(0, dtype=np.uint8)
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending = 0
 
-    def add(self, hashes: np.ndarray) -> None:
-        kept = hashes[in_range(hashes, self.level)]
-        self._parts.append(kept)
-        self._pending += len(kept)
+    def add(self, hashes: np.ndarray, counts: np.ndarray | None = None) -> None:
+        """Add values by hash, each occurring `counts` times (once when not given)."""
+        import numpy as np
+
+        keep = in_range(hashes, self.level)
+        times = np.ones(len(hashes), dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
+        self._parts.append((hashes[keep], times[keep]))
+        self._pending += int(keep.sum())
         if self._pending > self.limit:
             self._compact()
 
     def _compact(self) -> None:
         import numpy as np
 
-        merged = sorted_unique(np.concatenate([self._sorted, *self._parts]))
+        hashes = np.concatenate([self._sorted, *(h for h, _ in self._parts)])
+        counts = np.concatenate([self._counts.astype(np.int64), *(c for _, c in self._parts)])
+        order = np.argsort(hashes, kind="stable")
+        hashes, counts = hashes[order], counts[order]
+        first = np.ones(len(hashes), dtype=bool)
+        first[1:] = hashes[1:] != hashes[:-1]
+        merged = hashes[first]
+        summed = np.add.reduceat(counts, np.flatnonzero(first)) if len(hashes) else counts
         while len(merged) > self.limit:
             self.level += 1
-            merged = merged[in_range(merged, self.level)]
-        self._sorted, self._parts, self._pending = merged, [], 0
+            keep = in_range(merged, self.level)
+            merged, summed = merged[keep], summed[keep]
+        self._sorted, self._counts = merged, np.minimum(summed, 3).astype(np.uint8)
+        self._parts, self._pending = [], 0
 
     def sorted(self) -> np.ndarray:
         if self._parts:
             self._compact()
         return self._sorted
+
+    def singletons(self) -> tuple[int, int]:
+        """(values seen once, values seen twice), scaled up by the sampling level."""
+        self.sorted()
+        return int((self._counts == 1).sum()) << self.level, int((self._counts == 2).sum()) << self.level
 
 
 def sorted_unique(hashes: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.config import Config
+from mlci.errors import MlciError
 
 if TYPE_CHECKING:
     from mlci.repo.revision import SharedRepo
@@ -39,12 +40,24 @@ class Decay:
     metrics: list[dict[str, Any]] = field(default_factory=list)  # file, key, recorded, current, change
     gates: list[dict[str, Any]] = field(default_factory=list)  # metric, passed, reason
     notes: list[str] = field(default_factory=list)
+    error: MlciError | None = None  # the labels could not be read in the model's terms (exit 2)
 
     @property
     def failed(self) -> list[dict[str, Any]]:
         return [g for g in self.gates if not g["passed"]]
 
     def to_json(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {
+                "available": False,
+                "gate_failed": False,
+                "note": self.error.message,
+                "labelled_rows": self.labelled_rows,
+                "metrics": [],
+                "gates": [],
+                "failed": [],
+                "notes": self.notes,
+            }
         return {
             "available": True,
             "labelled_rows": self.labelled_rows,
@@ -109,18 +122,22 @@ def _add_gates(decay: Decay, rows: list[Any], config: Config, model: str) -> Non
     results = evaluate_gates(config.gates, rows)
     if model:
         results += evaluate_gates(config.gates, rows, model=model)
+    _gates(decay, results, rows)
+
+
+def _gates(decay: Decay, results: list[Any], rows: list[Any]) -> None:
+    """Each gate's result, with the recorded value it was checked against."""
     for result in results:
         if not result.file:  # the gate names a metric not computed here
             decay.notes.append(f"gate on '{result.gate.metric}' not checked: not computed on current data")
             continue
+        recorded = next((r.base for r in rows if r.key == result.key and r.file == result.file), None)
         decay.gates.append(
             {
                 "metric": result.key,
                 "file": result.file,
                 "passed": result.passed,
-                "recorded": next(
-                    (r.base for r in rows if r.key == result.key and r.file == result.file), None
-                ),
+                "recorded": recorded,
                 "current": result.value,
                 "reason": result.reason,
             }

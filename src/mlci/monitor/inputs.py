@@ -65,6 +65,7 @@ class Observed:
     rows: int
     notes: list[str]
     model_note: str = ""  # why the model's checks did not run, when it was loaded but failed
+    target: str = ""  # the label column mlci.yaml names ("" when none)
 
 
 def resolve_inputs(root: Path, config: Config, opts: Options, *, in_repo: bool) -> Inputs:

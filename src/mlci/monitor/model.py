@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from mlci.monitor.labels import Aligned
     from mlci.repo.revision import SharedRepo
 
 PREDICTION = "prediction"
@@ -177,9 +178,12 @@ class Scorer:
         self.truth: list[Any] = []
         self.labels: list[Any] = []
         self.scores: list[Any] = []
+        self.rows = 0  # rows with the label column, labelled or not
+        self.notes: list[str] = []  # what was mapped or left out (`mlci.monitor.labels`)
 
     def add(self, frame: Any, labels: np.ndarray, score: np.ndarray | None) -> None:
         truth = frame[self.target].to_numpy()
+        self.rows += len(truth)
         keep = ~_isnull(truth)
         self.truth.append(truth[keep])
         self.labels.append(labels[keep])
@@ -190,16 +194,23 @@ class Scorer:
         """Metrics under the names evaluate scripts commonly record (accuracy, f1, roc_auc, ...)."""
         import numpy as np
 
-        if not self.truth:
-            return {}
-        truth = np.concatenate(self.truth)
-        labels = np.concatenate(self.labels)
+        truth = np.concatenate(self.truth) if self.truth else np.empty(0)
         if not len(truth):
+            self.notes.append(
+                f"the label column {self.target!r} has no values in the {self.rows} current rows"
+            )
             return {}
+        labels = np.concatenate(self.labels)
+        if self.rows > len(truth):
+            self.notes.append(f"{self.rows - len(truth)} of {self.rows} rows have no label yet: left out")
         if is_classifier(self.model):
+            from mlci.monitor.labels import align
+
+            aligned = align(truth, np.asarray(self.model.classes_), self.target)
+            self.notes += aligned.notes
             score = np.concatenate(self.scores) if self.scores else None
-            return _classification(truth, labels, score, np.asarray(self.model.classes_))
-        return _regression(truth.astype(float), labels.astype(float))
+            return _classification(aligned, labels, score, np.asarray(self.model.classes_))
+        return _regression(_numbers(truth, self.target), labels.astype(float))
 
 
 def _isnull(values: np.ndarray) -> np.ndarray:
@@ -209,36 +220,46 @@ def _isnull(values: np.ndarray) -> np.ndarray:
     return np.asarray(pd.isna(values))
 
 
-def _classification(truth: Any, labels: Any, score: Any, classes: Any) -> dict[str, float]:
+def _classification(aligned: Aligned, labels: Any, score: Any, classes: Any) -> dict[str, float]:
+    """Accuracy on every labelled row (a class the model never saw is an error); the rest on the rows
+    whose class the model has, so a new class in production feedback never stops the report."""
     import numpy as np
     from sklearn import metrics
 
-    truth = _align(truth, classes)
-    out = {"accuracy": float(metrics.accuracy_score(truth, labels))}
+    truth, known = aligned.truth, aligned.known
+    out = {"accuracy": float(np.mean(truth == labels))}
     binary = len(classes) == 2
-    average = "binary" if binary else "macro"
-    kwargs: dict[str, Any] = {"average": average, "zero_division": 0}
+    kwargs: dict[str, Any] = {"average": "binary" if binary else "macro", "zero_division": 0}
     if binary:
         kwargs["pos_label"] = classes[1]
-    out["precision"] = float(metrics.precision_score(truth, labels, **kwargs))
-    out["recall"] = float(metrics.recall_score(truth, labels, **kwargs))
-    out["f1"] = float(metrics.f1_score(truth, labels, **kwargs))
-    if binary and score is not None and len(np.unique(truth)) == 2:
-        positive = (truth == classes[1]).astype(int)
-        out["roc_auc"] = float(metrics.roc_auc_score(positive, score))
-        out["log_loss"] = float(metrics.log_loss(positive, np.clip(score, 1e-15, 1 - 1e-15), labels=[0, 1]))
+    t, p = truth[known], labels[known]
+    if len(t):
+        out["precision"] = float(metrics.precision_score(t, p, **kwargs))
+        out["recall"] = float(metrics.recall_score(t, p, **kwargs))
+        out["f1"] = float(metrics.f1_score(t, p, **kwargs))
+    if binary and score is not None and len(np.unique(t)) == 2:
+        positive = (t == classes[1]).astype(int)
+        kept = score[known]
+        out["roc_auc"] = float(metrics.roc_auc_score(positive, kept))
+        out["log_loss"] = float(metrics.log_loss(positive, np.clip(kept, 1e-15, 1 - 1e-15), labels=[0, 1]))
     return {k: v for k, v in out.items() if math.isfinite(v)}
 
 
-def _align(truth: Any, classes: Any) -> Any:
-    """Labels read from CSV as floats (1.0) compared with integer classes (1)."""
+def _numbers(truth: Any, column: str) -> Any:
+    """A regressor's labels as numbers (text such as "3.5" read as a number), else exit 2."""
     import numpy as np
 
-    if classes.dtype.kind in "iu" and truth.dtype.kind == "f":
-        return truth.astype(classes.dtype)
-    if classes.dtype.kind in "OUS" and truth.dtype.kind != classes.dtype.kind:
-        return np.array([_label(v) for v in truth], dtype=object)
-    return truth
+    from mlci.monitor.labels import LabelMismatch
+
+    try:
+        return np.asarray([float(str(v).strip()) if isinstance(v, str) else float(v) for v in truth])
+    except (TypeError, ValueError):
+        shown = ", ".join(sorted({repr(str(v)) for v in truth})[:6])
+        raise LabelMismatch(
+            f"the label column {column!r} holds values that are not numbers ({shown}) while the model is a "
+            "regressor",
+            f"write numbers in {column!r}; the drift report above was still written",
+        ) from None
 
 
 def _regression(truth: Any, predicted: Any) -> dict[str, float]:

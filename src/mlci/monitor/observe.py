@@ -114,7 +114,9 @@ def _compare(
         decay = _decay(root, config, ref, run.scorer, model, repo)
     elif run.model is not None and run.target:
         run.notes.append(f"no performance decay check: the current data has no label column {run.target!r}")
-    return Observed(result, prediction, decay, paths, spec, current.rows, run.notes, run.model_note)
+    observed = Observed(result, prediction, decay, paths, spec, current.rows, run.notes, run.model_note)
+    observed.target = run.target
+    return observed
 
 
 def _decay(
@@ -126,11 +128,17 @@ def _decay(
     repo: SharedRepo | None,
 ) -> Any:
     from mlci.monitor import decay
+    from mlci.monitor.labels import LabelMismatch
 
-    computed = scorer.metrics()
     labelled = sum(len(t) for t in scorer.truth)
+    try:
+        computed = scorer.metrics()
+    except LabelMismatch as exc:  # the decay's reason; exit 2 once the report is written
+        return decay.Decay(labelled, notes=scorer.notes, error=exc)
     recorded = decay.recorded_metrics(root, ref.model_commit, model.metrics if model else (), repo)
-    return decay.evaluate(recorded, computed, labelled, config, ref.name)
+    found = decay.evaluate(recorded, computed, labelled, config, ref.name)
+    found.notes[:0] = scorer.notes
+    return found
 
 
 def _shown(root: Path, path: Path) -> str:

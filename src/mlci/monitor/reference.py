@@ -33,9 +33,15 @@ class Reference:
     model_commit: str
     info: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    had_model: bool = False  # a production model was loaded (it stays true once `close` drops it)
 
     def close(self) -> None:
+        self.had_model = self.had_model or self.model is not None
         self.model = None
+
+    @property
+    def has_model(self) -> bool:
+        return self.had_model or self.model is not None
 
 
 def settings_for(config: Config) -> ProfileSettings:

@@ -97,7 +97,7 @@ def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
     result = observed.prediction
     if result is None:
         why = observed.model_note or (
-            "no production model" if ref.model is None else "the reference has no prediction profile"
+            "no production model" if not ref.has_model else "the reference has no prediction profile"
         )
         return {"available": False, "drift_detected": False, "note": why, "columns": []}
     return {
@@ -109,9 +109,15 @@ def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
 
 
 def _absent(observed: Observed, ref: Reference) -> dict[str, Any]:
-    why = observed.model_note or (
-        "no production model" if ref.model is None else "the current data has no labels"
-    )
+    """Why decay was not checked: the true reason, from the first thing missing."""
+    if observed.model_note:
+        why = observed.model_note
+    elif not ref.has_model:
+        why = next((n for n in ref.notes if "no prediction drift or decay" in n), "no production model")
+    elif not observed.target:
+        why = f"no label column is configured: set `models.{ref.name}.target` in mlci.yaml to check decay"
+    else:
+        why = f"the current data has no label column {observed.target!r}"
     return {"available": False, "gate_failed": False, "note": why, "metrics": [], "gates": [], "failed": []}
 
 

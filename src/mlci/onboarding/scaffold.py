@@ -130,12 +130,59 @@ def _training_data(
     for dep in deps:
         if dep.lower().endswith(TABLE_SUFFIXES) and _available(root, dep, outputs):
             return dep, ""
+        if _table_folder(root, dep) and _available(root, dep, outputs):
+            return dep, ""
     if not stage_name:
         return "", "no stage of dvc.yaml produces it"
     unreadable = [d for d in deps if d.startswith("data/") or _looks_tabular(d)]
     if unreadable:
         return "", f"stage '{stage_name}' reads {unreadable[0]}, not a CSV or Parquet file mlci can read"
     return "", f"no CSV or Parquet dependency of stage '{stage_name}'"
+
+
+def _table_folder(root: Path, path: str) -> bool:
+    """A folder of CSV/Parquet files: in the work tree, or as DVC recorded it (the `.dir` listing of a
+    DVC-tracked folder in the local cache, when it is there)."""
+    folder = root / path
+    if folder.is_dir():
+        return any(p.is_file() and p.name.lower().endswith(TABLE_SUFFIXES) for p in folder.rglob("*"))
+    return any(name.lower().endswith(TABLE_SUFFIXES) for name in _recorded_listing(root, path))
+
+
+def _recorded_listing(root: Path, path: str) -> list[str]:
+    """The files DVC recorded in a tracked folder (`PATH.dvc`), read from the `.dir` object in the local
+    cache (DVC 3 and 2 layouts); [] when it is not tracked that way or not in the cache."""
+    import json
+
+    import yaml
+
+    try:
+        recorded = yaml.safe_load((root / f"{path}.dvc").read_text(encoding="utf-8")) or {}
+        md5 = str((recorded.get("outs") or [{}])[0].get("md5", ""))
+    except (OSError, yaml.YAMLError, AttributeError, IndexError):
+        return []
+    if not md5.endswith(".dir"):
+        return []
+    for cache in (root / ".dvc" / "cache" / "files" / "md5", root / ".dvc" / "cache"):
+        listing = cache / md5[:2] / md5[2:]
+        if listing.is_file():
+            try:
+                return [
+                    str(entry.get("relpath", "")) for entry in json.loads(listing.read_text(encoding="utf-8"))
+                ]
+            except (OSError, ValueError, AttributeError):
+                return []
+    return []
+
+
+def unmonitored(models: Sequence[Found]) -> list[str]:
+    """For each model `mlci init` writes no monitoring for: why, and what would make it monitorable."""
+    return [
+        f"{m.name}: not monitored: {m.data_note or 'no tabular training data'}; set `models.{m.name}.data` "
+        "in mlci.yaml to its training data as CSV or Parquet (a file, glob or folder) to monitor it"
+        for m in models
+        if not m.data
+    ]
 
 
 def _looks_tabular(path: str) -> bool:
@@ -229,7 +276,12 @@ def render_files(
         "working_directory": folder if prefix else "",
         "secrets": Secrets.of(root).names,  # only what the project's remotes need
     }
+    monitored = [m.name for m in models if m.data]
+    # a monitor job per model only when some models cannot be monitored (the reusable workflow's `model`)
+    context["monitored"] = monitored if len(monitored) < len(models) else []
     files = {f"{prefix}mlci.yaml": render("init/mlci.yaml.j2", **context)}
     for name in WORKFLOWS:
+        if name == "monitor" and not monitored:  # no tabular reference: every scheduled run would fail
+            continue
         files[f".github/workflows/mlci-{name}.yml"] = render(f"init/mlci-{name}.yml.j2", **context)
     return files

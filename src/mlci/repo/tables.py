@@ -416,6 +416,22 @@ def _from_fs(root: Path, make_fs: Callable[[], Any], spec: str, rev: str | None)
     return _materialise(root, fs, spec, rev, names)
 
 
+def tracked_tables(root: Path, folder: str, rev: str | None = None) -> list[str]:
+    """The CSV/Parquet files DVC records in a tracked folder (pulled or not: from its `.dir` listing,
+    the local cache first); [] when DVC cannot list it (not tracked, or its listing is unreachable)."""
+    from dvc.api import DVCFileSystem
+
+    from mlci.repo.remote import offline_config
+
+    try:
+        fs = DVCFileSystem(str(root), rev=rev, config=offline_config(root))
+        if fs.info(folder)["type"] != "directory":
+            return []
+        return sorted(p for p in fs.find(folder) if _is_table(Path(p)))
+    except Exception:  # DVC's errors: a folder it cannot list holds nothing mlci can check
+        return []
+
+
 def _raise_remote_failure(root: Path, path: str, rev: str | None) -> None:
     """A DVC-tracked path DVC could not open: say which remote failed and how (not "no data")."""
     from mlci.repo.remote import read_failure
