@@ -333,7 +333,16 @@ def has_remote(root: Path | str, remote: str) -> bool:
 def _git_env(root: Path | str, env: dict[str, str], *args: str) -> None:
     import subprocess
 
-    proc = subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")

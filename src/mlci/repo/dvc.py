@@ -12,8 +12,10 @@ from pathlib import Path
 
 
 def tool_env() -> dict[str, str]:
-    """The environment for DVC stages: this interpreter's `python` first on PATH."""
+    """The environment for DVC and its stages: this interpreter's `python` first on PATH, and Python's
+    streams in UTF-8 (what mlci decodes their output as), whatever the console's encoding."""
     env = dict(os.environ)
+    env["PYTHONIOENCODING"] = "utf-8"
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     return env
@@ -30,6 +32,8 @@ def dvc(root: Path, *args: str) -> str:
         env=tool_env(),
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         check=False,
     )
     if proc.returncode != 0:

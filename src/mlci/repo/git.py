@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def git(root: Path | str, *args: str, check: bool = True, input: str | None = No
             cwd=root,
             capture_output=True,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             input=input,
             check=False,
         )
@@ -41,6 +44,26 @@ def git_bytes(root: Path | str, *args: str) -> bytes:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
     return proc.stdout
+
+
+def git_paths(root: Path | str, *args: str) -> list[str]:
+    """The paths a listing command (`diff --name-only`, `ls-files`, `ls-tree --name-only`) prints,
+    NUL-separated (`-z`): exactly as they are on disk, never C-quoted by `core.quotePath`, whatever
+    the characters (non-ASCII, spaces, quotes, newlines). Raises GitError when git fails."""
+    command, rest = args[0], args[1:]
+    try:
+        proc = subprocess.run(
+            ["git", "-c", "diff.relative=true", command, "-z", *rest],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
+    return [os.fsdecode(p) for p in proc.stdout.split(b"\0") if p]
 
 
 def repo_root(start: Path | str = ".") -> Path:
@@ -123,6 +146,8 @@ def ensure_commit(root: Path | str, rev: str, remote: str = "origin", *, ci: boo
             cwd=root,
             capture_output=True,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             check=False,
         )
         if proc.returncode == 0:
@@ -162,5 +187,4 @@ def _ref_names(root: Path | str) -> list[str]:
 
 
 def changed_files(root: Path | str, base: str, head: str = "HEAD") -> list[str]:
-    out = git(root, "diff", "--name-only", f"{base}...{head}" if head else base)
-    return [line for line in out.splitlines() if line]
+    return git_paths(root, "diff", "--name-only", f"{base}...{head}" if head else base)
