@@ -16,7 +16,7 @@ from typing import Any
 
 from mlci.config import Config
 from mlci.repo import pipeline as pl
-from mlci.repo.git import git, git_paths
+from mlci.repo.git import git, git_paths, merge_base
 
 ALL = "all"  # the one implicit model when mlci.yaml declares none: the whole pipeline
 
@@ -45,7 +45,7 @@ def everything(config: Config, why: str) -> Affected:
 
 def find_affected(root: Path, base: str, config: Config, head: pl.Pipeline) -> Affected:
     """Compare the work tree with `base` (its merge-base with HEAD, like a PR diff)."""
-    since = git(root, "merge-base", base, "HEAD", check=False) or base
+    since = merge_base(root, base) or base
     changed = _changed_files(root, since)
     snapshot = _BaseSnapshot(root, since)
     touched = _touched_stages(head, snapshot, changed)
