@@ -161,7 +161,7 @@ def _fetch(root: Path | str, remote: str, rev: str, depth: list[str]) -> tuple[s
     """Fetch `rev` from `remote`: its commit, else None and what happened, in words for a message."""
     if remote not in git(root, "remote", check=False).split():
         return None, f"which has no remote '{remote}' to fetch it from"
-    said = ""
+    said, asked = "", False
     for ref in (rev, f"refs/heads/{rev}"):
         proc = subprocess.run(
             ["git", "fetch", "--no-tags", *depth, remote, ref],
@@ -174,10 +174,15 @@ def _fetch(root: Path | str, remote: str, rev: str, depth: list[str]) -> tuple[s
         )
         if proc.returncode == 0 and (found := resolve(root, "FETCH_HEAD")):
             return found, ""
+        if "invalid refspec" in proc.stderr:
+            continue  # `main~2`, `HEAD^`: a name only this clone could resolve; origin was not asked
+        asked = True
         if not any(marker in proc.stderr.lower() for marker in _NOT_THERE):
             said = _first_error(proc.stderr) or f"git fetch exited {proc.returncode}"
     if said:
         return None, f"and fetching it from '{remote}' failed: {said}"
+    if not asked:
+        return None, f"and not a name '{remote}' can be asked for"
     return None, f"and '{remote}' does not have it"
 
 
