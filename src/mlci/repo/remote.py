@@ -311,7 +311,8 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
         r"Could not connect|Cannot connect to host|Connect call failed|ConnectionError|ConnectTimeout|"
         r"Name or service not known|timed out|Connection refused|Failed to establish a new connection|"
         r"Max retries exceeded|ServiceRequestError|"
-        r"Temporary failure in name resolution|EndpointConnectionError|unreachable",
+        r"Temporary failure in name resolution|EndpointConnectionError|unreachable|"
+        r"Failed to connect to proxy|ProxyConnectionError",
         "the remote is unreachable",
         "",
     ),
@@ -320,6 +321,7 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
 
 
 _MISSING_DATA = 1  # the pattern DVC also prints for a remote it could not reach
+_UNREACHABLE = 4  # nothing answered: the address or the network, never the keys (none were checked)
 
 
 def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | None:
@@ -340,11 +342,13 @@ def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | N
             }
             meaning = meaning.format(**values)
             hint = fix.format(**values) if fix else fix_hint(remote)
+            if number == _UNREACHABLE:
+                hint = _reach_hint(remote)
             if number == _MISSING_DATA and remote.scheme != "local" and not _answered(remote):
                 # DVC reports an unreachable remote as missing data too; unless its server just
                 # accepted a connection, it may be either
                 meaning += ", or the remote could not be reached"
-                hint = f"{fix_hint(remote)}; if it is reachable, {hint}"
+                hint = f"{_reach_hint(remote)}; if it is reachable, {hint}"
             return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
     return None
 
@@ -436,10 +440,15 @@ def _reach_hint(remote: Remote) -> str:
         f"`dvc remote modify --local {name} connection_string`, or the account name",
         "ssh": f"check the host and port (`dvc remote modify {name} url ssh://HOST/PATH`, `port`)",
     }.get(remote.scheme, f"check the address (`dvc remote modify {name} url URL`)")
-    return (
-        f"{where}, that the server is up and that this runner's network can reach it; behind a proxy, "
-        "set HTTPS_PROXY (mlci then leaves the connection to DVC)"
+    proxy = next((n for n in _PROXIES if os.environ.get(n)), "")
+    return f"{where}, that the server is up and that this runner's network can reach it; " + (
+        f"the proxy {proxy} names must be up and reach it too"
+        if proxy
+        else "behind a proxy, set HTTPS_PROXY (mlci then leaves the connection to DVC)"
     )
+
+
+_PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
 def diagnose(root: Path, name: str = "") -> RemoteError | None:
