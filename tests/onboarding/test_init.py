@@ -300,3 +300,11 @@ def test_data_is_left_out_when_mlci_cannot_read_it(tmp_path: Path, dep: str, exi
     assert proc.returncode == 0, proc.stderr
     assert load_config(root).models["model"].data == ""
     assert "# data: data/train.csv # set the reference for monitoring" in (root / "mlci.yaml").read_text()
+
+
+def test_the_report_caller_checks_merge_queue_groups(dvc_project: Path) -> None:
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+    assert proc.returncode == 0, proc.stderr
+    caller = yaml.safe_load((dvc_project / ".github" / "workflows" / "mlci-report.yml").read_text())
+    triggers = caller[True]  # YAML 1.1 reads the key `on` as true
+    assert "pull_request" in triggers and "merge_group" in triggers
