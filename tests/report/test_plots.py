@@ -10,6 +10,7 @@ import pytest
 from mlci.commands.report import image_file_name
 from mlci.config import parse_config
 from mlci.github.limits import COMMENT_LIMIT
+from mlci.repo.git import git
 from mlci.repo.revision import open_repo, read_snapshot
 from mlci.report.document import Revision, build_report, to_json
 from mlci.report.markdown import render_markdown
@@ -136,3 +137,27 @@ def test_image_file_names_stay_inside_the_artifact_folder() -> None:
     for hostile in ("../../etc/x.png", "/abs/x.png", "..", "a/../../b.svg"):
         name = image_file_name(hostile)
         assert "/" not in name and not name.startswith(".") and name
+
+
+@pytest.mark.parametrize("steps", [131, 200, 257])
+def test_a_thinned_curve_ends_at_each_runs_last_value_and_step_is_not_a_metric(
+    tmp_path: Path, steps: int
+) -> None:
+    repo, base, head = live_repo(tmp_path, steps=steps)
+    with open_repo(repo.root) as dvc_repo:
+        old = read_snapshot(dvc_repo, base, plots=True)
+        new = read_snapshot(dvc_repo, head, plots=True)
+    config = parse_config({"report": {"max_plot_points": 23}})
+    report = build_report(config, Revision("main", base), Revision("feature", head), old, new, pr_number=1)
+    document = to_json(report)
+    assert "step" not in {m["key"] for m in document["metrics"]}  # DVCLive's counter, not a metric
+    assert "acc" in {m["key"] for m in document["metrics"]}
+    body = render_markdown(report, limit=COMMENT_LIMIT)
+    tsv = "dvclive/plots/metrics/train/loss.tsv"
+    loss = next(b.split("```")[0] for b in body.split("```mermaid")[1:] if f'title "{tsv}"' in b)
+    lines = [line for line in loss.splitlines() if line.strip().startswith("line [")]
+    finals = sorted(float(line.rsplit(",", 1)[-1].strip(" ]")) for line in lines)
+    expected = sorted(
+        float(git(repo.root, "show", f"{rev}:{tsv}").splitlines()[-1].split("\t")[1]) for rev in (base, head)
+    )
+    assert finals == pytest.approx(expected, rel=1e-3)  # head's and base's last loss, as DVCLive wrote

@@ -166,7 +166,13 @@ def _chart(
     numbers = _numbers([xs[i] for i in keep])
     even = all(n is not None for n in numbers) and _evenly_spaced(numbers)  # type: ignore[arg-type]
     if even and total > max_points:
-        keep = keep[:: math.ceil(total / max_points)]  # every k-th point: still evenly spaced
+        # every k-th point counted back from the last, so each line still ends at its final value (a
+        # DVCLive loss curve ends at the run's last loss); a shorter line's own end is kept too
+        ends = [max((i for i in keep if i < len(c) and c[i] is not None), default=keep[-1]) for c in columns]
+        stride = math.ceil((total - 1) / max(1, max_points - 1))
+        grid = set(keep[::-1][::stride])
+        even = set(ends) <= grid  # a shorter line's end off the grid: the axis is no longer to scale
+        keep = sorted(grid | set(ends))
     else:
         keep = _thin(keep, columns, max_points)
     order = list(labels)  # a series keeps its hue in every chart of the plot
