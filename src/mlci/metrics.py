@@ -122,11 +122,18 @@ def rows_from_values(
     for file in sorted((set(base) | set(head)) - set(moves.values())):
         origin = moves.get(file, file)
         old, new = base.get(origin, {}), head.get(file, {})
-        keys = list(new) + [k for k in old if k not in new]
+        keys = [k for k in [*new, *(k for k in old if k not in new)] if not _is_step(k, old, new)]
         for key in keys:
             row = _row(file, key, old, new, direction_for(file, key, settings))
             rows.append(replace(row, moved_from=origin) if origin != file else row)
     return rows
+
+
+def _is_step(key: str, old: Mapping[str, object], new: Mapping[str, object]) -> bool:
+    """DVCLive's step counter (`"step": 41` at the top of its metrics file): how far a run got, not a
+    metric: it is neither compared, coloured nor gated."""
+    values = [side[key] for side in (old, new) if key in side]
+    return key == "step" and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
 def moved_files(

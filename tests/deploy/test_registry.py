@@ -256,3 +256,25 @@ def test_versions_are_listed_in_semver_precedence(tmp_path: Path) -> None:
     assert shown["latest"] == "v1.0.0"
     assert registry.bump_version(set(listed)) == "v1.0.1"
     assert registry.bump_version({"v1.0.0-rc.9", "v1.0.0-rc.10"}, "minor") == "v1.1.0"
+
+
+@pytest.mark.parametrize("dropped", ["v0.0.2", "v0.0.1"])
+def test_a_deregistered_versions_stages_go_with_it_as_in_gto(tmp_path: Path, dropped: str) -> None:
+    root, _, shas = git_project(tmp_path, commits=3)
+    for sha in shas[:2]:
+        _gto(root, "register", "clf", sha)
+    for version, stage in (("v0.0.1", "prod"), ("v0.0.2", "prod"), ("v0.0.2", "dev"), ("v0.0.1", "dev")):
+        _gto(root, "assign", "clf", "--version", version, "--stage", stage)
+        time.sleep(1.1)  # GTO orders assignments by tag time, in whole seconds
+    _gto(root, "deprecate", "clf", dropped)
+
+    proc = run_cli("registry", "clf", "--format", "json", cwd=root)
+
+    assert proc.returncode == 0, proc.stderr
+    ours = json.loads(proc.stdout)["models"][0]
+    theirs = gto_show(root)["clf"]["stage"]
+    assert ours["stages"] == theirs  # no stage names a bare commit of the dropped version
+    for version in ours["versions"]:
+        assert version["stages"] == sorted(s for s, v in theirs.items() if v == version["version"])
+    table = run_cli("registry", "clf", cwd=root).stdout
+    assert all(stage in table for stage in theirs)

@@ -53,3 +53,16 @@ def test_mlci_event_as_a_workflow_step(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "report"
     assert read_outputs(tmp_path / "gha" / "output")["command"] == "report"
+
+
+def test_a_merge_queue_group_runs_the_report_against_its_base(tmp_path: Path) -> None:
+    from mlci.github.actions import Runtime
+
+    payload = load_event("merge_group/checks_requested")
+    assert command_for_event("merge_group", payload, "main") == "report"
+    env = actions_env(tmp_path / "gha", "merge_group", payload, GITHUB_SHA="0" * 40)
+    runtime = Runtime.from_env(env)
+    group = payload["merge_group"]
+    assert runtime.base_sha == group["base_sha"] and runtime.head_sha == group["head_sha"]
+    assert runtime.base_ref == "main" and runtime.head_ref.startswith("gh-readonly-queue/main/")
+    assert runtime.pr_number is None  # nothing to comment on: the check run is the verdict

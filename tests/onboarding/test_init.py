@@ -370,3 +370,54 @@ def test_a_folder_of_tables_is_reference_data_and_only_monitorable_models_are_mo
         text=True,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_the_report_caller_checks_merge_queue_groups(dvc_project: Path) -> None:
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+    assert proc.returncode == 0, proc.stderr
+    caller = yaml.safe_load((dvc_project / ".github" / "workflows" / "mlci-report.yml").read_text())
+    triggers = caller[True]  # YAML 1.1 reads the key `on` as true
+    assert "pull_request" in triggers and "merge_group" in triggers
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # a second file saved by the same stage: still one model, the one named like a model
+        ({"train": ["models/model.pth"]}, {"model": "models/model.pkl"}),
+        # a fitted preprocessor saved by the training stage under models/
+        ({"train": ["models/preprocessor.pkl"]}, {"model": "models/model.pkl"}),
+        # a preprocessor fitted upstream and read by training: an input of the model, not one
+        ({"prepare": ["models/scaler.joblib"]}, {"model": "models/model.pkl"}),
+    ],
+)
+def test_one_stage_is_one_model_and_init_says_why(
+    dvc_project: Path, extra: dict[str, list[str]], expected: dict[str, str]
+) -> None:
+    pipeline = yaml.safe_load((dvc_project / "dvc.yaml").read_text())
+    for stage, outs in extra.items():
+        pipeline["stages"][stage]["outs"] += outs
+        if stage == "prepare":
+            pipeline["stages"]["train"]["deps"] += outs
+    (dvc_project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+    assert proc.returncode == 0, proc.stderr
+    config = load_config(dvc_project)
+    assert {name: m.path for name, m in config.models.items()} == expected
+    assert "stage 'train' saves models/model.pkl" in proc.stdout
+    left_out = [o for outs in extra.values() for o in outs]
+    assert all(path in proc.stdout for path in left_out)  # each file left out is named, with why
+
+
+def test_dvc_yaml_artifacts_decide_the_models(dvc_project: Path) -> None:
+    pipeline = yaml.safe_load((dvc_project / "dvc.yaml").read_text())
+    pipeline["stages"]["train"]["outs"] += ["models/model.pth"]
+    pipeline["artifacts"] = {
+        "forest": {"path": "models/model.pkl", "type": "model"},
+        "forest-torch": {"path": "models/model.pth", "type": "model"},
+    }
+    (dvc_project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(load_config(dvc_project).models) == ["forest", "forest-torch"]
+    assert "declared under `artifacts:`" in proc.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +12,13 @@ import pytest
 from mlci.commands.report import image_file_name
 from mlci.config import parse_config
 from mlci.github.limits import COMMENT_LIMIT
+from mlci.repo.git import git
 from mlci.repo.revision import open_repo, read_snapshot
 from mlci.report.document import Revision, build_report, to_json
 from mlci.report.markdown import render_markdown
+from tests.testing.fixtures import run_cli
 from tests.testing.plots import kinds_repo, live_repo, mlci_side, oracle, same_series
+from tests.testing.report import init_dvc_repo
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +141,58 @@ def test_image_file_names_stay_inside_the_artifact_folder() -> None:
     for hostile in ("../../etc/x.png", "/abs/x.png", "..", "a/../../b.svg"):
         name = image_file_name(hostile)
         assert "/" not in name and not name.startswith(".") and name
+
+
+@pytest.mark.parametrize("steps", [131, 200, 257])
+def test_a_thinned_curve_ends_at_each_runs_last_value_and_step_is_not_a_metric(
+    tmp_path: Path, steps: int
+) -> None:
+    repo, base, head = live_repo(tmp_path, steps=steps)
+    with open_repo(repo.root) as dvc_repo:
+        old = read_snapshot(dvc_repo, base, plots=True)
+        new = read_snapshot(dvc_repo, head, plots=True)
+    config = parse_config({"report": {"max_plot_points": 23}})
+    report = build_report(config, Revision("main", base), Revision("feature", head), old, new, pr_number=1)
+    document = to_json(report)
+    assert "step" not in {m["key"] for m in document["metrics"]}  # DVCLive's counter, not a metric
+    assert "acc" in {m["key"] for m in document["metrics"]}
+    body = render_markdown(report, limit=COMMENT_LIMIT)
+    tsv = "dvclive/plots/metrics/train/loss.tsv"
+    loss = next(b.split("```")[0] for b in body.split("```mermaid")[1:] if f'title "{tsv}"' in b)
+    lines = [line for line in loss.splitlines() if line.strip().startswith("line [")]
+    finals = sorted(float(line.rsplit(",", 1)[-1].strip(" ]")) for line in lines)
+    expected = sorted(
+        float(git(repo.root, "show", f"{rev}:{tsv}").splitlines()[-1].split("\t")[1]) for rev in (base, head)
+    )
+    assert finals == pytest.approx(expected, rel=1e-3)  # head's and base's last loss, as DVCLive wrote
+
+
+DRAW = """import pathlib, sys
+n = pathlib.Path("n.txt").read_text().strip()
+folder = pathlib.Path("images")
+folder.mkdir(exist_ok=True)
+for name in ("loss", "confusion"):
+    (folder / f"{name}.png").write_bytes(b"\\x89PNG\\r\\n\\x1a\\n" + n.encode() * 300 + name.encode())
+"""
+
+
+def test_image_plots_in_a_dvc_folder_that_cannot_be_loaded_are_named(tmp_path: Path) -> None:
+    repo = init_dvc_repo(tmp_path)
+    repo.write("draw.py", DRAW)
+    repo.write("dvc.yaml", "stages:\n  draw:\n    cmd: python draw.py\n    deps: [draw.py, n.txt]\n"
+               "    outs: [images]\nplots:\n  - images\n")  # fmt: skip
+    revs = []
+    for n in ("1", "2"):
+        repo.write("n.txt", n)
+        revs.append(repo.repro_commit(f"images {n}"))
+    shutil.rmtree(repo.root / ".dvc" / "cache")
+    shutil.rmtree(repo.root / "images")
+    repo.dvc("remote", "modify", "--local", "storage", "url", str(tmp_path / "out-of-reach"))
+    proc = run_cli("report", "--base", revs[0], "--head", revs[1], "--format", "json", cwd=repo.root)
+    assert proc.returncode == 0, proc.stderr
+    errors = json.loads(proc.stdout)["plot_errors"]
+    assert {e["revision"] for e in errors} == {"base", "head"}, errors
+    assert all("images" in e["message"] for e in errors), errors
+    proc = run_cli("report", "--base", revs[0], "--head", revs[1], cwd=repo.root)
+    assert "DVC could not load `dvc.yaml`" in proc.stdout and "images" in proc.stdout, proc.stdout
+    assert "2 not loaded" in proc.stdout

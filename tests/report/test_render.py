@@ -115,9 +115,12 @@ def test_long_curves_are_thinned_each_revision_on_its_own_x_values() -> None:
     charts = draw(plot, max_points=40).charts
     # other x values at each revision: a chart each (head first), never one resampled grid
     assert [c.total for c in charts] == [300, 500]
-    # evenly spaced x: every k-th point, so the numeric axis stays exact
-    assert [len(c.x) for c in charts] == [38, 39] and all(c.to_scale for c in charts)
-    assert 'x-axis "fpr" 0 --> 0.99' in mermaid_chart(charts[0])
+    # evenly spaced x: every k-th point with both ends (299 = 13 × 23 steps: k = 13), so the numeric axis
+    # stays exact and the curve ends at its last point; 499 steps (prime) has no such k: every k-th point
+    # counted back from the last, plus the first, on an axis captioned not to scale
+    assert [len(c.x) for c in charts] == [24, 40] and [c.to_scale for c in charts] == [True, False]
+    assert 'x-axis "fpr" 0 --> 1' in mermaid_chart(charts[0])
+    assert all(c.x[0] == "0" and c.x[-1] == "1" for c in charts)
 
 
 def test_uneven_x_keeps_each_lines_extremes_and_says_the_axis_is_not_to_scale() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlci.repo.git import git
 from tests.testing.fixtures import run_cli
-from tests.testing.report import BuiltRepo, dvc_json
+from tests.testing.report import BuiltRepo, dvc_json, init_dvc_repo
 
 
 def monorepo(tmp_path: Path) -> tuple[BuiltRepo, str, str]:
@@ -82,3 +82,20 @@ def test_init_at_a_monorepo_root_names_the_projects(tmp_path: Path) -> None:
     repo, _, _ = monorepo(tmp_path)
     done = run_cli("init", "--dry-run", "--ref", "a" * 40, cwd=repo.root)
     assert done.returncode == 2 and "text, vision" in done.stderr and "mlci -C text init" in done.stderr
+
+
+def test_a_params_row_says_which_projects_file_changed(tmp_path: Path) -> None:
+    """Two pipelines in one repository (`a/dvc.yaml`, `b/dvc.yaml`), each with its own params.yaml:
+    a change to one is named with its file, as the metrics rows are."""
+    repo = init_dvc_repo(tmp_path)
+    for name in ("a", "b"):
+        repo.write(f"{name}/params.yaml", "lr: 0.1\n")
+        repo.write(f"{name}/dvc.yaml", "stages:\n  fit:\n    cmd: echo fit\n    params: [lr]\n")
+    base = repo.commit("two pipelines")
+    repo.write("b/params.yaml", "lr: 0.2\n")
+    head = repo.commit("b learns faster")
+    proc = run_cli("report", "--base", base, "--head", head, "--format", "json", cwd=repo.root)
+    assert proc.returncode == 0, proc.stderr
+    assert [(p["file"], p["key"]) for p in json.loads(proc.stdout)["params"]] == [("b/params.yaml", "lr")]
+    proc = run_cli("report", "--base", base, "--head", head, cwd=repo.root)
+    assert "| b/params.yaml:lr" in proc.stdout, proc.stdout

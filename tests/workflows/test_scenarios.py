@@ -214,3 +214,42 @@ def test_a_scheduled_monitor_finds_decay_and_opens_a_retraining_pull_request(sce
     (pull,) = [p for p in s.fake.pulls if p["head"]["ref"] == branch]
     assert pull["base"]["ref"] == "main" and "test.accuracy" in pull["body"]
     assert [(d["workflow"], d["ref"]) for d in s.fake.dispatches] == [("mlci-train.yml", branch)]
+
+
+def _queue_group(s: Scenario, number: int, base: str, change: str) -> dict[str, object]:
+    """A merge queue's group: its temporary branch (base + the PR's change) pushed, checked out as the
+    runner checks out GITHUB_SHA, and the `merge_group` payload GitHub sends for it."""
+    branch = f"gh-readonly-queue/main/pr-{number}-{base}"
+    s.repo.git("checkout", "-q", "-b", branch, base)
+    if change == "fewer trees":
+        s.repo.set_param("train.n_estimators", 2)
+        s.repo.set_param("train.max_depth", 1)
+        head = s.repo.retrain(f"PR {number}: {change}")  # trained and pushed, as train would have
+    else:
+        s.repo.write("NOTES.md", f"PR {number}: {change}\n")
+        head = s.repo.commit(f"PR {number}: {change}")
+        s.repo.git("push", "-q", "origin", "HEAD")
+    s.fake.refs[f"refs/heads/{branch}"] = head
+    group = {
+        "head_sha": head,
+        "head_ref": f"refs/heads/{branch}",
+        "base_sha": base,
+        "base_ref": "refs/heads/main",
+    }
+    return {"action": "checks_requested", "merge_group": group}
+
+
+def test_two_queued_groups_are_each_checked_against_their_own_base(scenario: Scenario) -> None:
+    s = scenario
+    main = s.repo.head()
+    first = _queue_group(s, 1, main, "fewer trees")  # drops the accuracy: the gate must stop it
+    group1 = first["merge_group"]["head_sha"]  # type: ignore[index]
+    failed = s.run("merge_group", "mlci-report.yml", first)
+    second = _queue_group(s, 2, group1, "notes")  # built on group 1: its base is group 1's commit
+    passed = s.run("merge_group", "mlci-report.yml", second)
+
+    assert failed.returncode != 0, failed.explain()
+    assert passed.returncode == 0, passed.explain()  # PR 1's drop is not charged to PR 2
+    runs = {run["head_sha"]: run["conclusion"] for run in s.fake.check_runs.values()}
+    assert runs == {group1: "failure", second["merge_group"]["head_sha"]: "success"}  # type: ignore[index]
+    assert not s.fake.comments  # a group has no pull request to comment on

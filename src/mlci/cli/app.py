@@ -16,6 +16,7 @@ import click
 
 from mlci import __version__
 from mlci.cli.options import DEBUG, set_debug
+from mlci.cli.streams import tolerate_any_encoding
 from mlci.errors import EXIT_UNEXPECTED, MlciError
 from mlci.safety import InertLines, write_command
 
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and map every outcome to a documented exit code."""
+    tolerate_any_encoding()
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return _run(argv)
     # On a runner every output line is parsed for workflow commands, and text from a PR (a param,

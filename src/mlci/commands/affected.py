@@ -77,7 +77,7 @@ def _base(ctx: RunContext, base: str | None) -> tuple[str, str]:
     root, rt = ctx.root, ctx.runtime
     if base:
         return ensure_commit(root, base, ci=rt.in_actions), ""
-    if rt.pull_request and rt.base_sha:
+    if rt.base_sha:  # a pull request's base, or a merge group's (merge queues)
         return ensure_commit(root, rt.base_sha, ci=rt.in_actions), ""
     if rt.event_name == "push":
         before = str(rt.event.get("before") or "")

@@ -102,7 +102,9 @@ def deploy(
     chosen = models_to_deploy(ctx, names)
     check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
-    everything = read_metrics(ctx.root, head)  # once for all models: ~1 s with DVC
+    # once for all models: ~1 s with DVC
+    need = "which the quality gates need" if ctx.config.gates else f"{CARD_NEEDS} (no gates are set)"
+    everything = read_metrics(ctx.root, head, need=need)
     drafts = []
     for name, config in chosen:  # every model's gates before anything is written
         metrics = model_metrics(everything, config)
@@ -289,9 +291,15 @@ def build_card(ctx: RunContext, config: ModelConfig, draft: Card) -> Card:
     )
 
 
-def read_metrics(root: Path, commit: str) -> dict[str, dict[str, float]]:
-    """The commit's metrics for the gates. A DVC-cached metrics file the remote could not give is an
-    error naming the remote (exit 2), not a failed gate: the model may be fine."""
+CARD_NEEDS = "which the model card records"
+
+
+def read_metrics(
+    root: Path, commit: str, *, need: str = "which the quality gates need"
+) -> dict[str, dict[str, float]]:
+    """The commit's metrics for the gates and the model card. A DVC-cached metrics file the remote could
+    not give is an error naming the remote (exit 2), not a failed gate: the model may be fine; `need`
+    says what needed it (the gates; with none configured, or in a rollback, the model card)."""
     from mlci.metrics import read_metrics_and_failures
     from mlci.repo.remote import read_failure
 
@@ -300,9 +308,7 @@ def read_metrics(root: Path, commit: str) -> dict[str, dict[str, float]]:
         # a DVC-cached file: the remote failed or lacks it (as the read said, else as a probe finds)
         failure = remote_failures.get(file) or read_failure(root, file, commit)
         if failure is not None:
-            raise MlciError(
-                f"cannot read {file}, which the quality gates need: {failure.message}", failure.hint
-            )
+            raise MlciError(f"cannot read {file}, {need}: {failure.message}", failure.hint)
     return metrics
 
 

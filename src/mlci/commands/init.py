@@ -14,6 +14,7 @@ from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.onboarding import scaffold
 from mlci.repo.git import project_root, projects_below, repo_root
+from mlci.safety import one_line
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ def _say_written(root: Path, files: dict[str, str], registered: list[str]) -> No
         click.echo("model names from the registry tags: " + ", ".join(registered))
     if not models:
         click.echo("no model outputs found in dvc.yaml: add them under `models:` in mlci.yaml")
+    else:
+        click.echo("models (review them under `models:` in mlci.yaml):")
+        for line in scaffold.model_decisions(root):
+            click.echo(f"  {one_line(line, 300)}")
     secrets = scaffold.Secrets.of(root)
     if secrets.names:
         click.echo(f"secrets the workflows pass to DVC, for {', '.join(secrets.remotes)}:")

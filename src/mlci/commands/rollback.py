@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from mlci.commands.context import RunContext
 from mlci.commands.deploy import (
+    CARD_NEEDS,
     Deployed,
     build_card,
     deliver_recorded,
@@ -50,7 +51,7 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, envir
     state = model(ctx.root, name)
     current = state.stage(stage)
     chosen = _rollback_version(state.versions(), state.stage_history(stage), current, name, stage, to)
-    metrics = model_metrics(read_metrics(ctx.root, chosen.commit), config)
+    metrics = model_metrics(read_metrics(ctx.root, chosen.commit, need=CARD_NEEDS), config)
     previous = current.version if current else ""
     draft = Card(name, chosen.version, stage, chosen.commit, metrics=metrics, rollback_from=previous)
     card = build_card(ctx, config, draft)

@@ -19,7 +19,7 @@ from mlci.data.datasets import Dataset, changed_datasets, recorded_hash, workspa
 from mlci.data.scan import Snapshot, scan_base, scan_head
 from mlci.data.stats import contains
 from mlci.drift.engine import DriftResult, Thresholds, compare
-from mlci.errors import MlciError
+from mlci.errors import GateFailed, MlciError
 from mlci.github.actions import Level
 from mlci.render import render
 from mlci.safety import one_line
@@ -94,10 +94,29 @@ class DatasetResult:
         }
 
 
+@dataclass(frozen=True)
+class Unread:
+    """A dataset the report could not read (no DVC remote, remote unreachable or missing the data):
+    shown in the section with why, never a reason to drop the whole report."""
+
+    dataset: Dataset
+    reason: str
+    hint: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.dataset.name,
+            "path": self.dataset.path,
+            "reason": self.reason,
+            "hint": self.hint,
+        }
+
+
 @dataclass
 class DataReport:
     results: list[DatasetResult]
     base_rev: str | None
+    unread: list[Unread] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -111,6 +130,10 @@ class DataReport:
             title = "mlci data check"
             out.extend(Annotation("error", one_line(m, 400), file, line, title) for m in r.failures)
             out.extend(Annotation("warning", one_line(m, 400), file, line, title) for m in r.warnings)
+        for u in self.unread:
+            file, line = u.dataset.anchor
+            message = f"{u.dataset.path} could not be read: {u.reason}"
+            out.append(Annotation("warning", one_line(message, 400), file, line, "mlci data check"))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -118,6 +141,7 @@ class DataReport:
             "passed": self.passed,
             "base": self.base_rev,
             "datasets": [r.to_json() for r in self.results],
+            "unread": [u.to_json() for u in self.unread],
             "annotations": [a.to_json() for a in self.annotations],
         }
 
@@ -144,8 +168,16 @@ def data_section(root: Path, base_rev: str, head_rev: str, config: Config) -> Da
 def section_for(
     root: Path, config: Config, changed: list[Dataset], base_rev: str, head_rev: str
 ) -> DataSection:
-    """The "Data" section for datasets already known to differ (mlci.data.datasets.changed_datasets)."""
-    report = run_checks(root, config, changed, base_rev, head_rev)
+    """The "Data" section for datasets already known to differ (mlci.data.datasets.changed_datasets).
+    A dataset that cannot be read is listed with why (`DataReport.unread`); the others are checked."""
+    report = DataReport([], base_rev)
+    for dataset in changed:
+        try:
+            report.results.append(check_dataset(root, config, dataset, base_rev, head_rev))
+        except GateFailed:
+            raise
+        except MlciError as exc:
+            report.unread.append(Unread(dataset, exc.message, exc.hint or ""))
     return DataSection(report.markdown(root), report.passed, report.annotations, report.to_json())
 
 

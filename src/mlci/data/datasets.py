@@ -39,9 +39,7 @@ def discover(root: Path, config: Config, paths: tuple[str, ...] = ()) -> list[Da
         name: Dataset(name, _norm(c.path or name), c, _anchor(root, _norm(c.path or name)))
         for name, c in config.data.datasets.items()
     }
-    found = declared or {
-        _name(p, set()): Dataset(_name(p, set()), p, None, _anchor(root, p)) for p in pipeline_data(root)
-    }
+    found = declared or _undeclared(root)
     if not paths:
         return list(found.values())
     chosen: list[Dataset] = []
@@ -103,6 +101,16 @@ def _norm(path: str) -> str:
     while text.startswith("./"):
         text = text[2:]
     return text
+
+
+def _undeclared(root: Path) -> dict[str, Dataset]:
+    """The pipeline's datasets by name: the file's stem, or its whole path when two share a stem
+    (`data_given/wine.csv` and `data/raw/wine.csv` are two datasets, never one)."""
+    found: dict[str, Dataset] = {}
+    for path in pipeline_data(root):
+        name = _name(path, set(found))
+        found[name] = Dataset(name, path, None, _anchor(root, path))
+    return found
 
 
 def _name(path: str, taken: set[str]) -> str:

@@ -77,12 +77,14 @@ class Model:
         return next((v for v in self.versions() if v.commit == commit), None)
 
     def stage_history(self, stage: str) -> list[RegistryEntry]:
-        """The versions assigned to `stage`, newest assignment first (entries carry the tag time)."""
+        """The versions assigned to `stage`, newest assignment first (entries carry the tag time). As in
+        GTO, a deregistered version's assignments go with it: the stage falls back to the one before."""
         history: list[RegistryEntry] = []
         unassigned: set[str] = set()
         by_commit = {v.commit: v.version for v in self.versions()}  # once: a lookup per event was O(n²)
+        dropped = self._deregistered_commits() - set(by_commit)
         for event in sorted(self.events, key=lambda e: e.order, reverse=True):
-            if event.stage != stage:
+            if event.stage != stage or event.commit in dropped:
                 continue
             label = by_commit.get(
                 event.commit, event.commit
@@ -92,6 +94,10 @@ class Model:
             elif event.action == "assign" and label not in unassigned:
                 history.append(RegistryEntry(self.name, label, event.commit, event.created_at, event.tag))
         return history
+
+    def _deregistered_commits(self) -> set[str]:
+        gone = {e.version for e in self.events if e.action == "deregister"}
+        return {e.commit for e in self.events if e.action == "register" and e.version in gone}
 
     def stage(self, stage: str) -> RegistryEntry | None:
         history = self.stage_history(stage)
@@ -333,7 +339,16 @@ def has_remote(root: Path | str, remote: str) -> bool:
 def _git_env(root: Path | str, env: dict[str, str], *args: str) -> None:
     import subprocess
 
-    proc = subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")

@@ -69,6 +69,13 @@ class Runtime:
         return pr if isinstance(pr, Mapping) else {}
 
     @property
+    def merge_group(self) -> Mapping[str, Any]:
+        """A merge queue's group (`merge_group` event): its head is the queue's temporary branch, its
+        base the commit it was built on — the previous group's head for the second PR in the queue."""
+        group = self.event.get("merge_group") if self.event_name == "merge_group" else None
+        return group if isinstance(group, Mapping) else {}
+
+    @property
     def pr_number(self) -> int | None:
         number = self.pull_request.get("number")
         return int(number) if isinstance(number, int) else None
@@ -78,20 +85,27 @@ class Runtime:
         """The commit under test: on a PR the head from the payload (GITHUB_SHA is a merge commit)."""
         if self.pull_request:
             return str(self.pull_request.get("head", {}).get("sha", ""))
-        return self.sha
+        return str(self.merge_group.get("head_sha") or self.sha)
 
     @property
     def base_sha(self) -> str:
-        return str(self.pull_request.get("base", {}).get("sha", "")) if self.pull_request else ""
+        """What the change is compared with: a PR's base commit, a merge group's `base_sha`."""
+        if self.pull_request:
+            return str(self.pull_request.get("base", {}).get("sha", ""))
+        return str(self.merge_group.get("base_sha", ""))
 
     @property
     def base_ref(self) -> str:
-        return str(self.pull_request.get("base", {}).get("ref", "")) if self.pull_request else ""
+        if self.pull_request:
+            return str(self.pull_request.get("base", {}).get("ref", ""))
+        return str(self.merge_group.get("base_ref", "")).removeprefix("refs/heads/")
 
     @property
     def head_ref(self) -> str:
         if self.pull_request:
             return str(self.pull_request.get("head", {}).get("ref", ""))
+        if self.merge_group:
+            return str(self.merge_group.get("head_ref", "")).removeprefix("refs/heads/")
         return self.ref.removeprefix("refs/heads/")
 
     @property

@@ -13,10 +13,10 @@ AUTO_COMMANDS = ("train", "report", "deploy", "monitor")
 def command_for_event(event_name: str, payload: Mapping[str, Any], default_branch: str = "") -> str:
     """The mlci command a workflow should run for this event.
 
-    push to the default branch → deploy; push elsewhere → train; pull_request → report;
-    schedule / workflow_dispatch → monitor.
+    push to the default branch → deploy; push elsewhere → train; pull_request and merge_group (a
+    merge queue's check, against `merge_group.base_sha`) → report; schedule / workflow_dispatch → monitor.
     """
-    if event_name in ("pull_request", "pull_request_target", "workflow_run"):
+    if event_name in ("pull_request", "pull_request_target", "workflow_run", "merge_group"):
         return "report"
     if event_name == "push":
         branch = str(payload.get("ref", "")).removeprefix("refs/heads/")

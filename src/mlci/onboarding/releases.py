@@ -57,7 +57,15 @@ def _installed_commit() -> tuple[str | None, str]:
 
 
 def _git(checkout: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 

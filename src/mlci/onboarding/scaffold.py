@@ -11,6 +11,7 @@ from typing import Any
 from mlci import __version__
 from mlci.errors import MlciError
 from mlci.onboarding import releases
+from mlci.onboarding.candidates import Decision, by_stage
 from mlci.render import render
 from mlci.repo import remote as dvc_remote
 from mlci.repo.tables import SUFFIXES as TABLE_SUFFIXES
@@ -52,16 +53,7 @@ def find_models(root: Path, registered: Sequence[str] = ()) -> list[Found]:
     the `artifacts:` dvc.yaml declares (DVC's and GTO's model names), and only then from the file name of
     a stage output that looks like a model (by suffix, or living under models/).
     """
-    import yaml
-
-    dvc_yaml = root / "dvc.yaml"
-    try:
-        document = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise MlciError(
-            f"dvc.yaml cannot be read: {exc}", "fix dvc.yaml (`dvc stage list` shows what DVC sees)"
-        ) from None
-    document = document if isinstance(document, dict) else {}
+    document = _dvc_yaml(root)
     stages = {k: v for k, v in (document.get("stages") or {}).items() if isinstance(v, dict)}
     metrics = tuple(sorted({_path(m) for stage in stages.values() for m in stage.get("metrics", [])}))
     outputs = {_path(o): name for name, stage in stages.items() for o in _outs(stage)}
@@ -71,10 +63,8 @@ def find_models(root: Path, registered: Sequence[str] = ()) -> list[Found]:
     for name, spec in artifacts.items() if isinstance(artifacts, dict) else ():
         if isinstance(spec, dict) and spec.get("path") and spec.get("type", "model") == "model":
             candidates.append((str(name), _norm(str(spec["path"])), "artifacts"))
-    declared = {path for _, path, _ in candidates}
-    for path in (_path(o) for stage in stages.values() for o in stage.get("outs") or [] if o):
-        if path not in declared and (path.endswith(MODEL_SUFFIXES) or path.startswith("models/")):
-            candidates.append(("", path, ""))
+    decisions, _ = _by_stage(document, {path for _, path, _ in candidates})
+    candidates += [("", d.path, "") for d in decisions]
     candidates = _registered_names(candidates, registered)
 
     found: list[Found] = []
@@ -90,6 +80,48 @@ def find_models(root: Path, registered: Sequence[str] = ()) -> list[Found]:
             note = "no CSV or Parquet data known for it"
             found.append(Found(name, "", "", metrics, "", note, "registry"))
     return found
+
+
+def model_decisions(root: Path) -> list[str]:
+    """Why `find_models` took each stage's output for a model, and left other files out, one line each."""
+    document = _dvc_yaml(root)
+    artifacts = document.get("artifacts") or {}
+    models = {
+        str(name): _norm(str(spec["path"]))
+        for name, spec in (artifacts.items() if isinstance(artifacts, dict) else ())
+        if isinstance(spec, dict) and spec.get("path") and spec.get("type", "model") == "model"
+    }
+    decisions, notes = _by_stage(document, set(models.values()))
+    named = [f"{name}: {path}, declared under `artifacts:` in dvc.yaml" for name, path in models.items()]
+    return named + [d.why for d in decisions] + notes
+
+
+def _dvc_yaml(root: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        document = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MlciError(
+            f"dvc.yaml cannot be read: {exc}", "fix dvc.yaml (`dvc stage list` shows what DVC sees)"
+        ) from None
+    return document if isinstance(document, dict) else {}
+
+
+def _by_stage(document: dict[str, Any], declared: set[str]) -> tuple[list[Decision], list[str]]:
+    """The model-looking stage outputs not declared as artifacts, one per stage (onboarding.candidates)."""
+    stages = {k: v for k, v in (document.get("stages") or {}).items() if isinstance(v, dict)}
+    outputs = {_path(o): name for name, stage in stages.items() for o in _outs(stage)}
+    named_stages = {outputs.get(path) for path in declared}  # their other outputs are no model of their own
+    looks = [
+        path
+        for path in (_path(o) for stage in stages.values() for o in stage.get("outs") or [] if o)
+        if path not in declared
+        and outputs.get(path) not in named_stages
+        and (path.endswith(MODEL_SUFFIXES) or path.startswith("models/"))
+    ]
+    inputs = {name: {_path(d) for d in stage.get("deps") or [] if d} for name, stage in stages.items()}
+    return by_stage(looks, outputs, inputs, MODEL_SUFFIXES)
 
 
 def _registered_names(

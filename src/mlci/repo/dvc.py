@@ -31,10 +31,12 @@ def project_python(project: str) -> Path:
 def tool_env() -> dict[str, str]:
     """The environment for DVC stages: the project's environment first on PATH (and its VIRTUAL_ENV)
     when `MLCI_PROJECT_ENV` names one (docs/architecture.md, "Two environments"), else this interpreter's
-    `python`. DVC itself always runs from this interpreter (`dvc_command`).
+    `python`; Python's streams in UTF-8 (what mlci decodes their output as), whatever the console's
+    encoding. DVC itself always runs from this interpreter (`dvc_command`).
 
     Raises MlciError when MLCI_PROJECT_ENV is set but holds no Python environment."""
     env = dict(os.environ)
+    env["PYTHONIOENCODING"] = "utf-8"
     project = env.get(PROJECT_ENV, "")
     if project:
         bindir = project_python(project).parent
@@ -56,6 +58,8 @@ def dvc(root: Path, *args: str) -> str:
         env=tool_env(),
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         check=False,
     )
     if proc.returncode != 0:

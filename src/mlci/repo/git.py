@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def git(root: Path | str, *args: str, check: bool = True, input: str | None = No
             cwd=root,
             capture_output=True,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             input=input,
             check=False,
         )
@@ -41,6 +44,26 @@ def git_bytes(root: Path | str, *args: str) -> bytes:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
     return proc.stdout
+
+
+def git_paths(root: Path | str, *args: str) -> list[str]:
+    """The paths a listing command (`diff --name-only`, `ls-files`, `ls-tree --name-only`) prints,
+    NUL-separated (`-z`): exactly as they are on disk, never C-quoted by `core.quotePath`, whatever
+    the characters (non-ASCII, spaces, quotes, newlines). Raises GitError when git fails."""
+    command, rest = args[0], args[1:]
+    try:
+        proc = subprocess.run(
+            ["git", "-c", "diff.relative=true", command, "-z", *rest],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
+    return [os.fsdecode(p) for p in proc.stdout.split(b"\0") if p]
 
 
 def repo_root(start: Path | str = ".") -> Path:
@@ -106,8 +129,9 @@ def ensure_commit(root: Path | str, rev: str, remote: str = "origin", *, ci: boo
     """Resolve `rev`, fetching it when the clone lacks it: only that commit (depth 1) in a shallow CI
     checkout; with its history in a full clone, which a depth-1 fetch would turn shallow.
 
-    Raises GitError: the repository has no commits, or no such branch or commit (with close names;
-    `ci` adds the checkout hint a CI clone needs)."""
+    Raises GitError: the repository has no commits, or no such branch or commit; the message says
+    whether `remote` was asked and answered it has none, could not be reached, or does not exist, and
+    a shallow clone is named with its fix (`fetch-depth: 0`); `ci` adds that fix to any CI clone."""
     found = resolve(root, rev)
     if found:
         return found
@@ -116,34 +140,90 @@ def ensure_commit(root: Path | str, rev: str, remote: str = "origin", *, ci: boo
             "this git repository has no commits yet",
             "commit the project first (`git add -A && git commit -m 'first commit'`)",
         )
-    depth = ["--depth=1"] if is_shallow(root) else []
+    shallow = is_shallow(root)
+    found, failure = _fetch(root, remote, rev, depth=["--depth=1"] if shallow else [])
+    if found:
+        return found
+    close = difflib.get_close_matches(rev, _ref_names(root), n=3, cutoff=0.6)
+    hints = [f"did you mean {' or '.join(repr(c) for c in close)}?"] if close else []
+    if shallow or ci:
+        hints.append("a CI checkout needs history: `actions/checkout` with `fetch-depth: 0`")
+    elif not close:
+        hints.append("`git branch -a` and `git log --oneline` list what this clone has")
+    where = "this shallow clone" if shallow else "this clone"
+    raise GitError(f"no such branch or commit: '{rev}' (not in {where}, {failure})", "; ".join(hints))
+
+
+_NOT_THERE = ("couldn't find remote ref", "not our ref", "no such remote ref", "unadvertised object")
+
+
+def _fetch(root: Path | str, remote: str, rev: str, depth: list[str]) -> tuple[str | None, str]:
+    """Fetch `rev` from `remote`: its commit, else None and what happened, in words for a message."""
+    if remote not in git(root, "remote", check=False).split():
+        return None, f"which has no remote '{remote}' to fetch it from"
+    said, asked = "", False
     for ref in (rev, f"refs/heads/{rev}"):
         proc = subprocess.run(
             ["git", "fetch", "--no-tags", *depth, remote, ref],
             cwd=root,
             capture_output=True,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             check=False,
         )
-        if proc.returncode == 0:
-            found = resolve(root, "FETCH_HEAD")
-            if found:
-                return found
-    close = difflib.get_close_matches(rev, _ref_names(root), n=3, cutoff=0.6)
-    hints = [f"did you mean {' or '.join(repr(c) for c in close)}?"] if close else []
-    if ci:
-        hints.append("a CI checkout needs history: `actions/checkout` with `fetch-depth: 0`")
-    elif not close:
-        hints.append("`git branch -a` and `git log --oneline` list what this clone has")
-    has_remote = remote in git(root, "remote", check=False).split()
-    where = (
-        f"and '{remote}' does not have it"
-        if has_remote
-        else f"which has no remote '{remote}' to fetch it from"
-    )
+        if proc.returncode == 0 and (found := resolve(root, "FETCH_HEAD")):
+            return found, ""
+        if "invalid refspec" in proc.stderr:
+            continue  # `main~2`, `HEAD^`: a name only this clone could resolve; origin was not asked
+        asked = True
+        if not any(marker in proc.stderr.lower() for marker in _NOT_THERE):
+            said = _first_error(proc.stderr) or f"git fetch exited {proc.returncode}"
+    if said:
+        return None, f"and fetching it from '{remote}' failed: {said}"
+    if not asked:
+        return None, f"and not a name '{remote}' can be asked for"
+    return None, f"and '{remote}' does not have it"
+
+
+def _first_error(stderr: str) -> str:
+    """git's own first `fatal:`/`error:` line (the cause; later lines are advice), else its last line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    causes = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    return (causes or lines or [""])[0 if causes else -1]
+
+
+def merge_base(root: Path | str, base: str, head: str = "HEAD", remote: str = "origin") -> str | None:
+    """The commit `base` and `head` share (what a pull request's diff starts from), or None when their
+    histories never meet. A shallow clone is deepened from `remote` until they do.
+
+    Raises GitError: the clone is shallow and `remote` could not deepen it enough."""
+    found = git(root, "merge-base", base, head, check=False)
+    if found or not is_shallow(root):
+        return found or None
+    said = ""
+    for deepen in ("--deepen=50", "--deepen=500", "--unshallow"):
+        proc = subprocess.run(
+            ["git", "fetch", "--no-tags", deepen, remote, base],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            check=False,
+        )
+        found = git(root, "merge-base", base, head, check=False)
+        if found:
+            return found
+        if proc.returncode != 0:
+            said = _first_error(proc.stderr) or f"git fetch exited {proc.returncode}"
+            break
+        if not is_shallow(root):
+            return None  # the whole history is here: they never meet
     raise GitError(
-        f"no such branch or commit: '{rev}' (not in this clone, {where})",
-        "; ".join(hints),
+        f"this clone is shallow and does not reach where {base[:12]} and {head} meet "
+        f"(deepening it from '{remote}' failed: {said or 'no common commit'})",
+        "check out with `actions/checkout` `fetch-depth: 0`, or fetch the history: `git fetch --unshallow`",
     )
 
 
@@ -162,5 +242,4 @@ def _ref_names(root: Path | str) -> list[str]:
 
 
 def changed_files(root: Path | str, base: str, head: str = "HEAD") -> list[str]:
-    out = git(root, "diff", "--name-only", f"{base}...{head}" if head else base)
-    return [line for line in out.splitlines() if line]
+    return git_paths(root, "diff", "--name-only", f"{base}...{head}" if head else base)

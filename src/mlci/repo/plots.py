@@ -106,6 +106,7 @@ def resolve_plots(base: Mapping[str, Any], head: Mapping[str, Any]) -> ResolvedP
         if error is not None:
             errors.append((side, _error("dvc.yaml", error)))
     plots: list[ResolvedPlot] = []
+    seen: set[tuple[str, str]] = set()
     for plot_id, group in plots_data.group_definitions().items():
         props = _squash_plots_properties(group)
         sides: dict[str, PlotRevision] = {}
@@ -113,6 +114,7 @@ def resolve_plots(base: Mapping[str, Any], head: Mapping[str, Any]) -> ResolvedP
         is_image = False
         for side, inner_id, definition in group:
             sources = infer_data_sources(inner_id, definition)
+            seen.update((side, src) for src in sources)
             files = plots_data.get_definition_data(sources, side)
             plot_errors = [_error(src, err) for src in sources if (err := _source_error(data, side, src))]
             if ImageRenderer.matches(inner_id, None):
@@ -137,7 +139,28 @@ def resolve_plots(base: Mapping[str, Any], head: Mapping[str, Any]) -> ResolvedP
                 head=sides.get("head"),
             )
         )
-    return ResolvedPlots(plots, errors)
+    return ResolvedPlots(plots, errors + _unplaced_errors(data, seen))
+
+
+def _unplaced_errors(
+    data: Mapping[str, Mapping[str, Any]], seen: set[tuple[str, str]]
+) -> list[tuple[Side, PlotError]]:
+    """Errors DVC reported for plot data no plot was drawn from: a DVC-tracked folder of images that
+    could not be loaded (its files unknown, so no plot has them; DVC reports it on the dvc.yaml that
+    declares it), or a source no plot reads. DVC warns; the report names them."""
+    found: list[tuple[Side, PlotError]] = []
+    for side in SIDES:
+        files = (data.get(side) or {}).get("definitions", {}).get("data", {})
+        for file, entry in files.items() if isinstance(files, Mapping) else ():
+            error = entry.get("error") if isinstance(entry, Mapping) else None
+            if isinstance(error, BaseException):  # e.g. "failed to load directory ('images',)"
+                found.append((side, _error(str(file), error)))
+        sources = (data.get(side) or {}).get("sources", {}).get("data", {})
+        for source in sources if isinstance(sources, Mapping) else ():
+            error = _source_error(data, side, source)
+            if error is not None and (side, source) not in seen:
+                found.append((side, _error(source, error)))
+    return found
 
 
 def image_content(shown: Mapping[str, Any], file: str) -> bytes | None:

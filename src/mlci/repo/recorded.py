@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mlci.repo.git import git
+from mlci.repo.git import git, git_paths
 
 Entry = Mapping[str, Any]
 
@@ -60,7 +60,7 @@ def recorded(root: Path | str, rev: str) -> Recorded:
 def _read(root: str, commit: str) -> Recorded:
     import yaml
 
-    listing = git(root, "ls-tree", "-r", "--name-only", commit).splitlines()
+    listing = git_paths(root, "ls-tree", "-r", "--name-only", commit)
     wanted = [p for p in listing if p == "dvc.lock" or p.endswith(".dvc")]
     texts = _cat(root, commit, wanted)
     parsed = {path: yaml.safe_load(text) or {} for path, text in texts.items()}

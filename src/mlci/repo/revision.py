@@ -184,7 +184,7 @@ DATA_SUFFIXES = (".yaml", ".yml", ".json", ".lock")
 
 def _check_bounds(root: Path, rev: str | None) -> None:
     """Every YAML/JSON file DVC is about to parse at `rev`, bounded first (size, depth, aliases)."""
-    from mlci.repo.git import git
+    from mlci.repo.git import GitError, git_paths
     from mlci.safety import check_data_file
 
     if rev is None:
@@ -194,9 +194,12 @@ def _check_bounds(root: Path, rev: str | None) -> None:
             if name.endswith(DATA_SUFFIXES) and path.is_file():
                 check_data_file(name, path.read_bytes())
         return
-    listed = git(root, "ls-tree", "-r", "-l", "--full-tree", rev, check=False)
+    try:
+        listed = git_paths(root, "ls-tree", "-r", "-l", "--full-tree", rev)
+    except GitError:
+        listed = []
     blobs = {}
-    for line in listed.splitlines():
+    for line in listed:
         meta, _, name = line.partition("\t")
         parts = meta.split()
         if len(parts) == 4 and parts[1] == "blob" and name.endswith(DATA_SUFFIXES):

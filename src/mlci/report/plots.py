@@ -166,7 +166,8 @@ def _chart(
     numbers = _numbers([xs[i] for i in keep])
     even = all(n is not None for n in numbers) and _evenly_spaced(numbers)  # type: ignore[arg-type]
     if even and total > max_points:
-        keep = keep[:: math.ceil(total / max_points)]  # every k-th point: still evenly spaced
+        # each line still ends at its final value (a DVCLive loss curve ends at the run's last loss)
+        keep, even = _thin_even(keep, columns, max_points)
     else:
         keep = _thin(keep, columns, max_points)
     order = list(labels)  # a series keeps its hue in every chart of the plot
@@ -188,6 +189,20 @@ def _chart(
         total=total,
         to_scale=even or all(n is None for n in numbers),  # categories are "to scale" too
     )
+
+
+def _thin_even(
+    keep: list[int], columns: Sequence[Sequence[float | None]], max_points: int
+) -> tuple[list[int], bool]:
+    """Evenly spaced x thinned to about `max_points`: every k-th point with both ends kept (k divides the
+    span when one near the target does), else every k-th counted back from the last plus the first (the
+    axis is then not to scale). A shorter line's own last point is kept too. Returns (indices, to scale)."""
+    total, target = len(keep), max(2, max_points)
+    least = math.ceil((total - 1) / (target - 1))
+    stride = next((k for k in range(least, 2 * least + 1) if (total - 1) % k == 0), 0)
+    grid = set(keep[::stride]) if stride else set(keep[::-1][::least]) | {keep[0]}
+    ends = {max((i for i in keep if i < len(c) and c[i] is not None), default=keep[-1]) for c in columns}
+    return sorted(grid | ends), bool(stride) and ends <= grid
 
 
 def _thin(keep: list[int], columns: Sequence[Sequence[float | None]], max_points: int) -> list[int]:

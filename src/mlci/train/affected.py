@@ -16,7 +16,7 @@ from typing import Any
 
 from mlci.config import Config
 from mlci.repo import pipeline as pl
-from mlci.repo.git import git
+from mlci.repo.git import git, git_paths, merge_base
 
 ALL = "all"  # the one implicit model when mlci.yaml declares none: the whole pipeline
 
@@ -41,7 +41,7 @@ def everything(config: Config, why: str) -> Affected:
 
 def find_affected(root: Path, base: str, config: Config, head: pl.Pipeline) -> Affected:
     """Compare the work tree with `base` (its merge-base with HEAD, like a PR diff)."""
-    since = git(root, "merge-base", base, "HEAD", check=False) or base
+    since = merge_base(root, base) or base
     changed = _changed_files(root, since)
     snapshot = _BaseSnapshot(root, since)
     touched = _touched_stages(head, snapshot, changed)
@@ -81,9 +81,9 @@ def _what_trains(entry: Any) -> Any:
 
 def _changed_files(root: Path, since: str) -> set[str]:
     """Committed and uncommitted changes since `since`, plus new untracked files."""
-    diff = git(root, "diff", "--name-only", "--no-renames", since)
-    untracked = git(root, "ls-files", "--others", "--exclude-standard")
-    return {line for line in (diff + "\n" + untracked).splitlines() if line}
+    diff = git_paths(root, "diff", "--name-only", "--no-renames", since)
+    untracked = git_paths(root, "ls-files", "--others", "--exclude-standard")
+    return {*diff, *untracked}
 
 
 class _BaseSnapshot:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
-from mlci.repo.git import git
+from mlci.repo.git import git, git_paths
 from mlci.repo.trailers import RESULTS, with_trailer
 from mlci.safety import one_line
 
@@ -38,9 +38,9 @@ class CommitResult:
 def changed_paths(root: Path, candidates: Sequence[str]) -> list[str]:
     """The candidates (and any .gitignore DVC touched) that differ from HEAD or are new."""
     specs = ["--", *candidates, "*.gitignore"]
-    modified = git(root, "diff", "--name-only", "--no-renames", "HEAD", *specs).splitlines()
-    new = git(root, "ls-files", "--others", "--exclude-standard", *specs).splitlines()
-    return sorted({p for p in modified + new if p})
+    modified = git_paths(root, "diff", "--name-only", "--no-renames", "HEAD", *specs)
+    new = git_paths(root, "ls-files", "--others", "--exclude-standard", *specs)
+    return sorted({*modified, *new})
 
 
 Snapshot = dict[str, bytes | None]  # path → its content in the work tree (None: absent)
@@ -165,6 +165,8 @@ def _push(root: Path, remote: str, branch: str, trained: str) -> bool:
         cwd=root,
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         check=False,
     )
     if proc.returncode == 0:
@@ -205,7 +207,15 @@ def _commit(root: Path, files: Sequence[str], message: str, contents: Mapping[st
 
 def _git_env(root: Path, env: Mapping[str, str], *args: str, input: str | None = None) -> str:
     proc = subprocess.run(
-        ["git", *args], cwd=root, env=dict(env), capture_output=True, text=True, input=input, check=False
+        ["git", *args],
+        cwd=root,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        input=input,
+        check=False,
     )
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()

@@ -109,6 +109,8 @@ def _run_repro(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         bufsize=1,
     )
     assert proc.stdout is not None
@@ -243,7 +245,14 @@ def _dvc_with_remote(
 ) -> subprocess.CompletedProcess[str]:
     """A DVC command that talks to `remote`; its failure names the remote and what went wrong."""
     proc = subprocess.run(
-        dvc_command(*args), cwd=root, env=tool_env(), capture_output=True, text=True, check=False
+        dvc_command(*args),
+        cwd=root,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
     )
     if proc.returncode != 0:
         output = proc.stdout + proc.stderr

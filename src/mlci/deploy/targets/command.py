@@ -52,6 +52,8 @@ class CommandTarget:
             env=env,
             stderr=subprocess.PIPE,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             start_new_session=True,
         )
         try:

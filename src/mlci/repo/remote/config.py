@@ -50,7 +50,8 @@ def from_config(config: Any, name: str = "") -> tuple[Remote, str]:
     wanted = name or str(config.get("core", {}).get("remote", ""))
     if not wanted:
         raise RemoteError(
-            "no DVC remote: mlci train needs one to reuse and store results",
+            "no DVC remote is configured (`core.remote` in .dvc/config names none): DVC-tracked data "
+            "not in the local cache cannot be read, nor results reused or stored",
             "add one with `dvc remote add -d storage s3://BUCKET/PATH` and commit .dvc/config"
             + (
                 f" (configured remotes: {', '.join(remotes)}; "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlci.repo.remote.config import Remote, RemoteError, find
 from mlci.repo.remote.plugins import PLUGIN_EXTRAS, plugin_installed, plugin_requirement
-from mlci.repo.remote.probe import answered, unreachable
+from mlci.repo.remote.probe import answered, reach_hint, unreachable
 from mlci.repo.remote.secrets import CONFIG_CREDENTIALS, CREDENTIALS, half_pairs
 from mlci.safety import one_line
 
@@ -87,7 +87,8 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
         r"Could not connect|Cannot connect to host|Connect call failed|ConnectionError|ConnectTimeout|"
         r"Name or service not known|timed out|Connection refused|Failed to establish a new connection|"
         r"Max retries exceeded|ServiceRequestError|"
-        r"Temporary failure in name resolution|EndpointConnectionError|unreachable",
+        r"Temporary failure in name resolution|EndpointConnectionError|unreachable|"
+        r"Failed to connect to proxy|ProxyConnectionError",
         "the remote is unreachable",
         "",
     ),
@@ -96,6 +97,7 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
 
 
 _MISSING_DATA = 1  # the pattern DVC also prints for a remote it could not reach
+_UNREACHABLE = 4  # nothing answered: the address or the network, never the keys (none were checked)
 
 
 def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | None:
@@ -116,11 +118,13 @@ def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | N
             }
             meaning = meaning.format(**values)
             hint = fix.format(**values) if fix else fix_hint(remote)
+            if number == _UNREACHABLE:
+                hint = reach_hint(remote)
             if number == _MISSING_DATA and remote.scheme != "local" and not answered(remote):
                 # DVC reports an unreachable remote as missing data too; unless its server just
                 # accepted a connection, it may be either
                 meaning += ", or the remote could not be reached"
-                hint = f"{fix_hint(remote)}; if it is reachable, {hint}"
+                hint = f"{reach_hint(remote)}; if it is reachable, {hint}"
             return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
     return None
 

@@ -36,7 +36,7 @@ def unreachable(remote: Remote, env: Mapping[str, str] | None = None) -> RemoteE
     return RemoteError(
         f"{remote.describe()} is unreachable: {reason} (endpoint {one_line(where.url, 160)}; "
         "mlci tried one connection before DVC would retry)",
-        _reach_hint(remote),
+        reach_hint(remote),
     )
 
 
@@ -78,7 +78,8 @@ def offline_config(root: Path, name: str = "") -> dict[str, Any] | None:
     return {"core": {"remote": ""}}
 
 
-def _reach_hint(remote: Remote) -> str:
+def reach_hint(remote: Remote) -> str:
+    """The fix when nothing answered: the address or the network (never the keys: none were checked)."""
     name = remote.name
     where = {
         "s3": f"check the endpoint (`dvc remote modify {name} endpointurl URL`, or AWS_ENDPOINT_URL)",
@@ -87,7 +88,12 @@ def _reach_hint(remote: Remote) -> str:
         f"`dvc remote modify --local {name} connection_string`, or the account name",
         "ssh": f"check the host and port (`dvc remote modify {name} url ssh://HOST/PATH`, `port`)",
     }.get(remote.scheme, f"check the address (`dvc remote modify {name} url URL`)")
-    return (
-        f"{where}, that the server is up and that this runner's network can reach it; behind a proxy, "
-        "set HTTPS_PROXY (mlci then leaves the connection to DVC)"
+    proxy = next((n for n in _PROXIES if os.environ.get(n)), "")
+    return f"{where}, that the server is up and that this runner's network can reach it; " + (
+        f"the proxy {proxy} names must be up and reach it too"
+        if proxy
+        else "behind a proxy, set HTTPS_PROXY (mlci then leaves the connection to DVC)"
     )
+
+
+_PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")

@@ -6,7 +6,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from mlci.repo.plots import ResolvedPlot
+from mlci.repo.plots import PlotError, ResolvedPlot
 from mlci.report.dataset_changes import human_size
 from mlci.report.document import Report
 from mlci.report.plots import Chart, ConfusionTable, draw, kind_of, mermaid_chart
@@ -45,11 +45,19 @@ def plots_context(
             entries.append(entry)
     return {
         "entries": entries,
+        "unloaded": [_unloaded(side, error, report) for side, error in report.plot_errors],
         "unchanged_images": ", ".join(unchanged_images),
         "unchanged": ", ".join(unchanged),
         "total": len(report.plots),
         "changed": sum(p.changed for p in report.plots),
     }
+
+
+def _unloaded(side: str, error: PlotError, report: Report) -> str:
+    """One line for plot data DVC could not load at all (no plot could be drawn from it)."""
+    rev = report.base if side == "base" else report.head
+    text = md_escape(one_line(f"{error.type}: {error.message}", 300))
+    return f"⚠️ DVC could not load {md_code(error.source)} at {side} {md_code(rev.short)}: {text}"
 
 
 def _errors(plot: ResolvedPlot) -> bool:

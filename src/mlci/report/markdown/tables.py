@@ -120,7 +120,9 @@ def params_table(rows: Sequence[ParamRow]) -> str:
     several = len({r.file for r in rows}) > 1
     body = [
         [
-            md_escape(f"{r.file}:{r.key}" if several else r.key),
+            # the file whenever the key alone could belong to another one: several files changed, or
+            # a params file of another dvc.yaml than the project's own (`models/b/params.yaml`)
+            md_escape(f"{r.file}:{r.key}" if several or r.file != "params.yaml" else r.key),
             _param(r.base) if r.status != "added" else "—",
             _param(r.head) if r.status != "removed" else "—",
         ]
