@@ -17,6 +17,7 @@ import click
 from mlci import __version__
 from mlci.cli.options import DEBUG, set_debug
 from mlci.errors import EXIT_UNEXPECTED, MlciError
+from mlci.redact import RedactedLines, redact
 from mlci.safety import InertLines, write_command
 
 # name -> "module:attribute"; the order here is the order in `mlci --help`
@@ -95,19 +96,24 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and map every outcome to a documented exit code."""
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        return _run(argv)
-    # On a runner every output line is parsed for workflow commands, and text from a PR (a param,
-    # a YAML error quoting dvc.yaml) reaches both streams: only mlci's own commands get through.
+    """Run the CLI and map every outcome to a documented exit code.
+
+    Both streams are redacted line by line (mlci.redact: URL credentials and secrets, whatever wrote
+    them, annotations and tracebacks included). On a runner every output line is also parsed for
+    workflow commands, and text from a PR (a param, a YAML error quoting dvc.yaml) reaches both
+    streams: only mlci's own commands get through."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = InertLines(saved[0]), InertLines(saved[1])
+    redacted = RedactedLines(saved[0]), RedactedLines(saved[1])
+    guards: list[RedactedLines | InertLines] = [*redacted]
+    sys.stdout, sys.stderr = redacted
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        sys.stdout, sys.stderr = InertLines(redacted[0]), InertLines(redacted[1])  # type: ignore[arg-type]
+        guards = [sys.stdout, sys.stderr, *redacted]
     try:
         return _run(argv)
     finally:
-        for guard in (sys.stdout, sys.stderr):
-            if isinstance(guard, InertLines):
-                guard.close_lines()
+        for guard in guards:
+            guard.close_lines()
         sys.stdout, sys.stderr = saved
 
 
@@ -160,12 +166,3 @@ def _report_unexpected() -> None:
         "  this is a bug in mlci: please report it with the command you ran and the traceback",
         err=True,
     )
-
-
-def redact(text: str) -> str:
-    """Remove any token value mlci could have been given, whatever printed it."""
-    for name in ("MLCI_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "MLCI_WEBHOOK_SECRET"):
-        secret = os.environ.get(name, "")
-        if len(secret) >= 8:
-            text = text.replace(secret, "***")
-    return text

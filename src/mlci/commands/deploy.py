@@ -26,7 +26,7 @@ from mlci.deploy.card import Card, GateLine, commit_facts, data_versions, lock_p
 from mlci.deploy.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix, version_tag
 from mlci.deploy.targets import Delivery, Target, open_target, sha256_of
 from mlci.errors import GateFailed, MlciError
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_output_atomic
 from mlci.repo.recorded import recorded
 from mlci.safety import md_code, md_escape, one_line
 
@@ -216,7 +216,7 @@ def finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...
     sha, location = result.sha256, result.location
     path = ctx.root / CARD_DIR / card.name / "MODEL_CARD.md"
     text = card.render(ctx.root)
-    write_text_atomic(path, text)
+    write_output_atomic(path, text)
     ctx.actions.append_summary(text)
     state = "is live in" if result.live else "was delivered but is superseded in"
     click.echo(f"{one_line(card.name)} {card.version} {state} {one_line(card.stage)} ({one_line(location)})")

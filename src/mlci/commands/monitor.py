@@ -17,7 +17,7 @@ import click
 from mlci.commands.context import RunContext
 from mlci.config import ModelConfig
 from mlci.errors import MlciError
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_output_atomic
 from mlci.github.actions import Actions
 from mlci.monitor.inputs import Observed, Options, Production
 from mlci.monitor.reference import Reference, load_reference
@@ -271,7 +271,7 @@ def emit(ctx: RunContext, opts: Options, report: dict[str, Any], markdown: str) 
     text = json.dumps(report, indent=2, default=_json_default) + "\n"
     chosen = text if opts.fmt == "json" else markdown
     if opts.output:
-        write_text_atomic(opts.output, chosen)
+        write_output_atomic(opts.output, chosen)
         ctx.actions.set_output("report", opts.output)
         click.echo(f"report written to {one_line(opts.output)}", err=True)
     else:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 
 from mlci.errors import GateFailed, MlciError
-from mlci.fsutil import write_bytes_atomic, write_text_atomic
+from mlci.fsutil import write_bytes_atomic, write_output_atomic
 from mlci.github.comments import report_marker, upsert
 from mlci.safety import one_line
 
@@ -158,7 +158,7 @@ def _write_outputs(
     report_file = ""
     if options.output:
         path = Path(options.output)
-        write_text_atomic(path, text)
+        write_output_atomic(path, text)
         report_file = str(path)
         click.echo(f"report written to {one_line(report_file)}", err=True)
     else:
@@ -166,8 +166,8 @@ def _write_outputs(
     if ctx.runtime.in_actions:
         folder = ctx.root / REPORTS_DIR
         name = _safe_id(ctx.config.report.id)
-        write_text_atomic(folder / f"{name}.md", markdown)
-        write_text_atomic(folder / f"{name}.json", json.dumps(document, indent=2) + "\n")
+        write_output_atomic(folder / f"{name}.md", markdown)
+        write_output_atomic(folder / f"{name}.json", json.dumps(document, indent=2) + "\n")
         if not report_file:
             suffix = "json" if options.format == "json" else "md"
             report_file = str((folder / f"{name}.{suffix}").relative_to(ctx.root))
@@ -203,7 +203,7 @@ def _write_post_bundle(ctx: RunContext, report: Report, body: str) -> None:
     from mlci.report.fork import bundle
 
     path = ctx.root / REPORTS_DIR / f"{_safe_id(report.id)}.comment.json"
-    write_text_atomic(path, json.dumps(bundle(report, body), indent=2) + "\n")
+    write_output_atomic(path, json.dumps(bundle(report, body), indent=2) + "\n")
 
 
 def _safe_id(report_id: str) -> str:

@@ -14,7 +14,7 @@ import click
 
 from mlci.commands.context import RunContext
 from mlci.errors import MlciError
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_output_atomic
 from mlci.github.actions import Actions
 from mlci.render import render
 from mlci.repo import pipeline as pl
@@ -176,7 +176,7 @@ def _publish(
     ctx: RunContext, result: TrainResult, branch: str, files: list[str], notes: list[str], as_json: bool
 ) -> None:
     data = result.as_json()
-    write_text_atomic(ctx.root / RESULT_FILE, json.dumps(data, indent=2) + "\n")
+    write_output_atomic(ctx.root / RESULT_FILE, json.dumps(data, indent=2) + "\n")
     out = ctx.actions.set_output
     out("changed", "true" if result.changed else "false")
     out("stages-run", json.dumps(result.names("ran")))

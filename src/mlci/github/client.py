@@ -20,6 +20,7 @@ from urllib.parse import quote
 from mlci.github.errors import GitHubError, NotFound, PermissionDenied, RateLimited
 from mlci.github.http import BACKOFF, Json, Sleep, Transport, unexpected_shape
 from mlci.github.limits import CHECK_TEXT_LIMIT, RELEASE_BODY_LIMIT, fit_text
+from mlci.redact import redact_data
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,7 +79,10 @@ class GitHubClient:
 
     def _json(self, method: str, path: str, *, expect: type | None = dict, **kwargs: Any) -> Any:
         """One call whose answer must be of type `expect` (None: anything): a list where an object
-        belongs is GitHub (or a proxy) failing, reported as a GitHubError, not a crash later."""
+        belongs is GitHub (or a proxy) failing, reported as a GitHubError, not a crash later.
+        Every body sent (comments, check runs, pull requests, Deployments; the outbox's too) is redacted."""
+        if kwargs.get("json") is not None:
+            kwargs["json"] = redact_data(kwargs["json"])
         result = self._http.json(method, path, **kwargs)
         if expect is not None and not isinstance(result, expect):
             wanted = "an object" if expect is dict else "a list"
