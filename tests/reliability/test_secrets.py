@@ -97,6 +97,7 @@ def leaks(text: str) -> list[str]:
 def test_no_command_prints_a_planted_secret(example_repo: ExampleRepo, tmp_path: Path, debug: bool) -> None:
     plant(example_repo)
     found: dict[str, list[str]] = {}
+    shown: dict[str, bool] = {}
     for number, args in enumerate(COMMANDS):
         env = environment(tmp_path / f"step{number}")
         before = snapshot(example_repo.root)
@@ -107,9 +108,12 @@ def test_no_command_prints_a_planted_secret(example_repo: ExampleRepo, tmp_path:
         written += [tmp_path / f"step{number}" / name for name in ("output", "summary")]
         outputs = {"stdout": result.stdout, "stderr": result.stderr}
         outputs.update({str(p): p.read_text(errors="replace") for p in written if p.exists()})
+        if args[0] in ("doctor", "train"):  # the failure path was reached: the URL shows, redacted
+            shown[args[0]] = f"http://***@{DEAD}/store" in result.stdout + result.stderr
         for where, text in outputs.items():
             if leaks(text):
                 found[f"{' '.join(args)} → {where}"] = leaks(text)
+    assert shown == {"doctor": True, "train": True}
     assert not found, "\n".join(f"{where}: {lines}" for where, lines in found.items())
 
 
