@@ -27,6 +27,7 @@ from mlci.deploy.registry import Bump, RegistryEntry, check_name, check_stage, t
 from mlci.deploy.targets import Delivery, Target, open_target, sha256_of
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_output_atomic
+from mlci.github.numbers import api_id
 from mlci.repo.recorded import recorded
 from mlci.safety import md_code, md_escape, one_line
 
@@ -193,11 +194,13 @@ def _close_interrupted(client: GitHubClient, environment: str, commit: str, name
     for old in client.list_deployments(environment=environment, sha=commit):
         if _payload(old).get("model") != name:
             continue
-        statuses = client.list_deployment_statuses(int(old["id"]))
+        statuses = client.list_deployment_statuses(api_id(old.get("id"), "a deployment's id"))
         # no status at all: the run died (or GitHub failed) between creating it and `in_progress`
         if not statuses or statuses[0].get("state") in ("in_progress", "queued", "pending"):
             note = "interrupted before it finished; deployed again" + (f" by {run_url}" if run_url else "")
-            client.create_deployment_status(int(old["id"]), "error", description=note[:140])
+            client.create_deployment_status(
+                api_id(old.get("id"), "a deployment's id"), "error", description=note[:140]
+            )
 
 
 def _payload(deployment: dict[str, Any]) -> dict[str, Any]:
