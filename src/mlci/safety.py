@@ -210,7 +210,8 @@ def check_data_file(name: str, data: bytes) -> None:
     def refuse(what: str) -> MlciError:
         return MlciError(
             f"{one_line(name)}: {what}; mlci refuses it before parsing",
-            "a params, metrics, plots or pipeline file this large or nested is not something to diff",
+            "mlci reads no YAML/JSON file this large or nested (params, metrics, pipelines, mlci.yaml, "
+            "contracts alike): shrink or flatten it",
         )
 
     if len(data) > MAX_DATA_BYTES:

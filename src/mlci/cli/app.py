@@ -133,10 +133,23 @@ def _run(argv: list[str] | None) -> int:
     except MlciError as exc:
         _report_error(exc)
         return exc.exit_code
-    except Exception:
+    except Exception as exc:
+        user_error = _dvc_user_error(exc)
+        if user_error is not None:  # a broken dvc.yaml/dvc.lock/.dvc file is never mlci's bug
+            _report_error(user_error)
+            return user_error.exit_code
         _report_unexpected()
         return EXIT_UNEXPECTED
     return int(result) if isinstance(result, int) else 0
+
+
+def _dvc_user_error(exc: BaseException) -> MlciError | None:
+    """DVC's error about a user's file, anywhere in the exception's chain, as an MlciError."""
+    if "dvc" not in sys.modules:
+        return None
+    from mlci.repo.dvcfiles import in_chain
+
+    return in_chain(exc)
 
 
 def _report_error(exc: MlciError) -> None:

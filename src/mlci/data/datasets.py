@@ -68,6 +68,8 @@ def discover(root: Path, config: Config, paths: tuple[str, ...] = ()) -> list[Da
 def pipeline_data(root: Path) -> list[str]:
     """DVC-tracked tabular deps of the dvc.yaml stages, in file order, without repeats."""
     stages = _read_yaml(root / "dvc.yaml").get("stages") or {}
+    if not isinstance(stages, dict):
+        stages = {}
     outs: list[str] = []
     deps: list[str] = []
     for stage in stages.values():
@@ -135,14 +137,16 @@ def _anchor(root: Path, path: str) -> tuple[str, int]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
+    from mlci.readers import read_yaml
+    from mlci.repo.pipeline import plain_shape
 
     if not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise MlciError(f"{path.name}: invalid YAML: {exc}", "fix the file, then run again") from None
+    data = read_yaml(path, path.name, "fix the file, then run again")
+    if path.name == "dvc.yaml" and not plain_shape(data if data is not None else {}):
+        from mlci.repo import dvcfiles
+
+        dvcfiles.load(path.read_bytes(), path.name)  # DVC's schema message, with the line
     return data if isinstance(data, dict) else {}
 
 

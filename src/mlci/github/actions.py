@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from mlci.errors import MlciError
+from mlci.readers import read_json
 from mlci.redact import redact
 from mlci.safety import write_command
 
@@ -116,7 +117,7 @@ def _read_event(path: str) -> Mapping[str, Any]:
     if not path:
         return {}
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = read_json(path, "GITHUB_EVENT_PATH")
     except FileNotFoundError:
         raise MlciError(f"GITHUB_EVENT_PATH points to a missing file: {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -11,6 +11,7 @@ from typing import Any
 from mlci import __version__
 from mlci.errors import MlciError
 from mlci.onboarding import releases
+from mlci.readers import read_yaml
 from mlci.render import render
 from mlci.repo import remote as dvc_remote
 from mlci.repo.tables import SUFFIXES as TABLE_SUFFIXES
@@ -52,12 +53,11 @@ def find_models(root: Path, registered: Sequence[str] = ()) -> list[Found]:
     the `artifacts:` dvc.yaml declares (DVC's and GTO's model names), and only then from the file name of
     a stage output that looks like a model (by suffix, or living under models/).
     """
-    import yaml
 
     dvc_yaml = root / "dvc.yaml"
     try:
-        document = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        document = read_yaml(dvc_yaml, "dvc.yaml") or {}
+    except MlciError as exc:
         raise MlciError(
             f"dvc.yaml cannot be read: {exc}", "fix dvc.yaml (`dvc stage list` shows what DVC sees)"
         ) from None

@@ -78,6 +78,8 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
     """Metrics, params and outputs at `rev` (None = the workspace)."""
     from dvc.exceptions import DvcException
 
+    from mlci.repo import dvcfiles
+
     label = rev or WORKSPACE
     root = Path(repo.root_dir)
     if rev is None:  # DVC reads the working tree through symlinks: none may lead out of the repository
@@ -87,6 +89,7 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
         try:  # building the index parses dvc.yaml and the params files it interpolates
             outs = _outs(repo)
         except DvcException as exc:
+            dvcfiles.raise_user_file_error(exc)
             raise MlciError(
                 f"DVC cannot read the pipeline at revision {one_line(label)}: {one_line(str(exc))}",
                 "fix dvc.yaml and the params files it uses at that revision (`dvc status` shows the same error)",
@@ -101,16 +104,14 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
 def workspace_files(root: Path) -> list[str]:
     """Every file a workspace snapshot may read: the dvc.yaml files, params.yaml, and each path their
     stages and top-level `metrics`/`params`/`plots` name (plain YAML; a broken file is DVC's to report)."""
-    from mlci.repo.pipeline import find_files, load_yaml
+    from mlci.repo import dvcfiles
+    from mlci.repo.pipeline import find_files
 
     found = ["dvc.yaml", "params.yaml"]
     for file in find_files(root):
         folder = file.parent.relative_to(root).as_posix()
         found.append(file.relative_to(root).as_posix())
-        try:
-            data = load_yaml(file.read_text(encoding="utf-8"))
-        except Exception:  # DVC reports the broken file itself, naming it
-            continue
+        data = dvcfiles.load(file.read_bytes(), file.relative_to(root).as_posix())  # exit 2 naming the line
         for key, path in _declared(data):
             full = os.path.normpath(os.path.join(folder, path))
             # external data is DVC's business: for deps and outs only links inside are checked
@@ -125,14 +126,13 @@ DATA_SUFFIXES = (".yaml", ".yml", ".json", ".lock")
 def _check_bounds(root: Path, rev: str | None) -> None:
     """Every YAML/JSON file DVC is about to parse at `rev`, bounded first (size, depth, aliases)."""
     from mlci.repo.git import git
-    from mlci.safety import check_data_file
 
     if rev is None:
         names = [*workspace_files(root), "dvc.lock"]
         for name in names:
             path = root / name
             if name.endswith(DATA_SUFFIXES) and path.is_file():
-                check_data_file(name, path.read_bytes())
+                _check_content(name, path.read_bytes())
         return
     listed = git(root, "ls-tree", "-r", "-l", "--full-tree", rev, check=False)
     blobs = {}
@@ -150,11 +150,21 @@ def _check_bounds(root: Path, rev: str | None) -> None:
 
 def _check_blob(root: Path, name: str, sha: str, size: str) -> None:
     from mlci.repo.git import git_bytes
-    from mlci.safety import MAX_DATA_BYTES, check_data_file, too_big
+    from mlci.safety import MAX_DATA_BYTES, too_big
 
     if size.isdigit() and int(size) > MAX_DATA_BYTES:
         raise too_big(name, int(size))  # without reading it
-    check_data_file(name, git_bytes(root, "cat-file", "blob", sha))
+    _check_content(name, git_bytes(root, "cat-file", "blob", sha))
+
+
+def _check_content(name: str, data: bytes) -> None:
+    """Bounded; a dvc.yaml or dvc.lock also valid for DVC's schema (its message, with the line)."""
+    from mlci.repo import dvcfiles
+    from mlci.safety import check_data_file
+
+    check_data_file(name, data)
+    if dvcfiles.kind(name):
+        dvcfiles.load(data, name)
 
 
 def _named_in_pipelines(root: Path, pipelines: list[str], blobs: dict[str, tuple[str, str]]) -> list[str]:
@@ -185,7 +195,10 @@ def _declared(data: Any) -> list[tuple[str, str]]:
     if not isinstance(data, dict):
         return []
     found: list[tuple[str, str]] = []
-    entries = [data] + [s for s in (data.get("stages") or {}).values() if isinstance(s, dict)]
+    stages = data.get("stages")
+    entries = [data] + [
+        s for s in (stages if isinstance(stages, dict) else {}).values() if isinstance(s, dict)
+    ]
     for entry in entries:
         wdir = str(entry.get("wdir") or ".") if entry is not data else "."
         for key in ("deps", "outs", "metrics", "plots", "params"):

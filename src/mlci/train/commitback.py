@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
+from mlci.readers import load_yaml
 from mlci.repo.git import git
 from mlci.repo.trailers import RESULTS, with_trailer
 from mlci.safety import one_line
@@ -232,8 +233,8 @@ def merge_lock(theirs: str, ours: str, stages: Sequence[str]) -> str:
     """Their dvc.lock with our entries for the stages this run produced."""
     import yaml
 
-    base = yaml.safe_load(theirs) if theirs else None
-    mine = yaml.safe_load(ours) or {}
+    base = load_yaml(theirs, "dvc.lock (the branch's)") if theirs else None
+    mine = load_yaml(ours, "dvc.lock") or {}
     if not isinstance(base, dict):
         return ours
     entries = base.setdefault("stages", {})
