@@ -43,7 +43,7 @@ def discover(root: Path, config: Config, paths: tuple[str, ...] = ()) -> list[Da
         _name(p, set()): Dataset(_name(p, set()), p, None, _anchor(root, p)) for p in pipeline_data(root)
     }
     if not paths:
-        return list(found.values())
+        return _inside(root, list(found.values()))
     chosen: list[Dataset] = []
     for wanted in paths:
         match = found.get(wanted) or next((d for d in found.values() if d.path == _norm(wanted)), None)
@@ -62,7 +62,21 @@ def discover(root: Path, config: Config, paths: tuple[str, ...] = ()) -> list[Da
                 )
             match = Dataset(_name(path, set(found)), path, None, _anchor(root, path))
         chosen.append(match)
-    return chosen
+    return _inside(root, chosen)
+
+
+def _inside(root: Path, datasets: list[Dataset]) -> list[Dataset]:
+    """The datasets, each path (and each file of a folder) inside the repository by the one path rule
+    (mlci.safety.repo_path): a link that leaves it is refused as `mlci report` refuses it."""
+    from mlci.safety import repo_path
+
+    for dataset in datasets:
+        setting = f"the dataset {dataset.name}'s path"
+        folder = repo_path(root, dataset.path, setting)
+        if folder.is_dir():
+            for file in _tabular_files(folder):
+                repo_path(root, file.relative_to(root).as_posix(), setting)
+    return datasets
 
 
 def pipeline_data(root: Path) -> list[str]:

@@ -114,7 +114,9 @@ def scan_head(
 def _cache_path(root: Path, config: Config, key: str, settings: ProfileSettings) -> Path:
     recipe = json.dumps([CACHE_VERSION, key, asdict(settings)], sort_keys=True)
     name = hashlib.sha256(recipe.encode()).hexdigest()[:32]
-    return root / config.data.profile_cache / f"data-{name}.json"
+    from mlci.safety import repo_path
+
+    return repo_path(root, config.data.profile_cache, "data.profile_cache in mlci.yaml") / f"data-{name}.json"
 
 
 def _load(cache: Path) -> Snapshot | None:

@@ -120,7 +120,7 @@ def workspace_files(root: Path) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-DATA_SUFFIXES = (".yaml", ".yml", ".json", ".lock")
+DATA_SUFFIXES = (".yaml", ".yml", ".json", ".lock", ".dvc")
 
 
 def _check_bounds(root: Path, rev: str | None) -> None:
@@ -128,7 +128,8 @@ def _check_bounds(root: Path, rev: str | None) -> None:
     from mlci.repo.git import git
 
     if rev is None:
-        names = [*workspace_files(root), "dvc.lock"]
+        pointers = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.dvc")
+        names = [*workspace_files(root), "dvc.lock", *filter(None, pointers.split("\0"))]
         for name in names:
             path = root / name
             if name.endswith(DATA_SUFFIXES) and path.is_file():
@@ -141,7 +142,11 @@ def _check_bounds(root: Path, rev: str | None) -> None:
         parts = meta.split()
         if len(parts) == 4 and parts[1] == "blob" and name.endswith(DATA_SUFFIXES):
             blobs[name] = (parts[2], parts[3])
-    wanted = [n for n in blobs if posixpath.basename(n) in ("dvc.yaml", "dvc.lock", "params.yaml")]
+    wanted = [
+        n
+        for n in blobs
+        if posixpath.basename(n) in ("dvc.yaml", "dvc.lock", "params.yaml") or n.endswith(".dvc")
+    ]
     for name in wanted:
         _check_blob(root, name, *blobs[name])
     for name in _named_in_pipelines(root, [n for n in wanted if n.endswith("dvc.yaml")], blobs):
