@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -131,10 +132,15 @@ class LocalTarget:
     def deliver(self, delivery: Delivery) -> str:
         model_dir = self.store / delivery.name
         final = model_dir / delivery.version
-        model_dir.mkdir(parents=True, exist_ok=True)
-        if not _holds(final, delivery.sha256):
-            self._stage_version(model_dir, final, delivery)
-        switch_current(model_dir, delivery.version)
+        try:
+            model_dir.mkdir(parents=True, exist_ok=True)
+            if not _holds(final, delivery.sha256):
+                self._stage_version(model_dir, final, delivery)
+            switch_current(model_dir, delivery.version)
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                raise
+            raise _disk_full(model_dir, delivery) from None
         return str(final)
 
     @staticmethod
@@ -159,6 +165,25 @@ class LocalTarget:
             _move_in(work, final, delivery.sha256)
         finally:
             shutil.rmtree(work, ignore_errors=True)  # gone already when it was renamed in
+
+
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _disk_full(model_dir: Path, delivery: Delivery) -> MlciError:
+    """The local store's disk is full: an environment error naming the path and the space needed.
+    The staging folder is gone and `current` was not switched: the live version is unchanged."""
+    artifact = delivery.artifact
+    files = [artifact] if artifact.is_file() else [p for p in artifact.rglob("*") if p.is_file()]
+    needed = sum(p.stat().st_size for p in files) + len(delivery.card.encode()) + 4096
+    top = next((p for p in [model_dir, *model_dir.parents] if p.exists()), Path("/"))
+    free = shutil.disk_usage(top).free
+    return MlciError(
+        f"no space left at the local deploy target {model_dir}: {delivery.name} {delivery.version} needs "
+        f"about {needed:,} bytes there, {free:,} are free; nothing was switched, the live version is unchanged",
+        "free space on that disk (or point the target's `dir` in mlci.yaml at a larger one), then run the "
+        "job again: the rerun delivers this version",
+    )
 
 
 _STAGING = "stage"
