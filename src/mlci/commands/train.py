@@ -83,7 +83,7 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
             ctx.actions.append_summary(f"### mlci train\n\n❌ {md_escape(exc.message)}\n")
             raise
     result.seconds = round(sum(s.seconds for s in result.stages), 3)
-    results = run_results(ctx.root, candidates, before)
+    results = run_results(ctx.root, candidates, before, locks)
     files = results.files
     result.changed = bool(files)
     result.metrics_files = [
@@ -95,11 +95,15 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     # a restored stage came from a run-cache, maybe a local one (a DVC cache that actions/cache brought
     # back) that the remote never had: pushed like a stage that ran (DVC sends only what it lacks)
     produced = result.names("ran") + result.names("restored")
-    if (cfg.push if opts.push is None else opts.push) and produced:
+    # an interrupted run's results may never have reached the remote: pushed too (DVC sends what it lacks)
+    if (cfg.push if opts.push is None else opts.push) and (produced or results.interrupted):
         with actions.group(f"dvc push --run-cache -r {one_line(remote.name, 60)}"):
             result.push_seconds = push(ctx.root, remote, selected, pipeline, everything=not targets)
             result.pushed = True
     notes: list[str] = []
+    if results.interrupted and opts.commit:
+        notes.append("dvc.lock already differed from HEAD (an interrupted run's results): committed now.")
+        click.echo(f"mlci train: {notes[-1]}", err=True)
     if opts.commit:
         done = commit_and_push(
             ctx.root,

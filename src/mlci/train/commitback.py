@@ -59,15 +59,26 @@ class Results:
 
     files: list[str] = field(default_factory=list)
     contents: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False  # an earlier run's dvc.lock was found uncommitted: it is among the files
 
 
-def run_results(root: Path, candidates: Sequence[str], before: Snapshot) -> Results:
+def run_results(
+    root: Path, candidates: Sequence[str], before: Snapshot, locks: Sequence[str] = ()
+) -> Results:
     """The candidates the run changed. A file the user had edited before the run and the run left
-    alone is the user's, not a result: it is never counted as changed nor committed."""
+    alone is the user's, not a result: it is never counted as changed nor committed.
+
+    But a `dvc.lock` (DVC's own file, never a person's) that already differed from HEAD is what an
+    interrupted run left (killed after DVC wrote it, before the commit): after a successful
+    `dvc repro` it and the uncached outputs it records match the work tree, so they are results and
+    are committed, and a rerun repairs the branch."""
     results = Results()
+    leftover = any(path in before and before[path] is not None for path in locks)
+    results.interrupted = leftover
     for path in changed_paths(root, candidates):
         now = _read(root / path)
-        if path in before and before[path] == now:
+        interrupted = leftover and Path(path).name != ".gitignore"
+        if path in before and before[path] == now and not interrupted:
             continue  # the user's edit, untouched by the run
         results.files.append(path)
         if path in before and Path(path).name == ".gitignore" and now is not None:
