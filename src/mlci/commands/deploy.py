@@ -167,9 +167,7 @@ def deliver_recorded(
             extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
             delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
             location = target.deliver(delivery)
-            assigned = promote.assign(
-                ctx.root, name, card.commit, card.stage, remote=ctx.config.deploy.remote, forward_only=forward
-            )
+            assigned = _assign_after_delivery(ctx, name, card, location, forward)
             if ctx.config.deploy.release:
                 _release(ctx, name, card, text, artifact)
     except BaseException as exc:
@@ -187,6 +185,24 @@ def deliver_recorded(
         deployment["id"], "success", log_url=log_url, environment_url=url, description=description
     )
     return _Delivered(sha, location, assigned.tags)
+
+
+def _assign_after_delivery(
+    ctx: RunContext, name: str, card: Card, location: str, forward: bool
+) -> promote.Assignment:
+    """The stage tag, once the target holds the model. When its push fails the model is live all the
+    same: the message says so, and that a rerun (which finds the version delivered) finishes the job."""
+    try:
+        return promote.assign(
+            ctx.root, name, card.commit, card.stage, remote=ctx.config.deploy.remote, forward_only=forward
+        )
+    except MlciError as exc:
+        raise MlciError(
+            f"{name} {card.version} was delivered and is live at {one_line(location, 200)}, but its stage tag "
+            f"{name}#{card.stage} was not recorded: {exc.message}",
+            f"run the job again: the rerun finds {card.version} delivered and records the stage "
+            f"(then the registry and the Deployment say it is live). {exc.hint or ''}".strip(),
+        ) from None
 
 
 def _close_interrupted(client: GitHubClient, environment: str, commit: str, name: str, run_url: str) -> None:
