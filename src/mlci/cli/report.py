@@ -27,9 +27,10 @@ from mlci.cli.options import debug_option, report_format
 @click.option(
     "--post",
     "post",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
-    help="Fork-safe second half: only post the comment bundle FILE (<id>.comment.json) a PR run uploaded.",
+    help="Fork-safe second half: only post the comment bundle FILE (<id>.comment.json) a PR run uploaded, "
+    "or the bundles of the downloaded artifact FOLDER (capped at what report.yml produces: one).",
 )
 def report(
     base: str | None, head: str | None, fmt: str, output: str | None, no_comment: bool, post: str | None
@@ -39,9 +40,10 @@ def report(
     Exit codes: 0 report written (gates passed or none), 1 a gate failed, 2 input/config error.
     """
     if post:
-        from mlci.commands.fork_post import post_bundle, post_context
+        from mlci.commands.fork_post import post_context, post_folder
 
-        click.echo(post_bundle(post_context(), post), err=True)
+        for line in post_folder(post_context(), post):
+            click.echo(line, err=True)
         return
     from mlci.gcpause import gc_paused
 
