@@ -1,5 +1,9 @@
 """Fixtures for every suite; the helpers themselves live in the importable tests.testing package."""
 
+import pytest
+
+from tests.testing import node_tools
+
 pytest_plugins = [
     "tests.testing.fixtures",
     "tests.testing.github_fixtures",
@@ -7,6 +11,16 @@ pytest_plugins = [
     "tests.testing.storage",
     "tests.testing.cloud",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the suite's npm packages (Azurite, GitHub's REST description) once, in the controller, before
+    any xdist worker starts: the README's test command needs nothing else on a fresh machine."""
+    if hasattr(config, "workerinput"):
+        return
+    problem = node_tools.ensure_installed()
+    if problem:
+        config.issue_config_time_warning(pytest.PytestWarning(problem), stacklevel=2)
 
 
 def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]

@@ -59,10 +59,8 @@ def test_config_is_frozen(tmp_path: Path) -> None:
         ),
         ("gates:\n  - min: 1\n", "mlci.yaml: 'gates[0].metric' is required"),
         ("report:\n  comment: yes please\n", "'report.comment' must be true or false"),
-        (
-            "deploy:\n  targets:\n    s3:\n      type: ftp\n",
-            "'deploy.targets.s3.type' must be one of 'local'",
-        ),
+        ("deploy:\n  targets: [local]\n", "'deploy.targets' must be a mapping, got a list"),
+        ("deploy:\n  targets:\n    s3: ftp\n", "'deploy.targets.s3' must be a mapping, got a string"),
         ("models: [a, b]\n", "'models' must be a mapping, got a list"),
         ("gates:\n  - metric: x\n    min: .nan\n", "'gates[0].min' must be a number"),
         ("- just\n- a list\n", "mlci.yaml: the file must be a mapping, got a list"),

@@ -13,9 +13,10 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mlci.config import Config, MetricsConfig
+from mlci.errors import MlciError
 
 Direction = Literal["higher", "lower"]
 Status = Literal["changed", "unchanged", "added", "removed"]
@@ -60,18 +61,36 @@ def read_metrics(root: Path | str, rev: str | None) -> dict[str, dict[str, float
 
 
 def read_metrics_and_unread(
-    root: Path | str, rev: str | None
+    root: Path | str, rev: str | None, repo: Any = None
 ) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
-    """`read_metrics`, and the declared metrics files it could not read with the reason for each."""
+    """`read_metrics`, and the declared metrics files it could not read with the reason for each;
+    `repo`: an open DVC Repo to read with (else one is opened and closed here)."""
+    metrics, snapshot = _read(root, rev, repo)
+    return metrics, dict(snapshot.unread)
+
+
+def read_metrics_and_failures(
+    root: Path | str, rev: str | None
+) -> tuple[dict[str, dict[str, float]], list[str], dict[str, MlciError]]:
+    """`read_metrics`; the declared metrics files it could not read; and, for those a DVC remote kept
+    back, the remote's error (a RemoteError with its fix)."""
+    metrics, snapshot = _read(root, rev, None)
+    return metrics, list(snapshot.unread), dict(snapshot.remote_failures)
+
+
+def _read(root: Path | str, rev: str | None, repo: Any) -> tuple[dict[str, dict[str, float]], Any]:
     from mlci.repo.revision import open_repo, read_snapshot
 
-    with open_repo(root) as repo:
+    if repo is not None:
         snapshot = read_snapshot(repo, rev)
+    else:
+        with open_repo(root) as opened:
+            snapshot = read_snapshot(opened, rev)
     metrics = {
         file: {key: number for key, value in values.items() if (number := _as_float(value)) is not None}
         for file, values in snapshot.metrics.items()
     }
-    return metrics, dict(snapshot.unread)
+    return metrics, snapshot
 
 
 def diff_metrics(root: Path | str, base: str | None, head: str | None, config: Config) -> list[MetricRow]:

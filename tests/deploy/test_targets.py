@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mlci.config import DeployConfig, TargetConfig, parse_config
+from mlci.config import DeployConfig, parse_config
 from mlci.deploy.targets import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -29,13 +29,12 @@ from mlci.deploy.targets import (
     Delivery,
     LocalTarget,
     WebhookTarget,
-    _move_in,
-    _staging_prefix,
     current_version,
     open_target,
     sha256_of,
     target_configs,
 )
+from mlci.deploy.targets.local import LocalConfig, _move_in, _staging_prefix
 from mlci.errors import GateFailed, MlciError
 
 
@@ -158,14 +157,15 @@ def test_the_local_target_is_always_there_unless_the_user_redefines_it() -> None
     config = parse_config({"deploy": {"targets": {"ship": {"type": "command", "run": "true"}}}})
     assert sorted(target_configs(config.deploy)) == ["local", "ship"]
     own = parse_config({"deploy": {"targets": {"local": {"dir": "elsewhere"}}}})
-    assert target_configs(own.deploy)["local"].dir == "elsewhere"
+    local = target_configs(own.deploy)["local"]
+    assert isinstance(local, LocalConfig) and local.dir == "elsewhere"
 
 
 def test_unknown_or_incomplete_targets_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(MlciError, match="deploy target 'prod-k8s' is not configured") as unknown:
         open_target(DeployConfig(), "prod-k8s", tmp_path)
     assert unknown.value.hint and "known targets: local" in unknown.value.hint
-    empty = DeployConfig(targets={"ship": TargetConfig(type="command")})
+    empty = DeployConfig(targets={"ship": {"type": "command"}})
     with pytest.raises(MlciError, match="a command target needs `run`"):
         open_target(empty, "ship", tmp_path)
 
@@ -401,7 +401,7 @@ def test_a_dripping_github_api_fails_at_the_total_deadline(
 
 
 def test_webhook_without_its_secret_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = DeployConfig(targets={"hook": TargetConfig(type="webhook", url="https://example.com/x")})
+    config = DeployConfig(targets={"hook": {"type": "webhook", "url": "https://example.com/x"}})
     monkeypatch.delenv("MLCI_WEBHOOK_SECRET", raising=False)
     with pytest.raises(MlciError, match="MLCI_WEBHOOK_SECRET") as missing:
         open_target(config, "hook", tmp_path)

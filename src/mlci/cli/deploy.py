@@ -1,4 +1,4 @@
-"""`mlci deploy`, `mlci rollback` and `mlci registry`: click options, then one call each."""
+"""`mlci deploy`, `mlci rollback` and `mlci registry`: click options into each command's options."""
 
 from __future__ import annotations
 
@@ -22,24 +22,16 @@ BUMPS = click.Choice(["major", "minor", "patch"])
 @click.option("--bump", type=BUMPS, default=None, help="Version part to bump (default: deploy.bump, patch).")
 def deploy(
     names: tuple[str, ...], stage: str | None, target: str | None, environment: str | None, bump: Any
-) -> None:
+) -> int:
     """Deploy the checked-out commit: gates, version tag, target, stage tag, GitHub Deployment.
 
     NAME defaults to every model in mlci.yaml. Run it on a push to the default branch.
     """
     from mlci.commands.context import RunContext
-    from mlci.commands.deploy import deploy as run
+    from mlci.commands.deploy import DeployOptions, run
 
-    ctx = RunContext.load()
-    settings = ctx.config.deploy
-    run(
-        ctx,
-        names,
-        stage or settings.stage,
-        target or settings.target,
-        bump or settings.bump,
-        environment or "",
-    )
+    options = DeployOptions(names=names, stage=stage, target=target, bump=bump, environment=environment)
+    return run(RunContext.load(), options)
 
 
 @click.command()
@@ -53,16 +45,14 @@ def deploy(
 @click.option(
     "--environment", default=None, help="GitHub Deployment environment (default: deploy.environment)."
 )
-def rollback(name: str, to: str, stage: str | None, target: str | None, environment: str | None) -> None:
+def rollback(name: str, to: str, stage: str | None, target: str | None, environment: str | None) -> int:
     """Put an earlier version of NAME back in the stage and deliver it again (NAME: the only model in
     mlci.yaml when omitted)."""
     from mlci.commands.context import RunContext
-    from mlci.commands.rollback import rollback as run
+    from mlci.commands.rollback import RollbackOptions, run
 
-    ctx = RunContext.load()
-    name, _ = ctx.config.model(name, verb="roll back")
-    settings = ctx.config.deploy
-    run(ctx, name, to, stage or settings.stage, target or settings.target, environment or "")
+    options = RollbackOptions(name=name, to=to, stage=stage, target=target, environment=environment)
+    return run(RunContext.load(), options)
 
 
 @click.command()
@@ -78,9 +68,9 @@ def rollback(name: str, to: str, stage: str | None, target: str | None, environm
     help="Output format.",
 )
 @click.option("--fetch", is_flag=True, help="Fetch the remote's tags first (always done in a shallow clone).")
-def registry(name: str, stage: str, fmt: Any, fetch: bool) -> None:
+def registry(name: str, stage: str, fmt: Any, fetch: bool) -> int:
     """Show the model registry: versions, stages, commits and dates (GTO's git tags)."""
     from mlci.commands.context import RunContext
-    from mlci.commands.registry import show
+    from mlci.commands.registry import RegistryOptions, run
 
-    click.echo(show(RunContext.load(), name, stage, fmt, fetch))
+    return run(RunContext.load(), RegistryOptions(name=name, stage=stage, format=fmt, fetch=fetch))

@@ -23,7 +23,6 @@ def doctor(plugins_only: bool, fmt: str) -> int:
     cannot be seen (an instance role, OIDC, a profile file) are a warning.
     """
     from mlci.commands.context import RunContext
-    from mlci.commands.doctor import run_doctor
+    from mlci.commands.doctor import DoctorOptions, run
 
-    ctx = RunContext.load()
-    return run_doctor(ctx.root, ctx.config.train.remote, plugins_only=plugins_only, fmt=fmt)
+    return run(RunContext.load(), DoctorOptions(plugins_only=plugins_only, format=fmt))

@@ -20,8 +20,8 @@ from mlci.cli.options import debug_option
     is_flag=True,
     help="Show what would be written (a diff against existing files); write nothing.",
 )
-def init(ref: str | None, force: bool, dry_run: bool) -> None:
+def init(ref: str | None, force: bool, dry_run: bool) -> int:
     """Write mlci.yaml and the GitHub workflows into an existing DVC repository."""
-    from mlci.commands.init import run_init
+    from mlci.commands.init import InitOptions, run
 
-    run_init(ref=ref, force=force, dry_run=dry_run)
+    return run(None, InitOptions(ref=ref, force=force, dry_run=dry_run))

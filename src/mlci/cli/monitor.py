@@ -48,7 +48,7 @@ def monitor(
     fmt: str,
     output: str,
     open_pr: bool,
-) -> None:
+) -> int:
     """Compare current data with the production model's training data: drift, predictions, decay.
 
     Exit 0 whether or not drift is found (see the `drift-detected` and `retrain-needed` outputs);
@@ -61,4 +61,4 @@ def monitor(
     if reference and reference_profile:
         raise click.UsageError("give --reference or --reference-profile, not both")
     options = Options(name, current, reference, reference_profile, save_profile, fmt, output, open_pr)
-    run(RunContext.load(repo_optional=True), options)
+    return run(RunContext.load(repo_optional=True), options)

@@ -34,22 +34,20 @@ from mlci.cli.options import debug_option, report_format
 )
 def report(
     base: str | None, head: str | None, fmt: str, output: str | None, no_comment: bool, post: str | None
-) -> None:
+) -> int:
     """Compare metrics, params, data and plots of head vs base; check the gates; comment on the PR.
 
     Exit codes: 0 report written (gates passed or none), 1 a gate failed, 2 input/config error.
     """
     if post:
-        from mlci.commands.fork_post import post_context, post_folder
+        from mlci.commands import fork_post
 
-        for line in post_folder(post_context(), post):
-            click.echo(line, err=True)
-        return
+        return fork_post.run(fork_post.post_context(), fork_post.PostOptions(bundle=post))
     from mlci.gcpause import gc_paused
 
     with gc_paused():  # start-up: imports and config, no garbage to collect
         from mlci.commands.context import RunContext
-        from mlci.commands.report import ReportOptions, run_report
+        from mlci.commands.report import ReportOptions, run
 
         ctx = RunContext.load()
 
@@ -60,4 +58,4 @@ def report(
         output=output,
         comment=not no_comment,
     )
-    run_report(ctx, options)
+    return run(ctx, options)

@@ -23,12 +23,14 @@ from mlci.cli.options import debug_option
     type=click.Path(dir_okay=False),
     help="Fresh labelled data (CSV or Parquet, the training data's columns); repeat for several files.",
 )
-def retrain(name: str, report_file: str | None, data_paths: tuple[str, ...]) -> None:
+def retrain(name: str, report_file: str | None, data_paths: tuple[str, ...]) -> int:
     """Put fresh data into the training set on the branch mlci/retrain/NAME and open its pull request.
 
     Re-running with the same data changes nothing; a pull request someone closed is not reopened.
     Without a GitHub token the pull request is written to the outbox folder.
     """
-    from mlci.commands.retrain import main
+    from mlci.commands.context import RunContext
+    from mlci.commands.retrain import RetrainOptions, run
 
-    main(name, report_file, data_paths)
+    options = RetrainOptions(name=name, report_file=report_file, data_paths=data_paths)
+    return run(RunContext.load(), options)

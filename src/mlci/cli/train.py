@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from mlci.cli.options import debug_option, output_format
@@ -20,17 +22,17 @@ from mlci.cli.options import debug_option, output_format
     "--commit/--no-commit", default=False, help="Commit changed dvc.lock/metrics back to the branch."
 )
 @output_format("json: print the result document on stdout (DVC's log goes to stderr).")
-def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit: bool, fmt: str) -> None:
+def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit: bool, fmt: str) -> int:
     """Run the DVC pipeline (or the stages of MODELS), reusing what the remote already has.
 
     Stages whose results are in the DVC remote or its run-cache are restored, not recomputed; new
     results are pushed. Outputs: changed, stages-run, stages-restored, metrics-files, commit.
     """
     from mlci.commands.context import RunContext
-    from mlci.commands.train import TrainOptions, run_train
+    from mlci.commands.train import TrainOptions, run
 
     options = TrainOptions(models=models, pull=pull, push=push, commit=commit, json_output=fmt == "json")
-    run_train(RunContext.load(), options)
+    return run(RunContext.load(), options)
 
 
 @click.command()
@@ -45,12 +47,12 @@ def train(models: tuple[str, ...], pull: bool | None, push: bool | None, commit:
     show_default=True,
     help="json: the strategy.matrix value; list: one model per line; text: each model with why.",
 )
-def affected(base: str | None, all_models: bool, fmt: str) -> None:
+def affected(base: str | None, all_models: bool, fmt: Any) -> int:
     """List the models a change touches (code, params keys, data), for a strategy.matrix.
 
     --format json prints {"include": [{"model": NAME}, ...]}. Outputs: matrix, models, any.
     """
+    from mlci.commands.affected import AffectedOptions, run
     from mlci.commands.context import RunContext
-    from mlci.commands.train import run_affected
 
-    run_affected(RunContext.load(), base, fmt, all_models=all_models)
+    return run(RunContext.load(), AffectedOptions(base=base, format=fmt, all_models=all_models))

@@ -59,7 +59,32 @@ class Demo:
         return git(self.project, *args)
 
 
+@dataclass(frozen=True)
+class DemoOptions:
+    """`mlci demo [DIRECTORY]`; `run_cli` runs one `mlci` command line in this process (the CLI's funnel)."""
+
+    directory: Path
+    run_cli: Callable[[list[str]], int]
+
+
+def run(ctx: None, options: DemoOptions) -> int:
+    """The whole loop in a new folder (no context: the project does not exist yet); 0, or MlciError."""
+    run_demo(options.directory, options.run_cli)
+    return 0
+
+
 def run_demo(dest: Path, run_cli: Callable[[list[str]], int]) -> Path:
+    demo = _start(dest, run_cli)
+    _train_main(demo)
+    _pull_request(demo)
+    _merge_and_deploy(demo)
+    _monitor(demo)
+    demo.step("Done: where to look")
+    _show_results(demo)
+    return demo.project
+
+
+def _start(dest: Path, run_cli: Callable[[list[str]], int]) -> Demo:
     base = dest.resolve()
     if (base / MARKER).exists():  # our own earlier run: start again
         shutil.rmtree(base)
@@ -70,7 +95,6 @@ def run_demo(dest: Path, run_cli: Callable[[list[str]], int]) -> Path:
     demo = Demo(base, run_cli)
     os.environ["PATH"] = tool_env()["PATH"]  # DVC stages run `python`: this interpreter's
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-
     demo.step(
         "Create the example project: scikit-learn model, 3-stage DVC pipeline, local remote, bare origin"
     )
@@ -78,13 +102,18 @@ def run_demo(dest: Path, run_cli: Callable[[list[str]], int]) -> Path:
     example.write_project(demo.project)
     example.init_repo(demo.project, base / "dvc-remote", base / "origin.git")
     click.echo(f"  project in {demo.project}")
+    return demo
 
+
+def _train_main(demo: Demo) -> None:
     demo.step("Train on main (dvc repro, results pushed to the DVC remote)")
     demo.mlci("train")
     demo.git("add", "-A")
     demo.git("commit", "-q", "-m", "Train the first model")
     demo.git("push", "-q", "-u", "origin", "main")
 
+
+def _pull_request(demo: Demo) -> None:
     demo.step("Open a pull request: a branch that changes a parameter, trained in CI")
     demo.git("checkout", "-q", "-b", "more-trees")
     _set_param(demo.project / "params.yaml", "n_estimators", 120)
@@ -101,6 +130,8 @@ def run_demo(dest: Path, run_cli: Callable[[list[str]], int]) -> Path:
     )
     click.echo("  gates " + ("passed" if gate_code == 0 else "FAILED (the PR check would be red)"))
 
+
+def _merge_and_deploy(demo: Demo) -> None:
     demo.step("Merge the pull request into main")
     demo.git("checkout", "-q", "main")
     demo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #1 from local/more-trees", "more-trees")
@@ -110,6 +141,8 @@ def run_demo(dest: Path, run_cli: Callable[[list[str]], int]) -> Path:
     demo.mlci("deploy", MODEL, event=("push", _push_event(demo)))
     demo.mlci("registry")
 
+
+def _monitor(demo: Demo) -> None:
     demo.step("Scheduled monitoring on fresh, drifted data")
     fresh = _write_fresh_data(demo.project)
     demo.mlci(
@@ -122,10 +155,6 @@ def run_demo(dest: Path, run_cli: Callable[[list[str]], int]) -> Path:
         "--open-pr",
         event=("schedule", {"schedule": "17 6 * * *"}),
     )
-
-    demo.step("Done: where to look")
-    _show_results(demo)
-    return demo.project
 
 
 def _set_param(path: Path, key: str, value: object) -> None:

@@ -74,6 +74,25 @@ def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, M
     return chosen
 
 
+@dataclass(frozen=True)
+class DeployOptions:
+    """`mlci deploy [NAME]... [--stage S] [--target T] [--bump B] [--environment E]`; None: mlci.yaml's."""
+
+    names: tuple[str, ...] = ()
+    stage: str | None = None
+    target: str | None = None
+    bump: Bump | None = None
+    environment: str | None = None
+
+
+def run(ctx: RunContext, options: DeployOptions) -> int:
+    """Deploy the checked-out commit; 0, GateFailed (exit 1) or MlciError (exit 2)."""
+    settings = ctx.config.deploy
+    stage, target = options.stage or settings.stage, options.target or settings.target
+    deploy(ctx, options.names, stage, target, options.bump or settings.bump, options.environment or "")
+    return 0
+
+
 def deploy(
     ctx: RunContext, names: Sequence[str], stage: str, target: str, bump: Bump, environment: str = ""
 ) -> list[Deployed]:
@@ -167,7 +186,7 @@ def deliver_recorded(
             extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
             delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
             location = target.deliver(delivery)
-            assigned = _assign_after_delivery(ctx, name, card, location, forward)
+            assigned = _assign_and_activate(ctx, delivery, target, forward)
             if ctx.config.deploy.release:
                 _release(ctx, name, card, text, artifact)
     except BaseException as exc:
@@ -187,22 +206,32 @@ def deliver_recorded(
     return _Delivered(sha, location, assigned.tags)
 
 
-def _assign_after_delivery(
-    ctx: RunContext, name: str, card: Card, location: str, forward: bool
+def _assign_and_activate(
+    ctx: RunContext, delivery: Delivery, target: Target, forward: bool
 ) -> promote.Assignment:
-    """The stage tag, once the target holds the model. When its push fails the model is live all the
-    same: the message says so, and that a rerun (which finds the version delivered) finishes the job."""
+    """Push the stage tag, then the target's second phase (`activate`) unless a later commit took the stage.
+    When the push fails the delivered model is live all the same: the message says so, and that a rerun
+    (which finds the version delivered) finishes the job."""
     try:
-        return promote.assign(
-            ctx.root, name, card.commit, card.stage, remote=ctx.config.deploy.remote, forward_only=forward
+        assigned = promote.assign(
+            ctx.root,
+            delivery.name,
+            delivery.commit,
+            delivery.stage,
+            remote=ctx.config.deploy.remote,
+            forward_only=forward,
         )
     except MlciError as exc:
+        name, version, stage = delivery.name, delivery.version, delivery.stage
         raise MlciError(
-            f"{name} {card.version} was delivered and is live at {one_line(location, 200)}, but its stage tag "
-            f"{name}#{card.stage} was not recorded: {exc.message}",
-            f"run the job again: the rerun finds {card.version} delivered and records the stage "
-            f"(then the registry and the Deployment say it is live). {exc.hint or ''}".strip(),
+            f"{name} {version} was delivered and is live at the target, but its stage tag {name}#{stage} "
+            f"was not recorded: {exc.message}",
+            f"run the job again: the rerun finds {version} delivered and records the stage (then the "
+            f"registry and the Deployment say it is live). {exc.hint or ''}".strip(),
         ) from None
+    if not assigned.superseded_by:
+        target.activate(delivery)
+    return assigned
 
 
 def _close_interrupted(client: GitHubClient, environment: str, commit: str, name: str, run_url: str) -> None:
@@ -277,15 +306,13 @@ def build_card(ctx: RunContext, config: ModelConfig, draft: Card) -> Card:
 def read_metrics(root: Path, commit: str) -> dict[str, dict[str, float]]:
     """The commit's metrics for the gates. A DVC-cached metrics file the remote could not give is an
     error naming the remote (exit 2), not a failed gate: the model may be fine."""
-    from mlci.metrics import read_metrics_and_unread
+    from mlci.metrics import read_metrics_and_failures
     from mlci.repo.remote import read_failure
 
-    metrics, unread = read_metrics_and_unread(root, commit)
-    for file, reason in unread.items():
-        if reason.startswith("DVC remote "):
-            message, _, fix = reason.partition("; fix: ")
-            raise MlciError(f"cannot read {file}, which the quality gates need: {message}", fix or None)
-        failure = read_failure(root, file, commit)  # a DVC-cached file: the remote failed or lacks it
+    metrics, unread, remote_failures = read_metrics_and_failures(root, commit)
+    for file in unread:
+        # a DVC-cached file: the remote failed or lacks it (as the read said, else as a probe finds)
+        failure = remote_failures.get(file) or read_failure(root, file, commit)
         if failure is not None:
             raise MlciError(
                 f"cannot read {file}, which the quality gates need: {failure.message}", failure.hint

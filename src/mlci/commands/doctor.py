@@ -18,6 +18,7 @@ from mlci.errors import GateFailed, MlciError
 from mlci.safety import one_line
 
 if TYPE_CHECKING:
+    from mlci.commands.context import RunContext
     from mlci.repo.remote import Remote
 
 
@@ -39,13 +40,7 @@ class RemoteCheck:
 
 def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[RemoteCheck]:
     """One RemoteCheck per configured remote; `fixes` is empty when nothing is missing."""
-    from mlci.repo.remote import (
-        all_remotes,
-        credentials_present,
-        half_pairs,
-        plugin_installed,
-        plugin_requirement,
-    )
+    from mlci.repo.remote import all_remotes
 
     remotes, default = all_remotes(root)
     if train_remote and train_remote not in {r.name for r in remotes}:
@@ -59,45 +54,48 @@ def check_remotes(root: Path, train_remote: str, env: dict[str, str]) -> list[Re
         used = (["default"] if remote.name == default else []) + (
             ["train.remote"] if remote.name == train_remote else []
         )
-        requirement = plugin_requirement(remote.scheme)
-        installed = plugin_installed(remote.scheme)
-        names, options, fix = credentials_present(remote, env)
-        fixes, warnings = [], []
-        if requirement and not installed:
-            fixes.append(f"pip install '{requirement}'")
-        for have, lack in half_pairs(remote.scheme, env):  # the SDK refuses a key without its secret
-            fixes.append(
-                f"{have} is set but {lack} is not: set the secret {lack} too, and pass it to the job"
-            )
-        if fix and not names and not options:
-            # an instance role, OIDC or a profile file may still provide them: say so, don't fail
-            warnings.append(
-                f"no credentials in the environment or the remote's config; if none come from "
-                f"a role or profile file: {fix}"
-            )
-        notes: list[str] = []
-        outside = _folder_outside(root, remote) if used else None
-        if outside is not None:
-            # a hosted runner starts empty: nothing to restore from, and what it pushes leaves with it
-            advice = _LOCAL_FOLDER.format(name=one_line(remote.name, 60), path=one_line(outside, 200))
-            (warnings if env.get("GITHUB_ACTIONS") == "true" else notes).append(advice)
-        checks.append(
-            RemoteCheck(
-                remote.name,
-                remote.url,
-                remote.scheme,
-                remote.name == default,
-                used,
-                requirement,
-                installed,
-                names,
-                options,
-                fixes,
-                warnings,
-                notes,
-            )
-        )
+        checks.append(_check(root, remote, used, remote.name == default, env))
     return checks
+
+
+def _check(root: Path, remote: Remote, used: list[str], is_default: bool, env: dict[str, str]) -> RemoteCheck:
+    """One remote: its plugin, its credentials (names only) and, for a folder remote mlci uses, where."""
+    from mlci.repo.remote import credentials_present, half_pairs, plugin_installed, plugin_requirement
+
+    requirement = plugin_requirement(remote.scheme)
+    installed = plugin_installed(remote.scheme)
+    names, options, fix = credentials_present(remote, env)
+    fixes, warnings = [], []
+    if requirement and not installed:
+        fixes.append(f"pip install '{requirement}'")
+    for have, lack in half_pairs(remote.scheme, env):  # the SDK refuses a key without its secret
+        fixes.append(f"{have} is set but {lack} is not: set the secret {lack} too, and pass it to the job")
+    if fix and not names and not options:
+        # an instance role, OIDC or a profile file may still provide them: say so, don't fail
+        warnings.append(
+            f"no credentials in the environment or the remote's config; if none come from "
+            f"a role or profile file: {fix}"
+        )
+    notes: list[str] = []
+    outside = _folder_outside(root, remote) if used else None
+    if outside is not None:
+        # a hosted runner starts empty: nothing to restore from, and what it pushes leaves with it
+        advice = _LOCAL_FOLDER.format(name=one_line(remote.name, 60), path=one_line(outside, 200))
+        (warnings if env.get("GITHUB_ACTIONS") == "true" else notes).append(advice)
+    return RemoteCheck(
+        remote.name,
+        remote.url,
+        remote.scheme,
+        is_default,
+        used,
+        requirement,
+        installed,
+        names,
+        options,
+        fixes,
+        warnings,
+        notes,
+    )
 
 
 _LOCAL_FOLDER = (
@@ -116,6 +114,21 @@ def _folder_outside(root: Path, remote: Remote) -> str | None:
     folder = Path(remote.url)
     folder = (folder if folder.is_absolute() else root / ".dvc" / folder).resolve()
     return None if folder.is_relative_to(root.resolve()) else str(folder)
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    """`mlci doctor [--plugins] [--format text|json]`."""
+
+    plugins_only: bool = False
+    format: str = "text"
+
+
+def run(ctx: RunContext, options: DoctorOptions) -> int:
+    """Check the remotes mlci uses; 0, or GateFailed (exit 1) when one lacks its plugin."""
+    return run_doctor(
+        ctx.root, ctx.config.train.remote, plugins_only=options.plugins_only, fmt=options.format
+    )
 
 
 def run_doctor(root: Path, train_remote: str, *, plugins_only: bool, fmt: str) -> int:

@@ -6,13 +6,30 @@ the PR's run uploaded, checks it belongs to the run that triggered this one, and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+import click
 
 from mlci.commands.context import RunContext
 from mlci.errors import MlciError
 from mlci.github.comments import report_marker, upsert
 from mlci.report.fork import load_bundle, pull_for_run, run_head
 from mlci.safety import one_line
+
+
+@dataclass(frozen=True)
+class PostOptions:
+    """`mlci report --post BUNDLE`: the `<id>.comment.json` a PR's run uploaded, or the artifact's folder."""
+
+    bundle: str
+
+
+def run(ctx: RunContext, options: PostOptions) -> int:
+    """Post the bundle's comment; says what happened on stderr; 0, or MlciError (exit 2)."""
+    for line in post_folder(ctx, options.bundle):
+        click.echo(line, err=True)
+    return 0
 
 
 def post_context() -> RunContext:

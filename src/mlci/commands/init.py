@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -13,6 +14,22 @@ from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.onboarding import scaffold
 from mlci.repo.git import project_root, projects_below, repo_root
+
+
+@dataclass(frozen=True)
+class InitOptions:
+    """`mlci init [--ref SHA] [--force] [--dry-run]`, in the folder `start`."""
+
+    ref: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    start: str = "."
+
+
+def run(ctx: None, options: InitOptions) -> int:
+    """Write mlci.yaml and the workflows (no context: the project is not set up yet); 0, or MlciError."""
+    run_init(ref=options.ref, force=options.force, dry_run=options.dry_run, start=options.start)
+    return 0
 
 
 def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str = ".") -> list[Path]:
@@ -41,6 +58,12 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
             "or --dry-run to see how they differ",
         )
     written = [write_text_atomic(top / name, text) for name, text in files.items()]
+    _say_written(root, files, registered)
+    return written
+
+
+def _say_written(root: Path, files: dict[str, str], registered: list[str]) -> None:
+    """What init wrote, the models and secrets it found, and what to do next."""
     click.echo("wrote:")
     for name in files:
         click.echo(f"  {name}")
@@ -65,7 +88,6 @@ def run_init(*, ref: str | None, force: bool, dry_run: bool, start: Path | str =
     if monitor:  # its placeholder fails every scheduled run until it names where the data lands
         click.echo(f"set `current:` in {monitor} to where your fresh (labelled) data lands")
     click.echo("next: review mlci.yaml (docs/config.md), commit, and push")
-    return written
 
 
 def _preview(root: Path, project: Path, files: dict[str, str], *, force: bool) -> None:

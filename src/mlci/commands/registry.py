@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
+
+import click
 
 from mlci.commands.context import RunContext
 from mlci.deploy.registry import Model, fetch_tags, load
@@ -11,6 +14,22 @@ from mlci.errors import MlciError
 from mlci.safety import one_line
 
 Format = Literal["table", "json"]
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """`mlci registry [NAME] [--stage S] [--format table|json] [--fetch]`."""
+
+    name: str = ""
+    stage: str = ""
+    format: Format = "table"
+    fetch: bool = False
+
+
+def run(ctx: RunContext, options: RegistryOptions) -> int:
+    """Print the registry (stdout); 0, or MlciError (exit 2) for a model not in it."""
+    click.echo(show(ctx, options.name, options.stage, options.format, options.fetch))
+    return 0
 
 
 def show(ctx: RunContext, name: str, stage: str, fmt: Format, fetch: bool) -> str:

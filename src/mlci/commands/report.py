@@ -12,22 +12,29 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
+from mlci.commands._report_github import (
+    REPORTS_DIR,
+    Unposted,
+    publish_check_run,
+    publish_comment,
+    safe_id,
+    warn_github_failed,
+)
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_bytes_atomic, write_output_atomic
-from mlci.github.comments import report_marker, upsert
 from mlci.safety import one_line
 
 if TYPE_CHECKING:
     from mlci.commands.context import RunContext
-    from mlci.github.client import GitHubClient
     from mlci.report.document import DataChecks, Report, Revision
 
-REPORTS_DIR = ".mlci/reports"  # what the fork-safe workflow uploads as an artifact
 Format = Literal["markdown", "json"]
 
 
 @dataclass(frozen=True)
 class ReportOptions:
+    """`mlci report [--base REV] [--head REV] [--format markdown|json] [--output FILE] [--no-comment]`."""
+
     base: str | None = None
     head: str | None = None
     format: Format = "markdown"
@@ -35,13 +42,31 @@ class ReportOptions:
     comment: bool = True
 
 
-def run_report(ctx: RunContext, options: ReportOptions) -> int:
-    """Build, write and publish the report; exit 1 (GateFailed) when a gate failed."""
-    from mlci.gcpause import gc_paused
-    from mlci.github.limits import COMMENT_LIMIT
-    from mlci.repo.revision import open_repo, read_snapshot
-    from mlci.report.document import build_report, to_json
+def run(ctx: RunContext, options: ReportOptions) -> int:
+    """Build, write and publish the report: 0, or GateFailed (exit 1) when a gate or check failed."""
+    from mlci.report.document import to_json
     from mlci.report.markdown import render_markdown
+
+    report, head_plots = _build(ctx, options)
+    full = render_markdown(report, repo_root=ctx.root, run_url=ctx.runtime.run_url)
+    document = to_json(report)
+    text = json.dumps(document, indent=2) + "\n" if options.format == "json" else full
+    report_file = _write_outputs(ctx, options, text, full, document)
+    _write_images(ctx, report, head_plots)
+    ctx.actions.append_summary(full)
+    _publish(ctx, options, report)
+    _annotate_failures(ctx, report)
+    ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
+    ctx.actions.set_output("report-file", report_file)
+    _raise_on_failure(report)
+    return 0
+
+
+def _build(ctx: RunContext, options: ReportOptions) -> tuple[Report, Mapping[str, Any]]:
+    """The report of head vs base (one DVC `Repo` for both revisions) and head's plot data."""
+    from mlci.gcpause import gc_paused
+    from mlci.repo.revision import open_repo, read_snapshot
+    from mlci.report.document import build_report
 
     base, head = resolve_revisions(ctx, options)
     # a group header only in Actions: locally stdout is the report itself (pipeable JSON)
@@ -64,34 +89,34 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
         pr_number=ctx.runtime.pr_number,
         data_checks=_data_checks(ctx, base, head),
     )
+    return report, new.plots
 
-    run_url = ctx.runtime.run_url
-    full = render_markdown(report, repo_root=ctx.root, run_url=run_url)
-    document = to_json(report)
-    text = json.dumps(document, indent=2) + "\n" if options.format == "json" else full
-    report_file = _write_outputs(ctx, options, text, full, document)
-    _write_images(ctx, report, new.plots)
-    ctx.actions.append_summary(full)
+
+def _publish(ctx: RunContext, options: ReportOptions, report: Report) -> None:
+    """The sticky comment (and the fork-safe bundle) on a PR, the check run in Actions."""
+    from mlci.github.limits import COMMENT_LIMIT
+    from mlci.report.markdown import render_markdown
 
     check_run = bool((report.gates or report.data_checks) and ctx.config.report.check_run and report.head.sha)
     check_run = check_run and ctx.runtime.in_actions
-    if report.pr_number is not None or check_run:  # only these need the comment-sized body
-        hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
-        body = render_markdown(
-            report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=run_url, full_report_hint=hint
-        )
-        failures: list[str] = []  # GitHub failing: one warning for all, the gates still decide the exit
-        if report.pr_number is not None:
-            _write_post_bundle(ctx, report, body)
-            if options.comment and ctx.config.report.comment:
-                failures += publish_comment(ctx, report, body)
-        if check_run:
-            failures += publish_check_run(ctx, report, body)
-        _warn_github_failed(ctx, failures)
-    _annotate_failures(ctx, report)
+    if report.pr_number is None and not check_run:  # only these need the comment-sized body
+        return
+    hint = "; the full table is in the job summary" if ctx.runtime.in_actions else ""
+    body = render_markdown(
+        report, repo_root=ctx.root, limit=COMMENT_LIMIT, run_url=ctx.runtime.run_url, full_report_hint=hint
+    )
+    failures: list[Unposted] = []  # GitHub failing: one warning for all, the gates still decide the exit
+    if report.pr_number is not None:
+        _write_post_bundle(ctx, report, body)
+        if options.comment and ctx.config.report.comment:
+            failures += publish_comment(ctx, report, body)
+    if check_run:
+        failures += publish_check_run(ctx, report, body)
+    warn_github_failed(ctx, failures)
 
-    ctx.actions.set_output("gates-passed", "true" if report.gates_passed else "false")
-    ctx.actions.set_output("report-file", report_file)
+
+def _raise_on_failure(report: Report) -> None:
+    """GateFailed (exit 1) for unread head metrics, failed gates or failed data checks, in that order."""
     if report.unread_head:
         files = ", ".join(f"{file} ({why})" for file, why in report.unread_head.items())
         raise GateFailed(
@@ -110,7 +135,6 @@ def run_report(ctx: RunContext, options: ReportOptions) -> int:
             "the data checks failed",
             "see the report's 'Data checks' section; fix the data or its contract (docs/datacheck.md)",
         )
-    return 0
 
 
 # --- revisions ----------------------------------------------------------------------------------
@@ -165,7 +189,7 @@ def _write_outputs(
         click.echo(text, nl=False)
     if ctx.runtime.in_actions:
         folder = ctx.root / REPORTS_DIR
-        name = _safe_id(ctx.config.report.id)
+        name = safe_id(ctx.config.report.id)
         write_output_atomic(folder / f"{name}.md", markdown)
         write_output_atomic(folder / f"{name}.json", json.dumps(document, indent=2) + "\n")
         if not report_file:
@@ -181,7 +205,7 @@ def _write_images(ctx: RunContext, report: Report, shown: Mapping[str, Any]) -> 
         return
     from mlci.repo.plots import image_content
 
-    folder = ctx.root / REPORTS_DIR / f"{_safe_id(report.id)}.images"
+    folder = ctx.root / REPORTS_DIR / f"{safe_id(report.id)}.images"
     for plot in report.plots:
         image = plot.head.image if plot.head else None
         if plot.kind != "image" or not plot.changed or image is None:
@@ -202,117 +226,8 @@ def _write_post_bundle(ctx: RunContext, report: Report, body: str) -> None:
         return
     from mlci.report.fork import bundle
 
-    path = ctx.root / REPORTS_DIR / f"{_safe_id(report.id)}.comment.json"
+    path = ctx.root / REPORTS_DIR / f"{safe_id(report.id)}.comment.json"
     write_output_atomic(path, json.dumps(bundle(report, body), indent=2) + "\n")
-
-
-def _safe_id(report_id: str) -> str:
-    from mlci.report.fork import check_report_id
-
-    return check_report_id(report_id)
-
-
-# --- GitHub ---------------------------------------------------------------------------------------
-
-
-def publish_comment(ctx: RunContext, report: Report, body: str) -> list[str]:
-    """One sticky comment per PR and report id; a fork's read-only token gets one warning instead.
-    Returns what failed when GitHub did (for one warning, `_warn_github_failed`)."""
-    from mlci.github.errors import GitHubError, PermissionDenied
-
-    number = report.pr_number
-    if number is None:
-        return []
-    marker = report_marker(_safe_id(report.id))
-    if ctx.runtime.is_fork:
-        upsert(_outbox(ctx), number, body, marker, head_sha=report.head.sha or None)
-        _warn_no_comment(ctx, "this pull request comes from a fork, whose token cannot comment")
-        return []
-    try:
-        result = upsert(ctx.github(), number, body, marker, head_sha=report.head.sha or None)
-    except PermissionDenied:
-        upsert(_outbox(ctx), number, body, marker, head_sha=report.head.sha or None)
-        _warn_no_comment(ctx, "the token may not write pull-request comments")
-        return []
-    except GitHubError as exc:
-        # GitHub failing after the client's retries must not turn a passing model red: outbox, warn, go on
-        upsert(_outbox(ctx), number, body, marker, head_sha=report.head.sha or None)
-        return [f"the PR comment could not be posted ({one_line(exc.message, 300)})"]
-    click.echo(f"report comment {result.action}: {result.url}", err=True)
-    return []
-
-
-def _warn_github_failed(ctx: RunContext, failures: list[str]) -> None:
-    if not failures:
-        return
-    commented = failures[0].startswith("the PR comment")
-    ctx.actions.annotate(
-        "warning",
-        f"mlci report: {'; '.join(failures)}. The report is in the job summary and the outbox "
-        f"({one_line(ctx.config.github.outbox)}); the job's exit code still reflects the gates. "
-        "Re-run the job to post it.",
-        title="mlci report not posted" if commented else "mlci check run not created",
-    )
-
-
-def _outbox(ctx: RunContext) -> GitHubClient:
-    from mlci.github.outbox import Outbox
-
-    return Outbox(ctx.root / ctx.config.github.outbox, ctx.runtime.repository or "local/repo")
-
-
-def _warn_no_comment(ctx: RunContext, why: str) -> None:
-    ctx.actions.annotate(
-        "warning",
-        f"mlci report: no PR comment was posted because {why}. The report is in the job summary and "
-        f"{REPORTS_DIR}/. To comment on fork PRs, upload it with the report workflow and post it "
-        "from a `workflow_run` workflow (report-post.yml, see docs/report.md); for your own branches "
-        "grant `permissions: pull-requests: write`.",
-        title="mlci report not posted",
-    )
-
-
-def publish_check_run(ctx: RunContext, report: Report, body: str) -> list[str]:
-    """The check run; returns what failed when GitHub did (see publish_comment)."""
-    from mlci.github.errors import GitHubError, PermissionDenied
-    from mlci.report.markdown import headline
-
-    if ctx.runtime.is_fork:
-        return []  # a fork's token cannot write checks; the exit code carries the verdict
-    name = "mlci report" if report.id == "default" else f"mlci report ({report.id})"
-    annotations = [
-        {
-            "path": g.file or (ctx.config.source or "mlci.yaml"),
-            "start_line": 1,
-            "end_line": 1,
-            "annotation_level": "failure",
-            "title": one_line(f"gate {g.gate.metric}", 200),
-            "message": one_line(g.reason, 1000),
-        }
-        for g in report.failed_gates
-    ]
-    try:
-        ctx.github().create_check_run(
-            name,
-            report.head.sha,
-            status="completed",
-            conclusion="success" if report.gates_passed else "failure",
-            title=headline(report).split(" ", 1)[1],
-            summary=body,
-            annotations=annotations,
-            details_url=ctx.runtime.run_url or None,
-        )
-    except PermissionDenied:
-        ctx.actions.annotate(
-            "warning",
-            "mlci report: no check run was created: the token may not write checks "
-            "(grant `permissions: checks: write`); the job's exit code still reflects the gates.",
-            title="mlci check run not created",
-        )
-    except GitHubError as exc:
-        # as for the comment: GitHub failing after the client's retries must not turn a passing model red
-        return [f"no check run was created ({one_line(exc.message, 300)})"]
-    return []
 
 
 def _data_checks(ctx: RunContext, base: Revision, head: Revision) -> DataChecks | None:

@@ -324,8 +324,24 @@ def _dispatch(ctx: RunContext, client: GitHubClient, branch: str, wanted: bool) 
 # --- the CLI's entry point ----------------------------------------------------------------------
 
 
-def main(name: str, report_file: str | None, data_paths: Sequence[str]) -> RetrainResult | None:
-    ctx = RunContext.load()
+@dataclass(frozen=True)
+class RetrainOptions:
+    """`mlci retrain [NAME] [--from-report FILE] [--data FILE]...`."""
+
+    name: str = ""
+    report_file: str | None = None
+    data_paths: tuple[str, ...] = ()
+
+
+def run(ctx: RunContext, options: RetrainOptions) -> int:
+    """Open (or update) the retraining pull request; 0 (also when none is needed), or MlciError."""
+    retrain(ctx, options.name, options.report_file, options.data_paths)
+    return 0
+
+
+def retrain(
+    ctx: RunContext, name: str, report_file: str | None, data_paths: Sequence[str]
+) -> RetrainResult | None:
     report = report_io.load_report(report_file) if report_file else None
     if report is not None and report.get("retrain_needed") is False and not data_paths:
         click.echo("the monitor report says no retraining is needed: nothing to do")

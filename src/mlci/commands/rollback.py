@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mlci.commands.context import RunContext
 from mlci.commands.deploy import (
     Deployed,
@@ -18,6 +20,26 @@ from mlci.deploy.registry import RegistryEntry, check_stage, fetch_tags, model
 from mlci.deploy.targets import open_target
 from mlci.errors import MlciError
 from mlci.safety import one_line
+
+
+@dataclass(frozen=True)
+class RollbackOptions:
+    """`mlci rollback [NAME] [--to V] [--stage S] [--target T] [--environment E]`; None: mlci.yaml's."""
+
+    name: str = ""
+    to: str = ""
+    stage: str | None = None
+    target: str | None = None
+    environment: str | None = None
+
+
+def run(ctx: RunContext, options: RollbackOptions) -> int:
+    """Roll NAME (the only model when empty) back; 0, or MlciError (exit 2)."""
+    name, _ = ctx.config.model(options.name, verb="roll back")
+    settings = ctx.config.deploy
+    stage, target = options.stage or settings.stage, options.target or settings.target
+    rollback(ctx, name, options.to, stage, target, options.environment or "")
+    return 0
 
 
 def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, environment: str = "") -> Deployed:

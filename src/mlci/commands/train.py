@@ -1,4 +1,4 @@
-"""`mlci train` and `mlci affected`: one job each, from checks to outputs."""
+"""`mlci train`: one job, from checks to outputs (`mlci affected`: commands.affected)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -19,19 +19,20 @@ from mlci.github.actions import Actions
 from mlci.render import render
 from mlci.repo import pipeline as pl
 from mlci.repo import remote as rm
-from mlci.repo.git import ensure_commit, git, resolve
+from mlci.repo.git import git
 from mlci.safety import md_escape, one_line, write_command
-from mlci.train.affected import ALL, Affected, everything, find_affected
+from mlci.train.affected import ALL
 from mlci.train.commitback import commit_and_push, put_back, run_results, snapshot
 from mlci.train.reproduce import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
 ICONS = {"ran": "🔁", "restored": "♻️", "unchanged": "✅"}
-ZERO_SHA = "0" * 40
 
 
 @dataclass(frozen=True)
 class TrainOptions:
+    """`mlci train [MODEL]... [--pull/--no-pull] [--push/--no-push] [--commit] [--format text|json]`."""
+
     models: tuple[str, ...] = ()
     pull: bool | None = None  # None: config.train.pull
     push: bool | None = None  # None: config.train.push
@@ -39,10 +40,68 @@ class TrainOptions:
     json_output: bool = False
 
 
+def run(ctx: RunContext, options: TrainOptions) -> int:
+    """Run the pipeline (or the stages of `options.models`); 0, or MlciError (exit 2) when it failed."""
+    run_train(ctx, options)
+    return 0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a train run works with, checked before DVC runs anything."""
+
+    pipeline: pl.Pipeline
+    targets: list[str]
+    selected: list[str]
+    remote: rm.Remote
+    default: str
+    pull: bool
+    push: bool
+    candidates: list[str]  # dvc.lock files and uncached outputs: the files a run may change in git
+
+
 def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
-    cfg = ctx.config.train
+    """Reproduce, push, commit back and publish; the result (also written to RESULT_FILE)."""
     # a failed run leaves no result file: an earlier run's would read as this one's
     (ctx.root / RESULT_FILE).unlink(missing_ok=True)
+    plan = _plan(ctx, opts)
+    branch = _commit_branch(ctx) if opts.commit else ""
+    actions = Actions(ctx.runtime, stream=sys.stderr) if opts.json_output else ctx.actions  # stdout: JSON
+    result = TrainResult(remote=plan.remote.name)
+    before = snapshot(ctx.root, plan.candidates)  # the user's pending edits are not results
+    _reproduce(ctx, plan, opts, actions, result, before)
+    result.seconds = round(sum(s.seconds for s in result.stages), 3)
+    locks = [c for c in plan.candidates if posixpath.basename(c) == "dvc.lock"]
+    results = run_results(ctx.root, plan.candidates, before, locks)
+    files = results.files
+    result.changed = bool(files)
+    result.metrics_files = [
+        o.path
+        for s in plan.selected
+        for o in plan.pipeline.stages[s].outs
+        if o.kind == "metrics" and (ctx.root / o.path).exists()
+    ]
+    # a restored stage came from a run-cache, maybe a local one (a DVC cache that actions/cache brought
+    # back) that the remote never had: pushed like a stage that ran (DVC sends only what it lacks)
+    produced = result.names("ran") + result.names("restored")
+    # an interrupted run's results may never have reached the remote: pushed too (DVC sends what it lacks)
+    if plan.push and (produced or results.interrupted):
+        with actions.group(f"dvc push --run-cache -r {one_line(plan.remote.name, 60)}"):
+            result.push_seconds = push(
+                ctx.root, plan.remote, plan.selected, plan.pipeline, everything=not plan.targets
+            )
+            result.pushed = True
+    notes = _commit(ctx, plan, branch, results, result) if opts.commit else []
+    if results.interrupted and opts.commit:
+        notes.insert(0, "dvc.lock already differed from HEAD (an interrupted run's results): committed now.")
+        click.echo(f"mlci train: {notes[0]}", err=True)
+    _publish(ctx, result, branch, files, notes, opts.json_output)
+    return result
+
+
+def _plan(ctx: RunContext, opts: TrainOptions) -> _Plan:
+    """The pipeline, targets and remote, checked (the remote reachable when it is used) before any run."""
+    cfg = ctx.config.train
     pipeline = pl.read(ctx.root)
     if not pipeline.stages:
         raise MlciError(
@@ -60,65 +119,51 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         if failure is not None:
             ctx.actions.append_summary(f"### mlci train\n\n❌ {md_escape(failure.message)}\n")
             raise failure
-    branch = _commit_branch(ctx) if opts.commit else ""
-    echo = _echo(opts.json_output)
-    actions = Actions(ctx.runtime, stream=sys.stderr) if opts.json_output else ctx.actions  # stdout: JSON
-
-    result = TrainResult(remote=remote.name)
     selected = pl.closure(pipeline, targets) if targets else list(pipeline.stages)
     locks = [posixpath.join(posixpath.dirname(f), "dvc.lock") for f in pipeline.files]
     candidates = [*locks, *(o.path for s in selected for o in pipeline.stages[s].uncached)]
-    before = snapshot(ctx.root, candidates)  # the user's pending edits are not results
+    return _Plan(pipeline, targets, selected, remote, default, pull, push_on, candidates)
+
+
+def _reproduce(
+    ctx: RunContext, plan: _Plan, opts: TrainOptions, actions: Actions, result: TrainResult, before: Any
+) -> None:
+    """`dvc repro` with the remote as default; on failure git's files are put back and the summary says why."""
     with (
-        rm.as_default(ctx.root, remote, default),
-        actions.group("dvc repro: " + one_line(" ".join(targets) or "all stages")),
+        rm.as_default(ctx.root, plan.remote, plan.default),
+        actions.group("dvc repro: " + one_line(" ".join(plan.targets) or "all stages")),
         _commands_stopped(ctx, sys.stderr if opts.json_output else sys.stdout),
     ):
         try:
-            result.stages = reproduce(ctx.root, pipeline, targets, pull=pull, remote=remote, echo=echo)
+            result.stages = reproduce(
+                ctx.root,
+                plan.pipeline,
+                plan.targets,
+                pull=plan.pull,
+                remote=plan.remote,
+                echo=_echo(opts.json_output),
+            )
         except MlciError as exc:  # the summary says what failed; the funnel prints it and exits 2
-            back = put_back(ctx.root, candidates, before)  # nothing half-made left in git's files
+            back = put_back(ctx.root, plan.candidates, before)  # nothing half-made left in git's files
             if back:
                 exc.message += f" (put back as they were before the run: {one_line(', '.join(back), 200)})"
             ctx.actions.append_summary(f"### mlci train\n\n❌ {md_escape(exc.message)}\n")
             raise
-    result.seconds = round(sum(s.seconds for s in result.stages), 3)
-    results = run_results(ctx.root, candidates, before, locks)
-    files = results.files
-    result.changed = bool(files)
-    result.metrics_files = [
-        o.path
-        for s in selected
-        for o in pipeline.stages[s].outs
-        if o.kind == "metrics" and (ctx.root / o.path).exists()
-    ]
-    # a restored stage came from a run-cache, maybe a local one (a DVC cache that actions/cache brought
-    # back) that the remote never had: pushed like a stage that ran (DVC sends only what it lacks)
-    produced = result.names("ran") + result.names("restored")
-    # an interrupted run's results may never have reached the remote: pushed too (DVC sends what it lacks)
-    if (cfg.push if opts.push is None else opts.push) and (produced or results.interrupted):
-        with actions.group(f"dvc push --run-cache -r {one_line(remote.name, 60)}"):
-            result.push_seconds = push(ctx.root, remote, selected, pipeline, everything=not targets)
-            result.pushed = True
-    notes: list[str] = []
-    if results.interrupted and opts.commit:
-        notes.append("dvc.lock already differed from HEAD (an interrupted run's results): committed now.")
-        click.echo(f"mlci train: {notes[-1]}", err=True)
-    if opts.commit:
-        done = commit_and_push(
-            ctx.root,
-            files,
-            message=cfg.commit_message,
-            branch=branch,
-            stages=selected,
-            warn=lambda m: ctx.actions.annotate("warning", m, title="mlci train"),
-            contents=results.contents,
-        )
-        result.commit = done.sha
-        if done.note:
-            notes.append(f"Results not committed: {done.note}.")
-    _publish(ctx, result, branch, files, notes, opts.json_output)
-    return result
+
+
+def _commit(ctx: RunContext, plan: _Plan, branch: str, results: Any, result: TrainResult) -> list[str]:
+    """--commit: the results commit on the branch; the notes say why nothing was committed."""
+    done = commit_and_push(
+        ctx.root,
+        results.files,
+        message=ctx.config.train.commit_message,
+        branch=branch,
+        stages=plan.selected,
+        warn=lambda m: ctx.actions.annotate("warning", m, title="mlci train"),
+        contents=results.contents,
+    )
+    result.commit = done.sha
+    return [f"Results not committed: {done.note}."] if done.note else []
 
 
 @contextmanager
@@ -215,59 +260,3 @@ def _publish(
         f"changed: {'yes' if result.changed else 'no'}; pushed: {'yes' if result.pushed else 'no'}"
         + (f"; committed {result.commit[:12]}" if result.commit else "")
     )
-
-
-# --- affected ------------------------------------------------------------------------------------
-
-
-def run_affected(ctx: RunContext, base: str | None, fmt: str, *, all_models: bool = False) -> Affected:
-    pipeline = pl.read(ctx.root)
-    rev, why = ("", "every model was asked for (--all)") if all_models else _base(ctx, base)
-    result = find_affected(ctx.root, rev, ctx.config, pipeline) if rev else everything(ctx.config, why)
-    matrix = json.dumps(result.matrix(), separators=(",", ":"))
-    ctx.actions.set_output("matrix", matrix)
-    ctx.actions.set_output("models", json.dumps(result.models))
-    ctx.actions.set_output("any", "true" if result.models else "false")
-    rows = [(name, result.reasons.get(name, [])) for name in result.models]
-    ctx.actions.append_summary(
-        render(
-            "train/affected.md.j2",
-            repo_root=ctx.root,
-            base=result.base,
-            changed_files=result.changed_files,
-            rows=rows,
-        )
-    )
-    if fmt == "json":
-        click.echo(matrix)
-    elif fmt == "list":
-        for name in result.models:
-            click.echo(one_line(name, 200))
-    else:
-        if not result.models:
-            click.echo("no model is affected")
-        for name, reasons in rows:
-            click.echo(f"{one_line(name, 80)}: {one_line('; '.join(reasons), 300)}")
-    return result
-
-
-def _base(ctx: RunContext, base: str | None) -> tuple[str, str]:
-    """The commit to compare with, or "" and why everything counts as affected."""
-    root, rt = ctx.root, ctx.runtime
-    if base:
-        return ensure_commit(root, base, ci=rt.in_actions), ""
-    if rt.pull_request and rt.base_sha:
-        return ensure_commit(root, rt.base_sha, ci=rt.in_actions), ""
-    if rt.event_name == "push":
-        before = str(rt.event.get("before") or "")
-        if not before or before == ZERO_SHA:
-            return "", "a new branch: no previous commit to compare with"
-        try:
-            return ensure_commit(root, before), ""
-        except MlciError:
-            return "", f"the previous commit {before[:12]} is not reachable (force-push?)"
-    for candidate in (f"origin/{ctx.runtime.default_branch or 'main'}", "origin/main", "origin/master"):
-        found = resolve(root, candidate)
-        if found:
-            return found, ""
-    return "", "no base to compare with (pass --base REV)"

@@ -23,6 +23,7 @@ from mlci.drift.profile import Profile, ProfileBuilder, ProfileSettings, build_r
 from mlci.drift.stats import preload
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
+from mlci.readers import read_json
 from mlci.repo.tables import open_data, read_batches
 
 # 2: row hashes from Arrow buffers (mlci.data.arrowcols), no longer pandas' hash_pandas_object
@@ -126,7 +127,7 @@ def _load(cache: Path) -> Snapshot | None:
     if not (cache.is_file() and hashes_file.is_file()):
         return None
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
+        data = read_json(cache, cache.name)
         stats = DataStats.from_json(data["stats"])
         profile = Profile.from_json(data["profile"], where=str(cache.name))
         hashes = np.load(hashes_file, allow_pickle=False)

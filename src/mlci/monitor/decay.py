@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlci.config import Config
+
+if TYPE_CHECKING:
+    from mlci.repo.revision import SharedRepo
 
 # recorded names that mean one of the computed metrics
 ALIASES = {
@@ -53,11 +56,14 @@ class Decay:
         }
 
 
-def recorded_metrics(root: Path, rev: str, files: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
-    """The model's numeric metrics at `rev`, as DVC reads them (only `files` when given)."""
-    from mlci.metrics import read_metrics
+def recorded_metrics(
+    root: Path, rev: str, files: tuple[str, ...] = (), repo: SharedRepo | None = None
+) -> dict[str, dict[str, float]]:
+    """The model's numeric metrics at `rev`, as DVC reads them (only `files` when given); with the
+    run's one DVC `repo` when given."""
+    from mlci.metrics import read_metrics_and_unread
 
-    found = read_metrics(root, rev)
+    found, _ = read_metrics_and_unread(root, rev, repo.get() if repo is not None else None)
     return {f: v for f, v in found.items() if not files or f in files}
 
 
@@ -68,7 +74,6 @@ def evaluate(
     config: Config,
     model: str = "",
 ) -> Decay:
-    from mlci.gates import evaluate_gates
     from mlci.metrics import rows_from_values
 
     base: dict[str, dict[str, float]] = {}
@@ -92,6 +97,15 @@ def evaluate(
         {"file": r.file, "key": r.key, "recorded": r.base, "current": r.head, "change": r.change}
         for r in rows
     ]
+    _add_gates(decay, rows, config, model)
+    return decay
+
+
+def _add_gates(decay: Decay, rows: list[Any], config: Config, model: str) -> None:
+    """The gates (global, and the model's own) on recorded vs current; a gate on a metric not computed
+    here is a note, not a failure."""
+    from mlci.gates import evaluate_gates
+
     results = evaluate_gates(config.gates, rows)
     if model:
         results += evaluate_gates(config.gates, rows, model=model)
@@ -111,7 +125,6 @@ def evaluate(
                 "reason": result.reason,
             }
         )
-    return decay
 
 
 def canonical(key: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import pickle
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,20 +21,18 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from mlci.repo.revision import SharedRepo
+
 PREDICTION = "prediction"
 SCORE = "score"  # classifiers: probability of the positive class (binary) or of the predicted class
 
 
-def load_model(root: Path, path: str, rev: str | None) -> Any:
-    """Unpickle the model artifact `path` at `rev` through DVC (local cache, else the remote)."""
-    from dvc.api import open as dvc_open
-
-    from mlci.repo.remote import offline_config
-
+def load_model(root: Path, path: str, rev: str | None, repo: SharedRepo | None = None) -> Any:
+    """Unpickle the model artifact `path` at `rev` through DVC (local cache, else the remote); with the
+    run's one DVC `repo` when given."""
     where = f"{path} at {rev[:12]}" if rev else path
-    config = offline_config(root)  # an unreachable remote: the cache alone, and the probe's error
     try:
-        with dvc_open(path, repo=str(root), rev=rev, mode="rb", config=config) as handle:
+        with _open_artifact(root, path, rev, repo) as handle:
             return pickle.load(handle)
     except (FileNotFoundError, IsADirectoryError):
         _raise_remote_failure(root, path, rev)
@@ -51,6 +50,23 @@ def load_model(root: Path, path: str, rev: str | None) -> Any:
     except Exception as exc:
         _raise_remote_failure(root, path, rev)
         raise MlciError(f"cannot read the model {where} through DVC: {exc}") from None
+
+
+@contextmanager
+def _open_artifact(root: Path, path: str, rev: str | None, repo: SharedRepo | None) -> Iterator[Any]:
+    if repo is not None:
+        from mlci.repo.revision import at_revision
+
+        with at_revision(repo.get(), rev) as files, files.open(path, mode="rb") as handle:
+            yield handle
+        return
+    from dvc.api import open as dvc_open
+
+    from mlci.repo.remote import offline_config
+
+    config = offline_config(root)  # an unreachable remote: the cache alone, and the probe's error
+    with dvc_open(path, repo=str(root), rev=rev, mode="rb", config=config) as handle:
+        yield handle
 
 
 def _raise_remote_failure(root: Path, path: str, rev: str | None) -> None:

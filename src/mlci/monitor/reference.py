@@ -11,14 +11,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlci.config import Config, ModelConfig
+from mlci.config import Config
 from mlci.drift.profile import PROFILE_VERSION, Profile, ProfileSettings
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
 from mlci.readers import read_json
 
 if TYPE_CHECKING:
-    from mlci.monitor.inputs import Options
+    from mlci.monitor.inputs import Inputs
+    from mlci.repo.revision import SharedRepo
     from mlci.repo.tables import Data
 
 SAVED_FORMAT = 1
@@ -46,18 +47,20 @@ def settings_for(config: Config) -> ProfileSettings:
 def load_reference(
     root: Path,
     config: Config,
-    name: str,
-    model: ModelConfig | None,
+    inputs: Inputs,
     commit: str,
-    opts: Options,
     *,
     cache: bool = True,
+    repo: SharedRepo | None = None,
 ) -> Reference:
-    """The reference; `commit` "" (no repository, or no commit yet): files only, no model."""
+    """The reference of checked `inputs` (mlci.monitor.inputs.resolve_inputs); `commit` is the
+    production commit, "" (no repository, or no commit yet): files only, no model. `repo`: the run's
+    one DVC Repo, for the model and DVC-tracked data."""
     from mlci.monitor.model import load_model
 
+    name, model, opts = inputs.name, inputs.model, inputs.options
     notes: list[str] = []
-    loaded = load_model(root, model.path, commit) if model and model.path and commit else None
+    loaded = load_model(root, model.path, commit, repo) if model and model.path and commit else None
     if model is not None and not model.path:
         notes.append(f"models.{name}.path is not set: no prediction drift or decay")
     elif model is not None and not commit:
@@ -67,9 +70,7 @@ def load_reference(
         if prediction is None and loaded is not None:
             notes.append("the saved reference profile has no predictions: no prediction drift")
     else:
-        profile, prediction, info = _profiled(
-            root, config, name, model, commit, opts.reference, loaded, cache=cache
-        )
+        profile, prediction, info = _profiled(root, config, inputs, commit, loaded, cache=cache, repo=repo)
     if opts.save_profile:
         write_text_atomic(opts.save_profile, _saved_text(profile, prediction, info))
     ref = Reference(name, profile, prediction, loaded, commit, info, notes)
@@ -79,21 +80,20 @@ def load_reference(
 def _profiled(
     root: Path,
     config: Config,
-    name: str,
-    model: ModelConfig | None,
+    inputs: Inputs,
     commit: str,
-    given: str,
     loaded: Any | None,
     *,
     cache: bool = True,
+    repo: SharedRepo | None = None,
 ) -> tuple[Profile, Profile | None, dict[str, Any]]:
     from mlci.drift.profile import build_reference
     from mlci.monitor.model import prediction_batches
 
     settings = settings_for(config)
     chunk = config.monitor.chunk_rows
-    target = model.target if model else ""
-    with _reference_data(root, name, model, commit, given) as data:
+    target = inputs.model.target if inputs.model else ""
+    with _reference_data(root, inputs, commit, repo) as data:
         digest = hashlib.sha256(
             json.dumps(
                 # the profile format too: a cache written by another mlci is not read back
@@ -128,32 +128,18 @@ def _profiled(
     return profile, prediction, info
 
 
-def _reference_data(root: Path, name: str, model: ModelConfig | None, commit: str, given: str) -> Data:
-    from mlci.repo.git import resolve
-    from mlci.repo.tables import Data, local_files, open_data
+def _reference_data(root: Path, inputs: Inputs, commit: str, repo: SharedRepo | None) -> Data:
+    """--reference's files or its revision, else the model's training data at `commit` (the inputs were
+    checked: a model with `data`, a commit)."""
+    from mlci.repo.tables import Data, open_data
 
-    if given:
-        local = local_files(given, Path.cwd()) or local_files(given, root)
-        if local:
-            return Data(given, local)
-        rev = resolve(root, given)
-        if rev is None:
-            raise MlciError(
-                f"--reference {given!r} is neither a data file, glob or folder nor a git revision",
-                "pass a CSV/Parquet path, or a commit/tag/branch at which to read the training data",
-            )
-        commit = rev
-    if not commit:
-        raise MlciError(
-            "no commit to read the training data at (no git repository, or no commit yet)",
-            "pass --reference FILE, or commit the project first",
-        )
-    if model is None or not model.data:
-        raise MlciError(
-            f"no reference data: models.{name or 'NAME'}.data is not set in mlci.yaml",
-            "set the model's training data in mlci.yaml, or pass --reference PATH",
-        )
-    return open_data(root, model.data, rev=commit)
+    if inputs.reference_files:
+        return Data(inputs.options.reference, list(inputs.reference_files))
+    rev = inputs.reference_rev or commit
+    model = inputs.model
+    if model is None or not model.data or not rev:  # resolve_inputs said so already
+        raise AssertionError("monitor inputs not checked: no reference data")
+    return open_data(root, model.data, rev=rev, repo=repo)
 
 
 def _saved_text(profile: Profile, prediction: Profile | None, info: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,26 +28,47 @@ MAX_CHARTS = 10
 FEW_ROWS = 30
 
 
-def build_report(
-    config: Config, name: str, prod: Production, ref: Reference, observed: Observed
-) -> dict[str, Any]:
-    data = observed.data
-    decay = observed.decay.to_json() if observed.decay is not None else _absent(observed, ref)
-    prediction = _prediction(observed, ref)
-    drift_detected = bool(data.dataset_drift)
+@dataclass(frozen=True)
+class Verdict:
+    """What one monitoring run found, typed until it is rendered: `to_json` (the JSON document,
+    docs/monitor.md) and `render_markdown` (the job summary and the report) both render from it."""
+
+    name: str  # the model ("" when only data are compared)
+    stage: str  # the stage the production version is in (deploy.stage)
+    production: Production
+    reference: Reference
+    observed: Observed
+    generated_at: str  # UTC, ISO 8601 to the second
+    drift_detected: bool  # dataset drift: the drifted share of columns reached the threshold
+    retrain_needed: bool  # dataset drift, or a decay gate failed
+    summary: str  # one sentence, each finding said once
+
+
+def judge(config: Config, name: str, prod: Production, ref: Reference, observed: Observed) -> Verdict:
+    """The verdict of one run (after the reference's model is released: `ref.close()`)."""
+    decay = _decay_json(observed, ref)
+    drift_detected = bool(observed.data.dataset_drift)
     retrain = drift_detected or bool(decay.get("gate_failed"))
+    summary = _summary(name, observed.data, decay, _prediction(observed, ref), retrain, observed.rows)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Verdict(name, config.deploy.stage, prod, ref, observed, now, drift_detected, retrain, summary)
+
+
+def to_json(verdict: Verdict) -> dict[str, Any]:
+    """The JSON document (schema_version 1); NaN and infinity become null."""
+    observed, ref, prod, data = verdict.observed, verdict.reference, verdict.production, verdict.observed.data
     report = {
         "schema_version": SCHEMA_VERSION,
-        "model": name,
-        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "drift_detected": drift_detected,
-        "retrain_needed": retrain,
-        "summary": _summary(name, data, decay, prediction, retrain, observed.rows),
+        "model": verdict.name,
+        "generated_at": verdict.generated_at,
+        "drift_detected": verdict.drift_detected,
+        "retrain_needed": verdict.retrain_needed,
+        "summary": verdict.summary,
         "few_rows": observed.rows < FEW_ROWS,
         "production": {
             "version": prod.version,
             "commit": prod.commit,
-            "stage": config.deploy.stage,
+            "stage": verdict.stage,
             "source": prod.source,
         },
         "reference": {**ref.info, "model_commit": ref.model_commit},
@@ -59,12 +81,16 @@ def build_report(
         },
         "schema": data.schema.to_json(),
         "columns": [c.to_json() for c in data.columns],
-        "prediction_drift": prediction,
-        "decay": decay,
+        "prediction_drift": _prediction(observed, ref),
+        "decay": _decay_json(observed, ref),
         "notes": [n for n in [prod.note, *ref.notes, *observed.notes] if n],
     }
     cleaned: dict[str, Any] = _clean(report)
     return cleaned
+
+
+def _decay_json(observed: Observed, ref: Reference) -> dict[str, Any]:
+    return observed.decay.to_json() if observed.decay is not None else _absent(observed, ref)
 
 
 def _prediction(observed: Observed, ref: Reference) -> dict[str, Any]:
@@ -135,7 +161,9 @@ def _clean(value: Any) -> Any:
 # --- markdown ------------------------------------------------------------------------------------
 
 
-def render_markdown(root: Path, report: dict[str, Any], observed: Observed) -> str:
+def render_markdown(root: Path, verdict: Verdict) -> str:
+    """The markdown report (`drift_report.md.j2`, overridable under .mlci/templates/)."""
+    report = to_json(verdict)
     columns = sorted(report["columns"], key=lambda c: (not c["drifted"], c["name"]))
     charts = [chart(c) for c in columns if c["drifted"] and c["histogram"]["labels"]][:MAX_CHARTS]
     pred = report["prediction_drift"]

@@ -12,7 +12,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,8 @@ class Snapshot:
     outs: dict[str, TrackedOut] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)  # DVC's `plots.show` result for this rev
     unread: dict[str, str] = field(default_factory=dict)  # declared metrics file -> why it is absent
+    # of those, the ones a DVC remote kept back (it failed, or lacks the objects): the error, with its fix
+    remote_failures: dict[str, MlciError] = field(default_factory=dict)
 
 
 @contextmanager
@@ -74,6 +76,63 @@ def open_repo(root: Path | str) -> Iterator[Any]:
         repo.close()
 
 
+class SharedRepo:
+    """One DVC Repo for a whole run, opened (`open_repo`) only when first asked for (`get`); a `with`
+    block closes it. Lets a run that may not need DVC at all (local files only) skip it."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._opened: AbstractContextManager[Any] | None = None
+        self._repo: Any = None
+
+    def get(self) -> Any:
+        if self._opened is None:
+            self._opened = open_repo(self.root)
+            self._repo = self._opened.__enter__()
+        return self._repo
+
+    def __enter__(self) -> SharedRepo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._opened is not None:
+            self._opened.__exit__(None, None, None)
+            self._opened, self._repo = None, None
+
+
+@contextmanager
+def at_revision(repo: Any, rev: str | None) -> Iterator[RootedFiles]:
+    """The files of `repo` switched to `rev` (None: the workspace), read through DVC."""
+    with _switched(repo, rev):
+        yield RootedFiles(repo.dvcfs)
+
+
+class RootedFiles:
+    """`repo.dvcfs` with paths relative to the DVC project's root, as `DVCFileSystem(root)` takes them.
+    A switched Repo's file system resolves relative paths against the working folder (mlci may run in a
+    subfolder): here "/" (the project's root) is put before them, and taken off what `find` returns."""
+
+    def __init__(self, fs: Any) -> None:
+        self.fs = fs
+        self.repo = fs.repo
+
+    @staticmethod
+    def _rooted(path: str) -> str:
+        return path if path.startswith("/") else "/" + path
+
+    def info(self, path: str) -> Any:
+        return self.fs.info(self._rooted(path))
+
+    def find(self, path: str) -> list[str]:
+        return [str(p).lstrip("/") for p in self.fs.find(self._rooted(path))]
+
+    def get_file(self, path: str, to: str) -> None:
+        self.fs.get_file(self._rooted(path), to)
+
+    def open(self, path: str, mode: str = "rb") -> Any:
+        return self.fs.open(self._rooted(path), mode=mode)
+
+
 def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapshot:
     """Metrics, params and outputs at `rev` (None = the workspace)."""
     from dvc.exceptions import DvcException
@@ -95,10 +154,11 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
                 "fix dvc.yaml and the params files it uses at that revision (`dvc status` shows the same error)",
             ) from None
         unread: dict[str, str] = {}
-        metrics = _metrics(repo, label, unread, rev, root)
+        failures: dict[str, MlciError] = {}
+        metrics = _metrics(repo, label, (unread, failures), rev, root)
         params = _params(repo, label)
         plot_data = _plots(repo, label) if plots else {}
-    return Snapshot(rev=label, metrics=metrics, params=params, outs=outs, plots=plot_data, unread=unread)
+    return Snapshot(label, metrics, params, outs, plot_data, unread, failures)
 
 
 def workspace_files(root: Path) -> list[str]:
@@ -147,23 +207,30 @@ def _check_bounds(root: Path, rev: str | None) -> None:
         for n in blobs
         if posixpath.basename(n) in ("dvc.yaml", "dvc.lock", "params.yaml") or n.endswith(".dvc")
     ]
-    for name in wanted:
-        _check_blob(root, name, *blobs[name])
-    for name in _named_in_pipelines(root, [n for n in wanted if n.endswith("dvc.yaml")], blobs):
-        _check_blob(root, name, *blobs[name])
+    texts = _check_blobs(root, wanted, blobs)
+    pipelines = {n: texts[n] for n in wanted if n.endswith("dvc.yaml")}
+    _check_blobs(root, _named_in_pipelines(pipelines, blobs), blobs)
 
 
-def _check_blob(root: Path, name: str, sha: str, size: str) -> None:
-    from mlci.repo.git import git_bytes
+def _check_blobs(root: Path, names: list[str], blobs: dict[str, tuple[str, str]]) -> dict[str, bytes]:
+    """Check each named blob in order, as reading them one by one would: a too-big one fails without
+    being read. Their bytes, read in one `git cat-file --batch` process."""
     from mlci.safety import MAX_DATA_BYTES, too_big
 
-    if size.isdigit() and int(size) > MAX_DATA_BYTES:
-        raise too_big(name, int(size))  # without reading it
-    _check_content(name, git_bytes(root, "cat-file", "blob", sha))
+    sizes = [int(blobs[n][1]) if blobs[n][1].isdigit() else 0 for n in names]
+    first_big = next((i for i, size in enumerate(sizes) if size > MAX_DATA_BYTES), len(names))
+    contents = dict(
+        zip(names[:first_big], _cat_blobs(root, [blobs[n][0] for n in names[:first_big]]), strict=True)
+    )
+    for name, data in contents.items():
+        _check_content(name, data)
+    if first_big < len(names):
+        raise too_big(names[first_big], sizes[first_big])  # without reading it
+    return contents
 
 
 def _check_content(name: str, data: bytes) -> None:
-    """Bounded; a dvc.yaml or dvc.lock also valid for DVC's schema (its message, with the line)."""
+    """Bounded; a dvc.yaml, dvc.lock or .dvc file also valid for DVC's schema (its message, with the line)."""
     from mlci.repo import dvcfiles
     from mlci.safety import check_data_file
 
@@ -172,14 +239,37 @@ def _check_content(name: str, data: bytes) -> None:
         dvcfiles.load(data, name)
 
 
-def _named_in_pipelines(root: Path, pipelines: list[str], blobs: dict[str, tuple[str, str]]) -> list[str]:
-    from mlci.repo.git import git_bytes
+def _cat_blobs(root: Path, shas: list[str]) -> list[bytes]:
+    """The bytes of each blob, in order, from one `git cat-file --batch` (none: no process)."""
+    import subprocess
+
+    from mlci.repo.git import GitError
+
+    if not shas:
+        return []
+    request = "".join(f"{sha}\n" for sha in shas).encode()
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git cat-file --batch failed: {detail[-1] if detail else proc.returncode}")
+    out, found, pos = proc.stdout, [], 0
+    for _ in shas:  # "<sha> blob <size>\n<bytes>\n" each
+        header_end = out.index(b"\n", pos)
+        size = int(out[pos:header_end].split()[2])
+        found.append(out[header_end + 1 : header_end + 1 + size])
+        pos = header_end + 1 + size + 1
+    return found
+
+
+def _named_in_pipelines(pipelines: dict[str, bytes], blobs: dict[str, tuple[str, str]]) -> list[str]:
     from mlci.repo.pipeline import load_yaml
 
     found: list[str] = []
-    for name in pipelines:
+    for name, text in pipelines.items():
         try:
-            data = load_yaml(git_bytes(root, "cat-file", "blob", blobs[name][0]).decode("utf-8"))
+            data = load_yaml(text.decode("utf-8"))
         except Exception:  # DVC reports a broken file itself, naming it
             continue
         folder = posixpath.dirname(name)
@@ -240,13 +330,16 @@ def _posix(path: str) -> str:
 
 
 def _metrics(
-    repo: Any, label: str, unread: dict[str, str], rev: str | None, root: Path
+    repo: Any,
+    label: str,
+    absent: tuple[dict[str, str], dict[str, MlciError]],
+    rev: str | None,
+    root: Path,
 ) -> dict[str, dict[str, Scalar]]:
     """Values per declared metrics file; a declared file that is absent goes to `unread` with the reason
     (DVC warns and shows null; mlci reports it and fails the gates on it). A file that exists but cannot
     be parsed is an error."""
-    from dvc.utils.flatten import flatten
-
+    unread, failures = absent  # why each absent file is absent; the remote's error when one caused it
     result = repo.metrics.show(hide_workspace=False, on_error="return")
     entry: Mapping[str, Any] = next(iter(result.values()), {})
     _raise_rev_error(entry, "metrics", label)
@@ -255,40 +348,59 @@ def _metrics(
         name = _posix(path)
         error = file_result.get("error")
         if error is not None:
-            lost = _lost(root, name, rev) if _is_missing(error) else None  # root: DVC's moves in _switched
-            if lost is not None:  # DVC-cached at that commit: the remote failed, or lacks its objects
-                unread[name] = f"{lost.message}; fix: {lost.hint}"
-                continue
-            if _is_missing(error):
-                unread[name] = (
-                    "dvc.yaml declares it, but it is not in the commit (where a cache: false file is "
-                    "committed) nor in the DVC cache or remote (where dvc push puts a DVC-cached one)"
-                )
-                continue
-            text = re.sub(r"'(?:\.\./)+[^']*'", f"'{name}'", str(error))
-            remote = _remote_error(repo, text, f"reading {name} at revision {label}")
-            if remote is not None:  # the remote failed, not the file: the report goes on without it
-                unread[name] = f"{remote.message}; fix: {remote.hint}" if remote.hint else remote.message
-                continue
-            raise _file_error("metrics", name, label, error)
-        data = file_result.get("data")
-        if isinstance(data, dict):
-            try:
-                flat = flatten(data)
-            except ValueError as exc:  # DVC itself crashes on this file: `dvc metrics diff` exits 255
-                raise MlciError(
-                    f"cannot read metrics file {name} at revision {label}: {one_line(str(exc))} "
-                    "(a dotted key such as `a.b` next to a nested `a: {b: …}` names one metric twice)",
-                    "keep one of the two spellings of that key",
-                ) from None
-            files[name] = {str(k): v for k, v in flat.items() if _scalar(v)}
-        elif data is not None and not isinstance(data, list):
-            raise MlciError(  # DVC's diff shows every key of such a file as "unable to parse"
-                f"cannot read metrics file {name} at revision {label}: it holds a single value "
-                f"({one_line(repr(data), 60)}), not a mapping of metric names to values",
-                'write the metrics as a mapping, e.g. {"accuracy": 0.93}',
-            )
+            reason, failure = _unread_metrics(repo, name, error, (rev, label), root)
+            unread[name] = reason
+            if failure is not None:
+                failures[name] = failure
+            continue
+        flat = _flat_metrics(name, label, file_result.get("data"))
+        if flat is not None:
+            files[name] = flat
     return files
+
+
+def _unread_metrics(
+    repo: Any, name: str, error: BaseException, at: tuple[str | None, str], root: Path
+) -> tuple[str, MlciError | None]:
+    """Why DVC could not read a declared metrics file, and the remote's error when one caused it; a file
+    that is there but broken raises."""
+    rev, label = at
+    lost = _lost(root, name, rev) if _is_missing(error) else None  # root: DVC's moves in _switched
+    if lost is not None:  # DVC-cached at that commit: the remote failed, or lacks its objects
+        return f"{lost.message}; fix: {lost.hint}", lost
+    if _is_missing(error):
+        return (
+            "dvc.yaml declares it, but it is not in the commit (where a cache: false file is "
+            "committed) nor in the DVC cache or remote (where dvc push puts a DVC-cached one)"
+        ), None
+    text = re.sub(r"'(?:\.\./)+[^']*'", f"'{name}'", str(error))
+    remote = _remote_error(repo, text, f"reading {name} at revision {label}")
+    if remote is not None:  # the remote failed, not the file: the report goes on without it
+        return (f"{remote.message}; fix: {remote.hint}" if remote.hint else remote.message), remote
+    raise _file_error("metrics", name, label, error)
+
+
+def _flat_metrics(name: str, label: str, data: Any) -> dict[str, Scalar] | None:
+    """A metrics file's scalars by dotted key, as `dvc metrics show` flattens them; None for a list."""
+    from dvc.utils.flatten import flatten
+
+    if isinstance(data, dict):
+        try:
+            flat = flatten(data)
+        except ValueError as exc:  # DVC itself crashes on this file: `dvc metrics diff` exits 255
+            raise MlciError(
+                f"cannot read metrics file {name} at revision {label}: {one_line(str(exc))} "
+                "(a dotted key such as `a.b` next to a nested `a: {b: …}` names one metric twice)",
+                "keep one of the two spellings of that key",
+            ) from None
+        return {str(k): v for k, v in flat.items() if _scalar(v)}
+    if data is not None and not isinstance(data, list):
+        raise MlciError(  # DVC's diff shows every key of such a file as "unable to parse"
+            f"cannot read metrics file {name} at revision {label}: it holds a single value "
+            f"({one_line(repr(data), 60)}), not a mapping of metric names to values",
+            'write the metrics as a mapping, e.g. {"accuracy": 0.93}',
+        )
+    return None
 
 
 def _file_error(kind: str, name: str, label: str, error: BaseException) -> MlciError:

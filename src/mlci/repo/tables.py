@@ -30,6 +30,8 @@ from mlci.errors import MlciError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mlci.repo.revision import SharedRepo
+
 SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz")
 # schema metadata key: the JSON list of text columns a batch holds dictionary-encoded
 DICTIONARY_READ = b"mlci.dictionary_read"
@@ -88,15 +90,18 @@ class Data:
         return {"spec": self.spec, "rev": self.rev, "files": len(self.files)}
 
 
-def open_data(root: Path, spec: str, rev: str | None = None, *, cwd: Path | None = None) -> Data:
-    """Resolve `spec` (file, glob, folder; local, or DVC-tracked at `rev`) to files to read."""
+def open_data(
+    root: Path, spec: str, rev: str | None = None, *, cwd: Path | None = None, repo: SharedRepo | None = None
+) -> Data:
+    """Resolve `spec` (file, glob, folder; local, or DVC-tracked at `rev`) to files to read; `repo`:
+    the run's one DVC Repo, for a DVC-tracked `spec`."""
     if rev is None:
         local = local_files(spec, cwd or Path.cwd())
         if local is None and not Path(spec).is_absolute():
             local = local_files(spec, root)
         if local:
             return Data(spec, local)
-    return _through_dvc(root, spec, rev)
+    return _through_dvc(root, spec, rev, repo)
 
 
 def local_files(spec: str, base: Path) -> list[Path] | None:
@@ -305,21 +310,8 @@ def _csv_blocks(
     names: list[str] | None = None
     texts: list[str] = []
     marker: dict[bytes, bytes] = {}
-    rest = b""
     with source() as stream:
-        while True:
-            more = stream.read(block)
-            data = rest + more if rest else more
-            if more:
-                cut = data.rfind(b"\n") + 1
-                if not cut:  # a line longer than a block: read on
-                    rest = data
-                    continue
-                data, rest = data[:cut], data[cut:]
-            else:
-                rest = b""
-            if not data:
-                return
+        for data in _line_blocks(stream, block):
             read = pacsv.ReadOptions(use_threads=False, block_size=len(data) + 1, column_names=names)
             convert = pacsv.ConvertOptions(
                 column_types=types, include_columns=columns, strings_can_be_null=True
@@ -336,8 +328,25 @@ def _csv_blocks(
             if codes and texts:
                 table = table.replace_schema_metadata({**(table.schema.metadata or {}), **marker})
             yield from table.to_batches()
-            if not more:
-                return
+
+
+def _line_blocks(stream: Any, block: int) -> Iterator[bytes]:
+    """`stream` (binary, `read(n)`) in chunks of whole lines of about `block` bytes, read `block` bytes
+    at a time; a line longer than a block makes its chunk longer; the last chunk may lack its newline."""
+    rest = b""
+    while True:
+        more = stream.read(block)
+        data = rest + more if rest else more
+        if more:
+            cut = data.rfind(b"\n") + 1
+            if not cut:  # a line longer than a block: read on
+                rest = data
+                continue
+            data, rest = data[:cut], data[cut:]
+        if data:
+            yield data
+        if not more:
+            return
 
 
 def _text_codes(table: pa.Table) -> tuple[pa.Table, list[str]]:
@@ -366,14 +375,27 @@ def _widened(table: pa.Table) -> pa.Table:
     return table
 
 
-def _through_dvc(root: Path, spec: str, rev: str | None) -> Data:
-    from dvc.api import DVCFileSystem
+def _through_dvc(root: Path, spec: str, rev: str | None, repo: SharedRepo | None = None) -> Data:
+    """`spec` read through DVC at `rev`: with the run's `repo` when given, else a DVC file system of its own."""
+    if repo is None:
+        from dvc.api import DVCFileSystem
 
-    from mlci.repo.remote import offline_config
+        from mlci.repo.remote import offline_config
 
+        # an unreachable remote: the local cache alone, and the probe's error for what it lacks
+        return _from_fs(
+            root, lambda: DVCFileSystem(str(root), rev=rev, config=offline_config(root)), spec, rev
+        )
+    from mlci.repo.revision import at_revision
+
+    with at_revision(repo.get(), rev) as files:
+        return _from_fs(root, lambda: files, spec, rev)
+
+
+def _from_fs(root: Path, make_fs: Callable[[], Any], spec: str, rev: str | None) -> Data:
     where = f"{spec} at {rev[:12]}" if rev else spec
-    try:  # an unreachable remote: the local cache alone, and the probe's error for what it lacks
-        fs = DVCFileSystem(str(root), rev=rev, config=offline_config(root))
+    try:
+        fs = make_fs()
         # info, not exists: exists() answers False when DVC cannot use the remote (a missing plugin)
         kind = fs.info(spec)["type"]
         names = sorted(p for p in fs.find(spec) if _is_table(Path(p))) if kind == "directory" else [spec]

@@ -198,20 +198,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "pr_number": report.pr_number,
         "base": {"rev": report.base.rev, "sha": report.base.sha},
         "head": {"rev": report.head.rev, "sha": report.head.sha},
-        "summary": {
-            "verdict": report.verdict,
-            "gates_passed": report.gates_passed,
-            "gates_total": report.gate_count[1],
-            "gates_failed": report.gate_count[0],
-            "checks_total": len(report.gates),
-            "checks_failed": len(report.failed_gates),
-            "data_checks_passed": report.data_checks.passed if report.data_checks else None,
-            "metrics_total": len(report.rows),
-            "metrics_changed": sum(r.status != "unchanged" for r in report.rows),
-            "params_changed": len(report.params),
-            "data_changed": len(report.data),
-            "plots_changed": sum(p.changed for p in report.plots),
-        },
+        "summary": _summary(report),
         "metrics": [_metric(s.model, r) for s in report.sections for r in s.rows],
         "unread": [
             {"file": file, "revision": side, "reason": why}
@@ -223,23 +210,42 @@ def to_json(report: Report) -> dict[str, Any]:
             {"file": p.file, "key": p.key, "base": _value(p.base), "head": _value(p.head), "status": p.status}
             for p in report.params
         ],
-        "data": [
-            {
-                "path": d.path,
-                "status": d.status,
-                "base_md5": d.base_md5 or None,
-                "head_md5": d.head_md5 or None,
-                "base_size": d.base_size,
-                "head_size": d.head_size,
-                "size_change": d.size_change,
-                "base_files": d.base_files,
-                "head_files": d.head_files,
-            }
-            for d in report.data
-        ],
+        "data": [_data_change(d) for d in report.data],
         "plots": [_plot(p) for p in report.plots],
         "plot_errors": [{"revision": side, **_plot_error(e)} for side, e in report.plot_errors],
         "data_checks": report.data_checks.json if report.data_checks else None,
+    }
+
+
+def _summary(report: Report) -> dict[str, Any]:
+    """The counts and the verdict at the top of the JSON document."""
+    return {
+        "verdict": report.verdict,
+        "gates_passed": report.gates_passed,
+        "gates_total": report.gate_count[1],
+        "gates_failed": report.gate_count[0],
+        "checks_total": len(report.gates),
+        "checks_failed": len(report.failed_gates),
+        "data_checks_passed": report.data_checks.passed if report.data_checks else None,
+        "metrics_total": len(report.rows),
+        "metrics_changed": sum(r.status != "unchanged" for r in report.rows),
+        "params_changed": len(report.params),
+        "data_changed": len(report.data),
+        "plots_changed": sum(p.changed for p in report.plots),
+    }
+
+
+def _data_change(d: DataRow) -> dict[str, Any]:
+    return {
+        "path": d.path,
+        "status": d.status,
+        "base_md5": d.base_md5 or None,
+        "head_md5": d.head_md5 or None,
+        "base_size": d.base_size,
+        "head_size": d.head_size,
+        "size_change": d.size_change,
+        "base_files": d.base_files,
+        "head_files": d.head_files,
     }
 
 

@@ -149,22 +149,8 @@ def commit_and_push(
     message = with_trailer(message, RESULTS, ",".join(stages) or "all")
     _commit(root, files, message, contents)
     for _ in range(ATTEMPTS):
-        proc = subprocess.run(
-            ["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode == 0:
+        if _push(root, remote, branch, trained):
             return CommitResult(sha=git(root, "rev-parse", "HEAD"), files=tuple(files))
-        if not re.search(r"rejected|fetch first|non-fast-forward", proc.stderr):
-            git(root, "reset", "--quiet", "--soft", trained)
-            raise MlciError(
-                f"could not push results to '{one_line(branch, 100)}': {one_line(proc.stderr.strip(), 300)}",
-                "the job needs `permissions: contents: write` and a checkout with persist-credentials: true "
-                "(fork PRs cannot be pushed to: run train with --no-commit there)",
-            )
         git(root, "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}")
         theirs = git(root, "rev-parse", "FETCH_HEAD")
         subjects = set(git(root, "log", "--format=%s", f"{trained}..{theirs}").splitlines())
@@ -181,6 +167,28 @@ def commit_and_push(
         "re-run the job; if it keeps failing, let one job commit results "
         "(train with --no-commit in the others)",
     )
+
+
+def _push(root: Path, remote: str, branch: str, trained: str) -> bool:
+    """Push HEAD to `branch`: True when pushed, False when refused because the branch moved on; any
+    other refusal takes the commit back (HEAD to `trained`, the files staged) and raises MlciError."""
+    proc = subprocess.run(
+        ["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode == 0:
+        return True
+    if not re.search(r"rejected|fetch first|non-fast-forward", proc.stderr):
+        git(root, "reset", "--quiet", "--soft", trained)
+        raise MlciError(
+            f"could not push results to '{one_line(branch, 100)}': {one_line(proc.stderr.strip(), 300)}",
+            "the job needs `permissions: contents: write` and a checkout with persist-credentials: true "
+            "(fork PRs cannot be pushed to: run train with --no-commit there)",
+        )
+    return False
 
 
 def _commit(root: Path, files: Sequence[str], message: str, contents: Mapping[str, str]) -> None:

@@ -85,7 +85,21 @@ def reproduce(
     selected = pl.closure(pipeline, targets) if targets else list(pipeline.stages)
     present_before = {name: _outs_present(root, pipeline.stages[name]) for name in selected}
     flags = ["--pull", "--allow-missing"] if pull else ["--pull"] if fetch else []
-    args = ["repro", *flags, *targets]
+    code, output, events, end = _run_repro(root, ["repro", *flags, *targets], pipeline, echo)
+    if code != 0:
+        raise _failure(root, remote, output, events)
+    results = _outcomes(events, end)
+    _mark_restored(root, pipeline, results, present_before)
+    if pull:
+        _rerun_lost(root, pipeline, results, remote, echo)
+    return results
+
+
+def _run_repro(
+    root: Path, args: list[str], pipeline: pl.Pipeline, echo: Callable[[str], None]
+) -> tuple[int, str, list[tuple[str, Outcome, float]], float]:
+    """Run DVC with `args`, echoing its output line by line: (exit code, its last 400 lines, each stage's
+    start as (name, outcome, monotonic time), the monotonic time it ended)."""
     events: list[tuple[str, Outcome, float]] = []
     lines: deque[str] = deque(maxlen=400)  # enough to explain a failure, bounded for chatty training
     proc = subprocess.Popen(
@@ -108,11 +122,14 @@ def reproduce(
                 events.append((match.group("name"), outcome, time.monotonic()))
                 break
     code = proc.wait()
-    end = time.monotonic()
-    if code != 0:
-        raise _failure(root, remote, "\n".join(lines), events)
-    results = _outcomes(events, end)
-    for result in results:  # a skipped stage whose outputs were pulled as a dependency was restored
+    return code, "\n".join(lines), events, time.monotonic()
+
+
+def _mark_restored(
+    root: Path, pipeline: pl.Pipeline, results: list[StageResult], present_before: dict[str, bool]
+) -> None:
+    """A skipped stage whose outputs were missing before and were pulled as a dependency was restored."""
+    for result in results:
         missing_before = not present_before.get(result.name, True)
         if (
             result.outcome == "unchanged"
@@ -120,9 +137,6 @@ def reproduce(
             and _outs_present(root, pipeline.stages[result.name])
         ):
             result.outcome = "restored"
-    if pull:
-        _rerun_lost(root, pipeline, results, remote, echo)
-    return results
 
 
 def _rerun_lost(

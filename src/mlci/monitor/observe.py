@@ -1,0 +1,159 @@
+"""The monitoring pass (`watch`): the reference, then one pass over the current data: the data profile, the production model's predictions and, with
+labels, its metrics (decay), chunk by chunk; then the comparisons with the reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlci.errors import MlciError
+from mlci.monitor.inputs import Inputs, Observed, Production
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mlci.config import Config, ModelConfig
+    from mlci.drift.profile import ProfileBuilder
+    from mlci.monitor.reference import Reference
+    from mlci.monitor.report import Verdict
+    from mlci.repo.revision import SharedRepo
+
+
+@dataclass
+class _Pass:
+    """The builders one pass feeds; the model parts drop out when the model cannot score the data."""
+
+    data: ProfileBuilder
+    prediction: ProfileBuilder | None
+    model: Any | None
+    target: str
+    scorer: Any | None = None
+    model_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def observe(
+    root: Path,
+    config: Config,
+    spec: str,
+    ref: Reference,
+    model: ModelConfig | None,
+    repo: SharedRepo | None = None,
+) -> Observed:
+    """Read the current data `spec` once (chunks of monitor.chunk_rows) and compare it with `ref`;
+    `repo`: the run's one DVC Repo (a DVC-tracked `spec`, the recorded metrics)."""
+    from mlci.drift import engine as drift
+    from mlci.repo.tables import open_data
+
+    run = _start(ref, model)
+    with open_data(root, spec, cwd=Path.cwd(), repo=repo) as data:
+        paths = [_shown(root, p) for p in data.files] if not data.hashes else [spec]
+        for i, batch in enumerate(data.batches(config.monitor.chunk_rows, dictionary=True)):
+            if i == 0:  # a wholly different table is an input error, before the model sees it
+                reference_columns = [n for n in ref.profile.columns if n != run.target]
+                drift.check_columns(reference_columns, [n for n in batch.schema.names if n != run.target])
+            run.data.add(batch)
+            _score(run, batch)
+    return _compare(root, config, spec, ref, model, run, paths, repo)
+
+
+def _start(ref: Reference, model: ModelConfig | None) -> _Pass:
+    from mlci.drift.profile import ProfileBuilder
+
+    data = ProfileBuilder(ref.profile.settings, reference=ref.profile)
+    prediction = None
+    if ref.prediction is not None and ref.model is not None:
+        prediction = ProfileBuilder(ref.prediction.settings, reference=ref.prediction)
+    return _Pass(data, prediction, ref.model, model.target if model else "")
+
+
+def _score(run: _Pass, batch: pa.RecordBatch) -> None:
+    """The model's predictions of one chunk into the prediction profile and, with labels, the scorer."""
+    from mlci.monitor import model as monitor_model
+    from mlci.repo.tables import plain
+
+    if run.model is None:
+        return
+    frame = monitor_model.features(batch, run.target)
+    try:
+        labels, score = monitor_model.predict(run.model, frame)
+    except MlciError as exc:  # e.g. a feature is missing: still report the data drift
+        run.model_note = exc.message
+        run.notes.append(f"prediction drift and decay not checked: {exc.message}")
+        run.model, run.prediction, run.scorer = None, None, None
+        return
+    if run.prediction is not None:
+        run.prediction.add(monitor_model.prediction_batch_from(labels, score))
+    if run.target and run.target in batch.schema.names:
+        run.scorer = run.scorer or monitor_model.Scorer(run.model, run.target)
+        run.scorer.add(plain(batch).to_pandas(), labels, score)
+
+
+def _compare(
+    root: Path,
+    config: Config,
+    spec: str,
+    ref: Reference,
+    model: ModelConfig | None,
+    run: _Pass,
+    paths: list[str],
+    repo: SharedRepo | None,
+) -> Observed:
+    from mlci.drift import engine as drift
+
+    thresholds = drift.Thresholds.from_config(config.monitor)
+    current = run.data.finish({"spec": spec})
+    result = drift.compare(ref.profile, current, thresholds, exclude={run.target} if run.target else ())
+    prediction = None
+    predicted = run.prediction.finish() if run.prediction is not None else None
+    if predicted is not None and predicted.rows and ref.prediction is not None:
+        prediction = drift.compare(ref.prediction, predicted, thresholds)
+    decay = None
+    if run.scorer is not None:
+        decay = _decay(root, config, ref, run.scorer, model, repo)
+    elif run.model is not None and run.target:
+        run.notes.append(f"no performance decay check: the current data has no label column {run.target!r}")
+    return Observed(result, prediction, decay, paths, spec, current.rows, run.notes, run.model_note)
+
+
+def _decay(
+    root: Path,
+    config: Config,
+    ref: Reference,
+    scorer: Any,
+    model: ModelConfig | None,
+    repo: SharedRepo | None,
+) -> Any:
+    from mlci.monitor import decay
+
+    computed = scorer.metrics()
+    labelled = sum(len(t) for t in scorer.truth)
+    recorded = decay.recorded_metrics(root, ref.model_commit, model.metrics if model else (), repo)
+    return decay.evaluate(recorded, computed, labelled, config, ref.name)
+
+
+def _shown(root: Path, path: Path) -> str:
+    """Paths in the report: relative to the working folder when inside it, as given otherwise."""
+    for base in (Path.cwd(), root):
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
+def watch(root: Path, config: Config, inputs: Inputs, prod: Production, *, cache: bool = True) -> Verdict:
+    """The whole monitoring pass for checked `inputs`: the reference (profile, model), one pass over the
+    current data, the verdict. `cache`: keep reference profiles under monitor.profile_dir."""
+    from mlci.monitor.reference import load_reference
+    from mlci.monitor.report import judge
+    from mlci.repo.revision import SharedRepo
+
+    with SharedRepo(root) as repo:  # one DVC Repo per run, opened only if DVC is needed
+        ref = load_reference(root, config, inputs, prod.commit, cache=cache, repo=repo)
+        try:
+            observed = observe(root, config, inputs.options.current, ref, inputs.model, repo)
+        finally:
+            ref.close()
+    return judge(config, inputs.name, prod, ref, observed)
