@@ -98,10 +98,17 @@ def in_chain(exc: BaseException) -> MlciError | None:
 
 
 def raise_user_file_error(exc: BaseException) -> None:
-    """Raise the MlciError for a user's broken DVC file when `exc` (or its chain) is one; else return."""
-    found = in_chain(exc)
-    if found is not None:
-        raise found from None
+    """Raise DVC's schema message (line, column) when `exc` or its chain is a schema refusal of a user's
+    file; else return (the caller's own message, naming the revision, says the rest)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ == "YAMLValidationError":
+            found = from_dvc(current)
+            if found is not None:
+                raise found from None
+        current = current.__cause__ or current.__context__
 
 
 def from_dvc(exc: BaseException) -> MlciError | None:
