@@ -22,7 +22,7 @@ from mlci.repo import remote as rm
 from mlci.repo.git import git
 from mlci.safety import md_escape, one_line, write_command
 from mlci.train.affected import ALL
-from mlci.train.commitback import commit_and_push, put_back, run_results, snapshot
+from mlci.train.commitback import commit_and_push, put_back, repair_locks, run_results, snapshot
 from mlci.train.reproduce import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
@@ -68,10 +68,14 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     branch = _commit_branch(ctx) if opts.commit else ""
     actions = Actions(ctx.runtime, stream=sys.stderr) if opts.json_output else ctx.actions  # stdout: JSON
     result = TrainResult(remote=plan.remote.name)
+    locks = [c for c in plan.candidates if posixpath.basename(c) == "dvc.lock"]
+    for path in repair_locks(ctx.root, locks):  # half-written by a killed run: HEAD's is put back
+        click.echo(
+            f"mlci train: {path} was half-written by an interrupted run; put back as committed", err=True
+        )
     before = snapshot(ctx.root, plan.candidates)  # the user's pending edits are not results
     _reproduce(ctx, plan, opts, actions, result, before)
     result.seconds = round(sum(s.seconds for s in result.stages), 3)
-    locks = [c for c in plan.candidates if posixpath.basename(c) == "dvc.lock"]
     results = run_results(ctx.root, plan.candidates, before, locks)
     files = results.files
     result.changed = bool(files)

@@ -36,6 +36,34 @@ class CommitResult:
     note: str = ""
 
 
+def repair_locks(root: Path, locks: Sequence[str]) -> list[str]:
+    """A `dvc.lock` that differs from HEAD and that DVC's schema refuses is what a run killed while DVC
+    wrote it left (DVC does not write it atomically): put HEAD's back (or remove one HEAD lacks), so the
+    rerun reproduces from a lock DVC can read. Returns the paths repaired."""
+    from mlci.errors import MlciError
+    from mlci.repo import dvcfiles
+
+    repaired = []
+    for path in changed_paths(root, locks):
+        file = root / path
+        if not file.is_file():
+            continue
+        try:
+            dvcfiles.load(file.read_bytes(), path)
+            continue
+        except MlciError:
+            pass
+        committed = subprocess.run(
+            ["git", "show", f"HEAD:./{path}"], cwd=root, capture_output=True, check=False
+        )
+        if committed.returncode == 0:
+            write_bytes_atomic(file, committed.stdout)
+        else:
+            file.unlink()
+        repaired.append(path)
+    return repaired
+
+
 def changed_paths(root: Path, candidates: Sequence[str]) -> list[str]:
     """The candidates (and any .gitignore DVC touched) that differ from HEAD or are new."""
     specs = ["--", *candidates, "*.gitignore"]
@@ -143,7 +171,7 @@ def commit_and_push(
     user's other edits, staged or not, stay where they are."""
     contents = dict(contents or {})
     if not files:
-        return CommitResult(note="nothing to commit")
+        return _push_unpushed(root, remote, branch)
     trained = git(root, "rev-parse", "HEAD")
     # the trailer lets `mlci retrain` tell this commit from a person's on its rolling branch
     message = with_trailer(message, RESULTS, ",".join(stages) or "all")
@@ -167,6 +195,30 @@ def commit_and_push(
         "re-run the job; if it keeps failing, let one job commit results "
         "(train with --no-commit in the others)",
     )
+
+
+def _push_unpushed(root: Path, remote: str, branch: str) -> CommitResult:
+    """Nothing new to commit, but an interrupted run may have committed its results and been killed
+    before the push: when every commit HEAD is ahead of the remote branch by is a results commit
+    (its trailer), push them now."""
+    from mlci.repo.trailers import trailer
+
+    fetched = subprocess.run(
+        ["git", "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}"],
+        cwd=root,
+        capture_output=True,
+    )
+    if fetched.returncode != 0:
+        return CommitResult(note="nothing to commit")
+    ahead = git(root, "rev-list", "FETCH_HEAD..HEAD").split()
+    behind = git(root, "rev-list", "HEAD..FETCH_HEAD").split()
+    messages = [git(root, "log", "-1", "--format=%B", sha) for sha in ahead]
+    if not ahead or behind or not all(trailer(m, RESULTS) for m in messages):
+        return CommitResult(note="nothing to commit")
+    head = git(root, "rev-parse", "HEAD")
+    if not _push(root, remote, branch, head):
+        return CommitResult(note="branch moved on")
+    return CommitResult(sha=head, note="")
 
 
 def _push(root: Path, remote: str, branch: str, trained: str) -> bool:
