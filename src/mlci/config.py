@@ -253,21 +253,13 @@ def parse_config(raw: Any, filename: str = CONFIG_FILE) -> Config:
 
 
 def _read_yaml(path: Path, filename: str) -> Any:
-    import yaml
+    """mlci.yaml through the one bounded reader (size, depth, aliases; line and column of an error)."""
+    from mlci.readers import read_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{filename}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"{filename}: invalid YAML{where}: {problem}", "check indentation and quoting"
-        ) from None
+        return read_yaml(path, filename, "check indentation and quoting")
+    except MlciError as exc:
+        raise ConfigError(exc.message, exc.hint) from None
 
 
 def build_section(cls: type[Any], raw: Any, filename: str, where: str) -> Any:

@@ -25,3 +25,11 @@ def write_bytes_atomic(path: Path | str, data: bytes) -> Path:
 
 def write_text_atomic(path: Path | str, text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_output_atomic(path: Path | str, text: str) -> Path:
+    """`write_text_atomic` for a file a user or a later job reads (a report, its JSON, a model card,
+    the fork bundle): URL credentials and secrets redacted first (mlci.redact)."""
+    from mlci.redact import redact
+
+    return write_text_atomic(path, redact(text))

@@ -210,7 +210,8 @@ def check_data_file(name: str, data: bytes) -> None:
     def refuse(what: str) -> MlciError:
         return MlciError(
             f"{one_line(name)}: {what}; mlci refuses it before parsing",
-            "a params, metrics, plots or pipeline file this large or nested is not something to diff",
+            "mlci reads no YAML/JSON file this large or nested (params, metrics, pipelines, mlci.yaml, "
+            "contracts alike): shrink or flatten it",
         )
 
     if len(data) > MAX_DATA_BYTES:
@@ -263,3 +264,20 @@ def _check_yaml_events(data: bytes, refuse: Any) -> None:
                 raise refuse(f"expands to more than {MAX_YAML_NODES:,} nodes through YAML aliases")
     except yaml.YAMLError:
         return  # broken YAML: the parser that reads it next says where
+
+
+def repo_path(root: Path, relative: str, setting: str) -> Path:
+    """`root/relative` for a path that came from config or a commit (`github.outbox`, a dataset's
+    path, `data.profile_cache`): the one rule — no absolute path, no `..` out, no symlink leading out
+    of the repository, for reading and for writing alike. Exit 2 (MlciError) naming the setting."""
+    from mlci.errors import MlciError
+
+    how = "by its path" if Path(relative).is_absolute() else outside_link(root, relative)
+    if how is not None:
+        raise MlciError(
+            f"{one_line(setting)} = {one_line(relative)} leads outside the repository ({one_line(how)}); "
+            "mlci reads and writes only inside it",
+            f"set {one_line(setting, 80)} to a path inside the repository (e.g. .mlci/...), "
+            "and replace a link that leaves it by the file itself",
+        )
+    return Path(root) / relative

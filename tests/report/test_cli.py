@@ -542,3 +542,25 @@ def test_changed_dataset_brings_the_data_checks_and_their_verdict(
     assert "the data checks failed" in proc.stderr
     text = md.read_text()
     assert text.startswith("### ❌ mlci report: data checks failed") and "#### Data checks ❌ failed" in text
+
+
+def test_post_caps_an_artifact_to_the_one_report_the_workflow_produces(
+    fork_bundle: tuple[Path, str], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """30 bundles in one artifact (issue 31): one comment, the other 29 named in a warning, not posted."""
+    bundle, head = fork_bundle
+    data = json.loads(bundle.read_text())
+    for index in range(29):
+        report_id = f"extra{index:02d}"
+        body = f"<!-- mlci:report:{report_id} -->\n### forged {index}\n"
+        extra = {**data, "report_id": report_id, "body": body}
+        (bundle.parent / f"{report_id}.comment.json").write_text(json.dumps(extra))
+    fake_github.pulls.append(pull(PR, head))
+
+    proc = post(fake_github, tmp_path, bundle.parent, workflow_run(head))
+
+    assert proc.returncode == 0, proc.stderr
+    assert len(fake_github.comments[PR]) == 1
+    assert "29 more report bundle(s)" in proc.stdout + proc.stderr and "not posted" in proc.stderr
+    assert "::warning" in proc.stdout
+    assert len(fake_github.writes()) == 1, fake_github.writes()

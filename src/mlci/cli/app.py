@@ -18,6 +18,7 @@ from mlci import __version__
 from mlci.cli.options import DEBUG, set_debug
 from mlci.cli.streams import tolerate_any_encoding
 from mlci.errors import EXIT_UNEXPECTED, MlciError
+from mlci.redact import RedactedLines, redact
 from mlci.safety import InertLines, write_command
 
 # name -> "module:attribute"; the order here is the order in `mlci --help`
@@ -96,20 +97,25 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and map every outcome to a documented exit code."""
+    """Run the CLI and map every outcome to a documented exit code.
+
+    Both streams are redacted line by line (mlci.redact: URL credentials and secrets, whatever wrote
+    them, annotations and tracebacks included). On a runner every output line is also parsed for
+    workflow commands, and text from a PR (a param, a YAML error quoting dvc.yaml) reaches both
+    streams: only mlci's own commands get through."""
     tolerate_any_encoding()
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        return _run(argv)
-    # On a runner every output line is parsed for workflow commands, and text from a PR (a param,
-    # a YAML error quoting dvc.yaml) reaches both streams: only mlci's own commands get through.
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = InertLines(saved[0]), InertLines(saved[1])
+    redacted = RedactedLines(saved[0]), RedactedLines(saved[1])
+    guards: list[RedactedLines | InertLines] = [*redacted]
+    sys.stdout, sys.stderr = redacted
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        sys.stdout, sys.stderr = InertLines(redacted[0]), InertLines(redacted[1])  # type: ignore[arg-type]
+        guards = [sys.stdout, sys.stderr, *redacted]
     try:
         return _run(argv)
     finally:
-        for guard in (sys.stdout, sys.stderr):
-            if isinstance(guard, InertLines):
-                guard.close_lines()
+        for guard in guards:
+            guard.close_lines()
         sys.stdout, sys.stderr = saved
 
 
@@ -129,10 +135,23 @@ def _run(argv: list[str] | None) -> int:
     except MlciError as exc:
         _report_error(exc)
         return exc.exit_code
-    except Exception:
+    except Exception as exc:
+        user_error = _dvc_user_error(exc)
+        if user_error is not None:  # a broken dvc.yaml/dvc.lock/.dvc file is never mlci's bug
+            _report_error(user_error)
+            return user_error.exit_code
         _report_unexpected()
         return EXIT_UNEXPECTED
     return int(result) if isinstance(result, int) else 0
+
+
+def _dvc_user_error(exc: BaseException) -> MlciError | None:
+    """DVC's error about a user's file, anywhere in the exception's chain, as an MlciError."""
+    if "dvc" not in sys.modules:
+        return None
+    from mlci.repo.dvcfiles import in_chain
+
+    return in_chain(exc)
 
 
 def _report_error(exc: MlciError) -> None:
@@ -162,12 +181,3 @@ def _report_unexpected() -> None:
         "  this is a bug in mlci: please report it with the command you ran and the traceback",
         err=True,
     )
-
-
-def redact(text: str) -> str:
-    """Remove any token value mlci could have been given, whatever printed it."""
-    for name in ("MLCI_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "MLCI_WEBHOOK_SECRET"):
-        secret = os.environ.get(name, "")
-        if len(secret) >= 8:
-            text = text.replace(secret, "***")
-    return text

@@ -27,9 +27,10 @@ from mlci.cli.options import debug_option, report_format
 @click.option(
     "--post",
     "post",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
-    help="Fork-safe second half: only post the comment bundle FILE (<id>.comment.json) a PR run uploaded.",
+    help="Fork-safe second half: only post the comment bundle FILE (<id>.comment.json) a PR run uploaded, "
+    "or the bundles of the downloaded artifact FOLDER (capped at what report.yml produces: one).",
 )
 def report(
     base: str | None, head: str | None, fmt: str, output: str | None, no_comment: bool, post: str | None

@@ -76,8 +76,10 @@ def warn_github_failed(ctx: RunContext, failures: list[Unposted]) -> None:
 
 def _outbox(ctx: RunContext) -> GitHubClient:
     from mlci.github.outbox import Outbox
+    from mlci.safety import repo_path
 
-    return Outbox(ctx.root / ctx.config.github.outbox, ctx.runtime.repository or "local/repo")
+    folder = repo_path(ctx.root, ctx.config.github.outbox, "github.outbox in mlci.yaml")
+    return Outbox(folder, ctx.runtime.repository or "local/repo")
 
 
 def _warn_no_comment(ctx: RunContext, why: str) -> None:

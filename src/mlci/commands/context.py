@@ -12,6 +12,7 @@ import click
 from mlci.config import Config, load_config
 from mlci.github.actions import Actions, Runtime
 from mlci.repo.git import GitError, project_root
+from mlci.safety import repo_path
 
 if TYPE_CHECKING:
     from mlci.github.client import GitHubClient
@@ -51,7 +52,7 @@ class RunContext:
         if self._client is None:
             from mlci.github.publish import open_client
 
-            outbox = self.root / self.config.github.outbox
+            outbox = repo_path(self.root, self.config.github.outbox, "github.outbox in mlci.yaml")
             if not (self.runtime.token and self.runtime.repository):
                 click.echo(f"no GitHub token: writing what would be posted to {self.config.github.outbox}/")
             self._client = open_client(

@@ -10,7 +10,7 @@ import click
 
 from mlci.commands.context import RunContext
 from mlci.errors import GateFailed
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_output_atomic
 from mlci.repo.git import ensure_commit
 
 
@@ -50,7 +50,7 @@ def check(ctx: RunContext, paths: tuple[str, ...], base: str | None, fmt: str, o
     markdown = report.markdown(ctx.root, heading="##")
     text = json.dumps(report.to_json(), indent=2, default=str) + "\n" if fmt == "json" else markdown
     if output:
-        write_text_atomic(Path(output), text)
+        write_output_atomic(Path(output), text)
         click.echo(f"data check report written to {output}")
     else:
         click.echo(text, nl=False)

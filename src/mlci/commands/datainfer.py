@@ -12,6 +12,7 @@ from mlci.commands.context import RunContext
 from mlci.config import CONFIG_FILE, DatasetContract, parse_config
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
+from mlci.readers import load_yaml
 from mlci.repo.git import ensure_commit
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def _write_config(root: Path, text: str, contracts: dict[str, DatasetContract]) 
 
     path = root / CONFIG_FILE
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    raw = yaml.safe_load(old) if old else {}
+    raw = load_yaml(old, CONFIG_FILE) if old else {}
     raw = raw if isinstance(raw, dict) else {}
     if "data" not in raw:
         new = old + ("\n" if old and not old.endswith("\n") else "") + text
@@ -89,7 +90,7 @@ def _write_config(root: Path, text: str, contracts: dict[str, DatasetContract]) 
         raw["data"] = {**section, "datasets": datasets}
         new = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
         note = " (rewritten: its comments were not kept)"
-    parse_config(yaml.safe_load(new), CONFIG_FILE)  # never write a config mlci would reject
+    parse_config(load_yaml(new, CONFIG_FILE), CONFIG_FILE)  # never write a config mlci would reject
     write_text_atomic(path, new)
     names = ", ".join(contracts)
     click.echo(f"wrote the contract{'s' if len(contracts) != 1 else ''} of {names} to {CONFIG_FILE}{note}")

@@ -26,7 +26,8 @@ from mlci.deploy.card import Card, GateLine, commit_facts, data_versions, lock_p
 from mlci.deploy.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix, version_tag
 from mlci.deploy.targets import Delivery, Target, open_target, sha256_of
 from mlci.errors import GateFailed, MlciError
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_output_atomic
+from mlci.github.numbers import api_id
 from mlci.repo.recorded import recorded
 from mlci.safety import md_code, md_escape, one_line
 
@@ -210,15 +211,26 @@ def deliver_recorded(
 def _assign_and_activate(
     ctx: RunContext, delivery: Delivery, target: Target, forward: bool
 ) -> promote.Assignment:
-    """Push the stage tag, then the target's second phase (`activate`) unless a later commit took the stage."""
-    assigned = promote.assign(
-        ctx.root,
-        delivery.name,
-        delivery.commit,
-        delivery.stage,
-        remote=ctx.config.deploy.remote,
-        forward_only=forward,
-    )
+    """Push the stage tag, then the target's second phase (`activate`) unless a later commit took the stage.
+    When the push fails the delivered model is live all the same: the message says so, and that a rerun
+    (which finds the version delivered) finishes the job."""
+    try:
+        assigned = promote.assign(
+            ctx.root,
+            delivery.name,
+            delivery.commit,
+            delivery.stage,
+            remote=ctx.config.deploy.remote,
+            forward_only=forward,
+        )
+    except MlciError as exc:
+        name, version, stage = delivery.name, delivery.version, delivery.stage
+        raise MlciError(
+            f"{name} {version} was delivered and is live at the target, but its stage tag {name}#{stage} "
+            f"was not recorded: {exc.message}",
+            f"run the job again: the rerun finds {version} delivered and records the stage (then the "
+            f"registry and the Deployment say it is live). {exc.hint or ''}".strip(),
+        ) from None
     if not assigned.superseded_by:
         target.activate(delivery)
     return assigned
@@ -229,11 +241,13 @@ def _close_interrupted(client: GitHubClient, environment: str, commit: str, name
     for old in client.list_deployments(environment=environment, sha=commit):
         if _payload(old).get("model") != name:
             continue
-        statuses = client.list_deployment_statuses(int(old["id"]))
+        statuses = client.list_deployment_statuses(api_id(old.get("id"), "a deployment's id"))
         # no status at all: the run died (or GitHub failed) between creating it and `in_progress`
         if not statuses or statuses[0].get("state") in ("in_progress", "queued", "pending"):
             note = "interrupted before it finished; deployed again" + (f" by {run_url}" if run_url else "")
-            client.create_deployment_status(int(old["id"]), "error", description=note[:140])
+            client.create_deployment_status(
+                api_id(old.get("id"), "a deployment's id"), "error", description=note[:140]
+            )
 
 
 def _payload(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -252,7 +266,7 @@ def finish(ctx: RunContext, card: Card, result: _Delivered, tags: tuple[str, ...
     sha, location = result.sha256, result.location
     path = ctx.root / CARD_DIR / card.name / "MODEL_CARD.md"
     text = card.render(ctx.root)
-    write_text_atomic(path, text)
+    write_output_atomic(path, text)
     ctx.actions.append_summary(text)
     state = "is live in" if result.live else "was delivered but is superseded in"
     click.echo(f"{one_line(card.name)} {card.version} {state} {one_line(card.stage)} ({one_line(location)})")

@@ -15,18 +15,20 @@ from mlci.commands.context import RunContext
 from mlci.errors import MlciError
 from mlci.github.comments import report_marker, upsert
 from mlci.report.fork import load_bundle, pull_for_run, run_head
+from mlci.safety import one_line
 
 
 @dataclass(frozen=True)
 class PostOptions:
-    """`mlci report --post BUNDLE`: the `<id>.comment.json` a PR's run uploaded."""
+    """`mlci report --post BUNDLE`: the `<id>.comment.json` a PR's run uploaded, or the artifact's folder."""
 
     bundle: str
 
 
 def run(ctx: RunContext, options: PostOptions) -> int:
     """Post the bundle's comment; says what happened on stderr; 0, or MlciError (exit 2)."""
-    click.echo(post_bundle(ctx, options.bundle), err=True)
+    for line in post_folder(ctx, options.bundle):
+        click.echo(line, err=True)
     return 0
 
 
@@ -63,3 +65,33 @@ def post_bundle(ctx: RunContext, path: Path | str) -> str:
     number = pull_for_run(pulls, run, item.pr_number)
     result = upsert(client, number, item.body, report_marker(item.report_id), head_sha=run.sha)
     return f"report comment {result.action} on PR #{number}: {result.url}"
+
+
+MAX_BUNDLES = 1  # report.yml runs `mlci report` once per run: its artifact holds one comment bundle
+
+
+def post_folder(ctx: RunContext, path: Path | str) -> list[str]:
+    """Post the bundle FILE, or the bundles (`*.comment.json`) of an artifact FOLDER, capped at
+    MAX_BUNDLES: more than the workflow can produce is a forged artifact, and each extra bundle would be
+    one more comment and five more API calls on the PR. The dropped ones are named in a warning.
+    Returns a line per outcome; a folder without bundles is an MlciError (exit 2)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return [post_bundle(ctx, folder)]
+    found = sorted(folder.glob("*.comment.json"))
+    if not found:
+        raise MlciError(
+            f"{one_line(folder)} holds no report comment bundle (*.comment.json)",
+            "download the artifact report.yml uploaded (it holds one when the run was a pull request's)",
+        )
+    kept, dropped = found[:MAX_BUNDLES], found[MAX_BUNDLES:]
+    lines = [post_bundle(ctx, bundle) for bundle in kept]
+    if dropped:
+        names = ", ".join(one_line(p.name, 80) for p in dropped[:5]) + (" …" if len(dropped) > 5 else "")
+        note = (
+            f"{len(dropped)} more report bundle(s) in the artifact were not posted ({names}): report.yml "
+            f"produces {MAX_BUNDLES} per run, so the rest are not the workflow's"
+        )
+        ctx.actions.annotate("warning", note, title="mlci report --post")
+        lines.append(f"warning: {note}")
+    return lines

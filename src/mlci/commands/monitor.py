@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from mlci.commands.context import RunContext
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_output_atomic
 from mlci.github.actions import Actions
 from mlci.monitor.inputs import Options, Production
 from mlci.monitor.report import Verdict
@@ -70,7 +70,7 @@ def emit(ctx: RunContext, opts: Options, verdict: Verdict, document: dict[str, A
     text = json.dumps(document, indent=2, default=_json_default) + "\n"
     chosen = text if opts.fmt == "json" else markdown
     if opts.output:
-        write_text_atomic(opts.output, chosen)
+        write_output_atomic(opts.output, chosen)
         ctx.actions.set_output("report", opts.output)
         click.echo(f"report written to {one_line(opts.output)}", err=True)
     else:

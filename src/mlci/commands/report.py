@@ -21,7 +21,7 @@ from mlci.commands._report_github import (
     warn_github_failed,
 )
 from mlci.errors import GateFailed, MlciError
-from mlci.fsutil import write_bytes_atomic, write_text_atomic
+from mlci.fsutil import write_bytes_atomic, write_output_atomic
 from mlci.safety import one_line
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def _write_outputs(
     report_file = ""
     if options.output:
         path = Path(options.output)
-        write_text_atomic(path, text)
+        write_output_atomic(path, text)
         report_file = str(path)
         click.echo(f"report written to {one_line(report_file)}", err=True)
     else:
@@ -190,8 +190,8 @@ def _write_outputs(
     if ctx.runtime.in_actions:
         folder = ctx.root / REPORTS_DIR
         name = safe_id(ctx.config.report.id)
-        write_text_atomic(folder / f"{name}.md", markdown)
-        write_text_atomic(folder / f"{name}.json", json.dumps(document, indent=2) + "\n")
+        write_output_atomic(folder / f"{name}.md", markdown)
+        write_output_atomic(folder / f"{name}.json", json.dumps(document, indent=2) + "\n")
         if not report_file:
             suffix = "json" if options.format == "json" else "md"
             report_file = str((folder / f"{name}.{suffix}").relative_to(ctx.root))
@@ -227,7 +227,7 @@ def _write_post_bundle(ctx: RunContext, report: Report, body: str) -> None:
     from mlci.report.fork import bundle
 
     path = ctx.root / REPORTS_DIR / f"{safe_id(report.id)}.comment.json"
-    write_text_atomic(path, json.dumps(bundle(report, body), indent=2) + "\n")
+    write_output_atomic(path, json.dumps(bundle(report, body), indent=2) + "\n")
 
 
 def _data_checks(ctx: RunContext, base: Revision, head: Revision) -> DataChecks | None:

@@ -14,7 +14,7 @@ import click
 
 from mlci.commands.context import RunContext
 from mlci.errors import MlciError
-from mlci.fsutil import write_text_atomic
+from mlci.fsutil import write_output_atomic
 from mlci.github.actions import Actions
 from mlci.render import render
 from mlci.repo import pipeline as pl
@@ -22,7 +22,7 @@ from mlci.repo import remote as rm
 from mlci.repo.git import git
 from mlci.safety import md_escape, one_line, write_command
 from mlci.train.affected import ALL
-from mlci.train.commitback import commit_and_push, put_back, run_results, snapshot
+from mlci.train.commitback import commit_and_push, put_back, repair_locks, run_results, snapshot
 from mlci.train.reproduce import TrainResult, push, reproduce, stop_token
 
 RESULT_FILE = ".mlci/train/result.json"
@@ -68,10 +68,15 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     branch = _commit_branch(ctx) if opts.commit else ""
     actions = Actions(ctx.runtime, stream=sys.stderr) if opts.json_output else ctx.actions  # stdout: JSON
     result = TrainResult(remote=plan.remote.name)
+    locks = [c for c in plan.candidates if posixpath.basename(c) == "dvc.lock"]
+    for path in repair_locks(ctx.root, locks):  # half-written by a killed run: HEAD's is put back
+        click.echo(
+            f"mlci train: {path} was half-written by an interrupted run; put back as committed", err=True
+        )
     before = snapshot(ctx.root, plan.candidates)  # the user's pending edits are not results
     _reproduce(ctx, plan, opts, actions, result, before)
     result.seconds = round(sum(s.seconds for s in result.stages), 3)
-    results = run_results(ctx.root, plan.candidates, before)
+    results = run_results(ctx.root, plan.candidates, before, locks)
     files = results.files
     result.changed = bool(files)
     result.metrics_files = [
@@ -83,13 +88,17 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
     # a restored stage came from a run-cache, maybe a local one (a DVC cache that actions/cache brought
     # back) that the remote never had: pushed like a stage that ran (DVC sends only what it lacks)
     produced = result.names("ran") + result.names("restored")
-    if plan.push and produced:
+    # an interrupted run's results may never have reached the remote: pushed too (DVC sends what it lacks)
+    if plan.push and (produced or results.interrupted):
         with actions.group(f"dvc push --run-cache -r {one_line(plan.remote.name, 60)}"):
             result.push_seconds = push(
                 ctx.root, plan.remote, plan.selected, plan.pipeline, everything=not plan.targets
             )
             result.pushed = True
     notes = _commit(ctx, plan, branch, results, result) if opts.commit else []
+    if results.interrupted and opts.commit:
+        notes.insert(0, "dvc.lock already differed from HEAD (an interrupted run's results): committed now.")
+        click.echo(f"mlci train: {notes[0]}", err=True)
     _publish(ctx, result, branch, files, notes, opts.json_output)
     return result
 
@@ -220,7 +229,7 @@ def _publish(
     ctx: RunContext, result: TrainResult, branch: str, files: list[str], notes: list[str], as_json: bool
 ) -> None:
     data = result.as_json()
-    write_text_atomic(ctx.root / RESULT_FILE, json.dumps(data, indent=2) + "\n")
+    write_output_atomic(ctx.root / RESULT_FILE, json.dumps(data, indent=2) + "\n")
     out = ctx.actions.set_output
     out("changed", "true" if result.changed else "false")
     out("stages-run", json.dumps(result.names("ran")))

@@ -41,7 +41,7 @@ def discover(root: Path, config: Config, paths: tuple[str, ...] = ()) -> list[Da
     }
     found = declared or _undeclared(root)
     if not paths:
-        return list(found.values())
+        return _inside(root, list(found.values()))
     chosen: list[Dataset] = []
     for wanted in paths:
         match = found.get(wanted) or next((d for d in found.values() if d.path == _norm(wanted)), None)
@@ -60,12 +60,28 @@ def discover(root: Path, config: Config, paths: tuple[str, ...] = ()) -> list[Da
                 )
             match = Dataset(_name(path, set(found)), path, None, _anchor(root, path))
         chosen.append(match)
-    return chosen
+    return _inside(root, chosen)
+
+
+def _inside(root: Path, datasets: list[Dataset]) -> list[Dataset]:
+    """The datasets, each path (and each file of a folder) inside the repository by the one path rule
+    (mlci.safety.repo_path): a link that leaves it is refused as `mlci report` refuses it."""
+    from mlci.safety import repo_path
+
+    for dataset in datasets:
+        setting = f"the dataset {dataset.name}'s path"
+        folder = repo_path(root, dataset.path, setting)
+        if folder.is_dir():
+            for file in _tabular_files(folder):
+                repo_path(root, file.relative_to(root).as_posix(), setting)
+    return datasets
 
 
 def pipeline_data(root: Path) -> list[str]:
     """DVC-tracked tabular deps of the dvc.yaml stages, in file order, without repeats."""
     stages = _read_yaml(root / "dvc.yaml").get("stages") or {}
+    if not isinstance(stages, dict):
+        stages = {}
     outs: list[str] = []
     deps: list[str] = []
     for stage in stages.values():
@@ -147,14 +163,16 @@ def _anchor(root: Path, path: str) -> tuple[str, int]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
+    from mlci.readers import read_yaml
+    from mlci.repo.pipeline import plain_shape
 
     if not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise MlciError(f"{path.name}: invalid YAML: {exc}", "fix the file, then run again") from None
+    data = read_yaml(path, path.name, "fix the file, then run again")
+    if path.name == "dvc.yaml" and not plain_shape(data if data is not None else {}):
+        from mlci.repo import dvcfiles
+
+        dvcfiles.load(path.read_bytes(), path.name)  # DVC's schema message, with the line
     return data if isinstance(data, dict) else {}
 
 

@@ -23,6 +23,7 @@ from mlci.drift.profile import Profile, ProfileBuilder, ProfileSettings, build_r
 from mlci.drift.stats import preload
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
+from mlci.readers import read_json
 from mlci.repo.tables import open_data, read_batches
 
 # 2: row hashes from Arrow buffers (mlci.data.arrowcols), no longer pandas' hash_pandas_object
@@ -114,7 +115,9 @@ def scan_head(
 def _cache_path(root: Path, config: Config, key: str, settings: ProfileSettings) -> Path:
     recipe = json.dumps([CACHE_VERSION, key, asdict(settings)], sort_keys=True)
     name = hashlib.sha256(recipe.encode()).hexdigest()[:32]
-    return root / config.data.profile_cache / f"data-{name}.json"
+    from mlci.safety import repo_path
+
+    return repo_path(root, config.data.profile_cache, "data.profile_cache in mlci.yaml") / f"data-{name}.json"
 
 
 def _load(cache: Path) -> Snapshot | None:
@@ -124,7 +127,7 @@ def _load(cache: Path) -> Snapshot | None:
     if not (cache.is_file() and hashes_file.is_file()):
         return None
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
+        data = read_json(cache, cache.name)
         stats = DataStats.from_json(data["stats"])
         profile = Profile.from_json(data["profile"], where=str(cache.name))
         hashes = np.load(hashes_file, allow_pickle=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.errors import MlciError
+from mlci.repo import dvcfiles
 from mlci.safety import one_line
 
 
@@ -40,6 +41,7 @@ def ensure_pushed(root: Path, path: str, remote: str = "") -> str:
             raise failure from None
         if not isinstance(exc, DvcException):
             raise  # not the remote's, not the project's: a bug (exit 3)
+        dvcfiles.raise_user_file_error(exc)
         raise MlciError(
             f"DVC could not check {path} against its remote: {one_line(exc)}",
             f"is `{path}` an output in dvc.yaml (or a .dvc file), and is a DVC remote configured?",
@@ -75,6 +77,7 @@ def fetch(root: Path, path: str, rev: str, dest: Path, remote: str = "") -> Path
             )
         fs.get(path, str(local), recursive=fs.isdir(path))
     except DvcException as exc:
+        dvcfiles.raise_user_file_error(exc)
         _raise_remote_failure(root, path, rev, remote)
         raise MlciError(
             f"could not read {path} at commit {rev[:12]} from DVC: {one_line(exc)}",

@@ -137,11 +137,23 @@ def _write(
         if not remote_has_tags(root, names, remote):  # not a race: git's own reason
             raise MlciError(
                 f"could not push the registry tags {', '.join(names)} to '{remote}': {refused}",
-                "the job needs `contents: write` and a checkout that keeps its credentials",
+                _push_hint(refused),
             )
         # someone else pushed these names first: recompute on their state
     raise MlciError(
         f"could not push the registry tags of '{name}' after {ATTEMPTS} attempts: other runs kept "
         "tagging at the same time",
         "give the deploy job a `concurrency` group per model and environment, then re-run it",
+    )
+
+
+_DENIED = ("403", "denied", "permission", "not allowed", "authentication", "could not read username")
+
+
+def _push_hint(refused: str) -> str:
+    """Blame permissions only when git's words say so; otherwise the push did not get through."""
+    if any(word in refused.lower() for word in _DENIED):
+        return "the job needs `contents: write` and a checkout that keeps its credentials"
+    return (
+        "the push did not get through (network or server trouble); run the job again: it picks up from here"
     )

@@ -267,13 +267,14 @@ def check_name(name: str, what: str = "model name") -> None:
 
 def check_stage(root: Path | str, stage: str) -> None:
     """A valid stage name, and one of the `stages` a GTO config (`.gto`) allows, when it lists any."""
-    import yaml
+
+    from mlci.readers import read_yaml
 
     check_name(stage, "stage")
     path = Path(root) / ".gto"
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (yaml.YAMLError, UnicodeDecodeError):
+        config = read_yaml(path, ".gto") if path.is_file() else None
+    except MlciError:
         raise MlciError(
             ".gto is not valid YAML", "fix it, or delete it if you do not use GTO's config"
         ) from None

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from mlci.errors import MlciError
+from mlci.readers import read_json
+from mlci.redact import redact
 from mlci.safety import write_command
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub rejects a step summary over 1 MiB
@@ -129,7 +131,7 @@ def _read_event(path: str) -> Mapping[str, Any]:
     if not path:
         return {}
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = read_json(path, "GITHUB_EVENT_PATH")
     except FileNotFoundError:
         raise MlciError(f"GITHUB_EVENT_PATH points to a missing file: {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -162,12 +164,14 @@ class Actions:
 
     def _command(self, name: str, message: str, **props: str | int | None) -> None:
         given = {k: v for k, v in props.items() if v not in (None, "")}
-        text = ",".join(f"{k}={escape_property(str(v))}" for k, v in given.items())
+        text = ",".join(f"{k}={escape_property(redact(str(v)))}" for k, v in given.items())
+        message = message if name == "add-mask" else redact(message)
         write_command(self.stream, f"::{name}{' ' + text if text else ''}::{escape_data(message)}")
 
     def set_output(self, name: str, value: str) -> None:
         if not self.runtime.output_file:
             return
+        value = redact(value)
         delimiter = f"mlci_{secrets.token_hex(16)}"
         while delimiter in value:  # pragma: no cover - 128 random bits
             delimiter = f"mlci_{secrets.token_hex(16)}"
@@ -181,7 +185,7 @@ class Actions:
         path = Path(self.runtime.summary_file)
         used = path.stat().st_size if path.exists() else 0
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(fit_summary(markdown, SUMMARY_LIMIT - used, self.runtime.run_url))
+            handle.write(fit_summary(redact(markdown), SUMMARY_LIMIT - used, self.runtime.run_url))
         return True
 
     def annotate(

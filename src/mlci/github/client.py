@@ -20,6 +20,8 @@ from urllib.parse import quote
 from mlci.github.errors import GitHubError, NotFound, PermissionDenied, RateLimited
 from mlci.github.http import BACKOFF, Json, Sleep, Transport, unexpected_shape
 from mlci.github.limits import CHECK_TEXT_LIMIT, RELEASE_BODY_LIMIT, fit_text
+from mlci.github.numbers import api_id
+from mlci.redact import redact_data
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,7 +80,10 @@ class GitHubClient:
 
     def _json(self, method: str, path: str, *, expect: type | None = dict, **kwargs: Any) -> Any:
         """One call whose answer must be of type `expect` (None: anything): a list where an object
-        belongs is GitHub (or a proxy) failing, reported as a GitHubError, not a crash later."""
+        belongs is GitHub (or a proxy) failing, reported as a GitHubError, not a crash later.
+        Every body sent (comments, check runs, pull requests, Deployments; the outbox's too) is redacted."""
+        if kwargs.get("json") is not None:
+            kwargs["json"] = redact_data(kwargs["json"])
         result = self._http.json(method, path, **kwargs)
         if expect is not None and not isinstance(result, expect):
             wanted = "an object" if expect is dict else "a list"
@@ -121,20 +126,24 @@ class GitHubClient:
         return result
 
     def list_issue_comments(self, number: int) -> list[Json]:
-        return self._http.paginate(f"{self._repo}/issues/{number}/comments")
+        return self._http.paginate(f"{self._repo}/issues/{api_id(number, 'number')}/comments")
 
     def create_issue_comment(self, number: int, body: str) -> Json:
-        result: Json = self._call("POST", f"/issues/{number}/comments", json={"body": body}, retry=False)
+        result: Json = self._call(
+            "POST", f"/issues/{api_id(number, 'number')}/comments", json={"body": body}, retry=False
+        )
         return result
 
     def update_issue_comment(self, comment_id: int, body: str) -> Json:
-        result: Json = self._call("PATCH", f"/issues/comments/{comment_id}", json={"body": body})
+        result: Json = self._call(
+            "PATCH", f"/issues/comments/{api_id(comment_id, 'comment id')}", json={"body": body}
+        )
         return result
 
     def delete_issue_comment(self, comment_id: int) -> None:
         # Deleting twice leaves the same state; a 404 on the retry means the first one landed.
         with contextlib.suppress(NotFound):
-            self._call("DELETE", f"/issues/comments/{comment_id}", expect=None)
+            self._call("DELETE", f"/issues/comments/{api_id(comment_id, 'comment id')}", expect=None)
 
     # Pull requests
 
@@ -152,29 +161,31 @@ class GitHubClient:
         return self.create_once(lambda: self._call("POST", "/pulls", json=payload, retry=False), find)
 
     def update_pull(self, number: int, **fields: Any) -> Json:
-        result: Json = self._call("PATCH", f"/pulls/{number}", json=fields)
+        result: Json = self._call("PATCH", f"/pulls/{api_id(number, 'number')}", json=fields)
         return result
 
     def get_pull(self, number: int) -> Json:
-        result: Json = self._call("GET", f"/pulls/{number}")
+        result: Json = self._call("GET", f"/pulls/{api_id(number, 'number')}")
         return result
 
     # Adding labels, reviewers or assignees twice leaves the same state, so the transport may retry them.
 
     def add_labels(self, number: int, labels: list[str]) -> list[Json]:
         result: list[Json] = self._call(
-            "POST", f"/issues/{number}/labels", json={"labels": labels}, expect=list
+            "POST", f"/issues/{api_id(number, 'number')}/labels", json={"labels": labels}, expect=list
         )
         return result
 
     def request_reviewers(self, number: int, reviewers: list[str]) -> Json:
         result: Json = self._call(
-            "POST", f"/pulls/{number}/requested_reviewers", json={"reviewers": reviewers}
+            "POST", f"/pulls/{api_id(number, 'number')}/requested_reviewers", json={"reviewers": reviewers}
         )
         return result
 
     def add_assignees(self, number: int, assignees: list[str]) -> Json:
-        result: Json = self._call("POST", f"/issues/{number}/assignees", json={"assignees": assignees})
+        result: Json = self._call(
+            "POST", f"/issues/{api_id(number, 'number')}/assignees", json={"assignees": assignees}
+        )
         return result
 
     # Git refs
@@ -230,11 +241,11 @@ class GitHubClient:
         run: Json = self._call("POST", "/check-runs", json=payload, retry=False)
         for batch in batches[1:]:
             more = {"title": title, "summary": output["summary"], "annotations": batch}
-            run = self.update_check_run(int(run["id"]), output=more)
+            run = self.update_check_run(api_id(run.get("id"), "the check run's id"), output=more)
         return run
 
     def update_check_run(self, check_run_id: int, **fields: Any) -> Json:
-        result: Json = self._call("PATCH", f"/check-runs/{check_run_id}", json=fields)
+        result: Json = self._call("PATCH", f"/check-runs/{api_id(check_run_id, 'check run id')}", json=fields)
         return result
 
     def create_commit_status(
@@ -291,11 +302,15 @@ class GitHubClient:
         # The latest status wins: a repeated POST is harmless, so the transport may retry it.
         body: Json = {"state": state, "description": description[:140]}
         body.update({k: v for k, v in (("log_url", log_url), ("environment_url", environment_url)) if v})
-        result: Json = self._call("POST", f"/deployments/{deployment_id}/statuses", json=body)
+        result: Json = self._call(
+            "POST", f"/deployments/{api_id(deployment_id, 'deployment id')}/statuses", json=body
+        )
         return result
 
     def list_deployment_statuses(self, deployment_id: int) -> list[Json]:
-        return self._http.paginate(f"{self._repo}/deployments/{deployment_id}/statuses")
+        return self._http.paginate(
+            f"{self._repo}/deployments/{api_id(deployment_id, 'deployment id')}/statuses"
+        )
 
     # Releases and workflows
 

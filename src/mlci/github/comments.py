@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlci.github.limits import COMMENT_LIMIT, fit_text
+from mlci.github.numbers import api_id
 
 if TYPE_CHECKING:
     from mlci.github.client import GitHubClient
@@ -79,7 +80,9 @@ def _same(old: object, new: str) -> bool:
 
 
 def _result(action: Action, comment: Json, removed: int) -> UpsertResult:
-    return UpsertResult(action, int(comment["id"]), str(comment.get("html_url", "")), removed)
+    return UpsertResult(
+        action, api_id(comment.get("id"), "the comment's id"), str(comment.get("html_url", "")), removed
+    )
 
 
 def _head_moved(client: GitHubClient, number: int, head_sha: str) -> bool:
@@ -114,7 +117,7 @@ def upsert(
 
     ours = find_all_marked(client.list_issue_comments(number), marker, author)
     for stale in ours[:-1]:  # newest last: GitHub lists issue comments oldest first
-        client.delete_issue_comment(int(stale["id"]))
+        client.delete_issue_comment(api_id(stale.get("id"), "a comment's id"))
     removed = max(len(ours) - 1, 0)
     if not ours:
         created = client.create_once(lambda: client.create_issue_comment(number, text), find)
@@ -125,4 +128,6 @@ def upsert(
         existing = ours[-1]
         if _same(existing.get("body"), text):
             return _result("unchanged", existing, removed)
-    return _result("updated", client.update_issue_comment(int(existing["id"]), text), removed)
+    return _result(
+        "updated", client.update_issue_comment(api_id(existing.get("id"), "the comment's id"), text), removed
+    )

@@ -178,15 +178,14 @@ def permission_denied(method: str, url: str, message: str, common: dict[str, Any
 
 
 def reset_time(response: requests.Response) -> float | None:
-    value = response.headers.get("x-ratelimit-reset")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    from mlci.github.numbers import epoch
+
+    return epoch(response.headers.get("x-ratelimit-reset"))
 
 
 def format_reset(reset_at: float) -> str:
     """`14:05:09 UTC (in 42 min)`: when a rate limit resets."""
+    reset_at = min(max(reset_at, 0.0), 2.0**33)  # a bound the clock functions can format
     stamp = time.strftime("%H:%M:%S UTC", time.gmtime(reset_at))
     seconds = max(0, round(reset_at - time.time()))
     return f"{stamp} (in {seconds // 60} min)" if seconds >= 120 else f"{stamp} (in {seconds} s)"

@@ -270,9 +270,11 @@ class Transport:
         return None
 
     def _rate_limit_wait(self, response: requests.Response, attempt: int) -> float:
-        retry_after = response.headers.get("retry-after")
-        if retry_after is not None and retry_after.strip().isdigit():
-            return float(retry_after)
+        from mlci.github.numbers import retry_after
+
+        wait = retry_after(response.headers.get("retry-after"))
+        if wait is not None:
+            return wait
         reset_at = reset_time(response)
         if response.headers.get("x-ratelimit-remaining") == "0" and reset_at is not None:
             return max(0.0, reset_at - time.time()) + 1.0  # +1 s: the reset stamp is rounded down

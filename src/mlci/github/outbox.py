@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
 from mlci.github.client import GitHubClient
 from mlci.github.errors import GitHubError, NotFound, PermissionDenied
+from mlci.readers import read_json
 
 Json = dict[str, Any]
 _EMPTY: Json = {
@@ -164,7 +166,10 @@ class OutboxApi:
         """The state, re-read on every call: another run of the CLI may have written since."""
         state: Json = json.loads(json.dumps(_EMPTY))
         if self._state_path.exists():
-            state.update(json.loads(self._state_path.read_text(encoding="utf-8")))
+            saved = read_json(self._state_path, "the outbox's state.json")
+            if not isinstance(saved, dict):
+                raise MlciError(f"{self._state_path}: not the outbox's state", "delete the outbox folder")
+            state.update(saved)
         return state
 
     @contextmanager

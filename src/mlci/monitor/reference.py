@@ -15,6 +15,7 @@ from mlci.config import Config
 from mlci.drift.profile import PROFILE_VERSION, Profile, ProfileSettings
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
+from mlci.readers import read_json
 
 if TYPE_CHECKING:
     from mlci.monitor.inputs import Inputs
@@ -159,7 +160,7 @@ def _saved_text(profile: Profile, prediction: Profile | None, info: dict[str, An
 
 def _read_saved(path: Path) -> tuple[Profile, Profile | None, dict[str, Any]]:
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
+        body = read_json(path, str(path))
     except FileNotFoundError:
         raise MlciError(f"reference profile {path} not found", "write one with --save-profile FILE") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -12,6 +12,7 @@ from mlci import __version__
 from mlci.errors import MlciError
 from mlci.onboarding import releases
 from mlci.onboarding.candidates import Decision, by_stage
+from mlci.readers import read_yaml
 from mlci.render import render
 from mlci.repo import remote as dvc_remote
 from mlci.repo.tables import SUFFIXES as TABLE_SUFFIXES
@@ -97,11 +98,9 @@ def model_decisions(root: Path) -> list[str]:
 
 
 def _dvc_yaml(root: Path) -> dict[str, Any]:
-    import yaml
-
     try:
-        document = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        document = read_yaml(root / "dvc.yaml", "dvc.yaml") or {}
+    except MlciError as exc:
         raise MlciError(
             f"dvc.yaml cannot be read: {exc}", "fix dvc.yaml (`dvc stage list` shows what DVC sees)"
         ) from None
@@ -186,12 +185,10 @@ def _recorded_listing(root: Path, path: str) -> list[str]:
     cache (DVC 3 and 2 layouts); [] when it is not tracked that way or not in the cache."""
     import json
 
-    import yaml
-
     try:
-        recorded = yaml.safe_load((root / f"{path}.dvc").read_text(encoding="utf-8")) or {}
+        recorded = read_yaml(root / f"{path}.dvc", f"{path}.dvc") or {}
         md5 = str((recorded.get("outs") or [{}])[0].get("md5", ""))
-    except (OSError, yaml.YAMLError, AttributeError, IndexError):
+    except (MlciError, AttributeError, IndexError):  # not readable as DVC wrote it: not offered
         return []
     if not md5.endswith(".dir"):
         return []

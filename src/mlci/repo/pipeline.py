@@ -110,25 +110,27 @@ def is_templated(text: str) -> bool:
     return "${" in text or "foreach:" in text or "matrix:" in text
 
 
-def load_yaml(text: str) -> Any:
-    """YAML through libyaml when present: ~10x faster than pure Python on a big dvc.yaml."""
-    import yaml
+def load_yaml(text: str | bytes, name: str = "dvc.yaml") -> Any:
+    """YAML through the one bounded reader (libyaml when present: ~10x faster on a big dvc.yaml)."""
+    from mlci.readers import load_yaml as bounded
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return bounded(text, name)
 
 
 def parse(files: Mapping[str, str]) -> Pipeline:
-    """Parse {dvc.yaml path: its text} into a Pipeline; a broken file is an MlciError naming it."""
-    import yaml
+    """Parse {dvc.yaml path: its text} into a Pipeline; a broken file is an MlciError naming it (the line
+    and column; for a shape DVC refuses, DVC's schema message)."""
+    from mlci.readers import load_yaml as bounded_yaml
 
     stages: dict[str, Stage] = {}
     for path, text in sorted(files.items()):
-        try:
-            data = load_yaml(text) or {}
-        except yaml.YAMLError as exc:
-            raise MlciError(
-                f"{path}: invalid YAML: {exc}", "fix the file; `dvc repro --dry` checks it"
-            ) from None
+        data = bounded_yaml(text, path, "fix the file; `dvc repro --dry` checks it") or {}
+        if not plain_shape(data):
+            from mlci.repo import dvcfiles
+
+            dvcfiles.load(text, path)  # DVC's schema says what is wrong, with the line
+            if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
+                raise MlciError(f"{path}: `stages` must be a mapping of stage names to stages")
         entries = data.get("stages") if isinstance(data, dict) else None
         if not isinstance(entries, dict):
             continue
@@ -139,6 +141,39 @@ def parse(files: Mapping[str, str]) -> Pipeline:
             address = str(name) if path == "dvc.yaml" else f"{path}:{name}"
             stages[address] = _stage(address, str(name), folder, spec)
     return Pipeline(stages=stages, files=tuple(sorted(files)))
+
+
+def plain_shape(data: Any) -> bool:
+    """Whether a dvc.yaml document has the shapes mlci reads (a stage mapping; lists of paths, of
+    `{path: options}` and of params); anything else goes to DVC's schema for its message."""
+    if not isinstance(data, dict):
+        return False
+    entries = data.get("stages", {})
+    if not isinstance(entries, dict):
+        return False
+    return all(isinstance(spec, dict) and _plain_stage(spec) for spec in entries.values())
+
+
+def _plain_stage(spec: Mapping[str, Any]) -> bool:
+    def listed(key: str, item_ok: Any) -> bool:
+        items = spec.get(key)
+        return items is None or (isinstance(items, list) and all(item_ok(i) for i in items))
+
+    def out_ok(item: Any) -> bool:
+        return isinstance(item, str) or (
+            isinstance(item, dict)
+            and len(item) == 1
+            and isinstance(next(iter(item.values())), (dict, type(None)))
+        )
+
+    def param_ok(item: Any) -> bool:
+        return isinstance(item, str) or (
+            isinstance(item, dict) and all(v is None or isinstance(v, list) for v in item.values())
+        )
+
+    cmd_ok = isinstance(spec.get("cmd", ""), (str, list)) and isinstance(spec.get("wdir", "."), str)
+    outs_ok = all(listed(key, out_ok) for key in ("outs", "metrics", "plots"))
+    return cmd_ok and listed("deps", lambda d: isinstance(d, str)) and outs_ok and listed("params", param_ok)
 
 
 def _stage(address: str, group: str, folder: str, spec: Mapping[str, Any]) -> Stage:
@@ -172,13 +207,18 @@ def _names(items: Any) -> list[str]:
 def _entry(item: Any) -> tuple[str, dict[str, Any]]:
     if isinstance(item, dict):
         name, options = next(iter(item.items()))
-        return str(name), dict(options or {})
+        return str(name), dict(options) if isinstance(options, dict) else {}
     return str(item), {}
 
 
 def read(root: Path) -> Pipeline:
     """The working tree's pipeline (every tracked or new dvc.yaml)."""
-    files = {str(p.relative_to(root).as_posix()): p.read_text(encoding="utf-8") for p in find_files(root)}
+    from mlci.readers import decode, read_bytes
+
+    files = {}
+    for path in find_files(root):
+        name = str(path.relative_to(root).as_posix())
+        files[name] = decode(read_bytes(path, name), name)
     if any(is_templated(t) for t in files.values()):
         return load_with_dvc(root)
     return parse(files)

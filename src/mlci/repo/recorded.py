@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from mlci.readers import load_yaml
 from mlci.repo.git import git, git_paths
 
 Entry = Mapping[str, Any]
@@ -58,12 +59,11 @@ def recorded(root: Path | str, rev: str) -> Recorded:
 
 @functools.lru_cache(maxsize=32)
 def _read(root: str, commit: str) -> Recorded:
-    import yaml
 
     listing = git_paths(root, "ls-tree", "-r", "--name-only", commit)
     wanted = [p for p in listing if p == "dvc.lock" or p.endswith(".dvc")]
     texts = _cat(root, commit, wanted)
-    parsed = {path: yaml.safe_load(text) or {} for path, text in texts.items()}
+    parsed = {path: load_yaml(text, f"{path} at {commit[:12]}") or {} for path, text in texts.items()}
     lock = parsed.pop("dvc.lock", {})
     files = {path: data for path, data in parsed.items() if isinstance(data, Mapping)}
     return Recorded(commit, lock if isinstance(lock, Mapping) else {}, files)

@@ -137,6 +137,8 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
     """Metrics, params and outputs at `rev` (None = the workspace)."""
     from dvc.exceptions import DvcException
 
+    from mlci.repo import dvcfiles
+
     label = rev or WORKSPACE
     root = Path(repo.root_dir)
     if rev is None:  # DVC reads the working tree through symlinks: none may lead out of the repository
@@ -146,6 +148,7 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
         try:  # building the index parses dvc.yaml and the params files it interpolates
             outs = _outs(repo)
         except DvcException as exc:
+            dvcfiles.raise_user_file_error(exc)
             raise MlciError(
                 f"DVC cannot read the pipeline at revision {one_line(label)}: {one_line(str(exc))}",
                 "fix dvc.yaml and the params files it uses at that revision (`dvc status` shows the same error)",
@@ -161,16 +164,14 @@ def read_snapshot(repo: Any, rev: str | None, *, plots: bool = False) -> Snapsho
 def workspace_files(root: Path) -> list[str]:
     """Every file a workspace snapshot may read: the dvc.yaml files, params.yaml, and each path their
     stages and top-level `metrics`/`params`/`plots` name (plain YAML; a broken file is DVC's to report)."""
-    from mlci.repo.pipeline import find_files, load_yaml
+    from mlci.repo import dvcfiles
+    from mlci.repo.pipeline import find_files
 
     found = ["dvc.yaml", "params.yaml"]
     for file in find_files(root):
         folder = file.parent.relative_to(root).as_posix()
         found.append(file.relative_to(root).as_posix())
-        try:
-            data = load_yaml(file.read_text(encoding="utf-8"))
-        except Exception:  # DVC reports the broken file itself, naming it
-            continue
+        data = dvcfiles.load(file.read_bytes(), file.relative_to(root).as_posix())  # exit 2 naming the line
         for key, path in _declared(data):
             full = os.path.normpath(os.path.join(folder, path))
             # external data is DVC's business: for deps and outs only links inside are checked
@@ -179,20 +180,20 @@ def workspace_files(root: Path) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-DATA_SUFFIXES = (".yaml", ".yml", ".json", ".lock")
+DATA_SUFFIXES = (".yaml", ".yml", ".json", ".lock", ".dvc")
 
 
 def _check_bounds(root: Path, rev: str | None) -> None:
     """Every YAML/JSON file DVC is about to parse at `rev`, bounded first (size, depth, aliases)."""
-    from mlci.repo.git import GitError, git_paths
-    from mlci.safety import check_data_file
+    from mlci.repo.git import GitError, git, git_paths
 
     if rev is None:
-        names = [*workspace_files(root), "dvc.lock"]
+        pointers = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.dvc")
+        names = [*workspace_files(root), "dvc.lock", *filter(None, pointers.split("\0"))]
         for name in names:
             path = root / name
             if name.endswith(DATA_SUFFIXES) and path.is_file():
-                check_data_file(name, path.read_bytes())
+                _check_content(name, path.read_bytes())
         return
     try:
         listed = git_paths(root, "ls-tree", "-r", "-l", "--full-tree", rev)
@@ -204,7 +205,11 @@ def _check_bounds(root: Path, rev: str | None) -> None:
         parts = meta.split()
         if len(parts) == 4 and parts[1] == "blob" and name.endswith(DATA_SUFFIXES):
             blobs[name] = (parts[2], parts[3])
-    wanted = [n for n in blobs if posixpath.basename(n) in ("dvc.yaml", "dvc.lock", "params.yaml")]
+    wanted = [
+        n
+        for n in blobs
+        if posixpath.basename(n) in ("dvc.yaml", "dvc.lock", "params.yaml") or n.endswith(".dvc")
+    ]
     texts = _check_blobs(root, wanted, blobs)
     pipelines = {n: texts[n] for n in wanted if n.endswith("dvc.yaml")}
     _check_blobs(root, _named_in_pipelines(pipelines, blobs), blobs)
@@ -213,7 +218,7 @@ def _check_bounds(root: Path, rev: str | None) -> None:
 def _check_blobs(root: Path, names: list[str], blobs: dict[str, tuple[str, str]]) -> dict[str, bytes]:
     """Check each named blob in order, as reading them one by one would: a too-big one fails without
     being read. Their bytes, read in one `git cat-file --batch` process."""
-    from mlci.safety import MAX_DATA_BYTES, check_data_file, too_big
+    from mlci.safety import MAX_DATA_BYTES, too_big
 
     sizes = [int(blobs[n][1]) if blobs[n][1].isdigit() else 0 for n in names]
     first_big = next((i for i, size in enumerate(sizes) if size > MAX_DATA_BYTES), len(names))
@@ -221,10 +226,20 @@ def _check_blobs(root: Path, names: list[str], blobs: dict[str, tuple[str, str]]
         zip(names[:first_big], _cat_blobs(root, [blobs[n][0] for n in names[:first_big]]), strict=True)
     )
     for name, data in contents.items():
-        check_data_file(name, data)
+        _check_content(name, data)
     if first_big < len(names):
         raise too_big(names[first_big], sizes[first_big])  # without reading it
     return contents
+
+
+def _check_content(name: str, data: bytes) -> None:
+    """Bounded; a dvc.yaml, dvc.lock or .dvc file also valid for DVC's schema (its message, with the line)."""
+    from mlci.repo import dvcfiles
+    from mlci.safety import check_data_file
+
+    check_data_file(name, data)
+    if dvcfiles.kind(name):
+        dvcfiles.load(data, name)
 
 
 def _cat_blobs(root: Path, shas: list[str]) -> list[bytes]:
@@ -278,7 +293,10 @@ def _declared(data: Any) -> list[tuple[str, str]]:
     if not isinstance(data, dict):
         return []
     found: list[tuple[str, str]] = []
-    entries = [data] + [s for s in (data.get("stages") or {}).values() if isinstance(s, dict)]
+    stages = data.get("stages")
+    entries = [data] + [
+        s for s in (stages if isinstance(stages, dict) else {}).values() if isinstance(s, dict)
+    ]
     for entry in entries:
         wdir = str(entry.get("wdir") or ".") if entry is not data else "."
         for key in ("deps", "outs", "metrics", "plots", "params"):

@@ -14,7 +14,6 @@ closed.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.errors import MlciError
+from mlci.readers import read_json
 from mlci.safety import inert_body, one_line
 
 if TYPE_CHECKING:
@@ -168,8 +168,8 @@ def load_bundle(path: Path | str) -> Bundle:
     if file.stat().st_size > MAX_FILE:
         raise MlciError(f"{file}: {file.stat().st_size:,} bytes is too large for a report comment bundle")
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = read_json(file, str(file))
+    except MlciError as exc:
         raise MlciError(f"{file}: not a JSON report bundle ({one_line(exc, 120)})") from None
     if not isinstance(data, dict) or data.get("schema_version") != BUNDLE_VERSION:
         raise MlciError(f"{file}: not an mlci report bundle (schema_version {BUNDLE_VERSION} expected)")

@@ -25,6 +25,9 @@ def _repo(work: Path, doing: str, hint: str, remote: bool = False) -> Iterator[A
         with contextlib.redirect_stdout(io.StringIO()), Repo(str(work)) as repo:
             yield repo
     except DvcException as exc:
+        from mlci.repo import dvcfiles
+
+        dvcfiles.raise_user_file_error(exc)
         cause = f": {one_line(exc.__cause__)}" if exc.__cause__ else ""
         raise MlciError(f"{doing} failed: {one_line(exc)}{cause}", hint) from None
     except Exception as exc:

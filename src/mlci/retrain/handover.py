@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.errors import MlciError
+from mlci.readers import read_json
 from mlci.safety import one_line
 
 Json = dict[str, Any]
@@ -20,7 +21,7 @@ _REPORT_HINT = "pass the report `mlci monitor` writes in its JSON format"
 
 def load_report(path: str) -> dict[str, Any]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = read_json(path, str(path))
     except FileNotFoundError:
         raise MlciError(
             f"monitor report not found: {path}", "pass the JSON file `mlci monitor` wrote"

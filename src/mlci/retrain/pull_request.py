@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mlci.errors import MlciError
 from mlci.github.errors import GitHubError, PermissionDenied
+from mlci.github.numbers import api_id
 from mlci.render import render
 from mlci.retrain.update import DataUpdate
 from mlci.safety import one_line
@@ -74,7 +75,7 @@ def ensure_pull(
             f"give the job `pull-requests: write` and turn on {ALLOW_PRS}; the branch is pushed, "
             "so the next run only opens the pull request",
         ) from None
-    number = int(pull["number"])
+    number = api_id(pull.get("number"), "the pull request's number")
     # also when unchanged: a run whose labels/reviewers call failed left them missing
     warnings = _decorate(client, pull, settings)
     return PullOutcome(action, number, str(pull.get("html_url") or ""), warnings)
@@ -94,13 +95,15 @@ def _upsert_pull(
                 raise
     if existing.get("title") == title and str(existing.get("body") or "") == body:
         return existing, "unchanged"
-    return client.update_pull(int(existing["number"]), title=title, body=body), "updated"
+    return client.update_pull(
+        api_id(existing.get("number"), "the pull request's number"), title=title, body=body
+    ), "updated"
 
 
 def _decorate(client: GitHubClient, pull: Json, settings: RetrainConfig) -> tuple[str, ...]:
     """The labels, reviewers, assignees the pull request lacks: each may fail alone (unknown user,
     missing permission). A reviewer who already reviewed is no longer "requested": asked again."""
-    number = int(pull["number"])
+    number = api_id(pull.get("number"), "the pull request's number")
     have = {
         "labels": {str(item.get("name")) for item in pull.get("labels") or []},
         "reviewers": {str(item.get("login")) for item in pull.get("requested_reviewers") or []},

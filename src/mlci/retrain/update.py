@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from mlci.config import Config
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic
+from mlci.readers import load_yaml, read_yaml
 from mlci.safety import one_line
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -92,7 +91,10 @@ def _producers(root: Path) -> dict[str, tuple[str, list[str]]]:
     dvc_yaml = root / "dvc.yaml"
     if not dvc_yaml.is_file():
         return {}
-    stages = (yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}).get("stages") or {}
+    from mlci.repo import dvcfiles
+
+    document = dvcfiles.load(dvc_yaml.read_bytes(), "dvc.yaml") or {}
+    stages = (document.get("stages") if isinstance(document, dict) else None) or {}
     result: dict[str, tuple[str, list[str]]] = {}
     for name, stage in stages.items():
         if isinstance(stage, dict):
@@ -141,15 +143,17 @@ def pointer_md5(text: str | None) -> str:
     """The md5 a `.dvc` file records for its one output ("" when absent)."""
     if not text:
         return ""
-    data = yaml.safe_load(text) or {}
-    outs = data.get("outs") or [{}]
-    return str(outs[0].get("md5") or "")
+    data = load_yaml(text, "a .dvc file") or {}
+    outs = (data.get("outs") if isinstance(data, dict) else None) or [{}]
+    return str(outs[0].get("md5") or "") if isinstance(outs[0], dict) else ""
 
 
 def plain_md5(pointer: Path) -> bool:
     """Whether a `.dvc` file records the plain md5 of its file's bytes (DVC 3: `hash: md5`)."""
-    data = yaml.safe_load(pointer.read_text(encoding="utf-8")) or {}
-    outs = data.get("outs") or [{}]
+    data = read_yaml(pointer, pointer.name) or {}
+    outs = (data.get("outs") if isinstance(data, dict) else None) or [{}]
+    if not isinstance(outs[0], dict):
+        return False
     return outs[0].get("hash") == "md5" and not outs[0].get("nfiles")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.config import Config
+from mlci.errors import MlciError
 from mlci.repo import pipeline as pl
 from mlci.repo.git import git, git_paths, merge_base
 
@@ -49,9 +50,7 @@ def find_affected(root: Path, base: str, config: Config, head: pl.Pipeline) -> A
     result = Affected(base=since, models=[], stages=touched, changed_files=len(changed))
     base_models = _models_section(snapshot.yaml("mlci.yaml"))
     head_file = root / "mlci.yaml"
-    head_models = _models_section(
-        _load_yaml(head_file.read_text(encoding="utf-8")) if head_file.is_file() else {}
-    )
+    head_models = _models_section(_workspace_yaml(head_file, "mlci.yaml") if head_file.is_file() else {})
     for name in model_names(config):
         if name == ALL:
             why = [f"{s}: {r[0]}" for s, r in touched.items()]
@@ -96,7 +95,7 @@ class _BaseSnapshot:
 
     def text(self, path: str) -> str | None:
         if path not in self._texts:
-            out = git(self.root, "show", f"{self.rev}:./{path}", check=False) if self.rev else ""
+            out = _show(self.root, self.rev, path) if self.rev else ""
             exists = bool(out) or bool(git(self.root, "ls-tree", self.rev, "--", path, check=False))
             self._texts[path] = out if exists else None
         return self._texts[path]
@@ -110,17 +109,56 @@ class _BaseSnapshot:
         texts = {f: t for f in files if (t := self.text(f)) is not None}
         if any(pl.is_templated(t) for t in texts.values()):
             return pl.Pipeline(stages={}, files=())  # compared by group below
-        return pl.parse(texts)
+        try:
+            return pl.parse(texts)
+        except MlciError:  # broken at the base, fixed here: every stage counts as changed
+            return pl.Pipeline(stages={}, files=())
+
+
+def _show(root: Path, rev: str, path: str) -> str:
+    """A file's text at `rev` ("" when absent); bytes that are not UTF-8 are replaced, not a crash."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "-c", "diff.relative=true", "show", f"{rev}:./{path}"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    return proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else ""
 
 
 def _load_yaml(text: str) -> Any:
-    import yaml
+    """A file at the base revision, bounded; a broken one counts as empty (so it differs: affected)."""
+    from mlci.readers import load_yaml
 
     try:
-        data = pl.load_yaml(text)
-    except yaml.YAMLError:
+        data = load_yaml(text, "a file at the base revision")
+    except MlciError:
         return {}
     return data if data is not None else {}
+
+
+def _workspace_yaml(path: Path, name: str) -> Any:
+    """A file of the working tree, bounded; a broken one is an MlciError naming line and column."""
+    from mlci.readers import read_yaml
+
+    data = read_yaml(path, name)
+    return data if data is not None else {}
+
+
+def _pointer_outs(file: Path, name: str) -> list[Any]:
+    """The `outs` paths of a `.dvc` file; a shape DVC refuses is DVC's schema message (exit 2)."""
+    data = _workspace_yaml(file, name)
+    outs = data.get("outs") if isinstance(data, dict) else None
+    if isinstance(data, dict) and (
+        outs is None or (isinstance(outs, list) and all(isinstance(o, dict) for o in outs))
+    ):
+        return [o.get("path") for o in outs or []]
+    from mlci.repo import dvcfiles
+
+    dvcfiles.load(file.read_bytes(), name)
+    raise MlciError(f"{name}: `outs` must be a list of mappings", "fix the file; `dvc status` checks it")
 
 
 def _touched_stages(head: pl.Pipeline, snap: _BaseSnapshot, changed: set[str]) -> dict[str, list[str]]:
@@ -181,8 +219,7 @@ def _changed_dvc_outs(root: Path, changed: set[str]) -> dict[str, str]:
         outs = []
         file = root / path
         if file.is_file():
-            data = _load_yaml(file.read_text(encoding="utf-8"))
-            outs = [o.get("path") for o in (data.get("outs") or []) if isinstance(o, dict)]
+            outs = _pointer_outs(file, path)
         for out in outs or [posixpath.basename(path[: -len(".dvc")])]:
             result[pl.norm(posixpath.join(posixpath.dirname(path), str(out)))] = path
     return result
@@ -200,7 +237,7 @@ def _param_reasons(
             continue
         if file not in current:
             path = snap.root / file
-            current[file] = _load_yaml(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            current[file] = _workspace_yaml(path, file) if path.is_file() else {}
         old, new = snap.yaml(file), current[file]
         if keys is None:
             if old != new:

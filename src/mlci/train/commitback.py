@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
+from mlci.readers import load_yaml
 from mlci.repo.git import git, git_paths
 from mlci.repo.trailers import RESULTS, with_trailer
 from mlci.safety import one_line
@@ -33,6 +34,34 @@ class CommitResult:
     sha: str = ""  # empty when nothing was committed
     files: tuple[str, ...] = ()
     note: str = ""
+
+
+def repair_locks(root: Path, locks: Sequence[str]) -> list[str]:
+    """A `dvc.lock` that differs from HEAD and that DVC's schema refuses is what a run killed while DVC
+    wrote it left (DVC does not write it atomically): put HEAD's back (or remove one HEAD lacks), so the
+    rerun reproduces from a lock DVC can read. Returns the paths repaired."""
+    from mlci.errors import MlciError
+    from mlci.repo import dvcfiles
+
+    repaired = []
+    for path in changed_paths(root, locks):
+        file = root / path
+        if not file.is_file():
+            continue
+        try:
+            dvcfiles.load(file.read_bytes(), path)
+            continue
+        except MlciError:
+            pass
+        committed = subprocess.run(
+            ["git", "show", f"HEAD:./{path}"], cwd=root, capture_output=True, check=False
+        )
+        if committed.returncode == 0:
+            write_bytes_atomic(file, committed.stdout)
+        else:
+            file.unlink()
+        repaired.append(path)
+    return repaired
 
 
 def changed_paths(root: Path, candidates: Sequence[str]) -> list[str]:
@@ -58,15 +87,26 @@ class Results:
 
     files: list[str] = field(default_factory=list)
     contents: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False  # an earlier run's dvc.lock was found uncommitted: it is among the files
 
 
-def run_results(root: Path, candidates: Sequence[str], before: Snapshot) -> Results:
+def run_results(
+    root: Path, candidates: Sequence[str], before: Snapshot, locks: Sequence[str] = ()
+) -> Results:
     """The candidates the run changed. A file the user had edited before the run and the run left
-    alone is the user's, not a result: it is never counted as changed nor committed."""
+    alone is the user's, not a result: it is never counted as changed nor committed.
+
+    But a `dvc.lock` (DVC's own file, never a person's) that already differed from HEAD is what an
+    interrupted run left (killed after DVC wrote it, before the commit): after a successful
+    `dvc repro` it and the uncached outputs it records match the work tree, so they are results and
+    are committed, and a rerun repairs the branch."""
     results = Results()
+    leftover = any(path in before and before[path] is not None for path in locks)
+    results.interrupted = leftover
     for path in changed_paths(root, candidates):
         now = _read(root / path)
-        if path in before and before[path] == now:
+        interrupted = leftover and Path(path).name != ".gitignore"
+        if path in before and before[path] == now and not interrupted:
             continue  # the user's edit, untouched by the run
         results.files.append(path)
         if path in before and Path(path).name == ".gitignore" and now is not None:
@@ -131,7 +171,7 @@ def commit_and_push(
     user's other edits, staged or not, stay where they are."""
     contents = dict(contents or {})
     if not files:
-        return CommitResult(note="nothing to commit")
+        return _push_unpushed(root, remote, branch)
     trained = git(root, "rev-parse", "HEAD")
     # the trailer lets `mlci retrain` tell this commit from a person's on its rolling branch
     message = with_trailer(message, RESULTS, ",".join(stages) or "all")
@@ -155,6 +195,30 @@ def commit_and_push(
         "re-run the job; if it keeps failing, let one job commit results "
         "(train with --no-commit in the others)",
     )
+
+
+def _push_unpushed(root: Path, remote: str, branch: str) -> CommitResult:
+    """Nothing new to commit, but an interrupted run may have committed its results and been killed
+    before the push: when every commit HEAD is ahead of the remote branch by is a results commit
+    (its trailer), push them now."""
+    from mlci.repo.trailers import trailer
+
+    fetched = subprocess.run(
+        ["git", "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}"],
+        cwd=root,
+        capture_output=True,
+    )
+    if fetched.returncode != 0:
+        return CommitResult(note="nothing to commit")
+    ahead = git(root, "rev-list", "FETCH_HEAD..HEAD").split()
+    behind = git(root, "rev-list", "HEAD..FETCH_HEAD").split()
+    messages = [git(root, "log", "-1", "--format=%B", sha) for sha in ahead]
+    if not ahead or behind or not all(trailer(m, RESULTS) for m in messages):
+        return CommitResult(note="nothing to commit")
+    head = git(root, "rev-parse", "HEAD")
+    if not _push(root, remote, branch, head):
+        return CommitResult(note="branch moved on")
+    return CommitResult(sha=head, note="")
 
 
 def _push(root: Path, remote: str, branch: str, trained: str) -> bool:
@@ -250,8 +314,8 @@ def merge_lock(theirs: str, ours: str, stages: Sequence[str]) -> str:
     """Their dvc.lock with our entries for the stages this run produced."""
     import yaml
 
-    base = yaml.safe_load(theirs) if theirs else None
-    mine = yaml.safe_load(ours) or {}
+    base = load_yaml(theirs, "dvc.lock (the branch's)") if theirs else None
+    mine = load_yaml(ours, "dvc.lock") or {}
     if not isinstance(base, dict):
         return ours
     entries = base.setdefault("stages", {})

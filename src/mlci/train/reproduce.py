@@ -265,12 +265,14 @@ def _dvc_with_remote(
 
 
 def _push_uncached(root: Path, remote: Remote, stages: Sequence[pl.Stage]) -> None:
-    import yaml
 
     lock = root / "dvc.lock"
     if not lock.is_file():
         return
-    entries = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages") or {}
+    from mlci.readers import read_yaml
+
+    document = read_yaml(lock, "dvc.lock") or {}
+    entries = (document.get("stages") if isinstance(document, dict) else None) or {}
     uncached = {o.path for s in stages for o in s.uncached}
     hashes = [
         out["md5"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 from mlci.deploy.targets.base import Delivery, Target, sha256_of
 from mlci.errors import MlciError
 from mlci.fsutil import write_text_atomic
+from mlci.readers import read_json
 
 CARD_FILE = "MODEL_CARD.md"
 META_FILE = "metadata.json"
@@ -37,10 +39,15 @@ class LocalTarget:
     def deliver(self, delivery: Delivery) -> str:
         model_dir = self.store / delivery.name
         final = model_dir / delivery.version
-        model_dir.mkdir(parents=True, exist_ok=True)
-        if not _holds(final, delivery.sha256):
-            self._stage_version(model_dir, final, delivery)
-        switch_current(model_dir, delivery.version)
+        try:
+            model_dir.mkdir(parents=True, exist_ok=True)
+            if not _holds(final, delivery.sha256):
+                self._stage_version(model_dir, final, delivery)
+            switch_current(model_dir, delivery.version)
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                raise
+            raise _disk_full(model_dir, delivery) from None
         return str(final)
 
     def activate(self, delivery: Delivery) -> None:
@@ -68,6 +75,25 @@ class LocalTarget:
             _move_in(work, final, delivery.sha256)
         finally:
             shutil.rmtree(work, ignore_errors=True)  # gone already when it was renamed in
+
+
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _disk_full(model_dir: Path, delivery: Delivery) -> MlciError:
+    """The local store's disk is full: an environment error naming the path and the space needed.
+    The staging folder is gone and `current` was not switched: the live version is unchanged."""
+    artifact = delivery.artifact
+    files = [artifact] if artifact.is_file() else [p for p in artifact.rglob("*") if p.is_file()]
+    needed = sum(p.stat().st_size for p in files) + len(delivery.card.encode()) + 4096
+    top = next((p for p in [model_dir, *model_dir.parents] if p.exists()), Path("/"))
+    free = shutil.disk_usage(top).free
+    return MlciError(
+        f"no space left at the local deploy target {model_dir}: {delivery.name} {delivery.version} needs "
+        f"about {needed:,} bytes there, {free:,} are free; nothing was switched, the live version is unchanged",
+        "free space on that disk (or point the target's `dir` in mlci.yaml at a larger one), then run the "
+        "job again: the rerun delivers this version",
+    )
 
 
 _STAGING = "stage"
@@ -142,8 +168,8 @@ def _readable(folder: Path) -> None:
 
 def _holds(folder: Path, sha256: str) -> bool:
     try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = read_json(folder / META_FILE, META_FILE)
+    except (OSError, ValueError, MlciError):
         return False
     return isinstance(meta, dict) and meta.get("sha256") == sha256
 

@@ -33,6 +33,20 @@ class RemoteError(MlciError):
     pass
 
 
+# option names of DVC remotes (`dvc remote modify --local`) whose values are credentials
+_SECRET_OPTIONS = re.compile(
+    r"(?i)(password|secret|token|connection_string|account_key|^key$|credentials?_?data)"
+)
+
+
+def register_secrets(options: dict[str, Any]) -> None:
+    """Every credential in a remote's options is redacted from all of mlci's outputs (mlci.redact),
+    as the userinfo of its URL is."""
+    from mlci import redact
+
+    redact.register(str(value) for name, value in options.items() if _SECRET_OPTIONS.search(str(name)))
+
+
 def find(root: Path, name: str = "") -> tuple[Remote, str]:
     """The named remote (or the default one) and the default's name; a missing one is an error."""
     from dvc.config import Config, ConfigError
@@ -67,6 +81,7 @@ def from_config(config: Any, name: str = "") -> tuple[Remote, str]:
             f"add it with `dvc remote add {wanted} URL`, or set train.remote in mlci.yaml to one of them",
         )
     options = dict(remotes[wanted])
+    register_secrets(options)
     default = str(config.get("core", {}).get("remote", ""))
     return Remote(name=wanted, url=str(options.pop("url", "")), options=options), default
 
@@ -82,6 +97,7 @@ def all_remotes(root: Path) -> tuple[list[Remote], str]:
     remotes = []
     for name, raw in dict(config.get("remote", {})).items():
         options = dict(raw)
+        register_secrets(options)
         remotes.append(Remote(name=str(name), url=str(options.pop("url", "")), options=options))
     return remotes, str(config.get("core", {}).get("remote", ""))
 
