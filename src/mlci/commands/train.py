@@ -20,6 +20,7 @@ from mlci.render import render
 from mlci.repo import pipeline as pl
 from mlci.repo import remote as rm
 from mlci.repo.git import git
+from mlci.repo.revision import check_workspace_files
 from mlci.safety import md_escape, one_line, write_command
 from mlci.train.affected import ALL
 from mlci.train.commitback import commit_and_push, put_back, repair_locks, run_results, snapshot
@@ -73,6 +74,7 @@ def run_train(ctx: RunContext, opts: TrainOptions) -> TrainResult:
         click.echo(
             f"mlci train: {path} was half-written by an interrupted run; put back as committed", err=True
         )
+    check_workspace_files(ctx.root)  # before DVC parses them (an alias bomb would hang `dvc repro`)
     before = snapshot(ctx.root, plan.candidates)  # the user's pending edits are not results
     _reproduce(ctx, plan, opts, actions, result, before)
     result.seconds = round(sum(s.seconds for s in result.stages), 3)

@@ -183,6 +183,13 @@ def workspace_files(root: Path) -> list[str]:
 DATA_SUFFIXES = (".yaml", ".yml", ".json", ".lock", ".dvc")
 
 
+def check_workspace_files(root: Path) -> None:
+    """The workspace's dvc.yaml, dvc.lock, .dvc and params files bounded (size, depth, aliases) and
+    schema-checked before DVC parses them: DVC's own parser would hang on an alias bomb in dvc.lock.
+    Raises MlciError (exit 2) naming the file."""
+    _check_bounds(root, None)
+
+
 def _check_bounds(root: Path, rev: str | None) -> None:
     """Every YAML/JSON file DVC is about to parse at `rev`, bounded first (size, depth, aliases)."""
     from mlci.repo.git import GitError, git, git_paths
