@@ -175,11 +175,13 @@ def _measure(ref: ColumnProfile, cur: ColumnProfile, rule: Rule) -> ColumnDrift:
 
 def _decide(result: ColumnDrift, rule: Rule, adjusted: list[float]) -> None:
     """Keep the large-enough changes whose adjusted p-value is significant."""
+    fired = []  # the tests that found a change: the column's method is "missing" when only that one did
     for (test, _, reason), p in zip(result.candidates_all, adjusted, strict=True):
         result.stats[f"{test}_p_adjusted"] = p
         if reason and p < rule.p_value:
             result.reasons.append(reason)
-    if result.reasons and all(r.startswith("missing values") for r in result.reasons):
+            fired.append(test)
+    if fired and all(test == "missing" for test in fired):
         delta = abs(result.stats["missing_delta"])
         result.method, result.score, result.threshold = "missing", delta, rule.missing_rate
     result.drifted = bool(result.reasons)

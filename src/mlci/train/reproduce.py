@@ -203,7 +203,7 @@ def _outs_present(root: Path, stage: pl.Stage) -> bool:
 
 def _failure(root: Path, remote: Remote, output: str, events: list[tuple[str, Outcome, float]]) -> MlciError:
     remote_error = explain_failure(remote, output, "pulling from the remote")
-    if remote_error is not None and "is not in the remote" in remote_error.message:
+    if remote_error is not None and remote_error.missing:
         # DVC says "missing" for a remote it could not use, too: ask the remote which it was
         from mlci.repo.remote import diagnose
 

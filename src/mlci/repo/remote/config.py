@@ -30,7 +30,12 @@ class Remote:
 
 
 class RemoteError(MlciError):
-    pass
+    """A DVC remote failed; `missing` is True when DVC said the data is not in it (which DVC also says of
+    a remote it could not use, so a caller may ask the remote which it was)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, missing: bool = False) -> None:
+        super().__init__(message, hint)
+        self.missing = missing
 
 
 # option names of DVC remotes (`dvc remote modify --local`) whose values are credentials

@@ -125,7 +125,8 @@ def explain_failure(remote: Remote, output: str, action: str) -> RemoteError | N
                 # accepted a connection, it may be either
                 meaning += ", or the remote could not be reached"
                 hint = f"{reach_hint(remote)}; if it is reachable, {hint}"
-            return RemoteError(f"{remote.describe()}: {action} failed: {meaning} ({detail})", hint)
+            message = f"{remote.describe()}: {action} failed: {meaning} ({detail})"
+            return RemoteError(message, hint, missing=number == _MISSING_DATA)
     return None
 
 
