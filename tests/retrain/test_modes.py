@@ -80,7 +80,7 @@ def test_bad_input_is_a_usage_error_before_anything_is_fetched(
     broken.write_text("{not json")
     no_paths = monitor_report(tmp_path, [])
     cases = {
-        ("--from-report", str(broken)): "is not a JSON monitor report",
+        ("--from-report", str(broken)): "report.json: invalid JSON at line 1, column 2",
         ("--data", str(tmp_path / "missing.csv")): "fresh data not found",
         ("--from-report", str(no_paths)): "no fresh data to retrain on",
     }
