@@ -68,6 +68,40 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class Bound:
+    """One JSON field's accepted range in an HTTP check (either end may be open)."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """`deploy.stages.<stage>.check`: what proves a delivered model works. A `run` command (exit 0 passes)
+    or an HTTP probe of `url` (the `status`, and each dotted `json` field within its bounds)."""
+
+    run: str = ""  # a shell command, in the repository root, with the command target's MLCI_* variables
+    url: str = ""  # GET this url
+    status: int = 200  # the status the probe expects
+    json: dict[str, Bound] = field(default_factory=dict)  # dotted field of the JSON answer → its bounds
+    settle: float = 0.0  # seconds to wait after the delivery before the first try
+    tries: int = 3  # tries before the check fails
+    interval: float = 5.0  # seconds between tries
+    timeout: float = 10.0  # seconds for one try
+    deadline: float = 300.0  # seconds for the whole check, settle included; past it the check fails
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """`deploy.stages.<stage>`: one step of the promotion path (the mapping's order is the path)."""
+
+    target: str = ""  # a name in deploy.targets; default deploy.target
+    environment: str = ""  # the GitHub environment; default the stage's name
+    check: CheckConfig | None = None  # the check after each delivery; none: delivered is live
+    traffic: tuple[int, ...] = ()  # canary steps in percent, e.g. [10, 50, 100]; the last is 100
+
+
+@dataclass(frozen=True)
 class DeployConfig:
     stage: str = "prod"
     environment: str = "production"  # GitHub Deployments environment
@@ -78,6 +112,8 @@ class DeployConfig:
     release: bool = False  # also a GitHub Release with the model card and the artifact
     remote: str = "origin"  # git remote the registry tags are fetched from and pushed to
     bump: Literal["major", "minor", "patch"] = "patch"  # default version bump of a new registration
+    # the promotion path, first stage first: merge deploys to the first, `mlci promote` moves on
+    stages: dict[str, StageConfig] = field(default_factory=dict)
 
 
 def _threshold(default: float, applies: str, meaning: str) -> Any:
@@ -249,7 +285,52 @@ def load_config(repo_root: Path | str, filename: str = CONFIG_FILE) -> Config:
 def parse_config(raw: Any, filename: str = CONFIG_FILE) -> Config:
     """Validate an already-parsed mapping (tests, `mlci init`)."""
     config: Config = _build(Config, raw or {}, filename, "")
+    _check_stages(config.deploy.stages, filename)
     return dataclasses.replace(config, source=filename)
+
+
+def _check_stages(stages: dict[str, StageConfig], filename: str) -> None:
+    """What the schema of `deploy.stages` cannot say; raises ConfigError naming the key."""
+    for name, stage in stages.items():
+        where = f"deploy.stages.{name}"
+        steps = stage.traffic
+        if steps and (
+            any(not 0 < s <= 100 for s in steps) or list(steps) != sorted(set(steps)) or steps[-1] != 100
+        ):
+            raise ConfigError(
+                f"{filename}: '{where}.traffic' must be rising percentages ending at 100, got {list(steps)}",
+                "e.g. traffic: [10, 50, 100]",
+            )
+        if stage.check is not None:
+            _check_check(stage.check, filename, f"{where}.check")
+
+
+def _check_check(check: CheckConfig, filename: str, where: str) -> None:
+    if bool(check.run.strip()) == bool(check.url):
+        raise ConfigError(
+            f"{filename}: '{where}' needs one of `run` (a command) or `url` (an HTTP probe), not "
+            + ("both" if check.url else "neither"),
+            "e.g. check: {url: https://staging.example.com/health, json: {accuracy: {min: 0.8}}}",
+        )
+    if check.url and not check.url.startswith(("http://", "https://")):
+        raise ConfigError(f"{filename}: '{where}.url' must be an http(s) url, got {check.url!r}")
+    if check.json and not check.url:
+        raise ConfigError(f"{filename}: '{where}.json' bounds fields of the HTTP answer: set `url` too")
+    if not 100 <= check.status <= 599:
+        raise ConfigError(f"{filename}: '{where}.status' must be an HTTP status, got {check.status}")
+    if check.tries < 1:
+        raise ConfigError(f"{filename}: '{where}.tries' must be at least 1, got {check.tries}")
+    for key in ("timeout", "deadline"):
+        if getattr(check, key) <= 0:
+            raise ConfigError(f"{filename}: '{where}.{key}' must be more than 0 seconds")
+    for key in ("settle", "interval"):
+        if getattr(check, key) < 0:
+            raise ConfigError(f"{filename}: '{where}.{key}' must be 0 seconds or more")
+    for path, bound in check.json.items():
+        if bound.min is None and bound.max is None:
+            raise ConfigError(f"{filename}: '{where}.json.{path}' needs `min`, `max` or both")
+        if bound.min is not None and bound.max is not None and bound.min > bound.max:
+            raise ConfigError(f"{filename}: '{where}.json.{path}': min {bound.min:g} > max {bound.max:g}")
 
 
 def _read_yaml(path: Path, filename: str) -> Any:

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "affected": "mlci.cli.train:affected",
     "report": "mlci.cli.report:report",
     "deploy": "mlci.cli.deploy:deploy",
+    "promote": "mlci.cli.deploy:promote",
     "rollback": "mlci.cli.deploy:rollback",
     "registry": "mlci.cli.deploy:registry",
     "monitor": "mlci.cli.monitor:monitor",

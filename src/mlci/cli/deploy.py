@@ -1,4 +1,4 @@
-"""`mlci deploy`, `mlci rollback` and `mlci registry`: click options into each command's options."""
+"""`mlci deploy`, `mlci promote`, `mlci rollback` and `mlci registry`: click options into each command's options."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ BUMPS = click.Choice(["major", "minor", "patch"])
 @click.command()
 @debug_option
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("--stage", default=None, help="Stage to assign (default: deploy.stage, 'prod').")
+@click.option(
+    "--stage", default=None, help="Stage to assign (default: the first of deploy.stages, else deploy.stage)."
+)
 @click.option("--target", "target", default=None, help="Target from deploy.targets (default: deploy.target).")
 @click.option(
     "--environment", default=None, help="GitHub Deployment environment (default: deploy.environment)."
@@ -58,6 +60,25 @@ def rollback(name: str, to: str, stage: str | None, target: str | None, environm
 @click.command()
 @debug_option
 @click.argument("name", default="")
+@click.option("--to", "to", default="", help="Stage to promote to (default: the second of deploy.stages).")
+@click.option(
+    "--version", "version", default="", help="Version to promote (default: the one in the stage before)."
+)
+@click.option("--target", "target", default=None, help="Target from deploy.targets (default: the stage's).")
+@click.option("--environment", default=None, help="GitHub Deployment environment (default: the stage's).")
+def promote(name: str, to: str, version: str, target: str | None, environment: str | None) -> int:
+    """Promote NAME to the next stage of the promotion path, check it there, assign it (NAME: the only
+    model in mlci.yaml when omitted). Refused unless the version held the stage before and passed its check."""
+    from mlci.commands.context import RunContext
+    from mlci.commands.promote import PromoteOptions, run
+
+    options = PromoteOptions(name=name, to=to, version=version, target=target, environment=environment)
+    return run(RunContext.load(), options)
+
+
+@click.command()
+@debug_option
+@click.argument("name", default="")
 @click.option("--stage", default="", help="Only the models in this stage (JSON: a strategy.matrix list).")
 @click.option(
     "--format",
@@ -68,9 +89,15 @@ def rollback(name: str, to: str, stage: str | None, target: str | None, environm
     help="Output format.",
 )
 @click.option("--fetch", is_flag=True, help="Fetch the remote's tags first (always done in a shallow clone).")
-def registry(name: str, stage: str, fmt: Any, fetch: bool) -> int:
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Every event of NAME: delivered, checked, promoted, rolled back, by which run.",
+)
+def registry(name: str, stage: str, fmt: Any, fetch: bool, history: bool) -> int:
     """Show the model registry: versions, stages, commits and dates (GTO's git tags)."""
     from mlci.commands.context import RunContext
     from mlci.commands.registry import RegistryOptions, run
 
-    return run(RunContext.load(), RegistryOptions(name=name, stage=stage, format=fmt, fetch=fetch))
+    options = RegistryOptions(name=name, stage=stage, format=fmt, fetch=fetch, history=history)
+    return run(RunContext.load(), options)

@@ -18,12 +18,30 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mlci.commands._stages import (
+    CheckFailed,
+    Route,
+    deliver_checked,
+    note_for,
+    previous_stage,
+    require_held,
+    resolve,
+    roll_back_after,
+)
 from mlci.commands.context import RunContext
 from mlci.config import ModelConfig
 from mlci.deploy import promote
 from mlci.deploy.artifact import ensure_pushed, fetch
 from mlci.deploy.card import Card, GateLine, commit_facts, data_versions, lock_params, pull_request
-from mlci.deploy.registry import Bump, RegistryEntry, check_name, check_stage, tag_prefix, version_tag
+from mlci.deploy.registry import (
+    Bump,
+    RegistryEntry,
+    check_name,
+    check_stage,
+    fetch_tags,
+    tag_prefix,
+    version_tag,
+)
 from mlci.deploy.targets import Delivery, Target, open_target, sha256_of
 from mlci.errors import GateFailed, MlciError
 from mlci.fsutil import write_output_atomic
@@ -88,21 +106,24 @@ class DeployOptions:
 def run(ctx: RunContext, options: DeployOptions) -> int:
     """Deploy the checked-out commit; 0, GateFailed (exit 1) or MlciError (exit 2)."""
     settings = ctx.config.deploy
-    stage, target = options.stage or settings.stage, options.target or settings.target
-    deploy(ctx, options.names, stage, target, options.bump or settings.bump, options.environment or "")
+    route = resolve(settings, options.stage, options.target, options.environment)
+    deploy(ctx, options.names, route, options.bump or settings.bump)
     return 0
 
 
-def deploy(
-    ctx: RunContext, names: Sequence[str], stage: str, target: str, bump: Bump, environment: str = ""
-) -> list[Deployed]:
+def deploy(ctx: RunContext, names: Sequence[str], route: Route, bump: Bump) -> list[Deployed]:
     commit = ctx.runtime.sha if ctx.runtime.sha else ""
     head = _head(ctx.root)
     if commit and commit != head:
         click.echo(f"note: deploying the checked-out commit {head[:12]}, not GITHUB_SHA {commit[:12]}")
     chosen = models_to_deploy(ctx, names)
+    stage = route.stage
     check_stage(ctx.root, stage)
-    deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
+    deployer = open_target(ctx.config.deploy, route.target, ctx.root)  # config errors before any write
+    if previous_stage(ctx.config.deploy, stage):
+        fetch_tags(ctx.root, ctx.config.deploy.remote)
+        for name, _ in chosen:  # a later stage of the path: only what held the stage before it
+            require_held(ctx.root, ctx.config.deploy, name, head, stage)
     # once for all models: ~1 s with DVC
     need = "which the quality gates need" if ctx.config.gates else f"{CARD_NEEDS} (no gates are set)"
     everything = read_metrics(ctx.root, head, need=need)
@@ -111,14 +132,13 @@ def deploy(
         metrics = model_metrics(everything, config)
         gates = check_gates(ctx, name, metrics, head)
         drafts.append((config, Card(name, "", stage, head, metrics=metrics, gates=gates)))
-    env_name = environment or ctx.config.deploy.environment
-    done = [_deploy_one(ctx, config, draft, deployer, bump, env_name) for config, draft in drafts]
+    done = [_deploy_one(ctx, config, draft, deployer, bump, route) for config, draft in drafts]
     publish_outputs(ctx, done)
     return done
 
 
 def _deploy_one(
-    ctx: RunContext, config: ModelConfig, draft: Card, target: Target, bump: Bump, environment: str
+    ctx: RunContext, config: ModelConfig, draft: Card, target: Target, bump: Bump, route: Route
 ) -> Deployed:
     """`draft` carries name, stage, commit, metrics and gates; the version comes from the registry."""
     name, commit = draft.name, draft.commit
@@ -132,7 +152,10 @@ def _deploy_one(
         if newer:
             return _stale(ctx, draft, version, newer, promotion.tags)
         card = build_card(ctx, config, dataclasses.replace(draft, version=version))
-        result = deliver_recorded(ctx, name, config, card, target, environment)
+        try:
+            result = deliver_recorded(ctx, name, config, card, target, route)
+        except CheckFailed as failed:
+            raise roll_back_after(ctx, failed, route) from None
     return finish(ctx, card, result, promotion.tags)
 
 
@@ -165,11 +188,17 @@ def deliver_recorded(
     config: ModelConfig,
     card: Card,
     target: Target,
-    environment: str,
+    route: Route,
     forward: bool = True,
+    event: str = "delivered",
+    again: bool = False,
 ) -> _Delivered:
-    """Fetch, deliver and assign the stage inside a GitHub Deployment (failure recorded, then raised)."""
+    """Fetch, deliver, check (the stage's check, at each traffic step) and assign the stage inside a
+    GitHub Deployment (failure recorded, then raised: CheckFailed when the check failed). `event` (what
+    happened: delivered, promoted from …, rolled back …) goes into the stage tag's message with the
+    check's result and the run; `again`: a new stage tag even if the stage holds the version already."""
     client = ctx.github()
+    environment = route.environment
     description = one_line(f"{name} {card.version} → {card.stage}", 140)
     _close_interrupted(client, environment, card.commit, name, ctx.runtime.run_url)
     deployment = client.create_deployment(
@@ -187,8 +216,15 @@ def deliver_recorded(
             sha = sha256_of(artifact)
             extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
             delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
-            location = target.deliver(delivery)
-            assigned = _assign_and_activate(ctx, delivery, target, forward)
+
+            def status(text: str) -> None:
+                client.create_deployment_status(
+                    deployment["id"], "in_progress", log_url=log_url, description=text
+                )
+
+            location, said = deliver_checked(ctx, delivery, target, route, status)
+            what = note_for(ctx, f"{event}; {said}")
+            assigned = _assign_and_activate(ctx, delivery, target, forward, what, again)
             if ctx.config.deploy.release:
                 _release(ctx, name, card, text, artifact)
     except BaseException as exc:
@@ -202,14 +238,15 @@ def deliver_recorded(
         client.create_deployment_status(deployment["id"], "inactive", log_url=log_url, description=note[:140])
         return _Delivered(sha, location, assigned.tags, live=False)
     url = location if location.startswith(("http://", "https://")) else None
+    done = one_line(f"{description}: live; {said}", 140)
     client.create_deployment_status(
-        deployment["id"], "success", log_url=log_url, environment_url=url, description=description
+        deployment["id"], "success", log_url=log_url, environment_url=url, description=done
     )
     return _Delivered(sha, location, assigned.tags)
 
 
 def _assign_and_activate(
-    ctx: RunContext, delivery: Delivery, target: Target, forward: bool
+    ctx: RunContext, delivery: Delivery, target: Target, forward: bool, note: str, again: bool = False
 ) -> promote.Assignment:
     """Push the stage tag, then the target's second phase (`activate`) unless a later commit took the stage.
     When the push fails the delivered model is live all the same: the message says so, and that a rerun
@@ -222,6 +259,8 @@ def _assign_and_activate(
             delivery.stage,
             remote=ctx.config.deploy.remote,
             forward_only=forward,
+            note=note,
+            again=again,
         )
     except MlciError as exc:
         name, version, stage = delivery.name, delivery.version, delivery.stage

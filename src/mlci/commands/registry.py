@@ -9,7 +9,7 @@ from typing import Any, Literal
 import click
 
 from mlci.commands.context import RunContext
-from mlci.deploy.registry import Model, fetch_tags, load
+from mlci.deploy.registry import Model, fetch_tags, history, load
 from mlci.errors import MlciError
 from mlci.safety import one_line
 
@@ -18,18 +18,42 @@ Format = Literal["table", "json"]
 
 @dataclass(frozen=True)
 class RegistryOptions:
-    """`mlci registry [NAME] [--stage S] [--format table|json] [--fetch]`."""
+    """`mlci registry [NAME] [--stage S] [--history] [--format table|json] [--fetch]`."""
 
     name: str = ""
     stage: str = ""
     format: Format = "table"
     fetch: bool = False
+    history: bool = False
 
 
 def run(ctx: RunContext, options: RegistryOptions) -> int:
     """Print the registry (stdout); 0, or MlciError (exit 2) for a model not in it."""
+    if options.history:
+        click.echo(show_history(ctx, options.name, options.format, options.fetch))
+        return 0
     click.echo(show(ctx, options.name, options.stage, options.format, options.fetch))
     return 0
+
+
+def show_history(ctx: RunContext, name: str, fmt: Format, fetch: bool) -> str:
+    """Every registry event of NAME (the only model when empty), oldest first: registered, delivered and
+    checked into a stage, promoted, rolled back, each with the run that did it."""
+    fetch_tags(ctx.root, ctx.config.deploy.remote, required=fetch)
+    models = load(ctx.root)
+    chosen = name or (next(iter(models)) if len(models) == 1 else "")
+    if chosen not in models:
+        known = ", ".join(models) or "none yet"
+        raise MlciError(
+            f"'{chosen or name}' is not in the registry", f"name one of the registered models: {known}"
+        )
+    events = history(ctx.root, chosen)
+    if fmt == "json":
+        return json.dumps({"model": chosen, "history": events}, indent=2)
+    from tabulate import tabulate
+
+    rows = [[e["at"][:19], e["event"], e["version"], e["stage"], one_line(e["note"], 160)] for e in events]
+    return tabulate(rows, headers=["when", "event", "version", "stage", "what happened"])
 
 
 def show(ctx: RunContext, name: str, stage: str, fmt: Format, fetch: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlci.commands._stages import Route, resolve
 from mlci.commands.context import RunContext
 from mlci.commands.deploy import (
     CARD_NEEDS,
@@ -37,13 +38,17 @@ class RollbackOptions:
 def run(ctx: RunContext, options: RollbackOptions) -> int:
     """Roll NAME (the only model when empty) back; 0, or MlciError (exit 2)."""
     name, _ = ctx.config.model(options.name, verb="roll back")
-    settings = ctx.config.deploy
-    stage, target = options.stage or settings.stage, options.target or settings.target
-    rollback(ctx, name, options.to, stage, target, options.environment or "")
+    route = resolve(ctx.config.deploy, options.stage, options.target, options.environment)
+    rollback(ctx, name, options.to, route.stage, route.target, route.environment)
     return 0
 
 
-def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, environment: str = "") -> Deployed:
+def rollback(
+    ctx: RunContext, name: str, to: str, stage: str, target: str, environment: str, note: str = ""
+) -> Deployed:
+    """Deliver `to` (or the stage's previous version) again and assign it; `note`: why (an automatic
+    rollback, which then writes a new stage tag even though the stage never moved). Not checked: it puts
+    back a version that was live."""
     (_, config), *_ = models_to_deploy(ctx, [name])
     check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, target, ctx.root)
@@ -56,8 +61,10 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, envir
     draft = Card(name, chosen.version, stage, chosen.commit, metrics=metrics, rollback_from=previous)
     card = build_card(ctx, config, draft)
     with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
-        env_name = environment or ctx.config.deploy.environment
-        result = deliver_recorded(ctx, name, config, card, deployer, env_name, forward=False)
+        route = Route(stage, target, environment)  # no settings: a rollback is not checked
+        again = bool(note)  # an automatic rollback records itself although the stage never moved
+        event = note or f"rolled back to {chosen.version}"
+        result = deliver_recorded(ctx, name, config, card, deployer, route, False, event, again)
     done = finish(ctx, card, result)
     publish_outputs(ctx, [done])
     return done

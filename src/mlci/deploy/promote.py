@@ -73,12 +73,22 @@ class Assignment:
 
 
 def assign(
-    root: Path, name: str, commit: str, stage: str, *, remote: str = "origin", forward_only: bool = False
+    root: Path,
+    name: str,
+    commit: str,
+    stage: str,
+    *,
+    remote: str = "origin",
+    forward_only: bool = False,
+    note: str = "",
+    again: bool = False,
 ) -> Assignment:
-    """Make the version on `commit` current in `stage` (a new `NAME#STAGE#N` tag unless it already is).
+    """Make the version on `commit` current in `stage` (a new `NAME#STAGE#N` tag unless it already is,
+    or `again`: an automatic rollback records itself even though the stage never moved).
 
     forward_only (deploys): never move the stage from a later commit back to this one. The check runs
     on the freshly fetched state inside the push loop, so two racing deploys cannot both win.
+    `note` (what happened, by which run) is the tag message's second paragraph: `mlci registry --history`.
     """
     newer: list[RegistryEntry] = []
 
@@ -88,12 +98,13 @@ def assign(
         if version is None:
             raise MlciError(f"no version of '{name}' is registered on commit {commit[:12]}")
         current = state.stage(stage)
-        if current and current.commit == commit:
+        if current and current.commit == commit and not again:
             return []
         if forward_only and current and _is_ancestor(root, commit, current.commit):
             newer.append(current)
             return []
         message = f"Assigning stage {stage} to artifact {name} version {version.version}"
+        message += f"\n\n{note}" if note else ""
         return [NewTag(stage_tag(name, stage, state.next_counter()), commit, message)]
 
     tags, _, _ = _write(root, name, plan, remote)

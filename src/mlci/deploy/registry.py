@@ -199,6 +199,40 @@ def read_events(root: Path | str) -> list[Event]:
     return events
 
 
+def history(root: Path | str, name: str) -> list[dict[str, str]]:
+    """The model's registry events, oldest first: `{"at", "tag", "event", "version", "stage", "note"}`;
+    `note` is the tag message's body (mlci writes what happened and by which run: delivered and
+    checked, promoted from a stage, rolled back), "" for a tag another tool wrote."""
+    state = model(root, name)
+    if not state.events:
+        return []
+    by_commit = {v.commit: v.version for v in state.versions()}
+    notes = _notes(root, [e.tag for e in state.events])
+    return [
+        {
+            "at": e.created_at.isoformat(),
+            "tag": e.tag,
+            "event": e.action,
+            "version": e.version or by_commit.get(e.commit, e.commit[:12]),
+            "stage": e.stage,
+            "note": notes.get(e.tag, ""),
+        }
+        for e in sorted(state.events, key=lambda e: e.order)
+    ]
+
+
+def _notes(root: Path | str, tags: Sequence[str]) -> dict[str, str]:
+    """tag → its message's body, whitespace joined (one `git for-each-ref` for all of them)."""
+    fmt = "%(refname:strip=2)%00%(contents:body)%1e"
+    out = git(root, "for-each-ref", f"--format={fmt}", *(f"refs/tags/{t}" for t in tags))
+    found = {}
+    for record in out.split("\x1e"):
+        tag, _, body = record.strip().partition("\0")
+        if tag:
+            found[tag] = " ".join(body.split())
+    return found
+
+
 def load(root: Path | str) -> dict[str, Model]:
     models: dict[str, Model] = {}
     for event in read_events(root):

@@ -35,6 +35,7 @@ class Delivery:
     card: str  # the model card, markdown
     sha256: str
     extra: Mapping[str, Any] = field(default_factory=dict)  # repository, run URL, ...
+    traffic: int = 100  # percent of the stage's requests this version should get (a canary step: less)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -45,12 +46,29 @@ class Delivery:
             "artifact": self.artifact.name,
             "sha256": self.sha256,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "traffic": self.traffic,
             **self.extra,
+        }
+
+    def environ(self) -> dict[str, str]:
+        """The `MLCI_*` variables a command target and a command check get (docs/deploy.md)."""
+        return {
+            "MLCI_ARTIFACT": str(self.artifact),
+            "MLCI_MODEL": self.name,
+            "MLCI_VERSION": self.version,
+            "MLCI_STAGE": self.stage,
+            "MLCI_COMMIT": self.commit,
+            "MLCI_SHA256": self.sha256,
+            "MLCI_TRAFFIC": str(self.traffic),
         }
 
 
 class Target(Protocol):
-    """An opened target, ready to take deliveries."""
+    """An opened target, ready to take deliveries. `splits_traffic`: it honours `Delivery.traffic`
+    (a canary step); a target that cannot is refused for a stage with `traffic` steps."""
+
+    @property
+    def splits_traffic(self) -> bool: ...
 
     def deliver(self, delivery: Delivery) -> str:
         """Ship the model; return where it went (a path or URL) for the deployment record.

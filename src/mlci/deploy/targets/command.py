@@ -32,17 +32,10 @@ class CommandTarget:
     run: str
     cwd: Path
     timeout: float = 1800.0  # seconds for the whole command, its children included
+    splits_traffic: bool = True  # MLCI_TRAFFIC says the canary step's percent
 
     def deliver(self, delivery: Delivery) -> str:
-        env = dict(os.environ)
-        env.update(
-            MLCI_ARTIFACT=str(delivery.artifact),
-            MLCI_MODEL=delivery.name,
-            MLCI_VERSION=delivery.version,
-            MLCI_STAGE=delivery.stage,
-            MLCI_COMMIT=delivery.commit,
-            MLCI_SHA256=delivery.sha256,
-        )
+        env = {**os.environ, **delivery.environ()}
         # stdout goes to the job log as it comes; stderr is kept for the error message. Its own session,
         # so a deadline stops the whole process group (a script's children included), not just the shell
         proc = subprocess.Popen(
@@ -59,7 +52,7 @@ class CommandTarget:
         try:
             _, stderr = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            _stop_group(proc)
+            stop_group(proc)
             raise DeliveryFailed(
                 f"the deploy command did not finish within {self.timeout:g} s and was stopped",
                 "make it faster, or give it more time: deploy.targets.<name>.run_timeout (seconds) in mlci.yaml",
@@ -70,7 +63,7 @@ class CommandTarget:
                 f"the deploy command exited with {proc.returncode}"
                 + (":\n  " + "\n  ".join(tail) if tail else " (no stderr)"),
                 "fix the command in deploy.targets.<name>.run; mlci passes MLCI_ARTIFACT, MLCI_MODEL, "
-                "MLCI_VERSION, MLCI_STAGE and MLCI_COMMIT",
+                "MLCI_VERSION, MLCI_STAGE, MLCI_COMMIT, MLCI_SHA256 and MLCI_TRAFFIC",
             )
         return f"command: {one_line(self.run, 80)}"
 
@@ -78,7 +71,7 @@ class CommandTarget:
         """Nothing to switch: the command did all it does."""
 
 
-def _stop_group(proc: subprocess.Popen[str]) -> None:
+def stop_group(proc: subprocess.Popen[str]) -> None:
     """SIGTERM to the command's process group, SIGKILL after 5 s."""
     import signal
 

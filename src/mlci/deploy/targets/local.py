@@ -35,6 +35,7 @@ class LocalConfig:
 @dataclass(frozen=True)
 class LocalTarget:
     store: Path
+    splits_traffic: bool = False  # one `current` version: no canary
 
     def deliver(self, delivery: Delivery) -> str:
         model_dir = self.store / delivery.name

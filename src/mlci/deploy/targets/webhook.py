@@ -67,6 +67,7 @@ class WebhookTarget:
     timeout: float = 10.0
     retries: int = 3
     backoff: float = 1.0  # seconds before the first retry, doubled each time
+    splits_traffic: bool = True  # the body's `traffic` says the canary step's percent
 
     def deliver(self, delivery: Delivery) -> str:
         import requests
