@@ -198,17 +198,9 @@ def deliver_recorded(
     happened: delivered, promoted from …, rolled back …) goes into the stage tag's message with the
     check's result and the run; `again`: a new stage tag even if the stage holds the version already."""
     client = ctx.github()
-    environment = route.environment
     description = one_line(f"{name} {card.version} → {card.stage}", 140)
-    _close_interrupted(client, environment, card.commit, name, ctx.runtime.run_url)
-    deployment = client.create_deployment(
-        card.commit,
-        environment,
-        description=description,
-        payload={"model": name, "version": card.version, "stage": card.stage},
-    )
+    deployment = _open_deployment(ctx, name, card, route.environment, description)
     log_url = ctx.runtime.run_url or None
-    client.create_deployment_status(deployment["id"], "in_progress", log_url=log_url, description=description)
     try:
         with tempfile.TemporaryDirectory(prefix="mlci-deploy-") as tmp:
             artifact = fetch(ctx.root, config.path, card.commit, Path(tmp), ctx.config.train.remote)
@@ -231,18 +223,43 @@ def deliver_recorded(
         reason = one_line(exc.message if isinstance(exc, MlciError) else f"{type(exc).__name__}: {exc}", 140)
         client.create_deployment_status(deployment["id"], "failure", log_url=log_url, description=reason)
         raise
+    done = one_line(f"{description}: live; {said}", 140)
+    return _close_deployment(ctx, card, deployment["id"], assigned, _Delivered(sha, location, (), True), done)
+
+
+def _close_deployment(
+    ctx: RunContext, card: Card, deployment: int, assigned: promote.Assignment, result: _Delivered, done: str
+) -> _Delivered:
+    """`success` (with what the check said), or `inactive` when a later commit took the stage meanwhile."""
+    client, log_url = ctx.github(), ctx.runtime.run_url or None
     newer = assigned.superseded_by
     if newer:  # a later commit took the stage while this ran (no concurrency group?)
         note = f"superseded by {newer.version} ({newer.commit[:12]}) while delivering; it keeps {card.stage}"
-        ctx.actions.annotate("warning", one_line(f"{name} {card.version}: {note}"), title="mlci deploy")
-        client.create_deployment_status(deployment["id"], "inactive", log_url=log_url, description=note[:140])
-        return _Delivered(sha, location, assigned.tags, live=False)
-    url = location if location.startswith(("http://", "https://")) else None
-    done = one_line(f"{description}: live; {said}", 140)
+        ctx.actions.annotate("warning", one_line(f"{card.name} {card.version}: {note}"), title="mlci deploy")
+        client.create_deployment_status(deployment, "inactive", log_url=log_url, description=note[:140])
+        return _Delivered(result.sha256, result.location, assigned.tags, live=False)
+    url = result.location if result.location.startswith(("http://", "https://")) else None
     client.create_deployment_status(
-        deployment["id"], "success", log_url=log_url, environment_url=url, description=done
+        deployment, "success", log_url=log_url, environment_url=url, description=done
     )
-    return _Delivered(sha, location, assigned.tags)
+    return _Delivered(result.sha256, result.location, assigned.tags)
+
+
+def _open_deployment(
+    ctx: RunContext, name: str, card: Card, environment: str, description: str
+) -> dict[str, Any]:
+    """A new GitHub Deployment for the card's commit, `in_progress` (an interrupted one closed first)."""
+    client = ctx.github()
+    _close_interrupted(client, environment, card.commit, name, ctx.runtime.run_url)
+    deployment = client.create_deployment(
+        card.commit,
+        environment,
+        description=description,
+        payload={"model": name, "version": card.version, "stage": card.stage},
+    )
+    log_url = ctx.runtime.run_url or None
+    client.create_deployment_status(deployment["id"], "in_progress", log_url=log_url, description=description)
+    return deployment
 
 
 def _assign_and_activate(
