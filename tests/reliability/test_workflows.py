@@ -200,6 +200,34 @@ def test_reports_queue_per_pull_request_and_deploys_share_one_queue_per_environm
     groups = {
         name: load(ROOT / ".github" / "workflows" / f"{name}.yml")["jobs"] for name in ("deploy", "rollback")
     }
-    (deploy,) = [j["concurrency"]["group"] for j in groups["deploy"].values()]
+    deploy = groups["deploy"]["deploy"]["concurrency"]["group"]
     (rollback,) = [j["concurrency"]["group"] for j in groups["rollback"].values()]
     assert deploy == rollback and "inputs.environment" in deploy
+    promote = groups["deploy"]["promote"]["concurrency"]["group"]  # the next stage's queue
+    assert promote == deploy.replace("inputs.environment", "inputs.promote-environment")
+
+
+def test_the_promote_job_waits_for_the_deploy_and_runs_in_the_next_stages_environment() -> None:
+    """The runner cannot wait for a reviewer: what is checked is that the job names the environment whose
+    reviewers gate it, runs only after the deploy job passed, and refuses to run without that environment."""
+    jobs = load(ROOT / ".github" / "workflows" / "deploy.yml")["jobs"]
+    promote = jobs["promote"]
+    assert promote["needs"] == "deploy" and "inputs.promote-to" in promote["if"]
+    assert promote["environment"]["name"] == "${{ inputs.promote-environment }}"
+    assert promote["permissions"] == jobs["deploy"]["permissions"]
+    guard, *rest = promote["steps"]
+    assert (
+        "exit 2" in guard["run"]
+        and guard["env"]["PROMOTE_ENVIRONMENT"] == "${{ inputs.promote-environment }}"
+    )
+    (step,) = [s for s in rest if "mlci promote" in str(s.get("run", ""))]
+    assert (
+        step["env"]["ENVIRONMENT"] == "${{ inputs.promote-environment }}" and "--environment" in step["run"]
+    )
+    guarded = subprocess.run(
+        ["bash", "-c", guard["run"]],
+        env={"PROMOTE_ENVIRONMENT": "", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert guarded.returncode == 2 and "promote-environment is empty" in guarded.stdout

@@ -49,6 +49,13 @@ def promote(ctx: RunContext, name: str, options: PromoteOptions) -> Deployed:
     to = _destination(list(deploy.stages), options.to)
     before = previous_stage(deploy, to)
     route = resolve(deploy, to, options.target, options.environment)
+    declared = deploy.stages[to].environment or to
+    if route.environment != declared:
+        raise MlciError(
+            f"a promotion to {to} is recorded in its own GitHub environment, {declared}, not {route.environment}",
+            f"run it in the job whose `environment:` is {declared} (its required reviewers approve it), "
+            f"with --environment {declared} or none",
+        )
     (_, config), *_ = models_to_deploy(ctx, [name])
     check_stage(ctx.root, to)
     deployer = open_target(deploy, route.target, ctx.root)
