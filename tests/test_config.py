@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,67 @@ def test_each_drift_threshold_is_declared_once_and_documented_with_its_default()
     )  # the project's value, not the default
     assert thresholds.rule("b").ignore and [thresholds.rule("c").js, thresholds.rule("c").psi] == [0.3, 0.2]
     assert sorted(names) == sorted(f.name for f in dataclasses.fields(Rule) if f.name in names)
+
+
+@pytest.mark.parametrize(
+    ("stage", "message"),
+    [
+        ({"traffic": [50, 10, 100]}, "'deploy.stages.s.traffic' must be rising percentages ending at 100"),
+        ({"traffic": [10, 50]}, "'deploy.stages.s.traffic' must be rising percentages ending at 100"),
+        ({"traffic": [0, 100]}, "'deploy.stages.s.traffic' must be rising percentages ending at 100"),
+        ({"traffic": [10, 10, 100]}, "'deploy.stages.s.traffic' must be rising percentages ending at 100"),
+        (
+            {"check": {}},
+            "'deploy.stages.s.check' needs one of `run` (a command) or `url` (an HTTP probe), not neither",
+        ),
+        ({"check": {"run": "x", "url": "https://a"}}, "not both"),
+        ({"check": {"url": "ftp://a"}}, "'deploy.stages.s.check.url' must be an http(s) url"),
+        ({"check": {"run": "x", "json": {"a": {"min": 1}}}}, "'deploy.stages.s.check.json' bounds fields"),
+        (
+            {"check": {"url": "https://a", "json": {"a": {}}}},
+            "'deploy.stages.s.check.json.a' needs `min`, `max`",
+        ),
+        ({"check": {"url": "https://a", "json": {"a": {"min": 2, "max": 1}}}}, "min 2 > max 1"),
+        (
+            {"check": {"url": "https://a", "status": 99}},
+            "'deploy.stages.s.check.status' must be an HTTP status",
+        ),
+        ({"check": {"run": "x", "tries": 0}}, "'deploy.stages.s.check.tries' must be at least 1"),
+        ({"check": {"run": "x", "deadline": 0}}, "'deploy.stages.s.check.deadline' must be more than 0"),
+        ({"check": {"run": "x", "timeout": -1}}, "'deploy.stages.s.check.timeout' must be more than 0"),
+        ({"check": {"run": "x", "settle": -1}}, "'deploy.stages.s.check.settle' must be 0 seconds or more"),
+        (
+            {"check": {"run": "x", "retries": 3}},
+            "unknown key 'deploy.stages.s.check.retries', did you mean 'tries'?",
+        ),
+        ({"check": {"run": "x", "tries": "many"}}, "'deploy.stages.s.check.tries' must be a whole number"),
+        ({"enviroment": "prod"}, "unknown key 'deploy.stages.s.enviroment', did you mean 'environment'?"),
+    ],
+)
+def test_a_promotion_path_is_checked_when_mlci_yaml_is_read(
+    tmp_path: Path, stage: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"deploy": {"stages": {"s": stage}}})
+    assert message in caught.value.message
+
+    import yaml
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "mlci.yaml").write_text(yaml.safe_dump({"deploy": {"stages": {"s": stage}}}))
+    proc = run_cli("registry", cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_a_promotion_path_keeps_its_order_and_its_defaults() -> None:
+    config = parse_config(
+        {
+            "deploy": {
+                "stages": {"staging": {"check": {"url": "https://s/health"}}, "canary": None, "prod": {}}
+            }
+        }
+    )
+    assert list(config.deploy.stages) == ["staging", "canary", "prod"]
+    check = config.deploy.stages["staging"].check
+    assert check is not None and (check.status, check.tries, check.deadline) == (200, 3, 300.0)
+    assert config.deploy.stages["prod"].check is None and config.deploy.stages["prod"].traffic == ()

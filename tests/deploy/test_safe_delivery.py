@@ -137,7 +137,7 @@ def test_a_check_hanging_past_its_deadline_is_stopped_and_fails(
     proc = deploy(example_repo, fake_github, tmp_path / "1")
 
     assert proc.returncode == 1
-    assert "ran past" in proc.stderr and "was stopped" in proc.stderr
+    assert "deadline of 2 s passed" in proc.stderr and "was stopped" in proc.stderr
     assert marker.exists() and stage_of(example_repo) is None
     (deployment,) = fake_github.deployments
     assert statuses(fake_github, deployment)[-1] == "failure"
@@ -236,6 +236,16 @@ def test_a_version_reaches_prod_only_after_it_passed_staging(
         assert "v0.0.1 holds staging" in refused.stderr
     assert stage_of(repo, "prod") is None
 
+    elsewhere = run_cli(
+        "promote",
+        "--environment",
+        "staging",
+        cwd=repo.root,
+        env=deploy_env(repo, fake_github, tmp_path / "6"),
+    )
+    assert elsewhere.returncode == 2
+    assert "a promotion to prod is recorded in its own GitHub environment, production" in elsewhere.stderr
+
     ok = run_cli("promote", cwd=repo.root, env=deploy_env(repo, fake_github, tmp_path / "5"))
 
     assert ok.returncode == 0, ok.stderr
@@ -244,3 +254,18 @@ def test_a_version_reaches_prod_only_after_it_passed_staging(
     assert (last["environment"], last["payload"]["version"]) == ("production", "v0.0.1")
     history = run_cli("registry", "classifier", "--history", cwd=repo.root).stdout
     assert "promoted from staging" in history
+
+
+def test_a_canary_stage_on_a_target_that_cannot_split_traffic_is_refused_before_anything_is_written(
+    example_repo: ExampleRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    config = yaml.safe_load((example_repo.root / "mlci.yaml").read_text())
+    config["deploy"] = {"stages": {"staging": {"target": "local", "traffic": [10, 100]}}}
+    example_repo.write("mlci.yaml", yaml.safe_dump(config))
+    example_repo.commit("A canary on the local store")
+
+    proc = deploy(example_repo, fake_github, tmp_path / "1")
+
+    assert proc.returncode == 2
+    assert "deploy.stages.staging.traffic: the target 'local' cannot split traffic" in proc.stderr
+    assert remote_tags(example_repo.origin) == {} and fake_github.deployments == []

@@ -69,6 +69,16 @@ def require_held(root: Path, deploy: DeployConfig, name: str, commit: str, stage
     )
 
 
+def check_route(route: Route, target: Target) -> None:
+    """Before anything is written: canary steps need a target that splits traffic (exit 2)."""
+    if route.settings and route.settings.traffic and not target.splits_traffic:
+        raise MlciError(
+            f"deploy.stages.{route.stage}.traffic: the target '{route.target}' cannot split traffic "
+            "(a local target has one current version)",
+            "use a command or webhook target for a canary stage, or remove `traffic`",
+        )
+
+
 class CheckFailed(GateFailed):
     """The check after a delivery failed (exit 1); carries the delivery and what the check said."""
 
@@ -91,12 +101,6 @@ def deliver_checked(
 
     settings = route.settings if route else None
     steps = settings.traffic if settings and settings.traffic else (100,)
-    if steps != (100,) and not target.splits_traffic:
-        raise MlciError(
-            f"deploy.stages.{delivery.stage}.traffic: the target '{route.target if route else ''}' cannot "
-            "split traffic (a local target has one current version)",
-            "use a command or webhook target for a canary stage, or remove `traffic`",
-        )
     location, said = "", "not checked"
     for weight in steps:
         step = dataclasses.replace(delivery, traffic=weight)

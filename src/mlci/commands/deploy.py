@@ -21,6 +21,7 @@ import click
 from mlci.commands._stages import (
     CheckFailed,
     Route,
+    check_route,
     deliver_checked,
     note_for,
     previous_stage,
@@ -120,6 +121,7 @@ def deploy(ctx: RunContext, names: Sequence[str], route: Route, bump: Bump) -> l
     stage = route.stage
     check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, route.target, ctx.root)  # config errors before any write
+    check_route(route, deployer)
     if previous_stage(ctx.config.deploy, stage):
         fetch_tags(ctx.root, ctx.config.deploy.remote)
         for name, _ in chosen:  # a later stage of the path: only what held the stage before it

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlci.commands._stages import CheckFailed, previous_stage, require_held, resolve, roll_back_after
+from mlci.commands._stages import (
+    CheckFailed,
+    check_route,
+    previous_stage,
+    require_held,
+    resolve,
+    roll_back_after,
+)
 from mlci.commands.context import RunContext
 from mlci.commands.deploy import (
     CARD_NEEDS,
@@ -59,6 +66,7 @@ def promote(ctx: RunContext, name: str, options: PromoteOptions) -> Deployed:
     (_, config), *_ = models_to_deploy(ctx, [name])
     check_stage(ctx.root, to)
     deployer = open_target(deploy, route.target, ctx.root)
+    check_route(route, deployer)
     fetch_tags(ctx.root, deploy.remote)
     entry = _version(model(ctx.root, name), name, options.version, before)
     require_held(ctx.root, deploy, name, entry.commit, to)

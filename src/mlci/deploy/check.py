@@ -74,7 +74,7 @@ def _try_command(run: str, env: Mapping[str, str], cwd: Path, budget: float) -> 
         out, _ = proc.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
         stop_group(proc)
-        return False, f"the check command ran past {budget:g} s and was stopped"
+        return False, f"the check command did not finish within {budget:.1f} s and was stopped"
     tail = " / ".join(one_line(line, 200) for line in out.strip().splitlines()[-TAIL:])
     if proc.returncode == 0:
         return True, tail or "the check command exited with 0"
