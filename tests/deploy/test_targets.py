@@ -431,3 +431,21 @@ def test_a_command_past_its_deadline_is_stopped_with_its_children(tmp_path: Path
         time.sleep(0.1)
     else:
         pytest.fail("the command's child process outlived the deadline")
+
+
+def test_a_canary_step_reaches_the_webhook_as_traffic_and_the_command_as_mlci_traffic(
+    tmp_path: Path, receiver: Any
+) -> None:
+    import dataclasses
+
+    artifact = _model(tmp_path / "model.pkl", 3)
+    step = dataclasses.replace(_delivery(artifact, "v0.0.8"), traffic=10)
+    seen = tmp_path / "seen"
+
+    WebhookTarget(receiver.url, SECRET, timeout=5, retries=0).deliver(step)
+    CommandTarget(f'echo "$MLCI_VERSION $MLCI_TRAFFIC" > {seen}', tmp_path).deliver(step)
+    WebhookTarget(receiver.url, SECRET, timeout=5, retries=0).deliver(_delivery(artifact, "v0.0.8"))
+
+    assert [r["body"]["traffic"] for r in receiver.received] == [10, 100]  # 100: a whole delivery
+    assert all(r["valid"] for r in receiver.received)
+    assert seen.read_text() == "v0.0.8 10\n"
