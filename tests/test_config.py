@@ -224,3 +224,5 @@ def test_a_promotion_path_keeps_its_order_and_its_defaults() -> None:
     check = config.deploy.stages["staging"].check
     assert check is not None and (check.status, check.tries, check.deadline) == (200, 3, 300.0)
     assert config.deploy.stages["prod"].check is None and config.deploy.stages["prod"].traffic == ()
+    assert config.deploy.production_stage == "prod"  # what `mlci monitor` watches: the path's end
+    assert parse_config({"deploy": {"stage": "live"}}).deploy.production_stage == "live"

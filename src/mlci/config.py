@@ -115,6 +115,11 @@ class DeployConfig:
     # the promotion path, first stage first: merge deploys to the first, `mlci promote` moves on
     stages: dict[str, StageConfig] = field(default_factory=dict)
 
+    @property
+    def production_stage(self) -> str:
+        """The stage monitoring watches: the last of the promotion path, else `stage`."""
+        return next(reversed(self.stages)) if self.stages else self.stage
+
 
 def _threshold(default: float, applies: str, meaning: str) -> Any:
     """One drift threshold: its default, the column families it decides, and what it means (the

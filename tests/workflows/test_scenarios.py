@@ -253,3 +253,53 @@ def test_two_queued_groups_are_each_checked_against_their_own_base(scenario: Sce
     runs = {run["head_sha"]: run["conclusion"] for run in s.fake.check_runs.values()}
     assert runs == {group1: "failure", second["merge_group"]["head_sha"]: "success"}  # type: ignore[index]
     assert not s.fake.comments  # a group has no pull request to comment on
+
+
+def test_a_merge_is_checked_in_staging_and_the_promote_job_takes_it_to_production(scenario: Scenario) -> None:
+    """deploy.yml with a promotion path: the deploy job delivers to staging and checks it, then the
+    promote job (environment `production`: on GitHub its required reviewers approve it first; the runner
+    cannot wait for a person) promotes it; without `promote-environment` the promote job refuses."""
+    s = scenario
+    config = yaml.safe_load((s.repo.root / "mlci.yaml").read_text())
+    config["deploy"] = {
+        "stages": {
+            "staging": {
+                "check": {"run": 'test -s "$MLCI_ARTIFACT" && test "$MLCI_STAGE" = staging', "tries": 1}
+            },
+            "prod": {"environment": "production", "check": {"run": 'test "$MLCI_STAGE" = prod', "tries": 1}},
+        }
+    }
+    s.repo.write("mlci.yaml", yaml.safe_dump(config, sort_keys=False))
+    caller = s.repo.root / ".github" / "workflows" / "mlci-deploy.yml"
+    plain = caller.read_text()
+    promoting = "      environment: staging\n      promote-to: prod\n      promote-environment: production\n"
+    caller.write_text(plain.replace("      environment: production\n", promoting, 1))
+    before = s.repo.head()
+    after = s.repo.commit("Deliver through staging, then production")
+    s.repo.git("push", "-q", "origin", "main")
+    s.fake.refs["refs/heads/main"] = after
+
+    run = s.run("push", "mlci-deploy.yml", {"ref": "refs/heads/main", "before": before, "after": after})
+
+    assert run.returncode == 0, run.explain()
+    tags = {t: git(s.repo.origin, "rev-parse", f"{t}^{{commit}}") for t in git(s.repo.origin, "tag").split()}
+    assert tags["classifier@v0.0.1"] == after
+    assert {t.split("#")[1] for t, sha in tags.items() if "#" in t and sha == after} == {"staging", "prod"}
+    by_env = {d["environment"]: d for d in s.fake.deployments}
+    assert set(by_env) == {"staging", "production"}
+    for deployment in by_env.values():
+        assert s.fake.deployment_statuses[deployment["id"]][0]["state"] == "success"
+
+    caller.write_text(
+        plain.replace("      environment: production\n", promoting.replace("production", ""), 1)
+    )
+    s.repo.commit("Promote without a protected environment")
+    s.repo.git("push", "-q", "origin", "main")
+    s.fake.refs["refs/heads/main"] = s.repo.head()
+    refused = s.run(
+        "push", "mlci-deploy.yml", {"ref": "refs/heads/main", "before": after, "after": s.repo.head()}
+    )
+
+    assert refused.returncode != 0
+    assert "promote-environment is empty" in refused.log
+    assert len([t for t in git(s.repo.origin, "tag").split() if "#prod#" in t]) == 1  # nothing promoted

@@ -54,7 +54,7 @@ def production(ctx: RunContext, name: str, head: str | None) -> Production:
         return Production("", None, "none", "not in a git repository: the given files are compared")
     if head is None:
         return Production("", None, "none", "this git repository has no commits yet: no model version")
-    stage = ctx.config.deploy.stage
+    stage = ctx.config.deploy.production_stage
     from mlci.deploy.registry import find_stage
 
     entry = find_stage(ctx.root, name, stage) if name else None

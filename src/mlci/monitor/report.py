@@ -34,7 +34,7 @@ class Verdict:
     docs/monitor.md) and `render_markdown` (the job summary and the report) both render from it."""
 
     name: str  # the model ("" when only data are compared)
-    stage: str  # the stage the production version is in (deploy.stage)
+    stage: str  # the stage the production version is in (the last of deploy.stages, else deploy.stage)
     production: Production
     reference: Reference
     observed: Observed
@@ -51,7 +51,9 @@ def judge(config: Config, name: str, prod: Production, ref: Reference, observed:
     retrain = drift_detected or bool(decay.get("gate_failed"))
     summary = _summary(name, observed.data, decay, _prediction(observed, ref), retrain, observed.rows)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Verdict(name, config.deploy.stage, prod, ref, observed, now, drift_detected, retrain, summary)
+    return Verdict(
+        name, config.deploy.production_stage, prod, ref, observed, now, drift_detected, retrain, summary
+    )
 
 
 def to_json(verdict: Verdict) -> dict[str, Any]:
