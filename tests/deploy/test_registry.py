@@ -278,3 +278,33 @@ def test_a_deregistered_versions_stages_go_with_it_as_in_gto(tmp_path: Path, dro
         assert version["stages"] == sorted(s for s, v in theirs.items() if v == version["version"])
     table = run_cli("registry", "clf", cwd=root).stdout
     assert all(stage in table for stage in theirs)
+
+
+def test_the_history_lists_each_event_with_what_mlci_noted_and_asks_whose_among_several(
+    tmp_path: Path,
+) -> None:
+    from mlci.deploy.promote import assign, register
+    from tests.testing.fixtures import run_cli
+
+    root, _, shas = git_project(tmp_path)
+    register(root, "clf", shas[0])
+    assign(
+        root, "clf", shas[0], "staging", note="mlci: delivered; check passed after 1 try by https://ci/runs/7"
+    )
+    register(root, "other", shas[1])
+
+    several = run_cli("registry", "--history", cwd=root)
+    shown = run_cli("registry", "clf", "--history", "--format", "json", cwd=root)
+
+    assert (
+        several.returncode == 2 and "say whose history" in several.stderr and "clf, other" in several.stderr
+    )
+    assert shown.returncode == 0, shown.stderr
+    events = json.loads(shown.stdout)["history"]
+    assert [(e["event"], e["version"], e["stage"]) for e in events] == [
+        ("register", "v0.0.1", ""),
+        ("assign", "v0.0.1", "staging"),
+    ]
+    assert events[1]["note"] == "mlci: delivered; check passed after 1 try by https://ci/runs/7"
+    table = run_cli("registry", "clf", "--history", cwd=root).stdout
+    assert "check passed after 1 try by https://ci/runs/7" in table

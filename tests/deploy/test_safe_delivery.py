@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from tests.deploy.test_deploy import deploy_env, retrain_with, statuses
-from tests.testing.deploy import remote_tags
+from tests.testing.deploy import gto_show, remote_tags
 from tests.testing.fake_github import FakeGitHub
 from tests.testing.fixtures import ExampleRepo, run_cli
 from tests.testing.live_service import LiveService
@@ -95,6 +95,7 @@ def test_a_failed_check_puts_the_previous_version_back_byte_for_byte_then_a_reru
     assert "failed its check in staging" in summary and "Rolled back" in summary
     history = run_cli("registry", "classifier", "--history", cwd=repo.root).stdout
     assert "rolled back from v0.0.2, which failed its check" in history
+    assert gto_show(repo.root)["classifier"]["stage"] == {"staging": "v0.0.1"}  # GTO reads the same
 
     live_service.poor.clear()  # the service is fixed: the rerun delivers and checks again
     again = deploy(repo, fake_github, tmp_path / "3")

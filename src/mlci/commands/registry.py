@@ -42,11 +42,15 @@ def show_history(ctx: RunContext, name: str, fmt: Format, fetch: bool) -> str:
     fetch_tags(ctx.root, ctx.config.deploy.remote, required=fetch)
     models = load(ctx.root)
     chosen = name or (next(iter(models)) if len(models) == 1 else "")
-    if chosen not in models:
-        known = ", ".join(models) or "none yet"
+    known = ", ".join(models) or "none yet"
+    if not models:
         raise MlciError(
-            f"'{chosen or name}' is not in the registry", f"name one of the registered models: {known}"
+            "the registry is empty: there is no history yet", "`mlci deploy` registers a first version"
         )
+    if not chosen:
+        raise MlciError(f"the registry holds {len(models)} models: say whose history", f"give NAME: {known}")
+    if chosen not in models:
+        raise MlciError(f"'{chosen}' is not in the registry", f"registered models: {known}")
     events = history(ctx.root, chosen)
     if fmt == "json":
         return json.dumps({"model": chosen, "history": events}, indent=2)
