@@ -46,8 +46,8 @@ def repair_locks(root: Path, locks: Sequence[str]) -> list[str]:
     repaired = []
     for path in changed_paths(root, locks):
         file = root / path
-        if not file.is_file():
-            continue
+        if Path(path).name == ".gitignore" or not file.is_file():
+            continue  # changed_paths adds the .gitignore files: they are the user's, never a lock
         try:
             dvcfiles.load(file.read_bytes(), path)
             continue
