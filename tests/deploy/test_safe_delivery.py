@@ -91,6 +91,7 @@ def test_a_failed_check_puts_the_previous_version_back_byte_for_byte_then_a_reru
     assert statuses(fake_github, failed)[-1] == "failure"
     assert "0.55 < min 0.8" in fake_github.deployment_statuses[failed["id"]][0]["description"]
     assert (rolled["payload"]["version"], statuses(fake_github, rolled)[-1]) == ("v0.0.1", "success")
+    assert "rolled back from v0.0.2" in fake_github.deployment_statuses[rolled["id"]][0]["description"]
     summary = (tmp_path / "2" / "summary").read_text()
     assert "failed its check in staging" in summary and "Rolled back" in summary
     history = run_cli("registry", "classifier", "--history", cwd=repo.root).stdout

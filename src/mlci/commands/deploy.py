@@ -225,7 +225,7 @@ def deliver_recorded(
         reason = one_line(exc.message if isinstance(exc, MlciError) else f"{type(exc).__name__}: {exc}", 140)
         client.create_deployment_status(deployment["id"], "failure", log_url=log_url, description=reason)
         raise
-    done = one_line(f"{description}: live; {said}", 140)
+    done = one_line(f"{description}: {event}; {said}", 140)
     return _close_deployment(ctx, card, deployment["id"], assigned, _Delivered(sha, location, (), True), done)
 
 
