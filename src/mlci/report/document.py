@@ -257,9 +257,20 @@ def _experiments(board: Leaderboard) -> dict[str, Any]:
             }
             for e in board.entries
         ],
-        "best_vs_base": [_metric("", r) for r in board.best_vs_base],
+        "best_vs_base": [_best_vs_base(board, r) for r in board.best_vs_base],
         "checks": [{"name": c.name, "passed": c.passed, "reason": c.reason} for c in board.checks],
     }
+
+
+def _best_vs_base(board: Leaderboard, row: MetricRow) -> dict[str, Any]:
+    """A metric row of the best experiment vs base, its values as DVC read them (integers stay integers)."""
+    shown = _metric("", row)
+    best = board.best.metrics if board.best else {}
+    for side, values in (("base", board.base), ("head", best)):
+        raw = values.get(row.moved_from if side == "base" and row.moved_from else row.file, {}).get(row.key)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            shown[side] = raw
+    return shown
 
 
 def _summary(report: Report) -> dict[str, Any]:

@@ -75,6 +75,7 @@ class Leaderboard:
     fetch_error: str = ""  # why the exp refs could not be fetched ("" = fetched, or not asked to)
     best_vs_base: list[MetricRow] = field(default_factory=list)
     checks: list[SweepCheck] = field(default_factory=list)
+    base: Values = field(default_factory=dict)  # base's metrics, as DVC read them (best vs base)
     top: int = 10  # rows in the comment (the job summary and the JSON have all)
     columns: int = 5  # metrics per row
 
@@ -134,7 +135,8 @@ def build_leaderboard(config: Config, sweep: Sweep, head: Snapshot, base: Snapsh
     )
     best = board.best
     vs_base = rows_from_values(base.metrics, best.metrics, config) if best else []
-    return Leaderboard(**{**board.__dict__, "best_vs_base": vs_base, "checks": _checks(settings, board)})
+    extra = {"best_vs_base": vs_base, "checks": _checks(settings, board), "base": dict(base.metrics)}
+    return Leaderboard(**{**board.__dict__, **extra})
 
 
 def _head_entry(head_sha: str, head: Snapshot) -> Entry:

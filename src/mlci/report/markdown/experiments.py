@@ -54,7 +54,7 @@ def experiments_context(board: Leaderboard, top: int | None, columns: int, hint:
         "table": leaderboard_table(board, shown, columns),
         "hidden": len(board.entries) - len(shown),
         "hint": hint,
-        "best": md_code(best.name) if best else "",
+        "best": shown_name(best.name) if best else "",
         "best_table": metrics_table(
             board.best_vs_base,
             {},
@@ -110,8 +110,8 @@ def _lines(board: Leaderboard) -> list[str]:
     if board.unread:
         n = len(board.unread)
         lines.append(
-            f"⚠️ The metrics of {n} of {len(board.experiments)} experiments could not be read, so they are "
-            f"not ranked: {md_escape(unread_reason(board.unread))}"
+            f"⚠️ The metrics of {n} of {len(board.experiments)} experiments could not be read (*not read* "
+            f"below; unranked when it is the ranking metric): {md_escape(unread_reason(board.unread))}"
         )
     return lines
 
@@ -148,7 +148,13 @@ def _metric_columns(board: Leaderboard, columns: int) -> list[tuple[str, str]]:
 def _name(entry: Entry) -> str:
     if entry.is_head:
         return f"**head** {md_code(entry.sha[:7])}"
-    return cell_code(entry.name)
+    return shown_name(entry.name)
+
+
+def shown_name(name: str) -> str:
+    """A plain name as code; any other as escaped text (no HTML, no markdown, no @mention, one table cell:
+    inside `<summary>` GitHub reads HTML even in backticks)."""
+    return cell_code(name) if safe_name(name) else md_escape(name)
 
 
 def _cell(entry: Entry, file: str, key: str, ranking: bool) -> str:
