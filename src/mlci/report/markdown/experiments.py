@@ -54,7 +54,7 @@ def experiments_context(board: Leaderboard, top: int | None, columns: int, hint:
         "table": leaderboard_table(board, shown, columns),
         "hidden": len(board.entries) - len(shown),
         "hint": hint,
-        "best": shown_name(best.name) if best else "",
+        "best": _html_code(best.name) if best else "",
         "best_table": metrics_table(
             board.best_vs_base,
             {},
@@ -151,9 +151,15 @@ def _name(entry: Entry) -> str:
     return shown_name(entry.name)
 
 
+def _html_code(name: str) -> str:
+    """A name inside `<summary>`, where GitHub reads HTML and no markdown: `<code>`, HTML-escaped."""
+    import html
+
+    return f"<code>{html.escape(name)}</code>".replace("@", "@\u200d")  # an inert @mention, as md_escape
+
+
 def shown_name(name: str) -> str:
-    """A plain name as code; any other as escaped text (no HTML, no markdown, no @mention, one table cell:
-    inside `<summary>` GitHub reads HTML even in backticks)."""
+    """A plain name as code; any other as escaped text (no HTML, no markdown, no @mention, one table cell)."""
     return cell_code(name) if safe_name(name) else md_escape(name)
 
 
