@@ -4,6 +4,7 @@ bare origin served over git's smart HTTP protocol, read from a fresh shallow clo
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -62,9 +63,11 @@ def served(pr: PullRequest, tmp_path: Path) -> Iterator[str]:
         server.stop()
 
 
-def _report(clone: Path, pr: PullRequest, tmp: Path, *extra: str) -> tuple[Any, dict[str, Any], str]:
+def _report(
+    clone: Path, pr: PullRequest, tmp: Path, *extra: str, **variables: str
+) -> tuple[Any, dict[str, Any], str]:
     """`mlci report` as the report workflow's step runs it: in Actions, on a pull_request event."""
-    env = actions_env(tmp / "gh", "pull_request", load_event("pull_request/opened"))
+    env = actions_env(tmp / "gh", "pull_request", load_event("pull_request/opened"), **variables)
     output = tmp / "report.json"
     result = run_cli(
         "report", "--base", pr.base, "--head", pr.head, "--format", "json", "--no-comment",
@@ -265,3 +268,36 @@ def _configure(clone: Path, **settings: Any) -> None:
     config = yaml.safe_load(path.read_text())
     config.setdefault("report", {})["experiments"] = settings
     path.write_text(yaml.safe_dump(config))
+
+
+def test_the_jobs_token_goes_to_its_own_git_server_only(pr: PullRequest, tmp_path: Path) -> None:
+    server = GitHttpServer(tmp_path / "served").start()
+    server.add("octo-org/models", pr.origin)
+    url, token = f"{server.url}/octo-org/models.git", "ghs_exp33token"
+    try:
+        clone = shallow_clone(url, tmp_path / "clone", "feature")
+        git(clone, "fetch", "-q", "--depth=1", "origin", pr.base)
+        before = len(server.authorizations)
+        # no API here (the check run's POST fails at once, said as a warning): only git is looked at
+        api = {"GITHUB_API_URL": "http://127.0.0.1:9", "GITHUB_TOKEN": token}
+        result, document, summary = _report(clone, pr, tmp_path, GITHUB_SERVER_URL=server.url, **api)
+        assert len(document["experiments"]["entries"]) == 6
+        header = "Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        sent = [a for a in server.authorizations[before:] if a]
+        assert sent and all(a.lower() == header.lower() for a in sent)
+        printed = [
+            ln for ln in (result.stdout + result.stderr).splitlines() if not ln.startswith("::add-mask::")
+        ]
+        assert token not in "\n".join(printed) + summary  # masked by the runner, never printed
+        assert token not in (clone / ".git" / "config").read_text()
+        # another server than the job's: the token is not sent
+        other = shallow_clone(url, tmp_path / "other", "feature")
+        git(other, "fetch", "-q", "--depth=1", "origin", pr.base)
+        before = len(server.authorizations)
+        _, document, _ = _report(
+            other, pr, tmp_path / "again", GITHUB_SERVER_URL="https://github.example", **api
+        )
+        assert len(document["experiments"]["entries"]) == 6
+        assert not any(server.authorizations[before:])
+    finally:
+        server.stop()

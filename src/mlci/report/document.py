@@ -252,7 +252,7 @@ def _experiments(board: Leaderboard) -> dict[str, Any]:
                 "rank": e.rank,
                 "value": _value(e.value),
                 "metrics": {f: {k: _value(v) for k, v in values.items()} for f, values in e.metrics.items()},
-                "params_changed": {f: {k: _value(v) for k, v in ps.items()} for f, ps in e.params.items()},
+                "params_changed": {f: {k: _plain(v) for k, v in ps.items()} for f, ps in e.params.items()},
                 "unread": dict(e.unread),
             }
             for e in board.entries
@@ -391,6 +391,15 @@ def _values(values: list[Any]) -> list[Any]:
     if kinds <= {int, str} or (kinds <= {int, float} and all(map(math.isfinite, values))):
         return list(values)
     return [_value(v) for v in values]
+
+
+def _plain(value: Any) -> Any:
+    """`_value`, keeping lists and mappings (a param may be either) as JSON lists and objects."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return _value(value)
 
 
 def _value(value: Any) -> Any:
