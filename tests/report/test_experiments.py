@@ -301,3 +301,22 @@ def test_the_jobs_token_goes_to_its_own_git_server_only(pr: PullRequest, tmp_pat
         assert not any(server.authorizations[before:])
     finally:
         server.stop()
+
+
+def test_the_ranking_metric_is_configurable_and_a_wrong_one_is_a_usage_error(
+    pr: PullRequest, served: str, tmp_path: Path
+) -> None:
+    clone = shallow_clone(served, tmp_path / "clone", "feature")
+    _configure(clone, metric="metrics.json:tree*")
+    result, document, _ = _report(clone, pr, tmp_path)
+    assert result.returncode == 0, result.stderr
+    board = document["experiments"]
+    assert board["ranked_by"] == {"file": "metrics.json", "key": "trees", "direction": "higher"}
+    values = [e["value"] for e in board["entries"]]
+    assert values == sorted(values, reverse=True) and all(type(v) is int for v in values)
+    _configure(clone, metric="f1_score")
+    env = actions_env(tmp_path / "gh2", "pull_request", load_event("pull_request/opened"))
+    wrong = run_cli("report", "--base", pr.base, "--head", pr.head, "--no-comment", cwd=clone, env=env)
+    assert wrong.returncode == 2
+    assert "report.experiments.metric 'f1_score' matches no numeric metric" in wrong.stderr
+    assert "metrics.json:loss" in wrong.stderr
