@@ -126,7 +126,7 @@ def main() -> int:
             document = json.loads((root / "report.json").read_text())
             assert document["experiments"]["read"] == count, document["experiments"]
             off, on, dvc = (statistics.median(times[k]) for k in ("off", "on", "dvc"))
-            print(f"| {count} | {off:.2f} s | {on:.2f} s | +{on - off:.2f} s | {dvc:.2f} s | {args.reps} |")
+            print(f"| {count} | {off:.2f} s | {on:.2f} s | {on - off:+.2f} s | {dvc:.2f} s | {args.reps} |")
     return 0
 
 
