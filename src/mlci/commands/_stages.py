@@ -132,7 +132,9 @@ def roll_back_after(ctx: RunContext, failed: CheckFailed, route: Route) -> GateF
         return GateFailed(f"{failed.message}; {said}", "fix the model or the service, then run the job again")
     note = f"rolled back from {bad.version}, which failed its check"
     try:
-        rollback(ctx, bad.name, previous.version, route.stage, route.target, route.environment, note=note)
+        rollback(
+            ctx, bad.name, previous.version, route.stage, route.target, route.environment, note, bad.version
+        )
     except MlciError as exc:
         said = f"putting {previous.version} back failed too: {exc.message}; the target may still hold {bad.version}"
         ctx.actions.append_summary(f"## {head}\n\n{check}\n\n⚠️ {md_escape(said)}.\n")

@@ -280,6 +280,7 @@ def _assign_and_activate(
             forward_only=forward,
             note=note,
             again=again,
+            rollback_run="" if forward else ctx.runtime.run_id,
         )
     except MlciError as exc:
         name, version, stage = delivery.name, delivery.version, delivery.stage

@@ -8,12 +8,14 @@ is left half-pushed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from mlci.deploy.registry import (
+    ROLLBACK_RUN,
     Bump,
     Model,
     NewTag,
@@ -82,6 +84,7 @@ def assign(
     forward_only: bool = False,
     note: str = "",
     again: bool = False,
+    rollback_run: str = "",
 ) -> Assignment:
     """Make the version on `commit` current in `stage` (a new `NAME#STAGE#N` tag unless it already is,
     or `again`: an automatic rollback records itself even though the stage never moved).
@@ -89,6 +92,8 @@ def assign(
     forward_only (deploys): never move the stage from a later commit back to this one. The check runs
     on the freshly fetched state inside the push loop, so two racing deploys cannot both win.
     `note` (what happened, by which run) is the tag message's second paragraph: `mlci registry --history`.
+    rollback_run: the workflow run of a rollback, recorded in the tag's message (after GTO's line) so a
+    re-run of that run finishes this rollback instead of rolling back once more.
     """
     newer: list[RegistryEntry] = []
 
@@ -105,10 +110,19 @@ def assign(
             return []
         message = f"Assigning stage {stage} to artifact {name} version {version.version}"
         message += f"\n\n{note}" if note else ""
+        if rollback_run:
+            message += f"\n\n{ROLLBACK_RUN}: {rollback_run}"
         return [NewTag(stage_tag(name, stage, state.next_counter()), commit, message)]
 
     tags, _, _ = _write(root, name, plan, remote)
     return Assignment(tuple(tags), newer[0] if newer else None)
+
+
+def rolled_back_by(root: Path, tag: str) -> str:
+    """The workflow run id a rollback recorded in stage tag `tag`'s message, or "" (a deploy's tag)."""
+    text = git(root, "for-each-ref", f"refs/tags/{tag}", "--format=%(contents)", check=False)
+    found = re.search(rf"^{ROLLBACK_RUN}: (\S+)$", text, re.M)
+    return found.group(1) if found else ""
 
 
 def newer_in_stage(root: Path, name: str, commit: str, stage: str) -> RegistryEntry | None:

@@ -19,11 +19,12 @@ from typing import Any, Literal
 import semver
 
 from mlci.errors import MlciError
-from mlci.repo.git import GitError, git, is_shallow
+from mlci.repo.git import GitError, failed, git, git_run, is_shallow
 
 Bump = Literal["major", "minor", "patch"]
 BOT_NAME = "github-actions[bot]"  # the tagger when git has no identity (a fresh runner)
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+ROLLBACK_RUN = "mlci-rollback-run"  # a trailer in a rollback's stage tag message: the workflow run's id
 _FORMAT = "%(refname:strip=2)%00%(objecttype)%00%(*objectname)%00%(objectname)%00%(taggerdate:unix)"
 
 
@@ -228,8 +229,9 @@ def _notes(root: Path | str, tags: Sequence[str]) -> dict[str, str]:
     found = {}
     for record in out.split("\x1e"):
         tag, _, body = record.strip().partition("\0")
+        lines = [line for line in body.splitlines() if not line.startswith(f"{ROLLBACK_RUN}:")]
         if tag:
-            found[tag] = " ".join(body.split())
+            found[tag] = " ".join(" ".join(lines).split())
     return found
 
 
@@ -372,18 +374,6 @@ def has_remote(root: Path | str, remote: str) -> bool:
 
 
 def _git_env(root: Path | str, env: dict[str, str], *args: str) -> None:
-    import subprocess
-
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        check=False,
-    )
+    proc = git_run(root, *args, env=env)
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
+        raise failed(args, proc)
