@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.testing.skips",
     "tests.testing.storage",
     "tests.testing.cloud",
+    "tests.testing.mlflow_server",
 ]
 
 
