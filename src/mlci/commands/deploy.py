@@ -74,6 +74,15 @@ def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, M
     return chosen
 
 
+def check_target_names(target: Target, names: Sequence[str], stage: str) -> None:
+    """A target with naming rules of its own (MLflow's registered model names and aliases) checks the
+    models and the stage before anything is tagged or delivered (exit 2)."""
+    from mlci.deploy.targets import MlflowTarget
+
+    if isinstance(target, MlflowTarget):
+        target.check(list(names), stage)
+
+
 @dataclass(frozen=True)
 class DeployOptions:
     """`mlci deploy [NAME]... [--stage S] [--target T] [--bump B] [--environment E]`; None: mlci.yaml's."""
@@ -103,6 +112,7 @@ def deploy(
     chosen = models_to_deploy(ctx, names)
     check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, target, ctx.root)  # config errors before any write
+    check_target_names(deployer, [name for name, _ in chosen], stage)
     # once for all models: ~1 s with DVC
     need = "which the quality gates need" if ctx.config.gates else f"{CARD_NEEDS} (no gates are set)"
     everything = read_metrics(ctx.root, head, need=need)
@@ -186,7 +196,9 @@ def deliver_recorded(
             text = card.render(ctx.root)
             sha = sha256_of(artifact)
             extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
-            delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
+            delivery = Delivery(
+                name, card.version, card.stage, card.commit, artifact, text, sha, extra, metrics=card.metrics
+            )
             location = target.deliver(delivery)
             assigned = _assign_and_activate(ctx, delivery, target, forward)
             if ctx.config.deploy.release:

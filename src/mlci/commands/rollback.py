@@ -9,6 +9,7 @@ from mlci.commands.deploy import (
     CARD_NEEDS,
     Deployed,
     build_card,
+    check_target_names,
     deliver_recorded,
     finish,
     model_metrics,
@@ -47,6 +48,7 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, envir
     (_, config), *_ = models_to_deploy(ctx, [name])
     check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, target, ctx.root)
+    check_target_names(deployer, [name], stage)
     fetch_tags(ctx.root, ctx.config.deploy.remote)
     state = model(ctx.root, name)
     current = state.stage(stage)

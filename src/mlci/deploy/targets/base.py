@@ -35,6 +35,9 @@ class Delivery:
     card: str  # the model card, markdown
     sha256: str
     extra: Mapping[str, Any] = field(default_factory=dict)  # repository, run URL, ...
+    metrics: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=dict
+    )  # the commit's DVC metrics: file → key → value
 
     def metadata(self) -> dict[str, Any]:
         return {
