@@ -96,6 +96,21 @@ def report_times(root: Path, base: str, head: str, uri: str, reps: int) -> tuple
     return statistics.median(without), statistics.median(with_)
 
 
+def lookup_times(uri: str, shas: tuple[str, str], reps: int) -> float:
+    """Median seconds of the lookups alone, in process: experiment, two run searches (what the report adds)."""
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    from mlci.config import MlflowConfig
+    from mlci.report.mlflow_runs import read_runs
+
+    times = []
+    for _ in range(reps + 1):
+        started = time.perf_counter()
+        runs = read_runs(MlflowConfig(experiment="bench"), shas[0], shas[1])
+        times.append(time.perf_counter() - started)
+        assert runs.base.run is not None and runs.head.run is not None
+    return statistics.median(times[1:])
+
+
 def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
@@ -140,6 +155,7 @@ def main() -> None:
             shas = build_repo(tmp / "repo", args.metrics)
             log_runs(uri, shas, args.mlflow_metrics)
             without, with_ = report_times(tmp / "repo", shas[0], shas[1], uri, args.reps)
+            lookups = lookup_times(uri, shas, args.reps)
         finally:
             os.killpg(proc.pid, 15)
             proc.wait(timeout=30)
@@ -151,6 +167,9 @@ def main() -> None:
     print(
         f"mlci report, median of {args.reps}: {without:.2f} s without MLflow, {with_:.2f} s with "
         f"({args.mlflow_metrics} MLflow metrics per run): +{with_ - without:.2f} s ({with_ / without:.2f}x)"
+    )
+    print(
+        f"the MLflow lookups alone (experiment + 2 run searches), median of {args.reps}: {lookups * 1000:.0f} ms"
     )
     print(
         f"install: mlci's MLflow support adds {ours / 1024:.0f} KiB of its own source and no dependency; "

@@ -112,7 +112,7 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
     ("target", "message"),
     [
         ({"registered_models": {"classifier": "team/classifier"}}, "cannot contain '/' or ':'"),
-        ({"registered_models": {"classifier": "../x"}}, "would read it as the path"),
+        ({"registered_models": {"classifier": ".."}}, "would read it as the path"),
         ({"aliases": {"prod": "v2"}}, "MLflow keeps 'v2' for its own version references"),
         ({"aliases": {"prod": "Latest"}}, "MLflow keeps 'Latest'"),
         ({"aliases": {"prod": "champion one"}}, "an alias holds only letters, digits"),
