@@ -56,6 +56,16 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("mlflow server did not start: " + (folder / "server.log").read_text()[-2000:])
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """The server's whole process group: SIGTERM, then SIGKILL after 30 s (uvicorn may linger)."""
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait(timeout=10)
+
+
 def log_runs(uri: str, shas: tuple[str, str], count: int) -> None:
     from mlflow import MlflowClient
 
@@ -157,8 +167,7 @@ def main() -> None:
             without, with_ = report_times(tmp / "repo", shas[0], shas[1], uri, args.reps)
             lookups = lookup_times(uri, shas, args.reps)
         finally:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=30)
+            stop(proc)
         ours = (
             folder_size(SRC / "mlci" / "mlflow") + (SRC / "mlci" / "report" / "mlflow_runs.py").stat().st_size
         )
