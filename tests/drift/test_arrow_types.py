@@ -1,6 +1,6 @@
 """Every Arrow type is profiled or listed as not compared with its reason — never a crash: a table of
 every type, written by pyarrow (Parquet, Spark's INT96 timestamps, CSV) and by pandas (Parquet, CSV), read
-back by `mlci monitor`. (polars is not in the test extras: pyarrow and pandas write the files here.)"""
+and by polars (Parquet, CSV: the types each library writes by default), read back by `mlci monitor`."""
 
 from __future__ import annotations
 
@@ -65,12 +65,16 @@ def every_type(seed: int) -> pa.Table:
 
 
 def _kept(table: pa.Table, write: Callable[[pa.Table, Any], None]) -> pa.Table:
-    """The columns this writer can hold (Parquet has no intervals, CSV no nested values)."""
+    """The columns this writer can hold (Parquet has no intervals, CSV no nested values, polars no
+    decimal256 or map)."""
+    import polars as pl
+
+    refused = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError, ValueError)
     fits = []
     for name in table.column_names:
         try:
-            write(table.select([name]).slice(0, 5), pa.BufferOutputStream())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError, ValueError):
+            write(table.select([name]).slice(0, 5), io.BytesIO())
+        except (*refused, pl.exceptions.PolarsError, pl.exceptions.PanicException):
             continue
         fits.append(name)
     return table.select(fits)
@@ -112,12 +116,33 @@ def _pandas_csv(table: pa.Table, path: Path) -> pa.Table:
     return kept
 
 
+def _polars(table: pa.Table, write: Callable[[Any, Any], None], path: Path) -> pa.Table:
+    import polars as pl
+
+    def frame(t: pa.Table) -> Any:
+        return pl.from_arrow(t)
+
+    kept = _kept(table, lambda t, where: write(frame(t), where))
+    write(frame(kept), path)
+    return kept
+
+
+def _polars_parquet(table: pa.Table, path: Path) -> pa.Table:
+    return _polars(table, lambda frame, where: frame.write_parquet(where), path)
+
+
+def _polars_csv(table: pa.Table, path: Path) -> pa.Table:
+    return _polars(table, lambda frame, where: frame.write_csv(where), path)
+
+
 WRITERS: dict[str, tuple[str, Callable[[pa.Table, Path], pa.Table]]] = {
     "pyarrow-parquet": (".parquet", _pyarrow_parquet),
     "spark-int96-parquet": (".parquet", _spark_parquet),
     "pyarrow-csv": (".csv", _pyarrow_csv),
     "pandas-parquet": (".parquet", _pandas_parquet),
     "pandas-csv": (".csv", _pandas_csv),
+    "polars-parquet": (".parquet", _polars_parquet),
+    "polars-csv": (".csv", _polars_csv),
 }
 # compared whatever wrote them: numbers, times, text (binary and nested kinds may come back as text from CSV)
 COMPARED = {"ts_", "date", "time_", "duration_", "decimal", "uint64", "int64_big", "float16", "dictionary"}

@@ -24,12 +24,15 @@ from tests.testing.fixtures import ExampleRepo, run_cli
 Probe = Callable[[ExampleRepo], bool]
 
 
-def kill_when(repo: ExampleRepo, args: list[str], reached: Probe, limit: float = 240) -> int | None:
-    """Run the CLI; SIGKILL its process group as soon as `reached` holds. Its exit code when it ended
-    first (the boundary was never seen), else None."""
+def kill_when(
+    repo: ExampleRepo, args: list[str], reached: Probe, limit: float = 240, env: dict[str, str] | None = None
+) -> int | None:
+    """Run the CLI (the test's environment plus `env`); SIGKILL its process group as soon as `reached`
+    holds. Its exit code when it ended first (the boundary was never seen), else None."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlci", *args],
         cwd=repo.root,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -71,10 +71,13 @@ def test_init_in_a_project_below_the_git_root(tmp_path: Path) -> None:
     assert (repo.root / "vision" / "mlci.yaml").is_file() and not (repo.root / "mlci.yaml").exists()
     assert (repo.root / "vision" / ".gitignore").read_text().endswith("/.mlci/\n")
     workflows = repo.root / ".github" / "workflows"  # where GitHub looks: the git root
-    for name in ("train", "report", "deploy", "monitor"):
+    # no monitor caller: the project has no model a tabular dataset feeds (docs/init.md)
+    assert not (workflows / "mlci-monitor.yml").exists()
+    for name in ("train", "report", "deploy"):
         text = (workflows / f"mlci-{name}.yml").read_text()
         assert "working-directory: vision" in text, name
-        assert "requirements: vision/requirements.txt" in text, name  # jobs install from the git root
+        # jobs that run the project's code install from the git root; the report never runs it
+        assert ("requirements: vision/requirements.txt" in text) == (name != "report"), name
     assert not (repo.root / "vision" / ".github").exists()
 
 

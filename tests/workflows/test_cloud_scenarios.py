@@ -104,7 +104,9 @@ def _assert_plugin_installed_by_the_job(
     of the same key saved, the plugin in it (the job's own push then proves it works)."""
     log = result.job_log(job)
     (line,) = [ln for ln in log.splitlines() if "mlci install: " in ln]
-    if restored_ok and "<- the environment restored, nothing installed" in line:
+    if restored_ok and re.search(
+        r"<- the environment restored \(\d+ files as saved\), nothing installed", line
+    ):
         return
     assert re.search(rf"\+ dvc-{scheme}[<>=!~]\S* \(found by mlci doctor\)", line), line
     (python,) = re.findall(r"::set-output:: python-path=(\S+)", log)

@@ -234,6 +234,7 @@ def _assign_and_activate(
             delivery.stage,
             remote=ctx.config.deploy.remote,
             forward_only=forward,
+            rollback_run="" if forward else ctx.runtime.run_id,
         )
     except MlciError as exc:
         name, version, stage = delivery.name, delivery.version, delivery.stage

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import click
+
 from mlci.commands.context import RunContext
 from mlci.commands.deploy import (
     CARD_NEEDS,
@@ -18,6 +20,7 @@ from mlci.commands.deploy import (
     read_metrics,
 )
 from mlci.deploy.card import Card
+from mlci.deploy.promote import rolled_back_by
 from mlci.deploy.registry import RegistryEntry, check_stage, fetch_tags, model
 from mlci.deploy.targets import open_target
 from mlci.errors import MlciError
@@ -52,9 +55,17 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, envir
     fetch_tags(ctx.root, ctx.config.deploy.remote)
     state = model(ctx.root, name)
     current = state.stage(stage)
-    chosen = _rollback_version(state.versions(), state.stage_history(stage), current, name, stage, to)
-    metrics = model_metrics(read_metrics(ctx.root, chosen.commit, need=CARD_NEEDS), config)
+    history = state.stage_history(stage)
     previous = current.version if current else ""
+    resumed = None if to else _started_by_this_run(ctx, current)
+    if resumed is not None:
+        # a re-run of the run that assigned it: finish that rollback, never roll back once more
+        chosen = next((v for v in state.versions() if v.version == resumed.version), resumed)
+        previous = _before(history, resumed)
+        click.echo(f"note: finishing the rollback to {chosen.version} this workflow run started")
+    else:
+        chosen = _rollback_version(state.versions(), history, current, name, stage, to)
+    metrics = model_metrics(read_metrics(ctx.root, chosen.commit, need=CARD_NEEDS), config)
     draft = Card(name, chosen.version, stage, chosen.commit, metrics=metrics, rollback_from=previous)
     card = build_card(ctx, config, draft)
     with ctx.actions.group(f"rollback {one_line(name)} → {chosen.version}"):
@@ -63,6 +74,20 @@ def rollback(ctx: RunContext, name: str, to: str, stage: str, target: str, envir
     done = finish(ctx, card, result)
     publish_outputs(ctx, [done])
     return done
+
+
+def _started_by_this_run(ctx: RunContext, current: RegistryEntry | None) -> RegistryEntry | None:
+    """The stage's current entry when this workflow run's rollback assigned it (GITHUB_RUN_ID)."""
+    run = ctx.runtime.run_id
+    if run and current and current.tag and rolled_back_by(ctx.root, current.tag) == run:
+        return current
+    return None
+
+
+def _before(history: list[RegistryEntry], current: RegistryEntry) -> str:
+    """The version the stage held before `current`'s assignment (the card's "rolled back from")."""
+    later = [e for e in history[1:] if e.version != current.version]
+    return later[0].version if later else ""
 
 
 def _rollback_version(

@@ -8,6 +8,7 @@ is left half-pushed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,13 +73,25 @@ class Assignment:
     superseded_by: RegistryEntry | None = None  # forward_only: the later version that holds the stage
 
 
+ROLLBACK_RUN = "mlci-rollback-run"  # a trailer in a rollback's stage tag message: the workflow run's id
+
+
 def assign(
-    root: Path, name: str, commit: str, stage: str, *, remote: str = "origin", forward_only: bool = False
+    root: Path,
+    name: str,
+    commit: str,
+    stage: str,
+    *,
+    remote: str = "origin",
+    forward_only: bool = False,
+    rollback_run: str = "",
 ) -> Assignment:
     """Make the version on `commit` current in `stage` (a new `NAME#STAGE#N` tag unless it already is).
 
     forward_only (deploys): never move the stage from a later commit back to this one. The check runs
     on the freshly fetched state inside the push loop, so two racing deploys cannot both win.
+    rollback_run: the workflow run of a rollback, recorded in the tag's message (after GTO's line) so a
+    re-run of that run finishes this rollback instead of rolling back once more.
     """
     newer: list[RegistryEntry] = []
 
@@ -94,10 +107,19 @@ def assign(
             newer.append(current)
             return []
         message = f"Assigning stage {stage} to artifact {name} version {version.version}"
+        if rollback_run:
+            message += f"\n\n{ROLLBACK_RUN}: {rollback_run}"
         return [NewTag(stage_tag(name, stage, state.next_counter()), commit, message)]
 
     tags, _, _ = _write(root, name, plan, remote)
     return Assignment(tuple(tags), newer[0] if newer else None)
+
+
+def rolled_back_by(root: Path, tag: str) -> str:
+    """The workflow run id a rollback recorded in stage tag `tag`'s message, or "" (a deploy's tag)."""
+    text = git(root, "for-each-ref", f"refs/tags/{tag}", "--format=%(contents)", check=False)
+    found = re.search(rf"^{ROLLBACK_RUN}: (\S+)$", text, re.M)
+    return found.group(1) if found else ""
 
 
 def newer_in_stage(root: Path, name: str, commit: str, stage: str) -> RegistryEntry | None:

@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlci.fsutil import write_text_atomic
+
 # UTF-32 first: its little-endian mark begins with UTF-16's
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -126,7 +128,7 @@ def _write_copy(file: Path, changed: set[Path]) -> Path:
 
     lines = [_INCLUDE.sub(point, line) for line in read(file).text.splitlines()]
     copy = _copy_name(file)
-    copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(copy, "\n".join(lines) + "\n")
     return copy
 
 

@@ -375,7 +375,15 @@ def _unread_metrics(
     """Why DVC could not read a declared metrics file, and the remote's error when one caused it; a file
     that is there but broken raises."""
     rev, label = at
-    lost = _lost(root, name, rev) if _is_missing(error) else None  # root: DVC's moves in _switched
+    # a file inside a DVC-cached folder whose listing (.dir) is in neither cache: DVC's "failed to load
+    # directory" is the remote's failure too, as a missing DVC-cached file is; root: DVC's moves in _switched
+    lost = None
+    if _is_missing(error):
+        lost = _lost(root, name, rev)
+    elif _is_unloaded_folder(error):  # the workspace's too: its folder is in DVC's index, not on disk
+        from mlci.repo.remote import read_failure
+
+        lost = read_failure(root, name, rev)
     if lost is not None:  # DVC-cached at that commit: the remote failed, or lacks its objects
         return f"{lost.message}; fix: {lost.hint}", lost
     if _is_missing(error):
@@ -547,6 +555,12 @@ def _is_missing(error: BaseException) -> bool:
     from dvc.exceptions import PathMissingError
 
     return isinstance(error, PathMissingError)
+
+
+def _is_unloaded_folder(error: BaseException) -> bool:
+    from dvc_data.index.index import DataIndexDirError
+
+    return isinstance(error, DataIndexDirError)
 
 
 def _scalar(value: object) -> bool:

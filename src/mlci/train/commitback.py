@@ -46,8 +46,8 @@ def repair_locks(root: Path, locks: Sequence[str]) -> list[str]:
     repaired = []
     for path in changed_paths(root, locks):
         file = root / path
-        if not file.is_file():
-            continue
+        if Path(path).name == ".gitignore" or not file.is_file():
+            continue  # changed_paths adds the .gitignore files: they are the user's, never a lock
         try:
             dvcfiles.load(file.read_bytes(), path)
             continue
@@ -215,10 +215,22 @@ def _push_unpushed(root: Path, remote: str, branch: str) -> CommitResult:
     messages = [git(root, "log", "-1", "--format=%B", sha) for sha in ahead]
     if not ahead or behind or not all(trailer(m, RESULTS) for m in messages):
         return CommitResult(note="nothing to commit")
+    _index_follows(root, f"{ahead[-1]}^")
     head = git(root, "rev-parse", "HEAD")
     if not _push(root, remote, branch, head):
         return CommitResult(note="branch moved on")
     return CommitResult(sha=head, note="")
+
+
+def _index_follows(root: Path, base: str) -> None:
+    """A run killed between moving HEAD to its results commit and updating the index leaves the
+    results' index entries at `base` (the commit trained): point them at HEAD. A path whose index
+    entry differs from `base` is the user's staged edit and stays."""
+    committed = set(git_paths(root, "diff", "--name-only", "--no-renames", base, "HEAD"))
+    staged = set(git_paths(root, "diff", "--cached", "--name-only", "--no-renames", base))
+    stale = sorted(committed - staged)
+    if stale:
+        git(root, "reset", "--quiet", "HEAD", "--", *stale)
 
 
 def _push(root: Path, remote: str, branch: str, trained: str) -> bool:

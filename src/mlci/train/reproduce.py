@@ -87,8 +87,9 @@ def reproduce(
     flags = ["--pull", "--allow-missing"] if pull else ["--pull"] if fetch else []
     code, output, events, end = _run_repro(root, ["repro", *flags, *targets], pipeline, echo)
     if code != 0:
-        raise _failure(root, remote, output, events)
+        raise _never_written(root, pipeline, output, events) or _failure(root, remote, output, events)
     results = _outcomes(events, end)
+    _check_written(root, pipeline, results)
     _mark_restored(root, pipeline, results, present_before)
     if pull:
         _rerun_lost(root, pipeline, results, remote, echo)
@@ -199,6 +200,49 @@ def _outcomes(events: list[tuple[str, Outcome, float]], end: float) -> list[Stag
 
 def _outs_present(root: Path, stage: pl.Stage) -> bool:
     return bool(stage.outs) and all((root / o.path).exists() for o in stage.outs)
+
+
+_NO_HASH = re.compile(r"No file hash info found for '([^']+)'")
+
+
+def _check_written(root: Path, pipeline: pl.Pipeline, results: Sequence[StageResult]) -> None:
+    """Every stage that ran wrote the outputs it declares. With `--allow-missing` DVC records a stage
+    that wrote nothing as done and skips the stages after it, and the results would be a lock naming
+    data this run never made."""
+    for result in results:
+        stage = pipeline.stages.get(result.name)
+        if result.outcome != "ran" or stage is None:
+            continue
+        for out in stage.outs:
+            if not (root / out.path).exists():
+                raise _not_written(result.name, out.path)
+
+
+def _not_written(stage: str, path: str) -> MlciError:
+    return MlciError(
+        f"stage '{one_line(stage, 80)}' ran in this job but did not write its output "
+        f"'{one_line(path, 200)}' (dvc.yaml declares it), so the stages after it could not use it",
+        f"make the stage's command write {one_line(path, 200)}, or remove it from the stage's outs; "
+        f"check it locally with `dvc repro {one_line(stage, 80)}`",
+    )
+
+
+def _never_written(
+    root: Path, pipeline: pl.Pipeline, output: str, events: list[tuple[str, Outcome, float]]
+) -> MlciError | None:
+    """An output an earlier stage of this run declares but never wrote: DVC records no hash for it
+    ("No file hash info found"), then fails the next stage's checkout as if the data were lost. The
+    stage's command is at fault, not the remote."""
+    ran = {name for name, outcome, _ in events if outcome == "ran" and name in pipeline.stages}
+    for written in _NO_HASH.findall(output):
+        path = Path(written)
+        relative = (path.relative_to(root) if path.is_absolute() else path).as_posix()
+        if (root / relative).exists():
+            continue
+        for name in ran:
+            if any(o.path == relative for o in pipeline.stages[name].outs):
+                return _not_written(name, relative)
+    return None
 
 
 def _failure(root: Path, remote: Remote, output: str, events: list[tuple[str, Outcome, float]]) -> MlciError:
