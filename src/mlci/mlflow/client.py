@@ -36,7 +36,9 @@ CREDENTIALS_HINT = (
 class MlflowError(MlciError):
     """An MLflow call failed (exit 2); `code` is MLflow's `error_code` ("" when no answer came)."""
 
-    def __init__(self, message: str, hint: str | None = None, *, status: int | None = None, code: str = ""):
+    def __init__(
+        self, message: str, hint: str | None = None, *, status: int | None = None, code: str = ""
+    ) -> None:
         super().__init__(message, hint)
         self.status = status
         self.code = code
