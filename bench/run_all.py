@@ -24,6 +24,7 @@ def main() -> int:
     runs: list[list[str]] = [
         ["bench_report.py", *(["--reps", "3", "--big", "500"] if quick else [])],
         ["bench_plots.py", *(["--reps", "3", "--points", "300"] if quick else [])],
+        ["bench_experiments.py", *(["--reps", "3", "--counts", "10", "50"] if quick else [])],
         ["bench_train.py", *(["--reps", "2"] if quick else [])],
         ["bench_train_remote.py", *(["--reps", "2", "--files", "200"] if quick else [])],
         ["registry_tags.py", "100" if quick else "500"],

@@ -50,6 +50,24 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class ExperimentsConfig:
+    """`report.experiments`: the DVC experiments of the PR's commits, ranked (docs/report.md, Experiments)."""
+
+    enabled: bool = True
+    fetch: Literal["ci", "always", "never"] = (
+        "ci"  # fetch the PR's exp refs from origin: in Actions only, ...
+    )
+    metric: str = ""  # the ranking metric ("key" or "file:key"); default: the first gated metric
+    top: int = 10  # experiments shown in the comment (the job summary and the JSON have all)
+    columns: int = 5  # metrics shown per experiment, the ranking metric first
+    max_commits: int = 50  # PR commits whose experiments are read, newest first
+    max_experiments: int = 500  # experiments read, newest first
+    min_on_head: int = 0  # gate: at least this many experiments on head (0: no gate)
+    head_within: float | None = None  # gate: head's metric at most this far from the best experiment's
+    head_within_pct: float | None = None  # the same, in percent of the best experiment's value
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     id: str = "default"  # one sticky comment per PR and report id
     title: str = "mlci report"
@@ -57,6 +75,7 @@ class ReportConfig:
     check_run: bool = True
     plots: bool = True
     max_plot_points: int = 60
+    experiments: ExperimentsConfig = ExperimentsConfig()
 
 
 @dataclass(frozen=True)

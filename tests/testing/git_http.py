@@ -50,6 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif key:
                 headers.append((key, value.strip()))
         server.requests.append(f"{self.command} {parts.path} {status}")
+        server.authorizations.append(self.headers.get("Authorization", ""))
         self.send_response(status)
         for key, value in headers:
             self.send_header(key, value)
@@ -68,6 +69,7 @@ class GitHttpServer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.requests: list[str] = []
+        self.authorizations: list[str] = []  # each request's Authorization header ("" when none)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.owner = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -253,3 +253,23 @@ def test_two_queued_groups_are_each_checked_against_their_own_base(scenario: Sce
     runs = {run["head_sha"]: run["conclusion"] for run in s.fake.check_runs.values()}
     assert runs == {group1: "failure", second["merge_group"]["head_sha"]: "success"}  # type: ignore[index]
     assert not s.fake.comments  # a group has no pull request to comment on
+
+
+def test_the_report_workflow_ranks_the_experiments_pushed_for_the_pull_request(scenario: Scenario) -> None:
+    s = scenario
+    event = open_pull_request(s, "tuned", 60)
+    head = s.repo.head()
+    s.repo.dvc("exp", "run", "-q", "-S", "train.n_estimators=90", "-n", "more-trees")
+    s.repo.dvc("exp", "run", "-q", "-S", "train.n_estimators=5", "-n", "few-trees")
+    s.repo.dvc("exp", "push", "-q", "origin")  # the experiments on head, and their DVC-cached outputs
+    s.repo.git("update-ref", "refs/exps/exec/EXEC_HEAD", head)  # DVC's bookkeeping: never fetched
+    git(s.repo.origin, "update-ref", "refs/exps/exec/EXEC_HEAD", head)
+
+    reported = s.run("pull_request", "mlci-report.yml", event)
+
+    assert reported.returncode == 0, reported.explain()
+    (body,) = comments(s, event["number"])
+    section = body.split("#### Experiments", 1)[1]
+    assert "`more-trees`" in section and "`few-trees`" in section
+    assert "Head (`" + head[:7] + "`) ranks" in section
+    assert "dvc exp apply" in section

@@ -65,6 +65,7 @@ def run(ctx: RunContext, options: ReportOptions) -> int:
 
 def _build(ctx: RunContext, options: ReportOptions) -> tuple[Report, Mapping[str, Any]]:
     """The report of head vs base (one DVC `Repo` for both revisions) and head's plot data."""
+    from mlci.commands._report_experiments import leaderboard
     from mlci.gcpause import gc_paused
     from mlci.repo.revision import open_repo, read_snapshot
     from mlci.report.document import build_report
@@ -81,6 +82,7 @@ def _build(ctx: RunContext, options: ReportOptions) -> tuple[Report, Mapping[str
         plots = ctx.config.report.plots
         old = read_snapshot(repo, base.sha or None, plots=plots)
         new = read_snapshot(repo, head.sha or None, plots=plots)
+        board = leaderboard(ctx, repo, (base, head), (old, new))
     runs = _mlflow_runs(ctx, base, head)
     if runs is not None:
         from mlci.report.mlflow_runs import with_run
@@ -96,6 +98,7 @@ def _build(ctx: RunContext, options: ReportOptions) -> tuple[Report, Mapping[str
         pr_number=ctx.runtime.pr_number,
         data_checks=_data_checks(ctx, base, head),
         mlflow=runs,
+        experiments=board,
     )
     return report, new.plots
 
@@ -150,6 +153,13 @@ def _raise_on_failure(report: Report) -> None:
         raise GateFailed(
             f"{failed} of {total} quality gate{'s' if total != 1 else ''} failed",
             "see the report's 'Failed gates' table; fix the model or change the gates in mlci.yaml",
+        )
+    if report.experiments and report.experiments.failed_checks:
+        reasons = "; ".join(f"{c.name}: {c.reason}" for c in report.experiments.failed_checks)
+        raise GateFailed(
+            f"the gates on the PR's experiments failed: {one_line(reasons, 600)}",
+            "see the report's 'Experiments' section; run and `dvc exp push` the experiments, or change "
+            "report.experiments in mlci.yaml",
         )
     if report.data_checks_failed:
         raise GateFailed(

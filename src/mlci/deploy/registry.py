@@ -19,7 +19,7 @@ from typing import Any, Literal
 import semver
 
 from mlci.errors import MlciError
-from mlci.repo.git import GitError, git, is_shallow
+from mlci.repo.git import GitError, failed, git, git_run, is_shallow
 
 Bump = Literal["major", "minor", "patch"]
 BOT_NAME = "github-actions[bot]"  # the tagger when git has no identity (a fresh runner)
@@ -338,18 +338,6 @@ def has_remote(root: Path | str, remote: str) -> bool:
 
 
 def _git_env(root: Path | str, env: dict[str, str], *args: str) -> None:
-    import subprocess
-
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        check=False,
-    )
+    proc = git_run(root, *args, env=env)
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
+        raise failed(args, proc)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from importlib import metadata
 from pathlib import Path
 
 from mlci import __version__
+from mlci.repo.git import git_run
 
 REPOSITORY = "mlci-dev/mlci"
 
@@ -57,15 +57,7 @@ def _installed_commit() -> tuple[str | None, str]:
 
 
 def _git(checkout: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        check=False,
-    )
+    proc = git_run(checkout, *args)
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mlci.errors import MlciError
@@ -14,14 +15,16 @@ class GitError(MlciError):
     pass
 
 
-def git(root: Path | str, *args: str, check: bool = True, input: str | None = None) -> str:
-    """Run git in `root` and return its stdout (stripped); a failure is a GitError with git's words."""
+def git_run(
+    root: Path | str, *args: str, env: Mapping[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run git in `root` whatever its exit code (the caller reads it): stdout and stderr as UTF-8 text,
+    undecodable bytes replaced. Raises GitError only when git itself cannot be started."""
     try:
-        proc = subprocess.run(
-            # diff.relative: in a DVC project below the git root, diffs list the project's own files,
-            # with paths relative to it (as ls-files and ls-tree already do); `REV:./path` likewise
-            ["git", "-c", "diff.relative=true", *args],
+        return subprocess.run(
+            ["git", *args],
             cwd=root,
+            env=dict(env) if env is not None else None,
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -31,10 +34,22 @@ def git(root: Path | str, *args: str, check: bool = True, input: str | None = No
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
+
+
+def git(root: Path | str, *args: str, check: bool = True, input: str | None = None) -> str:
+    """Run git in `root` and return its stdout (stripped); a failure is a GitError with git's words."""
+    # diff.relative: in a DVC project below the git root, diffs list the project's own files,
+    # with paths relative to it (as ls-files and ls-tree already do); `REV:./path` likewise
+    proc = git_run(root, "-c", "diff.relative=true", *args, input=input)
     if check and proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
+        raise failed(args, proc)
     return proc.stdout.strip()
+
+
+def failed(args: Sequence[str], proc: subprocess.CompletedProcess[str]) -> GitError:
+    """git's last line of complaint, as a GitError naming the command."""
+    detail = (proc.stderr or proc.stdout).strip().splitlines()
+    return GitError(f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}")
 
 
 def git_bytes(root: Path | str, *args: str) -> bytes:
@@ -203,15 +218,7 @@ def merge_base(root: Path | str, base: str, head: str = "HEAD", remote: str = "o
         return found or None
     said = ""
     for deepen in ("--deepen=50", "--deepen=500", "--unshallow"):
-        proc = subprocess.run(
-            ["git", "fetch", "--no-tags", deepen, remote, base],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            check=False,
-        )
+        proc = git_run(root, "fetch", "--no-tags", deepen, remote, base)
         found = git(root, "merge-base", base, head, check=False)
         if found:
             return found

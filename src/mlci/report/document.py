@@ -18,6 +18,7 @@ from mlci.metrics import MetricRow, rows_from_values
 from mlci.repo.plots import PlotError, PlotRevision, ResolvedPlot, Side, resolve_plots
 from mlci.repo.revision import Snapshot
 from mlci.report.dataset_changes import DataRow, diff_data
+from mlci.report.experiments import Leaderboard
 from mlci.report.mlflow_runs import MlflowRuns
 from mlci.report.params import ParamRow, diff_params
 from mlci.report.plots import kind_of, revision_points
@@ -70,6 +71,7 @@ class Report:
     plot_errors: list[tuple[Side, PlotError]] = field(default_factory=list)  # dvc.yaml's plots unreadable
     max_plot_points: int = 60
     mlflow: MlflowRuns | None = None  # None: no `mlflow:` section in mlci.yaml
+    experiments: Leaderboard | None = None  # None: turned off, or no experiments and no gate on them
 
     @property
     def gates(self) -> list[GateResult]:
@@ -84,9 +86,16 @@ class Report:
         return self.data_checks is not None and not self.data_checks.passed
 
     @property
+    def sweep_failed(self) -> bool:
+        """An opt-in gate on the PR's experiments (`report.experiments`) failed."""
+        return self.experiments is not None and bool(self.experiments.failed_checks)
+
+    @property
     def gates_passed(self) -> bool:
-        """Metric gates and data checks (the data gates) all passed, and every metrics file was read."""
-        return not self.failed_gates and not self.data_checks_failed and not self.unread_head
+        """Metric gates, data checks (the data gates) and the gates on the sweep all passed, and every
+        metrics file was read."""
+        failed = self.failed_gates or self.data_checks_failed or self.sweep_failed
+        return not failed and not self.unread_head
 
     @property
     def gate_count(self) -> tuple[int, int]:
@@ -104,7 +113,8 @@ class Report:
     def verdict(self) -> str:
         if not self.gates_passed:
             return "failed"
-        return "passed" if self.gates or self.data_checks else "no gates"
+        swept = self.experiments is not None and bool(self.experiments.checks)
+        return "passed" if self.gates or self.data_checks or swept else "no gates"
 
 
 def build_report(
@@ -117,6 +127,7 @@ def build_report(
     pr_number: int | None = None,
     data_checks: DataChecks | None = None,
     mlflow: MlflowRuns | None = None,
+    experiments: Leaderboard | None = None,
 ) -> Report:
     rows = rows_from_values(old.metrics, new.metrics, config, declared_at_head=new.unread)
     resolved = resolve_plots(old.plots, new.plots) if config.report.plots else None
@@ -136,6 +147,7 @@ def build_report(
         plot_errors=resolved.errors if resolved else [],
         max_plot_points=config.report.max_plot_points,
         mlflow=mlflow,
+        experiments=experiments,
     )
 
 
@@ -218,6 +230,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "plots": [_plot(p) for p in report.plots],
         "plot_errors": [{"revision": side, **_plot_error(e)} for side, e in report.plot_errors],
         "data_checks": report.data_checks.json if report.data_checks else None,
+        "experiments": _experiments(report.experiments) if report.experiments else None,
         "mlflow": _mlflow(report.mlflow) if report.mlflow else None,
     }
 
@@ -239,6 +252,49 @@ def _mlflow(runs: MlflowRuns) -> dict[str, Any]:
         },
         "warnings": runs.warnings,
     }
+
+
+def _experiments(board: Leaderboard) -> dict[str, Any]:
+    """The leaderboard: every experiment read (ranked; head's committed result among them, `name` null)."""
+    ranking = board.ranking
+    return {
+        "ranked_by": {"file": ranking.file, "key": ranking.key, "direction": ranking.direction}
+        if ranking
+        else None,
+        "commits": {"searched": board.commits_read, "total": board.commits_total},
+        "found": board.found,
+        "read": len(board.experiments),
+        "fetch_error": board.fetch_error or None,
+        "head_rank": board.head.rank if board.head else None,
+        "unread": len(board.unread),
+        "entries": [
+            {
+                "name": e.name or None,
+                "rev": e.sha,
+                "baseline": e.baseline,
+                "on_head": e.on_head,
+                "rank": e.rank,
+                "value": _value(e.value),
+                "metrics": {f: {k: _value(v) for k, v in values.items()} for f, values in e.metrics.items()},
+                "params_changed": {f: {k: _plain(v) for k, v in ps.items()} for f, ps in e.params.items()},
+                "unread": dict(e.unread),
+            }
+            for e in board.entries
+        ],
+        "best_vs_base": [_best_vs_base(board, r) for r in board.best_vs_base],
+        "checks": [{"name": c.name, "passed": c.passed, "reason": c.reason} for c in board.checks],
+    }
+
+
+def _best_vs_base(board: Leaderboard, row: MetricRow) -> dict[str, Any]:
+    """A metric row of the best experiment vs base, its values as DVC read them (integers stay integers)."""
+    shown = _metric("", row)
+    best = board.best.metrics if board.best else {}
+    for side, values in (("base", board.base), ("head", best)):
+        raw = values.get(row.moved_from if side == "base" and row.moved_from else row.file, {}).get(row.key)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            shown[side] = raw
+    return shown
 
 
 def _summary(report: Report) -> dict[str, Any]:
@@ -359,6 +415,15 @@ def _values(values: list[Any]) -> list[Any]:
     if kinds <= {int, str} or (kinds <= {int, float} and all(map(math.isfinite, values))):
         return list(values)
     return [_value(v) for v in values]
+
+
+def _plain(value: Any) -> Any:
+    """`_value`, keeping lists and mappings (a param may be either) as JSON lists and objects."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return _value(value)
 
 
 def _value(value: Any) -> Any:

@@ -20,7 +20,7 @@ from pathlib import Path
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
 from mlci.readers import load_yaml
-from mlci.repo.git import git, git_paths
+from mlci.repo.git import git, git_paths, git_run
 from mlci.repo.trailers import RESULTS, with_trailer
 from mlci.safety import one_line
 
@@ -203,11 +203,7 @@ def _push_unpushed(root: Path, remote: str, branch: str) -> CommitResult:
     (its trailer), push them now."""
     from mlci.repo.trailers import trailer
 
-    fetched = subprocess.run(
-        ["git", "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}"],
-        cwd=root,
-        capture_output=True,
-    )
+    fetched = git_run(root, "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}")
     if fetched.returncode != 0:
         return CommitResult(note="nothing to commit")
     ahead = git(root, "rev-list", "FETCH_HEAD..HEAD").split()
@@ -236,15 +232,7 @@ def _index_follows(root: Path, base: str) -> None:
 def _push(root: Path, remote: str, branch: str, trained: str) -> bool:
     """Push HEAD to `branch`: True when pushed, False when refused because the branch moved on; any
     other refusal takes the commit back (HEAD to `trained`, the files staged) and raises MlciError."""
-    proc = subprocess.run(
-        ["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        check=False,
-    )
+    proc = git_run(root, "push", "--quiet", remote, f"HEAD:refs/heads/{branch}")
     if proc.returncode == 0:
         return True
     if not re.search(r"rejected|fetch first|non-fast-forward", proc.stderr):
@@ -282,17 +270,7 @@ def _commit(root: Path, files: Sequence[str], message: str, contents: Mapping[st
 
 
 def _git_env(root: Path, env: Mapping[str, str], *args: str, input: str | None = None) -> str:
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=root,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        input=input,
-        check=False,
-    )
+    proc = git_run(root, *args, env=env, input=input)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise MlciError(f"git {' '.join(args[:2])} failed: {detail[-1] if detail else proc.returncode}")

@@ -15,6 +15,7 @@ from typing import Any
 from mlci import __version__
 from mlci.render import render
 from mlci.report.document import Report
+from mlci.report.markdown.experiments import experiments_context
 from mlci.report.markdown.plots import confusion_table, plots_context
 from mlci.report.markdown.summary import headline, mlflow_context, subline, unread_lines
 from mlci.report.markdown.tables import (
@@ -61,7 +62,14 @@ def render_markdown(
     """The report; with `limit`, the largest form of it that fits."""
     drawn: dict[int, dict[str, Any]] = {}  # each plot is drawn once, whichever forms are rendered
     text = _render(
-        report, repo_root, run_url, rows_cap=None, compact=False, hint=full_report_hint, drawn=drawn
+        report,
+        repo_root,
+        run_url,
+        rows_cap=None,
+        compact=False,
+        hint=full_report_hint,
+        drawn=drawn,
+        comment=limit is not None,
     )
     room = limit - _ROOM if limit is not None else 0
     if limit is None or len(text) <= room:
@@ -78,6 +86,7 @@ def render_markdown(
             hint=full_report_hint,
             drawn=drawn,
             charts=charts,
+            comment=True,
         )
         if charts and len(text) > room and report.plots:
             charts = False  # the charts go before metric rows do: the job summary keeps them
@@ -99,6 +108,7 @@ def _render(
     hint: str,
     drawn: dict[int, dict[str, Any]] | None = None,
     charts: bool = True,
+    comment: bool = False,
 ) -> str:
     gated = {(g.file, g.key): g for g in report.gates if g.file}
     sections: list[dict[str, Any]] = []
@@ -134,6 +144,15 @@ def _render(
         data_table=data_table(report.data),
         plots=plots_context(report, run_url, compact=compact, drawn=drawn, charts=charts),
         data_checks=report.data_checks.markdown if report.data_checks else "",
+        experiments=_experiments(report, comment, hint),
         run_url=run_url,
         version=__version__,
     )
+
+
+def _experiments(report: Report, comment: bool, hint: str) -> dict[str, Any] | None:
+    """The leaderboard: top N rows in the comment (compact), all of them in the job summary."""
+    board = report.experiments
+    if board is None:
+        return None
+    return experiments_context(board, board.top if comment else None, board.columns, hint if comment else "")

@@ -51,16 +51,22 @@ def headline(report: Report) -> str:
         parts.append(f"{failed} of {total} gate{'s' if total != 1 else ''} failed")
     if report.data_checks_failed:
         parts.append("data checks failed")
+    if report.sweep_failed and report.experiments:
+        n = len(report.experiments.failed_checks)
+        parts.append(f"{n} gate{'s' if n != 1 else ''} on the experiments failed")
     if report.unread_head:
         n = len(report.unread_head)
         parts.append(f"{n} metrics file{'s' if n != 1 else ''} not read at head")
     if parts:
         return f"❌ {title}: {', '.join(parts)}"
-    if not total and report.data_checks is None:
+    sweep_gated = bool(report.experiments and report.experiments.checks)
+    if not total and report.data_checks is None and not sweep_gated:
         return f"ℹ️ {title}: no quality gates configured"
     passed = [f"all {total} gate{'s' if total != 1 else ''} passed"] if total else []
     if report.data_checks is not None:
         passed.append("data checks passed")
+    if report.experiments and report.experiments.checks:
+        passed.append("gates on the experiments passed")
     return f"✅ {title}: {', '.join(passed)}"
 
 

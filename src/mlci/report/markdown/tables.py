@@ -40,8 +40,14 @@ def several_files(rows: Sequence[MetricRow]) -> bool:
 
 
 def metrics_table(
-    rows: Sequence[MetricRow], gated: dict[tuple[str, str], GateResult], *, several_files: bool
+    rows: Sequence[MetricRow],
+    gated: dict[tuple[str, str], GateResult],
+    *,
+    several_files: bool,
+    head_label: str = "Head",
+    gate_column: bool = True,
 ) -> str:
+    """Metric, base, head (`head_label`), change, and the gate's verdict (without `gate_column`, none)."""
     if not rows:
         return ""
     body = [
@@ -51,13 +57,12 @@ def metrics_table(
             _value(row.base, row.base_text),
             _value(row.head, row.head_text),
             _change(row),
-            _gate_cell(gated.get((row.file, row.key))),
+            *([_gate_cell(gated.get((row.file, row.key)))] if gate_column else []),
         ]
         for row in rows
     ]
-    return tabulate(
-        body, ["Metric", "Base", "Head", "Change", "Gate"], tablefmt="github", disable_numparse=True
-    )
+    header = ["Metric", "Base", head_label, "Change", *(["Gate"] if gate_column else [])]
+    return tabulate(body, header, tablefmt="github", disable_numparse=True)
 
 
 def _value(number: float | None, text: str) -> str:
