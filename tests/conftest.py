@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.testing.storage",
     "tests.testing.cloud",
     "tests.testing.live_service",
+    "tests.testing.mlflow_server",
 ]
 
 

@@ -247,6 +247,21 @@ class GitHubConfig:
 
 
 @dataclass(frozen=True)
+class MlflowConfig:
+    """`mlflow:`: the MLflow tracking server whose runs the PR report shows beside DVC's metrics
+    (docs/mlflow.md). Credentials are never keys here: MLFLOW_TRACKING_TOKEN, or
+    MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, in the environment."""
+
+    experiment: str  # the experiment's name; its runs are searched for each commit
+    tracking_uri: str = ""  # http(s) URL of the tracking server; default: MLFLOW_TRACKING_URI
+    # the run tag that holds the commit; MLflow sets `mlflow.source.git.commit` itself when a run starts in
+    # a git checkout. Several runs of one commit: the latest FINISHED one (by end time) is shown
+    run_tag: str = "mlflow.source.git.commit"
+    params: bool = True  # show the runs' params beside DVC's
+    timeout: float = 10.0  # seconds per call, answer included; a server that does not answer is exit 2
+
+
+@dataclass(frozen=True)
 class Config:
     models: dict[str, ModelConfig] = field(default_factory=dict)
     gates: tuple[Gate, ...] = ()
@@ -258,6 +273,7 @@ class Config:
     retrain: RetrainConfig = RetrainConfig()
     data: DataConfig = DataConfig()
     github: GitHubConfig = GitHubConfig()
+    mlflow: MlflowConfig | None = None  # absent: the report reads no MLflow runs
     source: str = field(default="", compare=False)  # the file it came from, for messages
 
     def model(self, name: str = "", *, verb: str = "use") -> tuple[str, ModelConfig]:

@@ -60,10 +60,13 @@ def test_docs_config_lists_each_key_under_the_types_that_have_it() -> None:
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ({"type": "ftp"}, "'deploy.targets.t.type' must be one of 'local', 'command', 'webhook', got 'ftp'"),
+        (
+            {"type": "ftp"},
+            "'deploy.targets.t.type' must be one of 'local', 'command', 'webhook', 'mlflow', got 'ftp'",
+        ),
         (
             {"type": ["local"]},
-            "'deploy.targets.t.type' must be one of 'local', 'command', 'webhook', got ['local']",
+            "'deploy.targets.t.type' must be one of 'local', 'command', 'webhook', 'mlflow', got ['local']",
         ),
         (
             {"type": "command", "url": "https://x"},

@@ -48,7 +48,10 @@ def _isolate(home: Path) -> dict[str, str]:
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's home, git identity, GitHub variables or tokens."""
     for name in list(os.environ):
-        if name.startswith(("GITHUB_", "RUNNER_", "MLCI_", "INPUT_")) or name in ("GH_TOKEN", "CI"):
+        if name.startswith(("GITHUB_", "RUNNER_", "MLCI_", "INPUT_", "MLFLOW_")) or name in (
+            "GH_TOKEN",
+            "CI",
+        ):
             monkeypatch.delenv(name, raising=False)
     for name, value in _isolate(tmp_path_factory.mktemp("home")).items():
         monkeypatch.setenv(name, value)

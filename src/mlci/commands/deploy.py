@@ -93,6 +93,15 @@ def models_to_deploy(ctx: RunContext, names: Sequence[str]) -> list[tuple[str, M
     return chosen
 
 
+def check_target_names(target: Target, names: Sequence[str], stage: str) -> None:
+    """A target with naming rules of its own (MLflow's registered model names and aliases) checks the
+    models and the stage before anything is tagged or delivered (exit 2)."""
+    from mlci.deploy.targets import MlflowTarget
+
+    if isinstance(target, MlflowTarget):
+        target.check(list(names), stage)
+
+
 @dataclass(frozen=True)
 class DeployOptions:
     """`mlci deploy [NAME]... [--stage S] [--target T] [--bump B] [--environment E]`; None: mlci.yaml's."""
@@ -122,6 +131,7 @@ def deploy(ctx: RunContext, names: Sequence[str], route: Route, bump: Bump) -> l
     check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, route.target, ctx.root)  # config errors before any write
     check_route(route, deployer)
+    check_target_names(deployer, [name for name, _ in chosen], stage)
     if previous_stage(ctx.config.deploy, stage):
         fetch_tags(ctx.root, ctx.config.deploy.remote)
         for name, _ in chosen:  # a later stage of the path: only what held the stage before it
@@ -209,7 +219,9 @@ def deliver_recorded(
             text = card.render(ctx.root)
             sha = sha256_of(artifact)
             extra = {"repository": ctx.runtime.repository, "run_url": ctx.runtime.run_url}
-            delivery = Delivery(name, card.version, card.stage, card.commit, artifact, text, sha, extra)
+            delivery = Delivery(
+                name, card.version, card.stage, card.commit, artifact, text, sha, extra, metrics=card.metrics
+            )
 
             def status(text: str) -> None:
                 client.create_deployment_status(

@@ -17,6 +17,7 @@ from mlci.commands.deploy import (
     CARD_NEEDS,
     Deployed,
     build_card,
+    check_target_names,
     deliver_recorded,
     finish,
     model_metrics,
@@ -67,6 +68,7 @@ def promote(ctx: RunContext, name: str, options: PromoteOptions) -> Deployed:
     check_stage(ctx.root, to)
     deployer = open_target(deploy, route.target, ctx.root)
     check_route(route, deployer)
+    check_target_names(deployer, [name], to)
     fetch_tags(ctx.root, deploy.remote)
     entry = _version(model(ctx.root, name), name, options.version, before)
     require_held(ctx.root, deploy, name, entry.commit, to)

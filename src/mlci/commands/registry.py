@@ -74,7 +74,65 @@ def show(ctx: RunContext, name: str, stage: str, fmt: Format, fetch: bool) -> st
         ctx.actions.set_output("models", json.dumps(matrix))
         return json.dumps(matrix, indent=2) if fmt == "json" else _stage_table(matrix, stage)
     data = [describe(m) for m in models.values()]
-    return json.dumps({"models": data}, indent=2) if fmt == "json" else _table(data)
+    mirrors = mlflow_mirrors(ctx, models)
+    for finding in mirrors:
+        if not finding["matches"]:
+            ctx.actions.annotate("warning", one_line(finding["message"], 500), title="mlci registry")
+    if fmt == "json":
+        return json.dumps({"models": data, **({"mlflow": mirrors} if mirrors else {})}, indent=2)
+    return _table(data) + "".join(f"\n{m['message']}" for m in mirrors)
+
+
+def mlflow_mirrors(ctx: RunContext, models: dict[str, Model]) -> list[dict[str, Any]]:
+    """For each `type: mlflow` target in mlci.yaml, each model's stage next to its MLflow alias: the
+    version the alias points at (its `mlci.version` tag), and whether it is the git registry's. An alias
+    moved by hand in MLflow (or never set) does not match; exit 2 when the server cannot be asked."""
+    from mlci.deploy.targets import MlflowRegistryConfig, target_configs
+
+    found: list[dict[str, Any]] = []
+    for target_name, config in target_configs(ctx.config.deploy, ctx.config.source or "mlci.yaml").items():
+        if not isinstance(config, MlflowRegistryConfig):
+            continue
+        target = config.open(target_name, ctx.root)
+        for name, model in models.items():
+            for stage in model.stages():
+                entry = model.stage(stage)
+                if entry is not None:
+                    found.append(
+                        _mirror(target_name, name, stage, entry.version, target.alias_version(name, stage))
+                    )
+    return found
+
+
+def _mirror(
+    target: str, model: str, stage: str, version: str, held: tuple[str, str] | None
+) -> dict[str, Any]:
+    alias, mlflow = held if held else ("", None)
+    matches = mlflow == version
+    where = (
+        f"MLflow alias '{alias}' of {model} (target {target})"
+        if alias
+        else f"{model} in MLflow (target {target})"
+    )
+    if matches:
+        message = f"{where}: {version}, as the git registry has it in {stage}"
+    elif held is None:
+        message = f"{where}: no alias for stage {stage}, where the git registry has {version}"
+    else:
+        message = (
+            f"{where} points at {mlflow}, but the git registry has {version} in {stage}: moved by hand? "
+            f"`mlci rollback {model} --to {version}` or the next deploy puts it back in step"
+        )
+    return {
+        "target": target,
+        "model": model,
+        "stage": stage,
+        "alias": alias or None,
+        "registry_version": version,
+        "mlflow_version": mlflow,
+        "matches": matches,
+        "message": message,
+    }
 
 
 def in_stage(models: dict[str, Model], stage: str) -> list[dict[str, str]]:

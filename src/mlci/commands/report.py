@@ -27,6 +27,7 @@ from mlci.safety import one_line
 if TYPE_CHECKING:
     from mlci.commands.context import RunContext
     from mlci.report.document import DataChecks, Report, Revision
+    from mlci.report.mlflow_runs import MlflowRuns
 
 Format = Literal["markdown", "json"]
 
@@ -82,6 +83,12 @@ def _build(ctx: RunContext, options: ReportOptions) -> tuple[Report, Mapping[str
         old = read_snapshot(repo, base.sha or None, plots=plots)
         new = read_snapshot(repo, head.sha or None, plots=plots)
         board = leaderboard(ctx, repo, (base, head), (old, new))
+    runs = _mlflow_runs(ctx, base, head)
+    if runs is not None:
+        from mlci.report.mlflow_runs import with_run
+
+        shown = ctx.config.mlflow.params if ctx.config.mlflow else False
+        old, new = with_run(old, runs.base, params=shown), with_run(new, runs.head, params=shown)
     report = build_report(
         ctx.config,
         base,
@@ -90,9 +97,23 @@ def _build(ctx: RunContext, options: ReportOptions) -> tuple[Report, Mapping[str
         new,
         pr_number=ctx.runtime.pr_number,
         data_checks=_data_checks(ctx, base, head),
+        mlflow=runs,
         experiments=board,
     )
     return report, new.plots
+
+
+def _mlflow_runs(ctx: RunContext, base: Revision, head: Revision) -> MlflowRuns | None:
+    """Base's and head's MLflow runs when mlci.yaml has an `mlflow:` section; a side without one is a
+    warning annotation here and in the report, never a silent row."""
+    if ctx.config.mlflow is None:
+        return None
+    from mlci.report.mlflow_runs import read_runs
+
+    runs = read_runs(ctx.config.mlflow, base.sha, head.sha)
+    for line in runs.warnings:
+        ctx.actions.annotate("warning", one_line(f"MLflow: {line}", 500), title="mlci report")
+    return runs
 
 
 def _publish(ctx: RunContext, options: ReportOptions, report: Report) -> None:

@@ -12,6 +12,7 @@ from mlci.commands.deploy import (
     CARD_NEEDS,
     Deployed,
     build_card,
+    check_target_names,
     deliver_recorded,
     finish,
     model_metrics,
@@ -62,6 +63,7 @@ def rollback(
     (_, config), *_ = models_to_deploy(ctx, [name])
     check_stage(ctx.root, stage)
     deployer = open_target(ctx.config.deploy, target, ctx.root)
+    check_target_names(deployer, [name], stage)
     fetch_tags(ctx.root, ctx.config.deploy.remote)
     state = model(ctx.root, name)
     current = state.stage(stage)

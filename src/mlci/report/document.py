@@ -19,6 +19,7 @@ from mlci.repo.plots import PlotError, PlotRevision, ResolvedPlot, Side, resolve
 from mlci.repo.revision import Snapshot
 from mlci.report.dataset_changes import DataRow, diff_data
 from mlci.report.experiments import Leaderboard
+from mlci.report.mlflow_runs import MlflowRuns
 from mlci.report.params import ParamRow, diff_params
 from mlci.report.plots import kind_of, revision_points
 
@@ -69,6 +70,7 @@ class Report:
     unread_head: dict[str, str] = field(default_factory=dict)
     plot_errors: list[tuple[Side, PlotError]] = field(default_factory=list)  # dvc.yaml's plots unreadable
     max_plot_points: int = 60
+    mlflow: MlflowRuns | None = None  # None: no `mlflow:` section in mlci.yaml
     experiments: Leaderboard | None = None  # None: turned off, or no experiments and no gate on them
 
     @property
@@ -124,6 +126,7 @@ def build_report(
     *,
     pr_number: int | None = None,
     data_checks: DataChecks | None = None,
+    mlflow: MlflowRuns | None = None,
     experiments: Leaderboard | None = None,
 ) -> Report:
     rows = rows_from_values(old.metrics, new.metrics, config, declared_at_head=new.unread)
@@ -143,6 +146,7 @@ def build_report(
         unread_head=dict(new.unread),
         plot_errors=resolved.errors if resolved else [],
         max_plot_points=config.report.max_plot_points,
+        mlflow=mlflow,
         experiments=experiments,
     )
 
@@ -227,6 +231,26 @@ def to_json(report: Report) -> dict[str, Any]:
         "plot_errors": [{"revision": side, **_plot_error(e)} for side, e in report.plot_errors],
         "data_checks": report.data_checks.json if report.data_checks else None,
         "experiments": _experiments(report.experiments) if report.experiments else None,
+        "mlflow": _mlflow(report.mlflow) if report.mlflow else None,
+    }
+
+
+def _mlflow(runs: MlflowRuns) -> dict[str, Any]:
+    """The server, the experiment and each side's run (null when none was found, with the warning)."""
+    return {
+        "tracking_uri": runs.uri,
+        "experiment": runs.experiment,
+        **{
+            side.revision: {
+                "commit": side.commit or None,
+                "run_id": side.run.run_id if side.run else None,
+                "run_name": side.run.name if side.run else None,
+                "url": side.run.url if side.run else None,
+                "note": side.note or None,
+            }
+            for side in runs.sides
+        },
+        "warnings": runs.warnings,
     }
 
 

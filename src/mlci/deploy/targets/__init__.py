@@ -16,6 +16,7 @@ from mlci.config import CONFIG_FILE, ConfigError, DeployConfig, build_section
 from mlci.deploy.targets.base import Delivery, DeliveryFailed, Target, TargetConfig, sha256_of
 from mlci.deploy.targets.command import CommandConfig, CommandTarget
 from mlci.deploy.targets.local import LocalConfig, LocalTarget, current_version, switch_current
+from mlci.deploy.targets.mlflow import MlflowRegistryConfig, MlflowTarget
 from mlci.deploy.targets.webhook import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -32,6 +33,7 @@ TYPES: dict[str, type[TargetConfig]] = {
     "local": LocalConfig,
     "command": CommandConfig,
     "webhook": WebhookConfig,
+    "mlflow": MlflowRegistryConfig,
 }
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "Delivery",
     "DeliveryFailed",
     "LocalTarget",
+    "MlflowRegistryConfig",
+    "MlflowTarget",
     "Target",
     "TargetConfig",
     "WebhookTarget",

@@ -36,6 +36,9 @@ class Delivery:
     sha256: str
     extra: Mapping[str, Any] = field(default_factory=dict)  # repository, run URL, ...
     traffic: int = 100  # percent of the stage's requests this version should get (a canary step: less)
+    metrics: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=dict
+    )  # the commit's DVC metrics: file → key → value
 
     def metadata(self) -> dict[str, Any]:
         return {

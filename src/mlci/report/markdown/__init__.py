@@ -17,7 +17,7 @@ from mlci.render import render
 from mlci.report.document import Report
 from mlci.report.markdown.experiments import experiments_context
 from mlci.report.markdown.plots import confusion_table, plots_context
-from mlci.report.markdown.summary import headline, subline, unread_lines
+from mlci.report.markdown.summary import headline, mlflow_context, subline, unread_lines
 from mlci.report.markdown.tables import (
     cell_code,
     data_table,
@@ -36,6 +36,7 @@ __all__ = [
     "gates_table",
     "headline",
     "metrics_table",
+    "mlflow_context",
     "params_table",
     "plots_context",
     "render_markdown",
@@ -135,6 +136,7 @@ def _render(
         hidden_rows=hidden,
         full_report_hint=hint,
         unread=unread_lines(report),
+        mlflow=mlflow_context(report),
         gates_total=report.gate_count[1],
         failed_table=gates_table(report.failed_gates),
         gates_table=gates_table(report.gates),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from mlci.report.document import Report
 from mlci.safety import md_code, md_escape
 
@@ -16,6 +18,28 @@ def unread_lines(report: Report) -> list[str]:
         )
         for file, why in unread.items()
     ]
+
+
+def mlflow_context(report: Report) -> dict[str, object] | None:
+    """The MLflow block: the server and experiment, a link to each side's run, one warning per side
+    without a run (all escaped); None without an `mlflow:` section."""
+    runs = report.mlflow
+    if runs is None:
+        return None
+    links = []
+    for side in runs.sides:
+        if side.run is not None:
+            # the UI's address of a run: the server's URL and two ids MLflow made (no text from the PR)
+            url = quote(side.run.url, safe=":/#?=&%")
+            links.append(f"{side.revision} [{md_escape(side.run.name or side.run.run_id[:8])}]({url})")
+        else:
+            links.append(f"{side.revision}: no run")
+    return {
+        "server": md_code(runs.uri),
+        "experiment": md_code(runs.experiment),
+        "links": " · ".join(links),
+        "warnings": [md_escape(line) for line in runs.warnings],
+    }
 
 
 def headline(report: Report) -> str:
