@@ -28,6 +28,14 @@ URI_ENV = "MLFLOW_TRACKING_URI"
 TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
 USER_ENV = "MLFLOW_TRACKING_USERNAME"
 PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
+# What the reusable workflows that talk to MLflow (report, deploy and promote, rollback) take as secrets and
+# hand to mlci's step: the server and one of MLflow's two ways to log in (.ci/install_steps.py renders them).
+SECRETS: tuple[tuple[str, str], ...] = (
+    (URI_ENV, "the MLflow tracking server's URL (or set mlflow.tracking_uri in mlci.yaml)"),
+    (TOKEN_ENV, "a bearer token the MLflow server accepts"),
+    (USER_ENV, "or a user of the MLflow server (HTTP basic, with MLFLOW_TRACKING_PASSWORD)"),
+    (PASSWORD_ENV, "the password of MLFLOW_TRACKING_USERNAME"),
+)
 CREDENTIALS_HINT = (
     f"set {TOKEN_ENV}, or {USER_ENV} and {PASSWORD_ENV}, from a secret to an account the server accepts"
 )

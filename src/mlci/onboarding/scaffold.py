@@ -10,6 +10,7 @@ from typing import Any
 
 from mlci import __version__
 from mlci.errors import MlciError
+from mlci.mlflow.client import SECRETS as MLFLOW_SECRETS
 from mlci.onboarding import releases
 from mlci.onboarding.candidates import Decision, by_stage
 from mlci.readers import read_yaml
@@ -304,6 +305,7 @@ def render_files(
         "requirements": f"{prefix}{requirements}" if requirements else "",  # jobs install from the git root
         "working_directory": folder if prefix else "",
         "secrets": Secrets.of(root).names,  # only what the project's remotes need
+        "mlflow_secrets": [name for name, _ in MLFLOW_SECRETS],  # written commented out (docs/mlflow.md)
     }
     monitored = [m.name for m in models if m.data]
     # a monitor job per model only when some models cannot be monitored (the reusable workflow's `model`)
