@@ -73,7 +73,7 @@ def test_the_report_workflow_shows_the_mlflow_runs_of_base_and_head(
 
     assert result.returncode == 0, result.explain()
     (body,) = comments(s, event["number"])
-    assert "val_accuracy" in body and "0.8125" in body and "0.875" in body, body
+    assert "mlflow:val\\_accuracy" in body and "0.8125" in body and "0.875" in body, body
     assert f"/runs/{base_run}" in body and f"/runs/{head_run}" in body  # a link to each run
     assert "mlci-test-admin-password" not in result.log and "mlci-test-admin-password" not in body
 
@@ -94,6 +94,6 @@ def test_the_deploy_workflow_moves_the_champion_alias_to_the_delivered_bytes(
 
     assert deployed.returncode == 0, deployed.explain()
     with logged_in(mlflow_server):
-        version, sha = champion(mlflow_server, registered, tmp_path)
+        version, sha = champion(mlflow_server, registered, tmp_path / "champion")
     assert sha == model and version.tags["mlci.commit"] == after and version.tags["mlci.version"] == "v0.0.1"
     assert "mlci-test-admin-password" not in deployed.log
