@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]
-    """The Actions-runner scenarios take minutes each: start them first, so that with `-n 3` the quick
+    """The Actions-runner scenarios take minutes each: start them first, so that with `-n 2` the quick
     tests fill the gaps instead of the run ending on one long scenario (same order on every worker)."""
     items.sort(key=lambda item: 0 if _is_scenario(item.nodeid) else 1)
 
