@@ -15,7 +15,8 @@ from mlci.errors import MlciError
 # 2: temporal columns are numeric; 3: an empty CSV cell is missing in text columns too;
 # 4: categorical columns keep the hashes of their distinct values (unseen decided exactly)
 # 5: singletons and doubletons (Good–Turing), ascending order and the steps of numeric columns
-PROFILE_VERSION = 5
+# 6: dates, timestamps, times and durations in seconds, whatever unit they are stored in
+PROFILE_VERSION = 6
 Kind = Literal["numeric", "categorical", "empty", "unsupported"]
 
 

@@ -1,6 +1,6 @@
 """Numeric columns of a profile: moments, quantile bins, exact values, and the steps of a time index.
 
-Per numeric column (dates, timestamps and durations as numbers in their own unit) a profile keeps the
+Per numeric column (dates, timestamps, times and durations as seconds, `seconds_per_unit`) a profile keeps the
 mean and M2 (Welford, mergeable), min/max, counts and sums on the reference's fine quantile bins, the
 exact values while there are at most ``exact_limit``, and — for the time family — whether the values
 came in ascending order and the histogram of their steps on half-powers of two (`step_bin`).
@@ -43,6 +43,9 @@ class NumericCounter:
         import numpy as np
 
         values = float64_values(array)
+        scale = seconds_per_unit(array.type)
+        if scale != 1.0:  # times in seconds: a pandas `ns` reference and a Spark `us` feed agree
+            values *= scale
         nan = np.isnan(values)
         present = values[~nan] if nan.any() else values
         if stats:
@@ -123,6 +126,25 @@ def binner(edges: list[float]) -> Binner:
     from mlci.drift.binning import Binner
 
     return Binner(np.array(edges, dtype=np.float64))
+
+
+_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def seconds_per_unit(arrow_type: Any) -> float:
+    """What one unit of a temporal type is in seconds (dates: days; date64: milliseconds); 1.0 for
+    every other type. Profiles keep dates, timestamps, times and durations in seconds, so the same
+    instants stored in two units (pandas writes `ns`, Spark `us`) are the same numbers."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if pa.types.is_date32(arrow_type):
+        return 86_400.0
+    if pa.types.is_date64(arrow_type):
+        return 1e-3
+    unit = getattr(arrow_type, "unit", None) if pa.types.is_temporal(arrow_type) else None
+    return _SECONDS.get(str(unit), 1.0)
 
 
 def float64_values(array: Any) -> np.ndarray:
