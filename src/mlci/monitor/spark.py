@@ -15,7 +15,8 @@ One profile per file split, not per task: Spark packs files into tasks by size, 
 time index's statistics (ascending, the steps between neighbours) depend on the order of the rows. The
 driver numbers the splits in the order one process reads the files (sorted by path, each from its start),
 so the merged profile is the one `mlci monitor --current` builds. A DataFrame that is not a plain file
-scan (no `_metadata` column: a table, a join, a shuffle) gives one profile per task, in task order.
+scan under projections and filters (a table, a join, a shuffle, a sort) gives one profile per task, in
+task order.
 
 pyspark is not a dependency of mlci: the caller brings it (its types are imported for annotations only),
 and every executor needs mlci in the Python it runs (`PYSPARK_PYTHON`).
@@ -210,14 +211,29 @@ def _row(task: int, file: str, start: int, rows: int, document: dict[str, Any]) 
 
 
 def _located(df: DataFrame) -> tuple[DataFrame, bool]:
-    """`df` with each row's file and split (the hidden `_metadata` column of file scans), if it has them."""
+    """`df` with each row's file and split (the hidden `_metadata` column of file scans), when its rows
+    reach the tasks in the files' order."""
     from pyspark.errors import AnalysisException
 
+    if not _in_file_order(df):  # after a shuffle `_metadata` may still resolve, in no order
+        return df, False
     try:
         meta = df["_metadata"]
         return df.select("*", meta["file_path"].alias(FILE), meta["file_block_start"].alias(START)), True
     except AnalysisException:  # not a plain file scan: the profiles name no file
         return df, False
+
+
+def _in_file_order(df: DataFrame) -> bool:
+    """Whether `df` is a file scan under projections and filters only (Spark's optimized plan), so each
+    task reads its file splits one after the other, each from its start. Spark Connect shows no plan
+    here: no."""
+    jdf = getattr(df, "_jdf", None)
+    if jdf is None:
+        return False
+    plan = str(jdf.queryExecution().optimizedPlan().toString())
+    nodes = [line.lstrip(" :+-").split(" ", 1)[0] for line in plan.splitlines() if line.strip()]
+    return bool(nodes) and nodes[-1] == "Relation" and set(nodes) <= {"Project", "Filter", "Relation"}
 
 
 def _arrow_schema(df: DataFrame) -> pa.Schema:
