@@ -1,7 +1,8 @@
-"""Profile production data on Spark for `mlci monitor --profiles` (docs/monitor.md, "On Spark").
+r"""Profile production data on Spark for `mlci monitor --profiles` (docs/monitor.md, "On Spark").
 
     mlci monitor churn --save-profile ref.json            # once: the reference profile, in the repository
-    spark-submit monitor_spark.py 's3a://bucket/events/date=2026-12-*/' --reference-profile ref.json --out parts
+    spark-submit monitor_spark.py 's3a://bucket/events/date=2026-12-*/' --model churn \
+        --reference-profile ref.json --out parts
     mlci monitor churn --profiles 'parts/*.json' --reference-profile ref.json
 
 Every executor needs mlci installed in the Python Spark runs there (`PYSPARK_PYTHON`). Exit 0 when the
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         "--reference-profile", required=True, help="written by `mlci monitor NAME --save-profile`"
     )
     parser.add_argument("--out", required=True, help="an empty folder for the partition profiles")
+    parser.add_argument("--model", default="", help="the NAME `mlci monitor NAME --profiles` decides for")
     args = parser.parse_args(argv)
 
     from pyspark.errors import AnalysisException
@@ -35,12 +37,15 @@ def main(argv: list[str] | None = None) -> int:
 
     spark = SparkSession.builder.appName("mlci-profile").getOrCreate()
     try:
-        paths = profile_partitions(spark.read.parquet(*args.data), args.reference_profile, args.out)
+        df = spark.read.parquet(*args.data)
+        current = ", ".join(args.data)
+        paths = profile_partitions(df, args.reference_profile, args.out, model=args.model, current=current)
     except (MlciError, AnalysisException) as exc:  # a missing path is Spark's AnalysisException
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{len(paths)} partition profiles in {args.out}; decide with:")
-    print(f"  mlci monitor NAME --profiles '{args.out}/*.json' --reference-profile {args.reference_profile}")
+    name = f"{args.model} " if args.model else ""
+    print(f"  mlci monitor {name}--profiles '{args.out}/*.json' --reference-profile {args.reference_profile}")
     return 0
 
 

@@ -31,6 +31,7 @@ from tests.testing.fixtures import run_cli
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
     pytest.mark.skipif(
         shutil.which("java") is None,
         reason="PySpark needs a Java runtime and `java` is not on PATH (.ci/run installs default-jre-headless)",
@@ -177,6 +178,10 @@ def test_example_script_writes_the_profiles(spark: Any, data: tuple[Path, dict[s
     assert list((root / "script-parts").glob("part-*-of-*.json"))
     _assert_same_decision(single, _decide(root, "script-parts", "script.json"))
     assert _run_example([*argv, str(root / "script-parts")]) == 2  # the folder holds profiles: refused
+    assert _run_example([*argv, str(root / "churn-parts"), "--model", "churn"]) == 0
+    args = ["--profiles", "churn-parts/*.json", "--reference-profile", "ref.json"]
+    proc = run_cli("monitor", *args, cwd=root)  # decided for no model: the profiles say churn
+    assert proc.returncode == 2 and "'churn'" in proc.stderr, proc.stderr
 
 
 def _run_example(argv: list[str]) -> int:

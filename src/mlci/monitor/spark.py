@@ -45,13 +45,21 @@ Key = tuple[str, int]  # (file, byte offset of the split), or ("", task index) w
 
 
 def profile_partitions(
-    df: DataFrame, reference_profile: str | Path, out_dir: str | Path, *, schema: pa.Schema | None = None
+    df: DataFrame,
+    reference_profile: str | Path,
+    out_dir: str | Path,
+    *,
+    model: str = "",
+    current: str = "",
+    schema: pa.Schema | None = None,
 ) -> list[Path]:
     """Profile `df` on the executors against `reference_profile`; write the partition profiles.
 
     `reference_profile`: a file written by `mlci monitor NAME --save-profile REF.json` (read on the
     driver, broadcast to the executors). `out_dir`: a folder with no `*.json` yet (created); it receives
-    `part-KKKKK-of-NNNNN.json`, K = 1..N in the order one process reads the files. `schema`: the Arrow
+    `part-KKKKK-of-NNNNN.json`, K = 1..N in the order one process reads the files. `model`: the NAME the
+    deciding `mlci monitor NAME --profiles` is given ("" for data alone: it checks they agree);
+    `current`: what the report names as the current data (e.g. the path read). `schema`: the Arrow
     types to cast each batch back to, column by column (default: `file_schema(df)`, the first input
     file's Parquet schema; `pyarrow.schema([])` keeps Spark's types).
     Returns the written paths, K ascending. Raises MlciError (exit 2) for a missing reference profile, a
@@ -75,6 +83,7 @@ def profile_partitions(
         name=ref_path.name,
         schema=_conformed(spark_types, target),
         located=located,
+        labels={"model": model, "current": current},
     )
     try:
         rows = source.mapInArrow(task, ROW_SCHEMA).collect()
@@ -121,6 +130,7 @@ def _profile_task(
     name: str,
     schema: pa.Schema,
     located: bool,
+    labels: dict[str, str],
 ) -> Iterator[pa.RecordBatch]:
     """One Spark task: a row (task, file, start, rows, partition profile) per file split it read; one
     row with no file when it read no row (so the driver sees every task answered)."""
@@ -137,11 +147,12 @@ def _profile_task(
         ref.write_bytes(reference.value)
         for (file, start), run, rows in _runs(keyed):
             stream = _cast(run, schema)
-            document = profile_batches(stream, str(ref), index=1, count=1, files=[file] if file else [])
+            files = [file] if file else []
+            document = profile_batches(stream, str(ref), index=1, count=1, files=files, **labels)
             answered = True
             yield _row(task, file, start, rows[0], document)
         if not answered:
-            document = profile_batches(_cast((), schema), str(ref), index=1, count=1)
+            document = profile_batches(_cast((), schema), str(ref), index=1, count=1, **labels)
             yield _row(task, "", -1, 0, document)
 
 
