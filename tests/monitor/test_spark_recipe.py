@@ -87,6 +87,10 @@ def _table(rng: np.random.Generator, drift: bool, offset: int) -> pa.Table:
             "clicks": pa.array(rng.integers(0, 50, n), pa.uint32()),
             "score": pa.array(rng.normal(0.5, 0.1, n), pa.float32()),
             "active": pa.array(rng.random(n) < 0.5),
+            "paid_at": pa.array(seen, pa.timestamp("ms", tz="UTC")),  # the session's time zone is not UTC
+            "day": pa.array([s.date() for s in seen], pa.date32()),
+            "price": pa.array([round(float(v), 2) for v in rng.gamma(2, 10, n)]).cast(pa.decimal128(10, 2)),
+            "note": pa.array([None if m % 7 == 0 else f"n{m % 5}" for m in minutes.tolist()]),
             "event_time": pa.array(
                 [start + dt.timedelta(seconds=(offset + k) * step) for k in range(n)], pa.timestamp("ms")
             ),
