@@ -1,6 +1,6 @@
 r"""Profile production data on Spark for `mlci monitor --profiles` (docs/monitor.md, "On Spark").
 
-    mlci monitor churn --save-profile ref.json            # once: the reference profile, in the repository
+    mlci monitor churn --current SOME_FILE --save-profile ref.json    # once: the reference profile
     spark-submit monitor_spark.py 's3a://bucket/events/date=2026-12-*/' --model churn \
         --reference-profile ref.json --out parts
     mlci monitor churn --profiles 'parts/*.json' --reference-profile ref.json
