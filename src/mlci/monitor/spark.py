@@ -63,9 +63,16 @@ def profile_partitions(
     types to cast each batch back to, column by column (default: `file_schema(df)`, the first input
     file's Parquet schema; `pyarrow.schema([])` keeps Spark's types).
     Returns the written paths, K ascending. Raises MlciError (exit 2) for a missing reference profile, a
-    `out_dir` holding profiles, a schema that cannot be read, or a Spark partition that did not answer.
+    `out_dir` holding profiles, a schema that cannot be read, a Spark partition that did not answer, or
+    a Spark Connect session (the recipe needs a classic one).
     """
     ref_path, out = Path(reference_profile), Path(out_dir)
+    if getattr(df, "_jdf", None) is None:  # Spark Connect's DataFrame has no JVM side here
+        raise MlciError(
+            "profile_partitions needs a classic Spark session: Spark Connect has no broadcast variables "
+            "and shows no query plan",
+            "run the job with spark-submit or on a cluster with a classic (single-user) session",
+        )
     if not ref_path.is_file():
         raise MlciError(
             f"reference profile {ref_path} not found",
@@ -237,12 +244,8 @@ def _located(df: DataFrame) -> tuple[DataFrame, bool]:
 
 def _in_file_order(df: DataFrame) -> bool:
     """Whether `df` is a file scan under projections and filters only (Spark's optimized plan), so each
-    task reads its file splits one after the other, each from its start. Spark Connect shows no plan
-    here: no."""
-    jdf = getattr(df, "_jdf", None)
-    if jdf is None:
-        return False
-    plan = str(jdf.queryExecution().optimizedPlan().toString())
+    task reads its file splits one after the other, each from its start."""
+    plan = str(getattr(df, "_jdf").queryExecution().optimizedPlan().toString())  # noqa: B009 (private)
     nodes = [line.lstrip(" :+-").split(" ", 1)[0] for line in plan.splitlines() if line.strip()]
     return bool(nodes) and nodes[-1] == "Relation" and set(nodes) <= {"Project", "Filter", "Relation"}
 
