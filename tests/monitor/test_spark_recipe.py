@@ -221,13 +221,18 @@ def test_a_shuffled_dataframe_still_decides(spark: Any, data: tuple[Path, dict[s
                     _assert_close(column["stats"][stat], ordered[column["name"]]["stats"][stat], stat)
 
 
-def test_refuses_a_missing_reference_or_a_used_folder(spark: Any, data: tuple[Path, dict[str, Any]]) -> None:
+def test_refuses_a_missing_or_foreign_reference_or_a_used_folder(
+    spark: Any, data: tuple[Path, dict[str, Any]]
+) -> None:
     from mlci.monitor.spark import profile_partitions
 
     root, _ = data
     df = spark.read.parquet(str(root / "current"))
     with pytest.raises(MlciError, match=r"gone\.json not found"):
         profile_partitions(df, root / "gone.json", root / "unused")
+    (root / "foreign.json").write_text('{"rows": 3}')
+    with pytest.raises(MlciError, match="not an mlci reference profile"):
+        profile_partitions(df, root / "foreign.json", root / "unused")
     (root / "used").mkdir()
     (root / "used" / "part-00001-of-00001.json").write_text("{}")
     with pytest.raises(MlciError, match="already holds profiles"):

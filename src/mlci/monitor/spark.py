@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.errors import MlciError
+from mlci.monitor.partition import read_reference
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -62,8 +63,8 @@ def profile_partitions(
     `current`: what the report names as the current data (e.g. the path read). `schema`: the Arrow
     types to cast each batch back to, column by column (default: `file_schema(df)`, the first input
     file's Parquet schema; `pyarrow.schema([])` keeps Spark's types).
-    Returns the written paths, K ascending. Raises MlciError (exit 2) for a missing reference profile, a
-    `out_dir` holding profiles, a schema that cannot be read, a Spark partition that did not answer, or
+    Returns the written paths, K ascending. Raises MlciError (exit 2) for a missing or foreign reference
+    profile, an `out_dir` holding profiles, a schema that cannot be read, a Spark partition that did not answer, or
     a Spark Connect session (the recipe needs a classic one).
     """
     ref_path, out = Path(reference_profile), Path(out_dir)
@@ -73,11 +74,7 @@ def profile_partitions(
             "and shows no query plan",
             "run the job with spark-submit or on a cluster with a classic (single-user) session",
         )
-    if not ref_path.is_file():
-        raise MlciError(
-            f"reference profile {ref_path} not found",
-            "write one with `mlci monitor NAME --save-profile FILE`",
-        )
+    read_reference(ref_path)  # here, not in every task: a missing or foreign file is exit 2 with its fix
     if out.is_dir() and any(out.glob("*.json")):
         raise MlciError(f"{out} already holds profiles", "write the partition profiles into an empty folder")
     target = file_schema(df) if schema is None else schema
