@@ -74,7 +74,12 @@ def profile_partitions(
             "and shows no query plan",
             "run the job with spark-submit or on a cluster with a classic (single-user) session",
         )
-    read_reference(ref_path)  # here, not in every task: a missing or foreign file is exit 2 with its fix
+    if not ref_path.is_file():
+        raise MlciError(
+            f"reference profile {ref_path} not found",
+            "write one with `mlci monitor NAME --save-profile FILE`",
+        )
+    read_reference(ref_path)  # here, not in every task: a foreign file is exit 2 before any Spark job
     if out.is_dir() and any(out.glob("*.json")):
         raise MlciError(f"{out} already holds profiles", "write the partition profiles into an empty folder")
     target = file_schema(df) if schema is None else schema
