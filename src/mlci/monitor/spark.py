@@ -1,25 +1,14 @@
-"""The Spark recipe: partition profiles of a Spark DataFrame, computed on the executors;
-`mlci monitor NAME --profiles 'DIR/*.json' --reference-profile REF.json` decides from them.
+"""The Spark recipe: partition profiles of a Spark DataFrame, computed on the executors, for
+`mlci monitor NAME --profiles 'DIR/*.json' --reference-profile REF.json` (docs/monitor.md, "On Spark").
 
-    df = spark.read.parquet("s3a://bucket/events/date=2026-12-*/")
-    paths = profile_partitions(df, "ref.json", "parts")   # parts/part-00001-of-00012.json, ...
-
-Each task reads its share of the data as Arrow record batches (`DataFrame.mapInArrow`, no pandas), casts
-them back to the types the Parquet files hold (Spark hands a `timestamp[ms]` over as `timestamp[us]`, a
-`uint32` as `int64`, a dictionary as plain text: numbers and units one `mlci monitor --current` never
-sees), profiles them in the reference profile's bins (`mlci.monitor.partition.profile_batches`, the
-reference shipped to the executors as a broadcast variable) and yields rows of partition profiles as
-JSON. The driver collects them, checks every Spark partition answered, and writes one file each.
-
-One profile per file split, not per task: Spark packs files into tasks by size, not by name, and a
-time index's statistics (ascending, the steps between neighbours) depend on the order of the rows. The
-driver numbers the splits in the order one process reads the files (sorted by path, each from its start),
-so the merged profile is the one `mlci monitor --current` builds. A DataFrame that is not a plain file
-scan under projections and filters (a table, a join, a shuffle, a sort) gives one profile per task, in
-task order.
-
-pyspark is not a dependency of mlci: the caller brings it (its types are imported for annotations only),
-and every executor needs mlci in the Python it runs (`PYSPARK_PYTHON`).
+Each task reads its share as Arrow record batches (`DataFrame.mapInArrow`), casts them back to the
+Parquet files' types (Spark hands a `timestamp[ms]` over as `timestamp[us]`, a `uint32` as `int64`),
+profiles them against the broadcast reference profile (`mlci.monitor.partition.profile_batches`) and
+yields the partition profiles as JSON rows; the driver checks every task answered and writes them.
+One profile per file split, not per task: Spark packs files into tasks by size, and a time index's
+statistics follow the row order, so the driver numbers the splits in the order one process reads the
+files. A DataFrame that is not a file scan under projections and filters gives one profile per task.
+pyspark is the caller's (imported for annotations only); every executor needs mlci (`PYSPARK_PYTHON`).
 """
 
 from __future__ import annotations
@@ -68,20 +57,7 @@ def profile_partitions(
     a Spark Connect session (the recipe needs a classic one).
     """
     ref_path, out = Path(reference_profile), Path(out_dir)
-    if getattr(df, "_jdf", None) is None:  # Spark Connect's DataFrame has no JVM side here
-        raise MlciError(
-            "profile_partitions needs a classic Spark session: Spark Connect has no broadcast variables "
-            "and shows no query plan",
-            "run the job with spark-submit or on a cluster with a classic (single-user) session",
-        )
-    if not ref_path.is_file():
-        raise MlciError(
-            f"reference profile {ref_path} not found",
-            "write one with `mlci monitor NAME --save-profile FILE`",
-        )
-    read_reference(ref_path)  # here, not in every task: a foreign file is exit 2 before any Spark job
-    if out.is_dir() and any(out.glob("*.json")):
-        raise MlciError(f"{out} already holds profiles", "write the partition profiles into an empty folder")
+    _check(df, ref_path, out)
     target = file_schema(df) if schema is None else schema
     spark_types = _arrow_schema(df)
     source, located = _located(df)
@@ -100,6 +76,24 @@ def profile_partitions(
         broadcast.unpersist()
     documents = _numbered(rows, df.rdd.getNumPartitions())
     return _write(out, documents)
+
+
+def _check(df: DataFrame, ref_path: Path, out: Path) -> None:
+    """The inputs, before any Spark job: a classic session, a reference profile, an empty folder."""
+    if getattr(df, "_jdf", None) is None:  # Spark Connect's DataFrame has no JVM side here
+        raise MlciError(
+            "profile_partitions needs a classic Spark session: Spark Connect has no broadcast variables "
+            "and shows no query plan",
+            "run the job with spark-submit or on a cluster with a classic (single-user) session",
+        )
+    if not ref_path.is_file():
+        raise MlciError(
+            f"reference profile {ref_path} not found",
+            "write one with `mlci monitor NAME --save-profile FILE`",
+        )
+    read_reference(ref_path)  # a foreign file: exit 2 here, not a PythonException in every task
+    if out.is_dir() and any(out.glob("*.json")):
+        raise MlciError(f"{out} already holds profiles", "write the partition profiles into an empty folder")
 
 
 def file_schema(df: DataFrame) -> pa.Schema:
@@ -149,7 +143,7 @@ def _profile_task(
 
     context = TaskContext.get()
     task = context.partitionId() if context is not None else 0
-    keyed = _keyed(batches, task) if located else ((("", task), b) for b in batches)
+    keyed = _keyed(batches) if located else ((("", task), b) for b in batches)
     answered = False
     with tempfile.TemporaryDirectory(prefix="mlci-ref-") as tmp:
         ref = Path(tmp) / name
@@ -165,7 +159,7 @@ def _profile_task(
             yield _row(task, "", -1, 0, document)
 
 
-def _keyed(batches: Iterable[pa.RecordBatch], task: int) -> Iterator[tuple[Key, pa.RecordBatch]]:
+def _keyed(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[Key, pa.RecordBatch]]:
     """Each batch cut where the file split changes (a batch Spark hands over may span two files)."""
     import numpy as np
     import pyarrow.compute as pc
