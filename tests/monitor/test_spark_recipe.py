@@ -237,4 +237,7 @@ def test_refuses_a_missing_or_foreign_reference_or_a_used_folder(
     (root / "used" / "part-00001-of-00001.json").write_text("{}")
     with pytest.raises(MlciError, match="already holds profiles"):
         profile_partitions(df, root / "ref.json", root / "used")
+    in_memory = spark.createDataFrame([(1.0,), (2.0,)], "moved double")  # no file to read types from
+    with pytest.raises(MlciError, match="reads no file"):
+        profile_partitions(in_memory, root / "ref.json", root / "unused")
     assert not (root / "unused").exists()
