@@ -39,6 +39,12 @@ from mlci.cli.options import debug_option, report_format
     "--output", type=click.Path(dir_okay=False, writable=True), default="", help="Also write the report here."
 )
 @click.option("--open-pr", is_flag=True, help="When retraining is needed, open the retraining pull request.")
+@click.option(
+    "--profiles",
+    multiple=True,
+    help="Decide on partition profiles written by `mlci profile` (files or a quoted glob; every share "
+    "1..N) instead of reading --current.",
+)
 def monitor(
     name: str,
     current: str,
@@ -48,6 +54,7 @@ def monitor(
     fmt: str,
     output: str,
     open_pr: bool,
+    profiles: tuple[str, ...],
 ) -> int:
     """Compare current data with the production model's training data: drift, predictions, decay.
 
@@ -60,5 +67,9 @@ def monitor(
 
     if reference and reference_profile:
         raise click.UsageError("give --reference or --reference-profile, not both")
-    options = Options(name, current, reference, reference_profile, save_profile, fmt, output, open_pr)
+    if profiles and current:
+        raise click.UsageError("give --current or --profiles, not both: the profiles are the current data")
+    options = Options(
+        name, current, reference, reference_profile, save_profile, fmt, output, open_pr, profiles=profiles
+    )
     return run(RunContext.load(repo_optional=True), options)

@@ -25,6 +25,11 @@ class Options:
     fmt: str = "markdown"
     output: str = ""
     open_pr: bool = False
+    # partitioned runs (mlci.monitor.partition): `mlci profile`'s share K/N and its explicit files;
+    # `mlci monitor --profiles`: the partition profiles decided on instead of reading --current
+    partition: str = ""
+    files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,10 @@ def resolve_inputs(root: Path, config: Config, opts: Options, *, in_repo: bool) 
     except MlciError as exc:
         problems.append(exc)
         chosen = False
-    problems += _current_problems(root, opts.current, in_repo)
+    if opts.files:
+        problems += [p for f in opts.files for p in _data_problems(root, f, "--files", in_repo)]
+    elif not opts.profiles:
+        problems += _current_problems(root, opts.current, in_repo)
     head = resolve(root, "HEAD") if in_repo else None
     inputs = Inputs(opts, name, model, in_repo, head)
     if opts.reference_profile:
