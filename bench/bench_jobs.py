@@ -4,7 +4,8 @@
 
 Runs workflow scenarios of tests/workflows/ (the real workflow files on the Actions runner harness,
 ../shared/tools/actions-runner, against the example project), one at a time: the callers `mlci init`
-writes (test_scenarios.py: report, train, fork, deploy, monitor, dogfood) and the composite action in
+writes (test_scenarios.py: report, train, fork, deploy, monitor, dogfood; test_monitor_partitions.py:
+monitor-partitions) and the composite action in
 docs/action.md's workflow (test_action_scenarios.py: action-*). `report` runs the report
 workflow twice in one test, so the first run starts with an empty uv cache (cold) and the second restores
 it (warm); `train` runs its test twice in one session (affected → data → train: cold, then warm); `deploy` deploys
@@ -44,6 +45,11 @@ TESTS = {
     "deploy": [CALLERS + "test_a_push_to_main_deploys_with_one_deployment_and_a_dispatch_rolls_back"],
     "fork": [CALLERS + "test_a_fork_pull_request_is_reported_through_the_artifact_and_posted_by_report_post"],
     "monitor": [CALLERS + "test_a_scheduled_monitor_finds_decay_and_opens_a_retraining_pull_request"],
+    # #35: partitions: 3 (models, reference, three profile jobs, decide, retrain)
+    "monitor-partitions": [
+        "tests/workflows/test_monitor_partitions.py::"
+        "test_three_profile_jobs_and_one_decision_give_one_jobs_report_and_one_pull_request"
+    ],
     "dogfood": [CALLERS + "test_dogfood_runs_the_action_on_the_fixture_project_for_a_pull_request"],
     "action-report": [ACTION + "test_action_pull_request_reports_with_one_sticky_comment_and_a_check_run"],
     "action-train": [ACTION + "test_action_push_to_a_branch_trains_and_pushes_the_results_to_the_dvc_remote"],

@@ -421,3 +421,24 @@ def test_dvc_yaml_artifacts_decide_the_models(dvc_project: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert sorted(load_config(dvc_project).models) == ["forest", "forest-torch"]
     assert "declared under `artifacts:`" in proc.stdout
+
+
+def test_the_monitor_caller_offers_partitions_and_uncommented_it_is_an_input_of_monitor_yml(
+    dvc_project: Path,
+) -> None:
+    """#35: the caller shows `partitions` commented, with its meaning; uncommented as written, it is a
+    number input that monitor.yml declares (a typo there would fail only on GitHub, on the schedule)."""
+    proc = run_cli("init", "--ref", SHA, cwd=dvc_project)
+    assert proc.returncode == 0, proc.stderr
+    text = (dvc_project / ".github/workflows/mlci-monitor.yml").read_text()
+    assert all("partitions" not in job["with"] for job in yaml.safe_load(text)["jobs"].values())  # 1
+    (line,) = [line for line in text.splitlines() if line.lstrip().startswith("# partitions:")]
+    assert "mlci profile --partition" in text and "same verdict" in text
+    caller = yaml.safe_load(text.replace(line, line.replace("# partitions:", "partitions:", 1)))
+    job = next(iter(caller["jobs"].values()))
+    given = job["with"]["partitions"]
+    monitor = yaml.safe_load((Path(__file__).parents[2] / ".github/workflows/monitor.yml").read_text())
+    declared = monitor[True]["workflow_call"]["inputs"]
+    assert set(job["with"]) <= set(declared)
+    assert declared["partitions"]["type"] == "number" and declared["partitions"]["default"] == 1
+    assert isinstance(given, int) and 1 < given <= 256

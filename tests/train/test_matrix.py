@@ -93,9 +93,47 @@ def test_the_monitor_workflows_matrix_from_the_registry_list(count: int) -> None
         [sys.executable, "-m", "mlci.train.matrix"], input=json.dumps(listed), capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    (line,) = done.stdout.splitlines()
-    include = json.loads(line.removeprefix("models="))
+    outputs = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    include = json.loads(outputs["models"])
+    assert json.loads(outputs["profiles"]) == []  # one job reads all the data: no profile job
     assert len(include) <= LIMIT
     assert sorted(n for e in include for n in e["models"].split()) == sorted(f"m{i}" for i in range(count))
     batched = count > LIMIT
     assert ("::notice title=mlci monitor::" in done.stderr) == batched
+
+
+def _monitor_matrices(count: int, partitions: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    listed = [
+        {"model": f"m{i}", "version": "v0.0.1", "commit": "0" * 40, "stage": "prod"} for i in range(count)
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "mlci.train.matrix", "--partitions", partitions],
+        input=json.dumps(listed),
+        capture_output=True,
+        text=True,
+    )
+    return done, dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+@pytest.mark.parametrize(("count", "partitions"), [(1, 3), (5, 4), (70, 4), (300, 2), (2, 256)])
+def test_partitioned_monitoring_runs_every_share_of_every_model_once_within_one_matrix(
+    count: int, partitions: int
+) -> None:
+    """#35: monitor.yml's `partitions: N` gives N profile jobs per entry of the models matrix, each a
+    share K/N, all in one matrix of at most 256 jobs (the models batched further when needed)."""
+    done, outputs = _monitor_matrices(count, str(partitions))
+    assert done.returncode == 0, done.stderr
+    models, profiles = json.loads(outputs["models"]), json.loads(outputs["profiles"])
+    assert 0 < len(profiles) <= LIMIT and len(profiles) == len(models) * partitions
+    shares = sorted((p["models"], p["partition"]) for p in profiles)
+    expected = sorted((m["models"], f"{k}/{partitions}") for m in models for k in range(1, partitions + 1))
+    assert shares == expected
+    assert all(p["partition"] == f"{p['index']}/{partitions}" for p in profiles)
+    assert sorted(n for e in models for n in e["models"].split()) == sorted(f"m{i}" for i in range(count))
+
+
+@pytest.mark.parametrize("partitions", ["0", "257", "three", "-2", "1.5", ""])
+def test_a_partitions_value_no_matrix_can_run_is_a_usage_error_naming_it(partitions: str) -> None:
+    done, outputs = _monitor_matrices(3, partitions)
+    assert done.returncode == 2 and not outputs
+    assert f"partitions is {partitions!r}" in done.stderr and "from 1" in done.stderr

@@ -85,23 +85,53 @@ def _entry(
     return entry
 
 
+def partitioned(include: list[dict[str, object]], partitions: int) -> list[dict[str, object]]:
+    """The profile jobs of a partitioned monitor run: each entry of `include` once per share of its current
+    data, with "partition": "K/N" (`mlci profile --partition`) and "index": K (1-based); [] when
+    `partitions` is 1 (one job reads all the data, no profile job)."""
+    if partitions <= 1:
+        return []
+    return [
+        {**entry, "partition": f"{k}/{partitions}", "index": k}
+        for entry in include
+        for k in range(1, partitions + 1)
+    ]
+
+
+def _partitions(argv: list[str]) -> int:
+    """`--partitions N` (default 1): an integer from 1 to LIMIT, else MlciError (exit 2)."""
+    given = argv[argv.index("--partitions") + 1] if "--partitions" in argv[:-1] else "1"
+    count = int(given) if given.strip().isdigit() else 0
+    if not 1 <= count <= LIMIT:
+        raise MlciError(
+            f"partitions is {given!r}: it takes a whole number from 1 (one job reads all the current data) "
+            f"to {LIMIT} (a GitHub Actions matrix holds at most {LIMIT} jobs)",
+            "set the monitor workflow's `partitions` input to how many jobs share the current data's files",
+        )
+    return count
+
+
 def main(argv: list[str]) -> int:
-    """`python -m mlci.train.matrix < LIST`: the monitor workflow's matrix from `mlci registry --format
-    json` (a JSON list of {"model": ...}) on stdin: prints `models=MATRIX-INCLUDE`, for GITHUB_OUTPUT,
-    and, when it batches, a notice saying how."""
+    """`python -m mlci.train.matrix [--partitions N] < LIST`: the monitor workflow's matrices from
+    `mlci registry --format json` (a JSON list of {"model": ...}) on stdin. Prints `models=MATRIX-INCLUDE`
+    and `profiles=MATRIX-INCLUDE` (`partitioned`: N profile jobs per entry of models, [] for N = 1), for
+    GITHUB_OUTPUT, and, when it batches, a notice saying how. With N > 1 the models are batched so that
+    the profile jobs fit in one matrix (entries × N <= 256). Exit 2 on a bad N or model name."""
     import json
     import sys
 
     listed = json.load(sys.stdin)
     names = list(dict.fromkeys(str(entry["model"]) for entry in listed))
     try:
-        jobs = plan(names, {})
+        partitions = _partitions(argv)
+        jobs = plan(names, {}, limit=LIMIT // partitions)
     except MlciError as exc:
         print(f"::error title=mlci::{exc.message}; {exc.hint}", file=sys.stderr)
         return 2
     if jobs.describe():
         print(f"::notice title=mlci monitor::{jobs.describe()}", file=sys.stderr)
     print("models=" + json.dumps(jobs.include, separators=(",", ":")))
+    print("profiles=" + json.dumps(partitioned(jobs.include, partitions), separators=(",", ":")))
     return 0
 
 
