@@ -9,7 +9,7 @@ side written as 8 Parquet files. Every measurement is a whole process (wall cloc
 process: getrusage of a wrapper's only child), run one after another:
 - one process: `mlci monitor --reference REF/ --current CUR/` (cold: builds the reference profile), then
   the same again with the reference profile cached;
-- reference: `mlci monitor --reference REF/ --save-profile ref.json` on a 1,000-row current file, once;
+- reference: `mlci monitor --reference REF/ --reference-only --save-profile ref.json`, once;
 - shares: `mlci profile --current CUR/ --partition K/N --reference-profile ref.json`, each share's time and
   peak memory (in a matrix they run at the same time on N runners);
 - decide: `mlci monitor --profiles 'parts/*.json' --reference-profile ref.json` (reads no data);
@@ -31,8 +31,6 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_drift import ENGINE, generate, measure, mlci_project
@@ -69,13 +67,11 @@ def one_size(work: Path, rows: int, partitions: int, engine: str | None) -> dict
     # the same again, the reference profile found in the cache (a scheduled run on an unchanged version)
     out["single_cached"] = mlci(root, "monitor", "--reference", str(ref), "--current", str(cur), "--format",
                                 "json", "--output", str(single))  # fmt: skip
-    tiny = work / "tiny.parquet"
-    pq.write_table(pq.read_table(cur / "part-000.parquet").slice(0, 1000), tiny)
     saved = work / "ref.json"
     for old in (root / ".mlci" / "profiles").glob("*.json"):
         old.unlink()
-    out["reference"] = mlci(root, "monitor", "--reference", str(ref), "--current", str(tiny), "--format", "json",
-                            "--save-profile", str(saved))  # fmt: skip
+    out["reference"] = mlci(root, "monitor", "--reference", str(ref), "--reference-only", "--save-profile",
+                            str(saved))  # fmt: skip
     parts = work / f"parts-{rows}"
     parts.mkdir(exist_ok=True)
     share = ["profile", "--current", str(cur), "--reference-profile", str(saved), "--partition"]

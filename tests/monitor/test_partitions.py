@@ -98,7 +98,13 @@ def test_shares_decide_exactly_as_one_pass(example_repo: ExampleRepo, tmp_path: 
 def test_explicit_files_and_the_markdown_report(example_repo: ExampleRepo, tmp_path: Path) -> None:
     current = incoming(example_repo, 4, drift=False)
     ref = tmp_path / "ref.json"
-    run_cli("monitor", "classifier", "--current", TEST_CSV, "--save-profile", str(ref), cwd=example_repo.root)
+    proc = run_cli("monitor", "classifier", "--reference-only", cwd=example_repo.root)
+    assert proc.returncode == 2 and "give --save-profile FILE" in proc.stderr
+    proc = run_cli(
+        "monitor", "classifier", "--reference-only", "--save-profile", str(ref), cwd=example_repo.root
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and f"written to {ref}" in proc.stderr  # the reference alone, no report
     files = sorted(current.glob("*.csv"))
     for k, group in enumerate([files[:1], files[1:]], start=1):
         picked = [a for f in group for a in ("--files", str(f))]

@@ -45,6 +45,11 @@ from mlci.cli.options import debug_option, report_format
     help="Decide on partition profiles written by `mlci profile` (files or a quoted glob; every share "
     "1..N) instead of reading --current.",
 )
+@click.option(
+    "--reference-only",
+    is_flag=True,
+    help="Only write the reference profile to --save-profile (for `mlci profile` shares); read no current data.",
+)
 def monitor(
     name: str,
     current: str,
@@ -55,6 +60,7 @@ def monitor(
     output: str,
     open_pr: bool,
     profiles: tuple[str, ...],
+    reference_only: bool,
 ) -> int:
     """Compare current data with the production model's training data: drift, predictions, decay.
 
@@ -67,9 +73,24 @@ def monitor(
 
     if reference and reference_profile:
         raise click.UsageError("give --reference or --reference-profile, not both")
+    if reference_only and not save_profile:
+        raise click.UsageError("--reference-only writes the reference profile: give --save-profile FILE")
+    if reference_only and (profiles or open_pr or output):
+        raise click.UsageError(
+            "--reference-only writes only the reference profile: no report, no pull request"
+        )
     if profiles and current:
         raise click.UsageError("give --current or --profiles, not both: the profiles are the current data")
     options = Options(
-        name, current, reference, reference_profile, save_profile, fmt, output, open_pr, profiles=profiles
+        name,
+        current,
+        reference,
+        reference_profile,
+        save_profile,
+        fmt,
+        output,
+        open_pr,
+        profiles=profiles,
+        reference_only=reference_only,
     )
     return run(RunContext.load(repo_optional=True), options)

@@ -25,8 +25,32 @@ from mlci.safety import one_line
 def run(ctx: RunContext, options: Options) -> int:
     """Monitor one model: 0 whether or not drift was found (the outputs say), MlciError (exit 2) on bad
     input."""
+    if options.reference_only:
+        save_reference(ctx, options)
+        return 0
     monitor(ctx, options)
     return 0
+
+
+def save_reference(ctx: RunContext, opts: Options) -> None:
+    """--reference-only: the production version's reference profile (and its predictions') written to
+    --save-profile, no current data read: the one file every share of a partitioned run is counted against."""
+    from mlci.monitor.inputs import resolve_inputs
+    from mlci.monitor.reference import load_reference
+    from mlci.repo.revision import SharedRepo
+
+    inputs = resolve_inputs(ctx.root, ctx.config, opts, in_repo=ctx.in_repo)
+    prod = production(ctx, inputs.name, inputs.head)
+    with SharedRepo(ctx.root) as repo:
+        ref = load_reference(ctx.root, ctx.config, inputs, prod.commit, cache=ctx.in_repo, repo=repo)
+        ref.close()
+    ctx.actions.set_output("reference-profile", opts.save_profile)
+    where = f"{prod.source} {prod.version or prod.commit[:12]}".strip()
+    click.echo(
+        f"reference profile of {inputs.name or 'the data'} ({ref.profile.rows} rows; {where}) written to "
+        f"{one_line(opts.save_profile)}",
+        err=True,
+    )
 
 
 def monitor(ctx: RunContext, opts: Options) -> Verdict:

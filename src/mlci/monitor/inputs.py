@@ -30,6 +30,7 @@ class Options:
     partition: str = ""
     files: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
+    reference_only: bool = False  # --reference-only: write --save-profile and read no current data
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def resolve_inputs(root: Path, config: Config, opts: Options, *, in_repo: bool) 
         chosen = False
     if opts.files:
         problems += [p for f in opts.files for p in _data_problems(root, f, "--files", in_repo)]
-    elif not opts.profiles:
+    elif not (opts.profiles or opts.reference_only):
         problems += _current_problems(root, opts.current, in_repo)
     head = resolve(root, "HEAD") if in_repo else None
     inputs = Inputs(opts, name, model, in_repo, head)

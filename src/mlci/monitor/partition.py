@@ -264,7 +264,7 @@ def merge_partitions(
     if not dropped and labelled:
         labels = _joined_labels(labelled)
     notes = list(dict.fromkeys(n for d in docs for n in d.get("notes", [])))
-    files = [f for d in docs for f in d["partition"]["files"]]
+    files = list(dict.fromkeys(f for d in docs for f in d["partition"]["files"]))  # a split file: once
     current = ", ".join(dict.fromkeys(str(d.get("current", "")) for d in docs))  # --files: each share's
     return Merged(current, files, data, predicted, labels, notes, dropped)
 
