@@ -13,8 +13,15 @@ from mlci.cli.options import debug_option, report_format
 @click.option(
     "--current",
     default="",
-    help="Current data: a CSV/Parquet file, a quoted glob, a folder, or a DVC-tracked path. "
+    help="Current data: a CSV/Parquet file, a quoted glob, a folder, a DVC-tracked path, or an s3://, "
+    "gs://, azure:// (az://) or https:// URL (globs and KEY=VALUE partition folders allowed). "
     "Default: monitor.current in mlci.yaml.",
+)
+@click.option(
+    "--where",
+    multiple=True,
+    help="Read only the current data's partition folders (KEY=VALUE) that satisfy this condition, e.g. "
+    "'date >= 2026-12-01' or 'region in (eu, us)'; repeatable (ANDed). Default: monitor.where in mlci.yaml.",
 )
 @click.option(
     "--reference",
@@ -42,6 +49,7 @@ from mlci.cli.options import debug_option, report_format
 def monitor(
     name: str,
     current: str,
+    where: tuple[str, ...],
     reference: str,
     reference_profile: str,
     save_profile: str,
@@ -60,5 +68,7 @@ def monitor(
 
     if reference and reference_profile:
         raise click.UsageError("give --reference or --reference-profile, not both")
-    options = Options(name, current, reference, reference_profile, save_profile, fmt, output, open_pr)
+    options = Options(
+        name, current, reference, reference_profile, save_profile, fmt, output, open_pr, tuple(where)
+    )
     return run(RunContext.load(repo_optional=True), options)

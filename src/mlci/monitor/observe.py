@@ -40,15 +40,18 @@ def observe(
     ref: Reference,
     model: ModelConfig | None,
     repo: SharedRepo | None = None,
+    where: tuple[str, ...] = (),
 ) -> Observed:
     """Read the current data `spec` once (chunks of monitor.chunk_rows) and compare it with `ref`;
-    `repo`: the run's one DVC Repo (a DVC-tracked `spec`, the recorded metrics)."""
+    `repo`: the run's one DVC Repo (a DVC-tracked `spec`, the recorded metrics); `where`: conditions on
+    its partition folders (--where)."""
     from mlci.drift import engine as drift
     from mlci.repo.tables import open_data
 
     run = _start(ref, model)
-    with open_data(root, spec, cwd=Path.cwd(), repo=repo) as data:
-        paths = [_shown(root, p) for p in data.files] if not data.hashes else [spec]
+    with open_data(root, spec, cwd=Path.cwd(), repo=repo, where=where) as data:
+        shown = [p if isinstance(p, str) else _shown(root, p) for p in data.files]
+        paths = shown if not data.hashes or data.store is not None else [spec]
         for i, batch in enumerate(data.batches(config.monitor.chunk_rows, dictionary=True)):
             if i == 0:  # a wholly different table is an input error, before the model sees it
                 reference_columns = [n for n in ref.profile.columns if n != run.target]
@@ -161,7 +164,9 @@ def watch(root: Path, config: Config, inputs: Inputs, prod: Production, *, cache
     with SharedRepo(root) as repo:  # one DVC Repo per run, opened only if DVC is needed
         ref = load_reference(root, config, inputs, prod.commit, cache=cache, repo=repo)
         try:
-            observed = observe(root, config, inputs.options.current, ref, inputs.model, repo)
+            observed = observe(
+                root, config, inputs.options.current, ref, inputs.model, repo, inputs.options.where
+            )
         finally:
             ref.close()
     return judge(config, inputs.name, prod, ref, observed)
