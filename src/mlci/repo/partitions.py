@@ -31,7 +31,7 @@ _GRAMMAR = (
 )
 _CONDITION = re.compile(
     r"^\s*(?P<column>[A-Za-z_][A-Za-z0-9_.\-]*)\s*"
-    r"(?:(?P<op>==|!=|<=|>=|=|<|>)\s*(?P<value>.+?)|(?P<set>not\s+in|in)\s*\((?P<values>.*)\))\s*$",
+    r"(?:(?P<op>==|!=|<=|>=|=|<|>)\s*(?P<value>[^=<>!\s].*?)|(?P<set>not\s+in|in)\s*\((?P<values>.*)\))\s*$",
     re.IGNORECASE,
 )
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")

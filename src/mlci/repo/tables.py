@@ -201,12 +201,11 @@ def _base(path: Path) -> str:
 def local_files(spec: str, base: Path) -> list[Path] | None:
     """Files named by a path, glob or folder; None when nothing of that name exists."""
     path = Path(spec) if Path(spec).is_absolute() else base / spec
-    if any(ch in spec for ch in "*?["):
+    if any(ch in spec for ch in "*?["):  # folders it matches (`date=2026-12-*/`) stand for their tables
         matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-        files = [p for p in matches if p.is_file()]
-        if not files:
-            return None
-        return _only_tables(files, spec)
+        files = _only_tables([p for p in matches if p.is_file()], spec)
+        files += [t for p in matches if p.is_dir() for t in p.rglob("*") if t.is_file() and _is_table(t)]
+        return sorted(set(files)) or None
     if path.is_file():
         return _only_tables([path], spec)
     if path.is_dir():
