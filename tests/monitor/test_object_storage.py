@@ -275,6 +275,8 @@ def test_storage_faults_exit_2_naming_the_url(
     _fails(monitor(tmp_path, env, "--current", empty, "--reference", ref), empty, "is empty")
     others = f"s3://{bucket}/notes/"
     _fails(monitor(tmp_path, env, "--current", others, "--reference", ref), others, "no .csv or .parquet")
+    broken = f"s3://{bucket}/events/date=2026-12-01/part-0.parquet"
+    _fails(monitor(tmp_path, env, "--current", broken, "--reference", ref), broken, "valid CSV", "Parquet")
     refused = {**env, "AWS_ENDPOINT_URL": s3_strict_endpoint}
     url = f"s3://{bucket}/events/"
     _fails(
@@ -284,6 +286,40 @@ def test_storage_faults_exit_2_naming_the_url(
     started = time.monotonic()
     _fails(monitor(tmp_path, down, "--current", url, "--reference", ref), url, "unreachable")
     assert time.monotonic() - started < 60  # one probe, not the SDK's retries
+
+
+def test_a_share_of_the_listing_reads_only_its_files_and_hashes_from_the_listing(
+    s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `mlci profile --partition K/N` does with a `Data`: `dataclasses.replace` narrows it to a share
+    of its files; the share reads those files only. The content hash comes from the listing (ETag, size,
+    time): it is the same after the objects are gone, as nothing is downloaded for it."""
+    import dataclasses
+
+    from mlci.repo.tables import open_data
+
+    bucket = s3_server.bucket()
+    objects = partitioned(tmp_path / "tree", seed=12)
+    del objects[f"date={DATES[0]}/region=eu/part-1.parquet"]
+    upload_s3(s3_server, bucket, "events", objects)
+    for name, value in {**s3_server.env(), "AWS_ENDPOINT_URL": s3_server.endpoint}.items():
+        monkeypatch.setenv(name, value)
+    with open_data(tmp_path, f"s3://{bucket}/events/") as data:
+        assert data.files == sorted(data.files) and len(data.files) == len(DATES) * len(REGIONS)
+        share = dataclasses.replace(
+            data, files=data.files[2:4], names=data.names[2:4], hashes=data.hashes[2:4]
+        )
+        rows = sum(b.num_rows for b in share.batches(chunk_rows=100))
+        dates = {v for b in share.batches(columns=["date"]) for v in b.column("date").to_pylist()}
+        digest = share.content_hash()
+        for url in data.files:
+            s3_server.delete(bucket, url.split("/", 3)[3])
+        assert share.content_hash() == digest
+    import pyarrow.parquet as pq
+
+    expected = [objects[str(u).split("/events/", 1)[1]] for u in data.files[2:4]]
+    assert rows == sum(pq.read_metadata(io.BytesIO(b)).num_rows for b in expected)
+    assert dates == {DATES[1]}
 
 
 def test_where_faults_exit_2(s3_server: S3Server, tmp_path: Path) -> None:

@@ -161,3 +161,39 @@ def test_quoted_values_and_numbers_compare_as_written(tmp_path: Path) -> None:
         assert [Path(p).parent.name for p in data.files] == ["hour=10"]  # 10 >= 3 as numbers, not as text
     with open_data(tmp_path, "events", cwd=tmp_path, where=["hour == '2'"]) as data:
         assert [Path(p).parent.name for p in data.files] == ["hour=2"]
+
+
+@pytest.mark.slow
+def test_a_dvc_tracked_folder_is_filtered_before_dvc_fetches(tmp_path: Path) -> None:
+    """The window's files come from the DVC remote; the others are gone from it (and from the cache), so
+    a fetch of any of them would fail: only the window is fetched."""
+    import hashlib
+    import shutil
+
+    from mlci.onboarding import example
+    from mlci.repo.git import git
+
+    root, store = tmp_path / "project", tmp_path / "store"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    example.dvc(root, "init", "-q")
+    example.dvc(root, "remote", "add", "-d", "storage", str(store))
+    files = tree(root / "events", random.Random(3))
+    example.dvc(root, "add", "-q", "events")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "events")
+    example.dvc(root, "push", "-q")
+    window = [p for p in files if "date=2026-12-0" in p.as_posix() and "/region=eu/" in p.as_posix()]
+    for path in files:
+        if path not in window:
+            digest = hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - DVC's content address
+            (store / "files" / "md5" / digest[:2] / digest[2:]).unlink(missing_ok=True)
+    shutil.rmtree(root / "events")
+    shutil.rmtree(root / ".dvc" / "cache")
+    where = ["date >= 2026-12-01", "region == eu"]
+    with open_data(root, "events", rev="HEAD", where=where) as data:
+        got = sorted(data.names)
+        rows = sum(b.num_rows for b in data.batches())
+        regions = {v for b in data.batches(columns=["region"]) for v in b.column("region").to_pylist()}
+    assert got == sorted(p.relative_to(root).as_posix() for p in window)
+    assert rows == 3 * len(window) and regions == {"eu"}

@@ -239,13 +239,14 @@ def read_batches(
     except MlciError:
         raise
     except Exception as exc:  # pyarrow's errors name the problem; say which file it was
-        if isinstance(path, str) and store is not None:
+        decoding = type(exc).__module__.startswith("pyarrow")  # the bytes, not the storage
+        if isinstance(path, str) and store is not None and not decoding:
             from mlci.repo.objectstore import explain
 
             raise explain(store, path, exc) from None
-        if type(exc).__module__.startswith("pyarrow") or isinstance(exc, (OSError, ValueError)):
+        if decoding or isinstance(exc, (OSError, ValueError)):
             raise MlciError(
-                f"cannot read {Path(name).name}: {_first_line(exc)}",
+                f"cannot read {path if isinstance(path, str) else Path(name).name}: {_first_line(exc)}",
                 "check that the file is valid CSV (with a header row) or Parquet",
             ) from None
         raise
