@@ -244,13 +244,14 @@ def test_a_file_over_http(tmp_path: Path) -> None:
         url = f"{base}/today.parquet"
         remote = report(monitor(tmp_path, {}, "--current", url, "--reference", str(ref)))
         missing = monitor(tmp_path, {}, "--current", f"{base}/gone.parquet", "--reference", str(ref))
+        globbed = monitor(tmp_path, {}, "--current", f"{base}/*.parquet", "--reference", str(ref))
     expected = report(
         monitor(tmp_path, {}, "--current", str(served / "today.parquet"), "--reference", str(ref))
     )
     assert_same(comparable(remote), comparable(expected))
     assert remote["current"]["paths"] == [url]
-    assert missing.returncode == 2, missing.stderr
-    assert f"{base}/gone.parquet" in missing.stderr
+    _fails(missing, f"{base}/gone.parquet", "no such file")
+    _fails(globbed, f"{base}/*.parquet", "cannot be globbed")
 
 
 def _fails(done: Any, url: str, *says: str) -> None:
@@ -336,12 +337,22 @@ def test_where_faults_exit_2(s3_server: S3Server, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "is not a condition" in bad.stderr, bad.stderr
 
 
-def test_azure_refused_credentials_exit_2(azure_server: AzureServer, tmp_path: Path) -> None:
+def test_azure_faults_exit_2_naming_the_url(azure_server: AzureServer, tmp_path: Path) -> None:
     ref = str(reference(tmp_path, seed=10))
     container = azure_server.bucket()
+    azure_server.client().get_container_client(container).upload_blob(
+        "events/date=2026-12-01/a.parquet", b"x"
+    )
     url = f"azure://{container}/events/"
     done = monitor(tmp_path, azure_server.wrong_env(), "--current", url, "--reference", ref)
     _fails(done, url, "refused", "AZURE_STORAGE_CONNECTION_STRING")
+    env = azure_server.env()
+    gone = f"az://mlci-no-such-container-{free_port()}/events/"
+    _fails(monitor(tmp_path, env, "--current", gone, "--reference", ref), gone, "does not exist")
+    empty = f"az://{container}/nothing-here/"
+    _fails(monitor(tmp_path, env, "--current", empty, "--reference", ref), empty, "is empty")
+    _, down = azure_server.down()
+    _fails(monitor(tmp_path, down, "--current", url, "--reference", ref), url, "unreachable", "BlobEndpoint")
 
 
 def test_a_scheme_without_its_plugin_names_the_package(tmp_path: Path) -> None:

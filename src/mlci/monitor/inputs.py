@@ -149,6 +149,12 @@ def _given_reference(root: Path, inputs: Inputs, problems: list[MlciError]) -> I
 
     given = inputs.options.reference
     if is_url(given):  # listed, with its errors, when it is read
+        from mlci.repo.objectstore import check
+
+        try:
+            check(given)
+        except MlciError as exc:
+            problems.append(exc)
         return inputs
     try:
         local = local_files(given, Path.cwd()) or local_files(given, root)
@@ -221,6 +227,12 @@ def _data_problems(root: Path, spec: str, option: str, in_repo: bool) -> list[Ml
     from mlci.repo.tables import is_url, local_files
 
     if is_url(spec):
+        from mlci.repo.objectstore import check
+
+        try:
+            check(spec)
+        except MlciError as exc:
+            return [exc]
         return []
     try:
         if local_files(spec, Path.cwd()) is not None:

@@ -105,6 +105,14 @@ class Store:
         return handle
 
 
+def check(url: str) -> None:
+    """What can be checked of `url` without the network: its form, and that its plugin is installed
+    (MlciError, exit 2, naming the package). Listing it says the rest."""
+    from mlci.repo.objectstore_fs import check_plugin
+
+    check_plugin(Location.parse(url))
+
+
 def list_tables(
     root: Path, url: str, env: Mapping[str, str] | None = None
 ) -> tuple[list[str], list[str], Store]:
@@ -214,6 +222,8 @@ def explain(store: Store, url: str, exc: BaseException) -> MlciError:
             "check the endpoint (AWS_ENDPOINT_URL, or the DVC remote's endpointurl / connection string) "
             "and that this runner's network reaches it",
         )
+    if isinstance(exc, FileNotFoundError) and store.location.scheme == "https":
+        return MlciError(f"{url}: no such file (the server answered 404)", "check the URL")
     if isinstance(exc, FileNotFoundError):
         return missing_or_empty(store, url)
     return MlciError(f"cannot read {url}: {one_line(text, 300)}", refused_hint(store))
@@ -229,6 +239,8 @@ def refused_hint(store: Store) -> str:
         "gs": "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file",
         "https": "the URL must be readable without credentials (a public or pre-signed URL)",
     }[scheme]
+    if scheme == "https":
+        return how
     return f"{how}, for an identity allowed to list and read {store.location.bucket!r}"
 
 

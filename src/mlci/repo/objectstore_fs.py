@@ -24,7 +24,7 @@ _MODULES = {"s3": ("s3fs", "dvc-s3"), "azure": ("adlfs", "dvc-azure"), "gs": ("g
 def connect_store(root: Path, location: Location, env: Mapping[str, str]) -> Store:
     """The store of `location`'s bucket; MlciError (exit 2) when its plugin is missing or its endpoint
     does not answer (in seconds: one TCP connection, before an SDK's retries)."""
-    _check_plugin(location)
+    check_plugin(location)
     remote = _matching_remote(root, location)
     options = dict(remote.options) if remote is not None else _from_env(location, env)
     source = f"the DVC remote '{one_line(remote.name, 60)}'" if remote is not None else "the environment"
@@ -42,7 +42,8 @@ def connect_store(root: Path, location: Location, env: Mapping[str, str]) -> Sto
     return Store(location, fs, source)
 
 
-def _check_plugin(location: Location) -> None:
+def check_plugin(location: Location) -> None:
+    """MlciError (exit 2) naming the package to install when `location`'s scheme lacks its plugin."""
     module, package = ("aiohttp", "dvc-http") if location.scheme == "https" else _MODULES[location.scheme]
     if importlib.util.find_spec(module) is None or (
         location.scheme != "https" and importlib.util.find_spec(package.replace("-", "_")) is None
@@ -95,7 +96,8 @@ def _probe(location: Location, options: Mapping[str, Any], env: Mapping[str, str
     from mlci.repo import endpoint as ep
 
     url = f"{location.given}://{location.bucket}/{location.key}"
-    where = ep.locate(location.scheme, url, options, env)
+    scheme = location.given if location.scheme == "https" else location.scheme  # http: port 80
+    where = ep.locate(scheme, url, options, env)
     if where is None or ep.proxied(where, env):
         return
     reason = ep.connect(where, 5.0)
