@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "mlci.cli.deploy:rollback",
     "registry": "mlci.cli.deploy:registry",
     "monitor": "mlci.cli.monitor:monitor",
+    "profile": "mlci.cli.profile:profile",
     "retrain": "mlci.cli.retrain:retrain",
     "data": "mlci.cli.data:data",
     "event": "mlci.cli.event:event",

@@ -46,6 +46,12 @@ from mlci.cli.options import debug_option, report_format
     "--output", type=click.Path(dir_okay=False, writable=True), default="", help="Also write the report here."
 )
 @click.option("--open-pr", is_flag=True, help="When retraining is needed, open the retraining pull request.")
+@click.option(
+    "--profiles",
+    multiple=True,
+    help="Decide on partition profiles written by `mlci profile` (files or a quoted glob; every share "
+    "1..N) instead of reading --current.",
+)
 def monitor(
     name: str,
     current: str,
@@ -56,6 +62,7 @@ def monitor(
     fmt: str,
     output: str,
     open_pr: bool,
+    profiles: tuple[str, ...],
 ) -> int:
     """Compare current data with the production model's training data: drift, predictions, decay.
 
@@ -68,7 +75,20 @@ def monitor(
 
     if reference and reference_profile:
         raise click.UsageError("give --reference or --reference-profile, not both")
+    if profiles and current:
+        raise click.UsageError("give --current or --profiles, not both: the profiles are the current data")
+    if profiles and where:
+        raise click.UsageError("--where chooses the files --current reads: the profiles were made from files")
     options = Options(
-        name, current, reference, reference_profile, save_profile, fmt, output, open_pr, tuple(where)
+        name,
+        current,
+        reference,
+        reference_profile,
+        save_profile,
+        fmt,
+        output,
+        open_pr,
+        profiles=profiles,
+        where=tuple(where),
     )
     return run(RunContext.load(repo_optional=True), options)

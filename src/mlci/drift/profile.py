@@ -8,7 +8,7 @@ the reference's distinct values and its singletons, unseen values) describe.
 
 The reference profile decides the bin edges; a current profile is built with the reference's edges
 (`ProfileBuilder(reference=...)`), so two profiles can be compared bin by bin, saved as JSON,
-and profiles of the same edges merged (`merge`).
+and profiles of the same edges merged (`merge`, mlci.drift.profile_merge).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from mlci.drift import kinds
 from mlci.drift.profile_categorical import CategoricalCounter
+from mlci.drift.profile_merge import merge
 from mlci.drift.profile_model import (
     PROFILE_VERSION,
     ColumnProfile,
     Kind,
     Profile,
     ProfileSettings,
-    merge,
 )
 from mlci.drift.profile_numeric import NumericCounter, Sampler, float64_values
 from mlci.errors import MlciError

@@ -1,12 +1,13 @@
 """The profile data model: settings, one column's summary, a table's profile; JSON and merging.
 
-Built by `mlci.drift.profile` (ProfileBuilder, build_reference, build_current), which re-exports these.
+Built by `mlci.drift.profile` (ProfileBuilder, build_reference, build_current), which re-exports these;
+merged by `mlci.drift.profile_merge`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from mlci.errors import MlciError
@@ -153,82 +154,6 @@ class Profile:
                 f"{where} is not an mlci profile ({type(exc).__name__}: {exc})",
                 "pass a file written by `mlci monitor --save-profile`",
             ) from None
-
-
-def merge(a: Profile, b: Profile) -> Profile:
-    """Two profiles built with the same edges (chunks of one data set) as one."""
-    columns: dict[str, ColumnProfile] = {}
-    for name in [*a.columns, *(n for n in b.columns if n not in a.columns)]:
-        x, y = a.columns.get(name), b.columns.get(name)
-        if x is not None and y is not None:
-            columns[name] = _merge_column(x, y, a.settings)
-        else:
-            only = x if x is not None else y
-            assert only is not None
-            columns[name] = replace(only)
-    return Profile(columns, a.rows + b.rows, a.settings, dict(a.source))
-
-
-def _merge_column(x: ColumnProfile, y: ColumnProfile, settings: ProfileSettings) -> ColumnProfile:
-    if x.kind == "empty":
-        x, y = y, x
-    if y.kind not in ("empty", x.kind) or (
-        x.kind == "numeric" and y.kind == "numeric" and x.edges != y.edges
-    ):
-        raise MlciError(f"cannot merge profiles of column {x.name!r}: different types or bin edges")
-    out = replace(x, categories=dict(x.categories), counts=list(x.counts))
-    out.count, out.missing = x.count + y.count, x.missing + y.missing
-    if y.kind == "numeric" and y.present:
-        n_a = x.present
-        out.mean, out.m2 = x.mean, x.m2
-        combine(out, n_a, y.present, y.mean, y.m2)
-        out.min = y.min if x.min is None else min(x.min, y.min or x.min)
-        out.max = y.max if x.max is None else max(x.max, y.max or x.max)
-        out.counts = [a + b for a, b in zip(x.counts, y.counts, strict=True)] if x.counts else list(y.counts)
-        out.sums = [a + b for a, b in zip(x.sums, y.sums, strict=True)] if x.sums else list(y.sums)
-    both = (x.values or []) + (y.values or [])
-    exact = x.values is not None and y.values is not None and len(both) <= settings.exact_limit
-    out.values = both if exact else None
-    for key, n in y.categories.items():
-        out.categories[key] = out.categories.get(key, 0) + n
-    out.other = x.other + y.other
-    if x.value_hashes or y.value_hashes:
-        from mlci.drift import valueset
-
-        out.value_hashes, out.hash_level = valueset.union(
-            x.value_hashes, x.hash_level, y.value_hashes, y.hash_level, settings.hash_limit
-        )
-        out.distinct = valueset.distinct(out.value_hashes, out.hash_level)
-    out.unseen_checked = x.unseen_checked + y.unseen_checked
-    out.unseen = x.unseen + y.unseen
-    out.unseen_other = x.unseen_other + y.unseen_other
-    out.against_reference = x.against_reference or y.against_reference
-    out.length_sum, out.spaced = x.length_sum + y.length_sum, x.spaced + y.spaced
-    # an estimate: a value seen once in each chunk is counted as two singletons
-    out.singletons, out.doubletons = x.singletons + y.singletons, x.doubletons + y.doubletons
-    _merge_steps(out, x, y)
-    return out
-
-
-def _merge_steps(out: ColumnProfile, x: ColumnProfile, y: ColumnProfile) -> None:
-    """Ascending when both are and `y` starts where `x` ended; the step between them counted too."""
-    if x.last is None or y.min is None:  # one side had no values
-        return
-    out.last = y.last
-    boundary = y.min - x.last
-    out.ascending = x.ascending and y.ascending and boundary >= 0
-    if not out.ascending:
-        out.step_counts, out.step_sums = {}, {}
-        return
-    out.step_counts = {
-        k: x.step_counts.get(k, 0) + y.step_counts.get(k, 0) for k in {*x.step_counts, *y.step_counts}
-    }
-    out.step_sums = {
-        k: x.step_sums.get(k, 0.0) + y.step_sums.get(k, 0.0) for k in {*x.step_sums, *y.step_sums}
-    }
-    key = "0" if boundary == 0 else str(math.floor(2 * math.log2(boundary)))
-    out.step_counts[key] = out.step_counts.get(key, 0) + 1
-    out.step_sums[key] = out.step_sums.get(key, 0.0) + boundary
 
 
 def combine(col: ColumnProfile, n_a: int, n_b: int, mean_b: float, m2_b: float) -> None:

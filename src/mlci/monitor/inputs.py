@@ -26,6 +26,11 @@ class Options:
     output: str = ""
     open_pr: bool = False
     where: tuple[str, ...] = ()  # --where: conditions on the current data's partition folders (ANDed)
+    # partitioned runs (mlci.monitor.partition): `mlci profile`'s share K/N and its explicit files;
+    # `mlci monitor --profiles`: the partition profiles decided on instead of reading --current
+    partition: str = ""
+    files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,10 @@ def resolve_inputs(root: Path, config: Config, opts: Options, *, in_repo: bool) 
     except MlciError as exc:
         problems.append(exc)
         chosen = False
-    problems += _current_problems(root, opts.current, in_repo, opts.where)
+    if opts.files:
+        problems += [p for f in opts.files for p in _data_problems(root, f, "--files", in_repo)]
+    elif not opts.profiles:
+        problems += _current_problems(root, opts.current, in_repo, opts.where)
     head = resolve(root, "HEAD") if in_repo else None
     inputs = Inputs(opts, name, model, in_repo, head)
     if opts.reference_profile:

@@ -190,6 +190,32 @@ class Scorer:
         if score is not None:
             self.scores.append(score[keep])
 
+    def state(self) -> dict[str, Any]:
+        """What a share's labels and predictions are carried as (JSON: a partition profile's `labels`)."""
+        import numpy as np
+
+        def joined(parts: list[Any]) -> list[Any]:
+            return np.concatenate(parts).tolist() if parts else []
+
+        scores = joined(self.scores) if self.scores else None
+        return {
+            "rows": self.rows,
+            "truth": joined(self.truth),
+            "labels": joined(self.labels),
+            "scores": scores,
+        }
+
+    @classmethod
+    def restore(cls, model: Any, target: str, state: dict[str, Any]) -> Scorer:
+        """A scorer holding the labels and predictions of `state` (`Scorer.state`, shares joined)."""
+        scorer = cls(model, target)
+        scorer.rows = int(state["rows"])
+        scorer.truth = [_array(state["truth"])]
+        scorer.labels = [_array(state["labels"])]
+        if state.get("scores") is not None:
+            scorer.scores = [_array(state["scores"])]
+        return scorer
+
     def metrics(self) -> dict[str, float]:
         """Metrics under the names evaluate scripts commonly record (accuracy, f1, roc_auc, ...)."""
         import numpy as np
@@ -211,6 +237,15 @@ class Scorer:
             score = np.concatenate(self.scores) if self.scores else None
             return _classification(aligned, labels, score, np.asarray(self.model.classes_))
         return _regression(_numbers(truth, self.target), labels.astype(float))
+
+
+def _array(values: list[Any]) -> np.ndarray:
+    """JSON values back as an array: text stays object (as pandas gave it), numbers numeric."""
+    import numpy as np
+
+    if any(isinstance(v, str) for v in values):
+        return np.asarray(values, dtype=object)
+    return np.asarray(values)
 
 
 def _isnull(values: np.ndarray) -> np.ndarray:

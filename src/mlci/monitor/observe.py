@@ -3,6 +3,7 @@ labels, its metrics (decay), chunk by chunk; then the comparisons with the refer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,10 +15,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from mlci.config import Config, ModelConfig
-    from mlci.drift.profile import ProfileBuilder
+    from mlci.drift.profile import Profile, ProfileBuilder
+    from mlci.monitor.partition import Merged, Share
     from mlci.monitor.reference import Reference
     from mlci.monitor.report import Verdict
     from mlci.repo.revision import SharedRepo
+    from mlci.repo.tables import Data
 
 
 @dataclass
@@ -45,20 +48,126 @@ def observe(
     """Read the current data `spec` once (chunks of monitor.chunk_rows) and compare it with `ref`;
     `repo`: the run's one DVC Repo (a DVC-tracked `spec`, the recorded metrics); `where`: conditions on
     its partition folders (--where)."""
-    from mlci.drift import engine as drift
     from mlci.repo.tables import open_data
 
     run = _start(ref, model)
     with open_data(root, spec, cwd=Path.cwd(), repo=repo, where=where) as data:
-        shown = [p if isinstance(p, str) else _shown(root, p) for p in data.files]
-        paths = shown if not data.hashes or data.store is not None else [spec]
-        for i, batch in enumerate(data.batches(config.monitor.chunk_rows, dictionary=True)):
-            if i == 0:  # a wholly different table is an input error, before the model sees it
-                reference_columns = [n for n in ref.profile.columns if n != run.target]
-                drift.check_columns(reference_columns, [n for n in batch.schema.names if n != run.target])
-            run.data.add(batch)
-            _score(run, batch)
-    return _compare(root, config, spec, ref, model, run, paths, repo)
+        paths = _paths(root, spec, data)
+        _feed(config, run, ref, data)
+    current = run.data.finish({"spec": spec})
+    predicted = run.prediction.finish() if run.prediction is not None else None
+    return _compare(root, config, spec, ref, model, run, paths, repo, current, predicted)
+
+
+def observe_share(
+    root: Path,
+    config: Config,
+    spec: str,
+    ref: Reference,
+    model: ModelConfig | None,
+    share: Share,
+    files: Sequence[str] = (),
+    repo: SharedRepo | None = None,
+    *,
+    where: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One share of the current data's files (or the given `files`) read as `observe` reads them all:
+    its partition profile (mlci.monitor.partition) for `mlci monitor --profiles` to decide on. `where`:
+    the --where / monitor.where conditions, applied before the files are split into shares."""
+    from contextlib import ExitStack
+
+    from mlci.monitor import partition
+    from mlci.repo.tables import open_data
+
+    run = _start(ref, model)
+    with ExitStack() as stack:
+        if files:  # each opened as --current would open it, read in the order given
+            opened = [stack.enter_context(open_data(root, f, cwd=Path.cwd(), repo=repo)) for f in files]
+            data = _joined(opened, ", ".join(files))
+        else:
+            whole = open_data(root, spec, cwd=Path.cwd(), repo=repo, where=where)
+            data = _narrowed(stack.enter_context(whole), share)
+        shown = _paths(root, spec, data)
+        _feed(config, run, ref, data)
+    return partition.document(
+        model=ref.name,
+        reference=partition.reference_id(ref.profile, ref.prediction),
+        current=", ".join(files) if files else spec,
+        share=share,
+        files=shown,
+        data=run.data.finish({"spec": spec}),
+        prediction=run.prediction.finish() if run.prediction is not None else None,
+        labels=run.scorer.state() if run.scorer is not None else None,
+        notes=run.notes,
+        model_note=run.model_note,
+    )
+
+
+def observe_profiles(
+    root: Path,
+    config: Config,
+    merged: Merged,
+    ref: Reference,
+    model: ModelConfig | None,
+    repo: SharedRepo | None = None,
+) -> Observed:
+    """The shares' merged profiles compared with `ref`, as `observe` compares one pass over every file."""
+    from mlci.monitor.model import Scorer
+
+    run = _start(ref, model)
+    run.notes, run.model_note = list(merged.notes), merged.model_note
+    if merged.model_note:
+        run.model, run.prediction = None, None
+    if merged.labels is not None and run.model is not None:
+        run.scorer = Scorer.restore(run.model, run.target, merged.labels)
+        run.scorer.notes = []
+    return _compare(
+        root, config, merged.current, ref, model, run, merged.files, repo, merged.data, merged.prediction
+    )
+
+
+def _paths(root: Path, spec: str, data: Data) -> list[str]:
+    """The files read, for the report: URLs as listed, local files as `_shown`, a DVC path as given."""
+    if data.hashes and data.store is None:
+        return [spec]
+    return [p if isinstance(p, str) else _shown(root, p) for p in data.files]
+
+
+def _feed(config: Config, run: _Pass, ref: Reference, data: Data) -> None:
+    from mlci.drift import engine as drift
+
+    for i, batch in enumerate(data.batches(config.monitor.chunk_rows, dictionary=True)):
+        if i == 0:  # a wholly different table is an input error, before the model sees it
+            reference_columns = [n for n in ref.profile.columns if n != run.target]
+            drift.check_columns(reference_columns, [n for n in batch.schema.names if n != run.target])
+        run.data.add(batch)
+        _score(run, batch)
+
+
+def _narrowed(data: Data, share: Share) -> Data:
+    """The share's block of `data`'s files (its temporary folder stays the whole's, removed with it)."""
+    from dataclasses import replace
+
+    from mlci.monitor.partition import share_files
+
+    chosen = share_files(list(range(len(data.files))), share)
+    return replace(
+        data,
+        files=[data.files[i] for i in chosen],
+        names=[data.names[i] for i in chosen] if data.names else [],
+        hashes=[data.hashes[i] for i in chosen] if data.hashes else [],
+        _tmp=None,
+    )
+
+
+def _joined(opened: Sequence[Data], spec: str) -> Data:
+    from mlci.repo.tables import Data
+
+    files = [f for d in opened for f in d.files]
+    names = [
+        d.names[i] if i < len(d.names) else Path(str(f)).name for d in opened for i, f in enumerate(d.files)
+    ]
+    return Data(spec, files, names=names)
 
 
 def _start(ref: Reference, model: ModelConfig | None) -> _Pass:
@@ -102,14 +211,14 @@ def _compare(
     run: _Pass,
     paths: list[str],
     repo: SharedRepo | None,
+    current: Profile,
+    predicted: Profile | None,
 ) -> Observed:
     from mlci.drift import engine as drift
 
     thresholds = drift.Thresholds.from_config(config.monitor)
-    current = run.data.finish({"spec": spec})
     result = drift.compare(ref.profile, current, thresholds, exclude={run.target} if run.target else ())
     prediction = None
-    predicted = run.prediction.finish() if run.prediction is not None else None
     if predicted is not None and predicted.rows and ref.prediction is not None:
         prediction = drift.compare(ref.prediction, predicted, thresholds)
     decay = None
@@ -164,9 +273,24 @@ def watch(root: Path, config: Config, inputs: Inputs, prod: Production, *, cache
     with SharedRepo(root) as repo:  # one DVC Repo per run, opened only if DVC is needed
         ref = load_reference(root, config, inputs, prod.commit, cache=cache, repo=repo)
         try:
-            observed = observe(
-                root, config, inputs.options.current, ref, inputs.model, repo, inputs.options.where
-            )
+            if inputs.options.profiles:
+                observed = _decide_on_profiles(root, config, inputs, ref, repo)
+            else:
+                observed = observe(
+                    root, config, inputs.options.current, ref, inputs.model, repo, inputs.options.where
+                )
         finally:
             ref.close()
     return judge(config, inputs.name, prod, ref, observed)
+
+
+def _decide_on_profiles(
+    root: Path, config: Config, inputs: Inputs, ref: Reference, repo: SharedRepo
+) -> Observed:
+    """--profiles: the partition profiles checked against this reference, merged, compared."""
+    from mlci.monitor import partition
+
+    paths = partition.expand(inputs.options.profiles)
+    docs = partition.read_partitions(paths, partition.reference_id(ref.profile, ref.prediction), inputs.name)
+    merged = partition.merge_partitions(docs, ref.profile, ref.prediction)
+    return observe_profiles(root, config, merged, ref, inputs.model, repo)

@@ -72,7 +72,7 @@ def load_reference(
     elif model is not None and not commit:
         notes.append("no commit to read the model at: no prediction drift or decay")
     if opts.reference_profile:
-        profile, prediction, info = _read_saved(Path(opts.reference_profile))
+        profile, prediction, info = read_saved(Path(opts.reference_profile))
         if prediction is None and loaded is not None:
             notes.append("the saved reference profile has no predictions: no prediction drift")
     else:
@@ -115,7 +115,7 @@ def _profiled(
         info = {**data.describe(), "kind": "data", "hash": digest[:16]}
         saved = root / config.monitor.profile_dir / f"{digest[:32]}.json"
         if cache and saved.is_file():
-            profile, prediction, _ = _read_saved(saved)
+            profile, prediction, _ = read_saved(saved)
             return profile, prediction, {**info, "rows": profile.rows, "cached": True}
         profile = build_reference(
             lambda: data.batches(chunk, dictionary=True),
@@ -160,7 +160,7 @@ def _saved_text(profile: Profile, prediction: Profile | None, info: dict[str, An
     return json.dumps(body, separators=(",", ":")) + "\n"
 
 
-def _read_saved(path: Path) -> tuple[Profile, Profile | None, dict[str, Any]]:
+def read_saved(path: Path) -> tuple[Profile, Profile | None, dict[str, Any]]:
     try:
         body = read_json(path, str(path))
     except FileNotFoundError:

@@ -124,6 +124,7 @@ def list_tables(
     env = os.environ if env is None else env
     location = Location.parse(url)
     store = connect_store(root, location, env)
+    _STORES[(location.given, location.bucket)] = store
     try:
         found = _listing(store)
     except MlciError:
@@ -134,6 +135,23 @@ def list_tables(
     if not tables:
         raise _empty(store, url, found)
     return [location.url(p) for p, _ in tables], [_hash(location.url(p), i) for p, i in tables], store
+
+
+# the store each bucket was last listed with in this process: a file of several listings joined into
+# one Data (`mlci profile --files URL ...`) is read with its own bucket's store
+_STORES: dict[tuple[str, str], Store] = {}
+
+
+def store_for(url: str, root: Path | None = None) -> Store:
+    """The store `url`'s bucket was listed with in this process, else one connected for it (the
+    DVC remotes of `root`, default: the working folder)."""
+    from mlci.repo.objectstore_fs import connect_store
+
+    location = Location.parse(url)
+    key = (location.given, location.bucket)
+    if key not in _STORES:
+        _STORES[key] = connect_store(root or Path.cwd(), location, os.environ)
+    return _STORES[key]
 
 
 def _listing(store: Store) -> dict[str, dict[str, Any]]:

@@ -240,10 +240,10 @@ def read_batches(
         raise
     except Exception as exc:  # pyarrow's errors name the problem; say which file it was
         decoding = type(exc).__module__.startswith("pyarrow")  # the bytes, not the storage
-        if isinstance(path, str) and store is not None and not decoding:
-            from mlci.repo.objectstore import explain
+        if isinstance(path, str) and not decoding:
+            from mlci.repo.objectstore import explain, store_for
 
-            raise explain(store, path, exc) from None
+            raise explain(store or store_for(path), path, exc) from None
         if decoding or isinstance(exc, (OSError, ValueError)):
             raise MlciError(
                 f"cannot read {path if isinstance(path, str) else Path(name).name}: {_first_line(exc)}",
@@ -256,8 +256,11 @@ def _opener(path: Path | str, store: Any) -> Callable[[], Any]:
     """What a reader opens: the local path itself, or a fresh file of the store, read in blocks."""
     if isinstance(path, Path):
         return lambda: path
-    if store is None:
-        raise MlciError(f"{path}: a URL is read through its store (open it with open_data)")
+    from mlci.repo.objectstore import Location, store_for
+
+    location = Location.parse(path)
+    if store is None or (store.location.given, store.location.bucket) != (location.given, location.bucket):
+        store = store_for(path)
     return lambda: store.open(path)
 
 
