@@ -365,3 +365,34 @@ def test_a_scheme_without_its_plugin_names_the_package(tmp_path: Path) -> None:
     done = monitor(tmp_path, {}, "--current", "gs://a-bucket/events/", "--reference", ref)
     assert done.returncode == 2, done.stderr
     assert "gs://" in done.stderr and "dvc-gs" in done.stderr
+
+
+def test_shares_of_a_bucket_window_decide_as_one_pass_over_it(s3_server: S3Server, tmp_path: Path) -> None:
+    """`mlci profile --partition K/3` over a bucket's window (monitor.current and monitor.where), then
+    `mlci monitor --profiles`: the same findings as one `mlci monitor` over the window."""
+    tree = tmp_path / "tree"
+    objects = partitioned(tree, seed=13)
+    bucket = s3_server.bucket()
+    upload_s3(s3_server, bucket, "events", objects)
+    ref = reference(tmp_path, seed=13)
+    (tmp_path / "mlci.yaml").write_text(
+        f"monitor:\n  current: s3://{bucket}/events/\n  where: ['date >= 2026-12-02', 'region in (eu, us)']\n"
+    )
+    env = {**s3_server.env(), "AWS_ENDPOINT_URL": s3_server.endpoint}
+    saved = tmp_path / "reference.json"
+    whole = report(monitor(tmp_path, env, "--reference", str(ref), "--save-profile", str(saved)))
+    for k in (1, 2, 3):
+        out = tmp_path / "parts" / f"part-{k}.json"
+        done = run_cli(
+            "profile", "--partition", f"{k}/3", "--reference-profile", str(saved), "--output", str(out),
+            cwd=tmp_path, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    merged = report(
+        monitor(
+            tmp_path, env, "--profiles", str(tmp_path / "parts" / "*.json"), "--reference-profile", str(saved)
+        )
+    )
+    assert_same(comparable(merged), comparable(whole))
+    assert whole["current"]["rows"] == merged["current"]["rows"]
+    assert len(whole["current"]["paths"]) == 8  # 4 days × 2 regions; the broken file of day 1 is not read
