@@ -245,6 +245,9 @@ def test_a_file_over_http(tmp_path: Path) -> None:
         remote = report(monitor(tmp_path, {}, "--current", url, "--reference", str(ref)))
         missing = monitor(tmp_path, {}, "--current", f"{base}/gone.parquet", "--reference", str(ref))
         globbed = monitor(tmp_path, {}, "--current", f"{base}/*.parquet", "--reference", str(ref))
+        signed = report(
+            monitor(tmp_path, {}, "--current", f"{url}?X-Amz-Signature=abcdef123456", "--reference", str(ref))
+        )
     expected = report(
         monitor(tmp_path, {}, "--current", str(served / "today.parquet"), "--reference", str(ref))
     )
@@ -252,6 +255,8 @@ def test_a_file_over_http(tmp_path: Path) -> None:
     assert remote["current"]["paths"] == [url]
     _fails(missing, f"{base}/gone.parquet", "no such file")
     _fails(globbed, f"{base}/*.parquet", "cannot be globbed")
+    assert_same(comparable(signed), comparable(expected))  # a pre-signed URL: Parquet by its path
+    assert "abcdef123456" not in json.dumps(signed)  # the signature never shows
 
 
 def _fails(done: Any, url: str, *says: str) -> None:

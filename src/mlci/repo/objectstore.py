@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from mlci.errors import MlciError
 from mlci.safety import one_line
@@ -45,6 +46,13 @@ def is_url(spec: str) -> bool:
     return match is not None and match.group("scheme").lower() in SCHEMES
 
 
+def is_table(path: str) -> bool:
+    """A CSV or Parquet file by its name: a URL's path, without its query (a pre-signed URL's)."""
+    return (
+        urlsplit(path).path.lower().endswith(_SUFFIXES) if "://" in path else path.lower().endswith(_SUFFIXES)
+    )
+
+
 @dataclass(frozen=True)
 class Location:
     """`s3://bucket/key`: `given` the URL's scheme as written, `scheme` DVC's (s3, gs, azure, https)."""
@@ -67,7 +75,8 @@ class Location:
 
     @property
     def glob(self) -> bool:
-        return any(ch in self.key for ch in "*?[")
+        key = urlsplit(f"http://host/{self.key}").path if self.scheme == "https" else self.key
+        return any(ch in key for ch in "*?[")  # an https:// URL's query is no glob
 
     def fs_path(self) -> str:
         return f"{self.given}://{self.bucket}/{self.key}" if self.scheme == "https" else self.path(self.key)
@@ -131,7 +140,7 @@ def list_tables(
         raise
     except Exception as exc:
         raise explain(store, url, exc) from None
-    tables = sorted((p, info) for p, info in found.items() if p.lower().endswith(_SUFFIXES))
+    tables = sorted((p, info) for p, info in found.items() if is_table(p))
     if not tables:
         raise _empty(store, url, found)
     return [location.url(p) for p, _ in tables], [_hash(location.url(p), i) for p, i in tables], store

@@ -230,6 +230,10 @@ def read_batches(
     `text_codes`: the text columns of CSV too, converted straight to dictionary codes. A URL `path` is
     read through `store` (an objectstore.Store), in blocks."""
     name = (name or Path(str(path)).name).lower()
+    if "://" in name:  # a URL: its path tells the format, not a (pre-signed URL's) query
+        from urllib.parse import urlsplit
+
+        name = urlsplit(name).path
     opener = _opener(path, store)
     try:
         if name.endswith((".parquet", ".pq")):
