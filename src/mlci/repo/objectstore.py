@@ -1,7 +1,7 @@
 """Tables in object storage: `s3://`, `gs://`, `azure://` (or `az://`) and `https://` URLs, read through
 the filesystems of DVC's plugins with the credentials and endpoint of the project's DVC remote.
 
-    files, hashes, store = list_tables(root, "s3://bucket/events/date=2026-12-*/", where)
+    files, hashes, store = list_tables(root, "s3://bucket/events/date=2026-12-*/")  # sorted URLs
     with store.open(files[0]) as handle: ...        # a seekable file (fsspec), read in blocks
 
 A DVC remote in `.dvc/config` (+ `config.local`) with the same scheme and bucket/container lends its
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -269,7 +269,3 @@ def refused_hint(store: Store) -> str:
     if scheme == "https":
         return how
     return f"{how}, for an identity allowed to list and read {store.location.bucket!r}"
-
-
-def filtered(urls: Sequence[str], hashes: Sequence[str], keep: Sequence[int]) -> tuple[list[str], list[str]]:
-    return [urls[i] for i in keep], [hashes[i] for i in keep]
