@@ -218,6 +218,34 @@ def test_the_dvc_remote_on_the_same_bucket_lends_its_endpoint(s3_server: S3Serve
     assert url in failed.stderr and "unreachable" in failed.stderr and "AWS_ENDPOINT_URL" in failed.stderr
 
 
+def test_the_dvc_remote_s_local_connection_string_reads_an_azure_container(
+    azure_server: AzureServer, tmp_path: Path
+) -> None:
+    """`dvc remote modify --local NAME connection_string ...` (config.local, never committed) is what
+    reads the container: the environment has no Azure credentials at all."""
+    from tests.testing.storage import azure_connection_string
+
+    objects = partitioned(tmp_path / "tree", seed=14)
+    container = azure_server.bucket()
+    client = azure_server.client().get_container_client(container)
+    for key, body in objects.items():
+        client.upload_blob(f"events/{key}", body)
+    root = tmp_path / "project"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    example.dvc(root, "init", "-q")
+    example.dvc(root, "remote", "add", "-d", "storage", f"azure://{container}/dvcstore")
+    secret = azure_connection_string(azure_server.endpoint)
+    example.dvc(root, "remote", "modify", "--local", "storage", "connection_string", secret)
+    ref = reference(tmp_path, seed=14)
+    env = {"AZURE_STORAGE_CONNECTION_STRING": "", "AZURE_STORAGE_ACCOUNT": ""}
+    url = f"az://{container}/events/"
+    done = monitor(root, env, "--current", url, "--where", "date == 2026-12-05", "--reference", str(ref))
+    body = report(done)
+    assert body["current"]["paths"] == [f"{url}date=2026-12-05/region={r}/part-0.parquet" for r in REGIONS]
+    assert secret not in done.stdout + done.stderr
+
+
 def test_reference_from_a_bucket(s3_server: S3Server, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
