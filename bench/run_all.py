@@ -29,6 +29,7 @@ def main() -> int:
         ["bench_train_remote.py", *(["--reps", "2", "--files", "200"] if quick else [])],
         ["registry_tags.py", "100" if quick else "500"],
         ["bench_drift.py", "--rows", *(["50000"] if quick else ["200000", "1000000"])],
+        ["bench_partitions.py", "--rows", *(["100000"] if quick else ["5000000", "20000000"])],
         ["bench_datacheck.py", "--rows", "100000" if quick else "1000000"],
     ]
     if not os.environ.get("EVIDENTLY_PYTHON"):  # bench_drift reads it itself

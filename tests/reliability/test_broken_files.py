@@ -25,6 +25,7 @@ COMMANDS = [
     ["rollback", "classifier"],
     ["registry"],
     ["monitor"],
+    ["profile", "--partition", "1/2", "--output", "part.json"],
     ["retrain"],
     ["doctor"],
 ]

@@ -51,6 +51,7 @@ COMMANDS = [
     ["rollback", "classifier"],
     ["registry", "--format", "json"],
     ["monitor", "classifier"],
+    ["profile", "classifier", "--partition", "1/2", "--output", "part.json"],
     ["retrain", "classifier"],
     ["data", "check"],
     ["event"],
