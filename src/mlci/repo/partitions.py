@@ -70,7 +70,7 @@ def parse(expressions: Iterable[str]) -> tuple[Condition, ...]:
 def _parse_one(text: str) -> Condition:
     match = _CONDITION.match(text)
     if match is None:
-        raise MlciError(f"--where {text!r} is not a condition", f"write {_GRAMMAR}")
+        raise MlciError(f"--where/monitor.where {text!r} is not a condition", f"write {_GRAMMAR}")
     column = match.group("column")
     if match.group("op"):
         op = "==" if match.group("op") == "=" else match.group("op")
@@ -79,7 +79,7 @@ def _parse_one(text: str) -> Condition:
         op = " ".join(match.group("set").lower().split())
         values = tuple(_unquoted(v) for v in match.group("values").split(",") if v.strip())
     if not values or any(not v for v in values):
-        raise MlciError(f"--where {text!r} has an empty value", f"write {_GRAMMAR}")
+        raise MlciError(f"--where/monitor.where {text!r} has an empty value", f"write {_GRAMMAR}")
     return Condition(column, op, values, text.strip())
 
 
@@ -107,7 +107,7 @@ def keep(names: Sequence[str], base: str, conditions: Sequence[Condition], spec:
     for condition in conditions:
         if condition.column not in known:
             raise MlciError(
-                f"--where {condition.text!r}: {condition.column!r} is not a partition column of {spec} "
+                f"--where/monitor.where {condition.text!r}: {condition.column!r} is not a partition column of {spec} "
                 f"(its partition columns: {', '.join(known) or 'none: no KEY=VALUE folders below it'})",
                 "filter on the KEY of a KEY=VALUE folder below the path given, e.g. "
                 "--where 'date >= 2026-12-01' for .../date=2026-12-07/ folders",
