@@ -1,4 +1,4 @@
-"""The profile data model: settings, one column's summary, a table's profile; JSON and merging.
+"""The profile data model: settings, one column's summary, a table's profile, and its JSON.
 
 Built by `mlci.drift.profile` (ProfileBuilder, build_reference, build_current), which re-exports these;
 merged by `mlci.drift.profile_merge`.
