@@ -30,6 +30,10 @@ def main() -> int:
         ["registry_tags.py", "100" if quick else "500"],
         ["bench_drift.py", "--rows", *(["50000"] if quick else ["200000", "1000000"])],
         ["bench_partitions.py", "--rows", *(["100000"] if quick else ["5000000", "20000000"])],
+        [
+            "bench_object_storage.py",
+            *(["--rows", "400000", "--reps", "1"] if quick else ["--rows", "16000000", "--window", "4"]),
+        ],
         ["bench_datacheck.py", "--rows", "100000" if quick else "1000000"],
     ]
     if not os.environ.get("EVIDENTLY_PYTHON"):  # bench_drift reads it itself

@@ -181,8 +181,11 @@ class ColumnThresholds(DriftRule):
 @dataclass(frozen=True)
 class MonitorConfig(DriftRule):
     # the data to monitor when `mlci monitor` has no --current (the action's `command: auto` on a schedule):
-    # a file, glob, folder or DVC-tracked path, relative to the project's folder
+    # a file, glob, folder or DVC-tracked path, relative to the project's folder, or an object-storage URL
+    # (s3://, gs://, azure://, az://, https://)
     current: str = ""
+    # conditions on monitor.current's partition folders (KEY=VALUE), ANDed: `mlci monitor --where`
+    where: tuple[str, ...] = ()
     drift_share: float = 0.3  # dataset drift when this share of columns drifted
     large_sample: int = 5000  # up to this many values per side: exact tests on them; above: binned
     bins: int = 10

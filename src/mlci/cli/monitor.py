@@ -13,8 +13,15 @@ from mlci.cli.options import debug_option, report_format
 @click.option(
     "--current",
     default="",
-    help="Current data: a CSV/Parquet file, a quoted glob, a folder, or a DVC-tracked path. "
+    help="Current data: a CSV/Parquet file, a quoted glob, a folder, a DVC-tracked path, or an s3://, "
+    "gs://, azure:// (az://) or https:// URL (globs and KEY=VALUE partition folders allowed). "
     "Default: monitor.current in mlci.yaml.",
+)
+@click.option(
+    "--where",
+    multiple=True,
+    help="Read only the current data's partition folders (KEY=VALUE) that satisfy this condition, e.g. "
+    "'date >= 2026-12-01' or 'region in (eu, us)'; repeatable (ANDed). Default: monitor.where in mlci.yaml.",
 )
 @click.option(
     "--reference",
@@ -53,6 +60,7 @@ from mlci.cli.options import debug_option, report_format
 def monitor(
     name: str,
     current: str,
+    where: tuple[str, ...],
     reference: str,
     reference_profile: str,
     save_profile: str,
@@ -81,6 +89,8 @@ def monitor(
         )
     if profiles and current:
         raise click.UsageError("give --current or --profiles, not both: the profiles are the current data")
+    if profiles and where:
+        raise click.UsageError("--where chooses the files --current reads: the profiles were made from files")
     options = Options(
         name,
         current,
@@ -92,5 +102,6 @@ def monitor(
         open_pr,
         profiles=profiles,
         reference_only=reference_only,
+        where=tuple(where),
     )
     return run(RunContext.load(repo_optional=True), options)

@@ -30,7 +30,15 @@ def run(ctx: RunContext, options: Options) -> int:
         ref = load_reference(ctx.root, ctx.config, inputs, prod.commit, cache=ctx.in_repo, repo=repo)
         try:
             doc = observe_share(
-                ctx.root, ctx.config, options.current, ref, inputs.model, share, options.files, repo
+                ctx.root,
+                ctx.config,
+                inputs.options.current,
+                ref,
+                inputs.model,
+                share,
+                options.files,
+                repo,
+                where=inputs.options.where,
             )
         finally:
             ref.close()

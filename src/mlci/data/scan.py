@@ -92,9 +92,11 @@ def scan_head(
     with open_data(root, path, rev, cwd=root) as data:
         several = len(data.files) > 1
         for i, file in enumerate(data.files):
-            name = data.names[i] if i < len(data.names) else file.relative_to(root).as_posix()
+            name = data.names[i] if i < len(data.names) else Path(file).relative_to(root).as_posix()
             first = 1
-            for batch in read_batches(file, config.monitor.chunk_rows, name=name, text_codes=True):
+            for batch in read_batches(
+                file, config.monitor.chunk_rows, name=name, text_codes=True, store=data.store
+            ):
                 batch = encode_text(batch)  # text the reader did not hand over as codes
                 builder.update(batch)
                 if checker is not None:

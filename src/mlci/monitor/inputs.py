@@ -25,6 +25,7 @@ class Options:
     fmt: str = "markdown"
     output: str = ""
     open_pr: bool = False
+    where: tuple[str, ...] = ()  # --where: conditions on the current data's partition folders (ANDed)
     # partitioned runs (mlci.monitor.partition): `mlci profile`'s share K/N and its explicit files;
     # `mlci monitor --profiles`: the partition profiles decided on instead of reading --current
     partition: str = ""
@@ -90,7 +91,7 @@ def resolve_inputs(root: Path, config: Config, opts: Options, *, in_repo: bool) 
     if opts.files:
         problems += [p for f in opts.files for p in _data_problems(root, f, "--files", in_repo)]
     elif not (opts.profiles or opts.reference_only):
-        problems += _current_problems(root, opts.current, in_repo)
+        problems += _current_problems(root, opts.current, in_repo, opts.where)
     head = resolve(root, "HEAD") if in_repo else None
     inputs = Inputs(opts, name, model, in_repo, head)
     if opts.reference_profile:
@@ -113,10 +114,15 @@ def resolve_inputs(root: Path, config: Config, opts: Options, *, in_repo: bool) 
 
 
 def _with_current(root: Path, config: Config, opts: Options) -> Options:
-    """--current, else mlci.yaml's monitor.current (relative to the project's folder), given relative to
-    where mlci runs as --current would be: the report shows `data/fresh`, not the runner's folders."""
+    """--current, else mlci.yaml's monitor.current (relative to the project's folder, unless a URL), given
+    relative to where mlci runs as --current would be: the report shows `data/fresh`, not the runner's
+    folders. monitor.where applies to monitor.current: when --current or --where is given, only --where."""
+    from mlci.repo.tables import is_url
+
     configured = config.monitor.current
-    if opts.current or not configured or Path(configured).is_absolute():
+    if not opts.current and not opts.where:  # monitor.where goes with monitor.current
+        opts = replace(opts, where=config.monitor.where)
+    if opts.current or not configured or Path(configured).is_absolute() or is_url(configured):
         return replace(opts, current=opts.current or configured)
     return replace(opts, current=os.path.relpath(root / configured, Path.cwd()))
 
@@ -127,7 +133,13 @@ def _choose_model(config: Config, name: str) -> tuple[str, ModelConfig | None]:
     return config.model(name, verb="monitor")
 
 
-def _current_problems(root: Path, spec: str, in_repo: bool) -> list[MlciError]:
+def _current_problems(root: Path, spec: str, in_repo: bool, where: tuple[str, ...] = ()) -> list[MlciError]:
+    from mlci.repo.partitions import parse
+
+    try:
+        parse(where)  # the grammar; the columns are checked against the listing when it is read
+    except MlciError as exc:
+        return [exc]
     if spec:
         return _data_problems(root, spec, "--current", in_repo)
     return [
@@ -142,9 +154,17 @@ def _current_problems(root: Path, spec: str, in_repo: bool) -> list[MlciError]:
 def _given_reference(root: Path, inputs: Inputs, problems: list[MlciError]) -> Inputs:
     """--reference: local files, else a git revision; neither is a problem."""
     from mlci.repo.git import resolve
-    from mlci.repo.tables import local_files
+    from mlci.repo.tables import is_url, local_files
 
     given = inputs.options.reference
+    if is_url(given):  # listed, with its errors, when it is read
+        from mlci.repo.objectstore import check
+
+        try:
+            check(given)
+        except MlciError as exc:
+            problems.append(exc)
+        return inputs
     try:
         local = local_files(given, Path.cwd()) or local_files(given, root)
     except MlciError:
@@ -211,9 +231,18 @@ def _no_commit(why: str) -> MlciError:
 
 
 def _data_problems(root: Path, spec: str, option: str, in_repo: bool) -> list[MlciError]:
-    """Why `spec` names no data here: [] when it names local files or may be a DVC-tracked path."""
-    from mlci.repo.tables import local_files
+    """Why `spec` names no data here: [] when it names local files, an object-storage URL (listed,
+    with its errors, when it is read) or may be a DVC-tracked path."""
+    from mlci.repo.tables import is_url, local_files
 
+    if is_url(spec):
+        from mlci.repo.objectstore import check
+
+        try:
+            check(spec)
+        except MlciError as exc:
+            return [exc]
+        return []
     try:
         if local_files(spec, Path.cwd()) is not None:
             return []

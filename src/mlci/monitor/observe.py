@@ -43,14 +43,16 @@ def observe(
     ref: Reference,
     model: ModelConfig | None,
     repo: SharedRepo | None = None,
+    where: tuple[str, ...] = (),
 ) -> Observed:
     """Read the current data `spec` once (chunks of monitor.chunk_rows) and compare it with `ref`;
-    `repo`: the run's one DVC Repo (a DVC-tracked `spec`, the recorded metrics)."""
+    `repo`: the run's one DVC Repo (a DVC-tracked `spec`, the recorded metrics); `where`: conditions on
+    its partition folders (--where)."""
     from mlci.repo.tables import open_data
 
     run = _start(ref, model)
-    with open_data(root, spec, cwd=Path.cwd(), repo=repo) as data:
-        paths = [_shown(root, p) for p in data.files] if not data.hashes else [spec]
+    with open_data(root, spec, cwd=Path.cwd(), repo=repo, where=where) as data:
+        paths = _paths(root, spec, data)
         _feed(config, run, ref, data)
     current = run.data.finish({"spec": spec})
     predicted = run.prediction.finish() if run.prediction is not None else None
@@ -66,9 +68,12 @@ def observe_share(
     share: Share,
     files: Sequence[str] = (),
     repo: SharedRepo | None = None,
+    *,
+    where: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """One share of the current data's files (or the given `files`) read as `observe` reads them all:
-    its partition profile (mlci.monitor.partition) for `mlci monitor --profiles` to decide on."""
+    its partition profile (mlci.monitor.partition) for `mlci monitor --profiles` to decide on. `where`:
+    the --where / monitor.where conditions, applied before the files are split into shares."""
     from contextlib import ExitStack
 
     from mlci.monitor import partition
@@ -80,8 +85,9 @@ def observe_share(
             opened = [stack.enter_context(open_data(root, f, cwd=Path.cwd(), repo=repo)) for f in files]
             data = _joined(opened, ", ".join(files))
         else:
-            data = _narrowed(stack.enter_context(open_data(root, spec, cwd=Path.cwd(), repo=repo)), share)
-        shown = [_shown(root, p) for p in data.files] if not data.hashes else [spec]
+            whole = open_data(root, spec, cwd=Path.cwd(), repo=repo, where=where)
+            data = _narrowed(stack.enter_context(whole), share)
+        shown = _paths(root, spec, data)
         _feed(config, run, ref, data)
     return partition.document(
         model=ref.name,
@@ -118,6 +124,13 @@ def observe_profiles(
     return _compare(
         root, config, merged.current, ref, model, run, merged.files, repo, merged.data, merged.prediction
     )
+
+
+def _paths(root: Path, spec: str, data: Data) -> list[str]:
+    """The files read, for the report: URLs as listed, local files as `_shown`, a DVC path as given."""
+    if data.hashes and data.store is None:
+        return [spec]
+    return [p if isinstance(p, str) else _shown(root, p) for p in data.files]
 
 
 def _feed(config: Config, run: _Pass, ref: Reference, data: Data) -> None:
@@ -263,7 +276,9 @@ def watch(root: Path, config: Config, inputs: Inputs, prod: Production, *, cache
             if inputs.options.profiles:
                 observed = _decide_on_profiles(root, config, inputs, ref, repo)
             else:
-                observed = observe(root, config, inputs.options.current, ref, inputs.model, repo)
+                observed = observe(
+                    root, config, inputs.options.current, ref, inputs.model, repo, inputs.options.where
+                )
         finally:
             ref.close()
     return judge(config, inputs.name, prod, ref, observed)

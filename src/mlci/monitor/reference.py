@@ -137,8 +137,10 @@ def _profiled(
 def _reference_data(root: Path, inputs: Inputs, commit: str, repo: SharedRepo | None) -> Data:
     """--reference's files or its revision, else the model's training data at `commit` (the inputs were
     checked: a model with `data`, a commit)."""
-    from mlci.repo.tables import Data, open_data
+    from mlci.repo.tables import Data, is_url, open_data
 
+    if is_url(inputs.options.reference):
+        return open_data(root, inputs.options.reference)
     if inputs.reference_files:
         return Data(inputs.options.reference, list(inputs.reference_files))
     rev = inputs.reference_rev or commit

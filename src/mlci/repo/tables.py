@@ -11,7 +11,10 @@ columns stay dictionary-encoded, as Parquet stores them: no string is decoded; t
 metadata names them (`dictionary_read`) and `plain` decodes them where a consumer needs the
 strings (a model, pandas). A DVC-tracked file at a revision is read straight from
 the local DVC cache when it is there, else fetched from the DVC remote into a temporary folder
-that is removed afterwards.
+that is removed afterwards. An object-storage URL (`s3://`, `gs://`, `azure://`, `az://`, `https://`;
+mlci.repo.objectstore) is listed up front and each file read in blocks as its batches are consumed.
+Hive-style `KEY=VALUE` folders below the path given become text columns, and `where`
+(mlci.repo.partitions) keeps the files whose partition values match, before any file is opened.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import glob
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,11 +45,15 @@ class Data:
     """Resolved input: local files to read, and where they came from."""
 
     spec: str  # what the user gave
-    files: list[Path]
+    files: list[Path | str]  # sorted; URL strings for files in object storage
     rev: str | None = None  # git revision the files were read at (DVC), None for the workspace
-    hashes: list[str] = field(default_factory=list)  # DVC md5s when read through DVC
+    # DVC md5s when read through DVC; for object storage: URL, ETag, size and mtime from the listing
+    hashes: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # logical names (a DVC cache file has none)
     _tmp: Path | None = None
+    base: str = ""  # KEY=VALUE folders below this path/URL are partition columns ("": none)
+    where: tuple[str, ...] = ()  # the --where conditions the files were chosen by
+    store: Any = None  # objectstore.Store: opens the URL files
 
     def __enter__(self) -> Data:
         return self
@@ -67,11 +74,24 @@ class Data:
         dictionary: bool = False,
         text_codes: bool = False,
     ) -> Iterator[pa.RecordBatch]:
+        from mlci.repo import partitions
+
         for i, path in enumerate(self.files):
-            name = self.names[i] if i < len(self.names) else path.name
-            yield from read_batches(
-                path, chunk_rows, columns, name=name, dictionary=dictionary, text_codes=text_codes
+            name = self.names[i] if i < len(self.names) else str(path)
+            values = partitions.values_of(
+                Path(name).as_posix() if isinstance(path, Path) else name, self.base
             )
+            wanted = partitions.file_columns(columns, values)
+            for batch in read_batches(
+                path,
+                chunk_rows,
+                wanted,
+                name=name,
+                dictionary=dictionary,
+                text_codes=text_codes,
+                store=self.store,
+            ):
+                yield partitions.with_columns(batch, values, columns)
 
     def content_hash(self) -> str:
         """A hash of the bytes (DVC's md5s when known: no need to read the data again)."""
@@ -81,38 +101,111 @@ class Data:
                 digest.update(h.encode())
         else:
             for path in self.files:
-                with open(path, "rb") as handle:
+                with open(path, "rb") if isinstance(path, Path) else self.store.open(path) as handle:
                     while chunk := handle.read(1 << 20):
                         digest.update(chunk)
         return digest.hexdigest()
 
     def describe(self) -> dict[str, Any]:
-        return {"spec": self.spec, "rev": self.rev, "files": len(self.files)}
+        described: dict[str, Any] = {"spec": self.spec, "rev": self.rev, "files": len(self.files)}
+        if self.where:
+            described["where"] = list(self.where)
+        return described
 
 
 def open_data(
-    root: Path, spec: str, rev: str | None = None, *, cwd: Path | None = None, repo: SharedRepo | None = None
+    root: Path,
+    spec: str,
+    rev: str | None = None,
+    *,
+    cwd: Path | None = None,
+    repo: SharedRepo | None = None,
+    where: Sequence[str] = (),
 ) -> Data:
-    """Resolve `spec` (file, glob, folder; local, or DVC-tracked at `rev`) to files to read; `repo`:
-    the run's one DVC Repo, for a DVC-tracked `spec`."""
+    """Resolve `spec` (file, glob, folder; local, DVC-tracked at `rev`, or an object-storage URL) to
+    files to read; `repo`: the run's one DVC Repo, for a DVC-tracked `spec`; `where`: conditions on the
+    partition folders (mlci.repo.partitions), applied before any file is opened. MlciError (exit 2) on
+    a bad condition, a condition that keeps no file, or data that cannot be listed."""
+    from mlci.repo import partitions
+
+    conditions = partitions.parse(where)
+    if rev is None and is_url(spec):
+        return _in_storage(root, spec, conditions)
     if rev is None:
-        local = local_files(spec, cwd or Path.cwd())
+        base = cwd or Path.cwd()
+        local = local_files(spec, base)
         if local is None and not Path(spec).is_absolute():
-            local = local_files(spec, root)
+            base, local = root, local_files(spec, root)
         if local:
-            return Data(spec, local)
-    return _through_dvc(root, spec, rev, repo)
+            top = _base(Path(spec) if Path(spec).is_absolute() else base / spec)
+            data = Data(spec, list(local), base=top)
+            return _chosen(data, [p.as_posix() for p in local], conditions)
+    data = _through_dvc(root, spec, rev, repo, conditions)
+    data.base, data.where = spec.rstrip("/"), tuple(c.text for c in conditions)
+    return data
+
+
+def _in_storage(root: Path, spec: str, conditions: Sequence[Any]) -> Data:
+    from mlci.repo import objectstore
+
+    urls, hashes, store = objectstore.list_tables(root, spec)
+    data = Data(spec, list(urls), hashes=hashes, names=list(urls), base=store.location.base(), store=store)
+    return _chosen(data, urls, conditions)
+
+
+def _chosen(data: Data, names: Sequence[str], conditions: Sequence[Any]) -> Data:
+    """`data` narrowed to the files whose partition values meet `conditions` (all of them when none)."""
+    if not conditions:
+        return data
+    keep = _kept(names, data.base, conditions, data.spec)
+    where = tuple(c.text for c in conditions)
+    return replace(
+        data,
+        files=[data.files[i] for i in keep],
+        hashes=[data.hashes[i] for i in keep] if data.hashes else [],
+        names=[data.names[i] for i in keep] if data.names else [],
+        where=where,
+    )
+
+
+def _kept(names: Sequence[str], base: str, conditions: Sequence[Any], spec: str) -> list[int]:
+    """The indexes of `names` `conditions` keep; MlciError (exit 2) when they keep none."""
+    from mlci.repo import partitions
+
+    keep = partitions.keep(names, base, conditions, spec)
+    if not keep:
+        where = " AND ".join(c.text for c in conditions)
+        raise MlciError(
+            f"{spec}: the filter --where {where} keeps none of its {len(names)} files",
+            "widen the window, or check that the data for it has landed",
+        )
+    return keep
+
+
+def is_url(spec: str) -> bool:
+    from mlci.repo.objectstore import is_url as url
+
+    return url(spec)
+
+
+def _base(path: Path) -> str:
+    """The folder partition folders are read below: a glob's part before its first wildcard, a folder
+    itself, a file's own folder."""
+    parts = path.as_posix().split("/")
+    for i, part in enumerate(parts):
+        if any(ch in part for ch in "*?["):
+            return "/".join(parts[:i])
+    return path.as_posix() if path.is_dir() else path.parent.as_posix()
 
 
 def local_files(spec: str, base: Path) -> list[Path] | None:
     """Files named by a path, glob or folder; None when nothing of that name exists."""
     path = Path(spec) if Path(spec).is_absolute() else base / spec
-    if any(ch in spec for ch in "*?["):
+    if any(ch in spec for ch in "*?["):  # folders it matches (`date=2026-12-*/`) stand for their tables
         matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-        files = [p for p in matches if p.is_file()]
-        if not files:
-            return None
-        return _only_tables(files, spec)
+        files = _only_tables([p for p in matches if p.is_file()], spec)
+        files += [t for p in matches if p.is_dir() for t in p.rglob("*") if t.is_file() and _is_table(t)]
+        return sorted(set(files)) or None
     if path.is_file():
         return _only_tables([path], spec)
     if path.is_dir():
@@ -124,35 +217,70 @@ def local_files(spec: str, base: Path) -> list[Path] | None:
 
 
 def read_batches(
-    path: Path,
+    path: Path | str,
     chunk_rows: int,
     columns: list[str] | None = None,
     *,
     name: str = "",
     dictionary: bool = False,
     text_codes: bool = False,
+    store: Any = None,
 ) -> Iterator[pa.RecordBatch]:
     """`dictionary`: Parquet text columns stay dictionary-encoded (marked: `dictionary_read`);
-    `text_codes`: the text columns of CSV too, converted straight to dictionary codes."""
-    name = (name or path.name).lower()
+    `text_codes`: the text columns of CSV too, converted straight to dictionary codes. A URL `path` is
+    read through `store` (an objectstore.Store), in blocks."""
+    name = (name or Path(str(path)).name).lower()
+    if "://" in name:  # a URL: its path tells the format, not a (pre-signed URL's) query
+        from urllib.parse import urlsplit
+
+        name = urlsplit(name).path
+    opener = _opener(path, store)
     try:
         if name.endswith((".parquet", ".pq")):
-            yield from _parquet(path, chunk_rows, columns, dictionary or text_codes)
+            yield from _parquet(opener, chunk_rows, columns, dictionary or text_codes)
         else:
-            yield from _csv(path, chunk_rows, columns, gzip=name.endswith(".gz"), codes=text_codes)
+            yield from _csv(opener, chunk_rows, columns, gzip=name.endswith(".gz"), codes=text_codes)
     except MlciError:
         raise
     except Exception as exc:  # pyarrow's errors name the problem; say which file it was
-        if type(exc).__module__.startswith("pyarrow") or isinstance(exc, (OSError, ValueError)):
+        decoding = type(exc).__module__.startswith("pyarrow")  # the bytes, not the storage
+        if isinstance(path, str) and not decoding:
+            from mlci.repo.objectstore import explain, store_for
+
+            raise explain(store or store_for(path), path, exc) from None
+        if decoding or isinstance(exc, (OSError, ValueError)):
             raise MlciError(
-                f"cannot read {Path(name).name}: {_first_line(exc)}",
+                f"cannot read {path if isinstance(path, str) else Path(name).name}: {_first_line(exc)}",
                 "check that the file is valid CSV (with a header row) or Parquet",
             ) from None
         raise
 
 
+def _opener(path: Path | str, store: Any) -> Callable[[], Any]:
+    """What a reader opens: the local path itself, or a fresh file of the store, read in blocks."""
+    if isinstance(path, Path):
+        return lambda: path
+    from mlci.repo.objectstore import Location, store_for
+
+    location = Location.parse(path)
+    if store is None or (store.location.given, store.location.bucket) != (location.given, location.bucket):
+        store = store_for(path)
+    return lambda: store.open(path)
+
+
 def _parquet(
-    path: Path, chunk_rows: int, columns: list[str] | None, dictionary: bool
+    opener: Callable[[], Any], chunk_rows: int, columns: list[str] | None, dictionary: bool
+) -> Iterator[pa.RecordBatch]:
+    source = opener()  # a path, or a file of an object store (closed here: pyarrow leaves it open)
+    try:
+        yield from _parquet_from(source, chunk_rows, columns, dictionary)
+    finally:
+        if not isinstance(source, Path):
+            source.close()
+
+
+def _parquet_from(
+    source: Any, chunk_rows: int, columns: list[str] | None, dictionary: bool
 ) -> Iterator[pa.RecordBatch]:
     import json
 
@@ -161,7 +289,7 @@ def _parquet(
 
     texts: list[str] = []
     if dictionary:
-        schema = pq.read_schema(path)
+        schema = pq.read_schema(source)
         texts = [
             f.name
             for f in schema
@@ -170,7 +298,9 @@ def _parquet(
         ]
     # Decoded on pyarrow's threads (both cores), a chunk ahead of the profiling; no pre-buffering
     # (it held whole row groups: ~50-100 MB more at 1M rows, no faster).
-    with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=texts or None) as handle:
+    with pq.ParquetFile(
+        source, pre_buffer=False, buffer_size=1 << 20, read_dictionary=texts or None
+    ) as handle:
         ahead = prefetched(handle.iter_batches(batch_size=chunk_rows, columns=columns, use_threads=True))
         marker = json.dumps(texts).encode()
         try:
@@ -255,13 +385,16 @@ def prefetched(batches: Iterable[pa.RecordBatch]) -> Generator[pa.RecordBatch, N
 
 
 def _csv(
-    path: Path, chunk_rows: int, columns: list[str] | None, gzip: bool, codes: bool = False
+    opener: Callable[[], Any], chunk_rows: int, columns: list[str] | None, gzip: bool, codes: bool = False
 ) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     def source() -> Any:
-        return pa.input_stream(str(path), compression="gzip" if gzip else None)
+        opened = opener()
+        return pa.input_stream(
+            str(opened) if isinstance(opened, Path) else opened, compression="gzip" if gzip else None
+        )
 
     # Each column's type is fixed by the first block, as pyarrow's streaming reader fixes it; a later
     # "1.5" in a column that started as integers would fail, so integers are read as float64 (and
@@ -375,7 +508,9 @@ def _widened(table: pa.Table) -> pa.Table:
     return table
 
 
-def _through_dvc(root: Path, spec: str, rev: str | None, repo: SharedRepo | None = None) -> Data:
+def _through_dvc(
+    root: Path, spec: str, rev: str | None, repo: SharedRepo | None = None, conditions: Sequence[Any] = ()
+) -> Data:
     """`spec` read through DVC at `rev`: with the run's `repo` when given, else a DVC file system of its own."""
     if repo is None:
         from dvc.api import DVCFileSystem
@@ -384,15 +519,21 @@ def _through_dvc(root: Path, spec: str, rev: str | None, repo: SharedRepo | None
 
         # an unreachable remote: the local cache alone, and the probe's error for what it lacks
         return _from_fs(
-            root, lambda: DVCFileSystem(str(root), rev=rev, config=offline_config(root)), spec, rev
+            root,
+            lambda: DVCFileSystem(str(root), rev=rev, config=offline_config(root)),
+            spec,
+            rev,
+            conditions,
         )
     from mlci.repo.revision import at_revision
 
     with at_revision(repo.get(), rev) as files:
-        return _from_fs(root, lambda: files, spec, rev)
+        return _from_fs(root, lambda: files, spec, rev, conditions)
 
 
-def _from_fs(root: Path, make_fs: Callable[[], Any], spec: str, rev: str | None) -> Data:
+def _from_fs(
+    root: Path, make_fs: Callable[[], Any], spec: str, rev: str | None, conditions: Sequence[Any] = ()
+) -> Data:
     where = f"{spec} at {rev[:12]}" if rev else spec
     try:
         fs = make_fs()
@@ -413,6 +554,8 @@ def _from_fs(root: Path, make_fs: Callable[[], Any], spec: str, rev: str | None)
         ) from None
     if not names:
         raise MlciError(f"{where} holds no .csv or .parquet files")
+    if conditions:  # before anything is fetched: only the window's files
+        names = [names[i] for i in _kept(names, spec.rstrip("/"), conditions, spec)]
     return _materialise(root, fs, spec, rev, names)
 
 
