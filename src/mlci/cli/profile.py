@@ -16,6 +16,13 @@ from mlci.cli.options import debug_option
     help="Current data, as `mlci monitor --current` takes it. Default: monitor.current in mlci.yaml.",
 )
 @click.option(
+    "--where",
+    multiple=True,
+    metavar="COND",
+    help="Keep only the files whose partition folders (KEY=VALUE) meet COND, as `mlci monitor --where`; "
+    "the window is chosen before the files are cut into shares. Default: monitor.where in mlci.yaml.",
+)
+@click.option(
     "--partition",
     "share",
     required=True,
@@ -47,6 +54,7 @@ from mlci.cli.options import debug_option
 def profile(
     name: str,
     current: str,
+    where: tuple[str, ...],
     share: str,
     files: tuple[str, ...],
     reference: str,
@@ -65,9 +73,9 @@ def profile(
 
     if reference and reference_profile:
         raise click.UsageError("give --reference or --reference-profile, not both")
-    if files and current:
-        raise click.UsageError("give --current or --files, not both")
+    if files and (current or where):
+        raise click.UsageError("give --current (and --where) or --files, not both")
     options = Options(
-        name, current, reference, reference_profile, output=output, partition=share, files=files
+        name, current, reference, reference_profile, output=output, partition=share, files=files, where=where
     )
     return run(RunContext.load(repo_optional=True), options)
