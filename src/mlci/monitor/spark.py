@@ -139,6 +139,7 @@ def _profile_task(
     row with no file when it read no row (so the driver sees every task answered)."""
     from pyspark import TaskContext
 
+    from mlci.fsutil import write_bytes_atomic
     from mlci.monitor.partition import profile_batches
 
     context = TaskContext.get()
@@ -147,7 +148,7 @@ def _profile_task(
     answered = False
     with tempfile.TemporaryDirectory(prefix="mlci-ref-") as tmp:
         ref = Path(tmp) / name
-        ref.write_bytes(reference.value)
+        write_bytes_atomic(ref, reference.value)
         for (file, start), run, rows in _runs(keyed):
             stream = _cast(run, schema)
             files = [file] if file else []

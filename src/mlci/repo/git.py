@@ -46,6 +46,25 @@ def git(root: Path | str, *args: str, check: bool = True, input: str | None = No
     return proc.stdout.strip()
 
 
+def clear_tracking_locks(root: Path | str, remote: str, branches: Sequence[str]) -> list[str]:
+    """Remove the lock files of `remote`'s tracking refs of `branches` (`refs/remotes/REMOTE/NAME.lock`)
+    and return the refs whose lock was removed.
+
+    A run killed while `git push` or `git fetch` updated a tracking ref leaves its lock behind, and the
+    rerun's fetch then refuses ("remove the file manually to continue"). A tracking ref is only git's copy
+    of the remote's state, which the fetch that follows writes again, so its lock is safe to drop here:
+    mlci is the one git user of the job's checkout."""
+    common = git(root, "rev-parse", "--git-common-dir")
+    base = Path(root) / common if not Path(common).is_absolute() else Path(common)
+    removed = []
+    for name in branches:
+        lock = base / "refs" / "remotes" / remote / f"{name}.lock"
+        if lock.is_file():
+            lock.unlink()
+            removed.append(f"refs/remotes/{remote}/{name}")
+    return removed
+
+
 def failed(args: Sequence[str], proc: subprocess.CompletedProcess[str]) -> GitError:
     """git's last line of complaint, as a GitError naming the command."""
     detail = (proc.stderr or proc.stdout).strip().splitlines()

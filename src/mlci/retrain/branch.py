@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.errors import MlciError
-from mlci.repo.git import GitError, git, resolve
+from mlci.repo.git import GitError, clear_tracking_locks, git, resolve
 from mlci.repo.trailers import DATA, RESULTS, RETRAIN, trailer
 from mlci.retrain.update import DataUpdate
 from mlci.safety import one_line
@@ -81,6 +82,8 @@ def fetch_tips(root: Path, default: str, branch: str) -> Tips:
         for name in (default, branch)
         if f"refs/heads/{name}" in heads
     ]
+    for ref in clear_tracking_locks(root, REMOTE, [default, branch]):
+        print(f"removed the stale lock of {one_line(ref)} (an interrupted run left it)", file=sys.stderr)
     git(root, "fetch", "--quiet", "--no-tags", REMOTE, *specs)
     return Tips(heads[f"refs/heads/{default}"], heads.get(f"refs/heads/{branch}"), remote=True)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from mlci.errors import MlciError
 from mlci.fsutil import write_bytes_atomic, write_text_atomic
 from mlci.readers import load_yaml
-from mlci.repo.git import git, git_paths, git_run
+from mlci.repo.git import clear_tracking_locks, git, git_paths, git_run
 from mlci.repo.trailers import RESULTS, with_trailer
 from mlci.safety import one_line
 
@@ -203,6 +203,7 @@ def _push_unpushed(root: Path, remote: str, branch: str) -> CommitResult:
     (its trailer), push them now."""
     from mlci.repo.trailers import trailer
 
+    clear_tracking_locks(root, remote, [branch])  # a killed push's lock would stop this rerun's fetch
     fetched = git_run(root, "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}")
     if fetched.returncode != 0:
         return CommitResult(note="nothing to commit")
