@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -227,7 +228,20 @@ def _index_follows(root: Path, base: str) -> None:
     staged = set(git_paths(root, "diff", "--cached", "--name-only", "--no-renames", base))
     stale = sorted(committed - staged)
     if stale:
+        _drop_stale_index_lock(root)
         git(root, "reset", "--quiet", "HEAD", "--", *stale)
+
+
+def _drop_stale_index_lock(root: Path) -> None:
+    """The killed run's `git reset` may have left `index.lock`; git holds a live one for milliseconds,
+    so one older than two seconds is the dead run's and would stop this repair."""
+    import time
+
+    lock = Path(git(root, "rev-parse", "--git-path", "index.lock"))
+    lock = lock if lock.is_absolute() else root / lock
+    if lock.is_file() and time.time() - lock.stat().st_mtime > 2:
+        lock.unlink()
+        print(f"removed {lock.name}, left by an interrupted run", file=sys.stderr)
 
 
 def _push(root: Path, remote: str, branch: str, trained: str) -> bool:
