@@ -14,10 +14,7 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def clone_with_branches(tmp_path: Path) -> Path:
-    origin, work = tmp_path / "origin.git", tmp_path / "work"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    git(tmp_path, "clone", "-q", str(origin), str(work))
+def commit(work: Path, message: str) -> None:
     git(
         work,
         "-c",
@@ -28,8 +25,15 @@ def clone_with_branches(tmp_path: Path) -> Path:
         "-q",
         "--allow-empty",
         "-m",
-        "x",
+        message,
     )
+
+
+def clone_with_branches(tmp_path: Path) -> Path:
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(tmp_path, "clone", "-q", str(origin), str(work))
+    commit(work, "x")
     git(work, "push", "-q", "origin", "HEAD:refs/heads/main", "HEAD:refs/heads/mlci/retrain/m")
     return work
 
@@ -40,18 +44,7 @@ def test_a_stale_tracking_ref_lock_does_not_stop_the_rerun(tmp_path: Path) -> No
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text("")  # what a push killed mid-update leaves
     # origin's branch moves on (the rerun's fetch has a tracking ref to write)
-    git(
-        work,
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.com",
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "y",
-    )
+    commit(work, "y")
     git(work, "push", "-q", "origin", "HEAD:refs/heads/elsewhere")
     git(tmp_path / "origin.git", "update-ref", "refs/heads/mlci/retrain/m", git(work, "rev-parse", "HEAD"))
     refused = subprocess.run(
